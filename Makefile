@@ -1,0 +1,42 @@
+# The two commands: `make run` (set up everything, serve on http://127.0.0.1:5000) and
+# `make test`. Both install what is missing and are safe to run again.
+
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PYTHON  ?=
+
+.PHONY: run test setup system-deps venv lint stop clean
+
+run: setup
+	$(BIN)/geoportal db up
+	$(BIN)/geoportal db migrate
+	$(BIN)/geoportal demo load
+	$(BIN)/geoportal serve --host 127.0.0.1 --port 5000
+
+test: setup
+	$(BIN)/python -m pytest
+
+setup: system-deps venv
+
+system-deps:
+	@scripts/system-deps.sh
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@py=$$(PYTHON="$(PYTHON)" scripts/find-python.sh) || exit 1; \
+	if [ ! -x $(BIN)/python ] || ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))'; then \
+		echo "creating $(VENV) with $$py"; rm -rf $(VENV); "$$py" -m venv $(VENV) || exit 1; \
+	fi; \
+	$(BIN)/python -m pip install --quiet --upgrade pip && \
+	$(BIN)/python -m pip install --quiet -e '.[test]' && touch $(STAMP)
+
+lint: venv
+	$(BIN)/ruff check .
+
+stop:
+	-$(BIN)/geoportal db down
+
+clean: stop
+	rm -rf $(VENV) var

@@ -1,0 +1,124 @@
+"""`geoportal db ...`: the embedded PostGIS cluster and the schema migrations."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geoportal.db.database import Database
+from geoportal.db.migrate import applied_migrations, list_migrations, migrate, migrations_dir
+from geoportal.db.schema_sync import diff_schema
+from geoportal.settings import Settings
+from layers.catalogue import load_catalogue
+
+console = Console()
+app = typer.Typer(
+    help=(
+        "Manage the database. Without GEOPORTAL_DATABASE_URL (or DATABASE_URL) the geoportal "
+        "runs its own private PostGIS cluster in the data directory (GEOPORTAL_DATA_DIR, "
+        "default ./var), on a unix socket; with it, the same commands use that server."
+    ),
+    no_args_is_help=True,
+)
+
+
+@app.command()
+def up() -> None:
+    """Create (first time) and start the embedded PostGIS cluster, then create the database.
+
+    Safe to run again: a running cluster is left alone; a stale pid file from a crash is
+    cleaned up. With DATABASE_URL set, only checks that the server answers.
+    """
+    settings = Settings()
+    database = Database(settings)
+    cluster = database.cluster
+    if cluster is None:
+        with psycopg.connect(database.admin_conninfo(), connect_timeout=10) as conn:
+            version = conn.execute("SHOW server_version").fetchone()
+        console.print(f"using the external PostgreSQL {version[0] if version else '?'} "
+                      "from DATABASE_URL; nothing to start")
+        return
+    started = cluster.up()
+    created = database.ensure_database()
+    state = "started" if started else "already running"
+    console.print(f"embedded PostGIS {state}: {cluster.cluster_dir} (socket {cluster.socket_dir})")
+    if created:
+        console.print(f"created database {settings.db_name}")
+
+
+@app.command()
+def down() -> None:
+    """Stop the embedded cluster (fast shutdown; open connections are closed)."""
+    cluster = Database(Settings()).cluster
+    if cluster is None:
+        console.print("using an external server from DATABASE_URL; nothing to stop")
+        return
+    console.print("stopped" if cluster.down() else "not running")
+
+
+@app.command()
+def status() -> None:
+    """Show where the cluster lives, whether it runs, and the migration state."""
+    settings = Settings()
+    database = Database(settings)
+    table = Table(show_header=False, box=None)
+    cluster = database.cluster
+    if cluster is None:
+        table.add_row("database", "external (DATABASE_URL)")
+        running = True
+    else:
+        state = cluster.status()
+        running = state.running
+        table.add_row("data directory", str(settings.data_dir))
+        table.add_row("cluster directory", str(state.cluster_dir))
+        table.add_row("socket directory", str(state.socket_dir))
+        table.add_row("run as user", state.run_user)
+        table.add_row("initialised", "yes" if state.initialised else "no")
+        table.add_row("running", f"yes (pid {state.pid})" if state.running else "no")
+        table.add_row("PostgreSQL", state.version or "-")
+    if running:
+        try:
+            with psycopg.connect(database.admin_conninfo(), connect_timeout=5) as conn:
+                done = applied_migrations(conn)
+            table.add_row("migrations", f"{len(done)} applied of {len(list_migrations())}")
+        except psycopg.OperationalError as exc:
+            table.add_row("migrations", f"unknown ({str(exc).strip().splitlines()[0]})")
+    console.print(table)
+
+
+@app.command("migrate")
+def migrate_command() -> None:
+    """Apply the pending schema migrations (versioned SQL files), each in a transaction."""
+    database = Database(Settings())
+    applied = migrate(database.admin_conninfo())
+    if not applied:
+        console.print("database schema is up to date")
+    for migration in applied:
+        console.print(f"applied {migration.version:04d}_{migration.name}")
+
+
+@app.command()
+def makemigration(
+    name: str = typer.Argument(..., help="snake_case name of the migration, e.g. add_roads"),
+    directory: Path = typer.Option(None, help="Where to write it (default: the package's)."),
+) -> None:
+    """Write a new migration with the DDL for layers or fields declared but not yet in the
+    database (a migrated database is compared with `layers/declarations/*.yaml`)."""
+    database = Database(Settings())
+    with psycopg.connect(database.admin_conninfo()) as conn:
+        diff = diff_schema(conn, load_catalogue())
+    for column in diff.undeclared_columns:
+        console.print(f"[yellow]note:[/] column {column} is in the database but not declared")
+    if not diff.statements:
+        console.print("the database matches the declarations; no migration written")
+        return
+    target = directory or migrations_dir()
+    version = len(list_migrations(target)) + 1
+    path = target / f"{version:04d}_{name}.sql"
+    path.write_text("-- Generated by `geoportal db makemigration`; review before committing.\n\n"
+                    + "\n".join(diff.statements), "utf-8")
+    console.print(f"wrote {path}")

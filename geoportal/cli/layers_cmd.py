@@ -1,0 +1,54 @@
+"""`geoportal layers ...`: the national layer catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from geoportal.db.database import Database
+from geoportal.settings import Settings
+from ingestion.load import load_layers
+from ingestion.vector import prepare_layer
+from layers.catalogue import load_catalogue
+
+console = Console()
+app = typer.Typer(help="The national layers declared in layers/declarations/.",
+                  no_args_is_help=True)
+
+
+@app.command("list")
+def list_layers(
+    language: str = typer.Option("en", "--lang", help="Language of the titles: ky, ru or en."),
+) -> None:
+    """List the declared layers with their theme, geometry and loaded feature count."""
+    catalogue = load_catalogue()
+    counts: dict[str, int] = {}
+    try:
+        with psycopg.connect(Database(Settings()).public_conninfo, connect_timeout=3) as conn:
+            counts = dict(conn.execute(
+                "SELECT layer_id, feature_count FROM catalog.layer_stats").fetchall())
+    except psycopg.Error:
+        console.print("[yellow]database not reachable: feature counts not shown[/]")
+    table = Table("id", "theme", "title", "geometry", "features")
+    for layer in catalogue:
+        table.add_row(layer.id, layer.theme, layer.title.get(language), layer.geometry_type,
+                      str(counts.get(layer.id, "-")))
+    console.print(table)
+
+
+@app.command()
+def load(
+    layer_id: str = typer.Argument(..., help="Id of the layer, e.g. oblasts."),
+    path: Path = typer.Argument(..., help="Vector file GDAL reads (GeoJSON, GeoPackage, ...) "
+                                "with the columns the declaration maps from."),
+) -> None:
+    """Replace one layer's data with a file: validated and reprojected first, then swapped
+    in one transaction. A bad file changes nothing."""
+    layer = load_catalogue().get(layer_id)
+    prepared = prepare_layer(layer, path.parent, path)
+    result = load_layers(Database(Settings()).owner_conninfo, [prepared])[0]
+    console.print(f"loaded {result.feature_count} features into {layer_id}")

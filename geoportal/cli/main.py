@@ -1,0 +1,60 @@
+"""`geoportal`: run and manage the national geoportal from the command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.logging import RichHandler
+
+from geoportal.cli import config_cmd, db, demo, layers_cmd, serve
+from geoportal.db.errors import DatabaseError
+from ingestion.errors import IngestionError
+from layers.errors import LayersError
+
+console = Console(stderr=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+app = typer.Typer(
+    name="geoportal",
+    help=(
+        "The national geoportal of the Kyrgyz Republic: an embedded PostGIS, the national "
+        "layers and an OGC API server.\n\n"
+        "First steps: `geoportal db up`, `geoportal db migrate`, `geoportal demo load`, "
+        "`geoportal serve`, then open http://127.0.0.1:5000. Settings come from GEOPORTAL_* "
+        "environment variables (see docs/configuration.md)."
+    ),
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode="markdown",
+)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+app.add_typer(layers_cmd.app, name="layers")
+app.add_typer(config_cmd.app, name="config")
+app.command("serve")(serve.serve)
+
+
+@app.callback()
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log debug messages."),
+) -> None:
+    """Set up logging for every command."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(message)s",
+        handlers=[RichHandler(console=console, show_path=False, show_time=False)],
+    )
+
+
+def run() -> None:
+    """Console entry point: known errors become one clear line and exit status 1."""
+    try:
+        app()
+    except (DatabaseError, IngestionError, LayersError) as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)

@@ -1,0 +1,123 @@
+"""The one ASGI application: pygeoapi mounted inside our Starlette app, plus our routes."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import psycopg
+import yaml
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+
+from geoportal.db.database import Database
+from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.settings import Settings
+from layers.catalogue import Catalogue, load_catalogue
+
+log = logging.getLogger(__name__)
+
+
+def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[Path, Path]:
+    """Write the pygeoapi configuration and its OpenAPI document; return both paths."""
+    from pygeoapi.openapi import get_oas  # pygeoapi reads nothing at import of this module
+
+    database = Database(settings)
+    config = build_config(
+        catalogue,
+        public_url=settings.public_url,
+        host=settings.host,
+        port=settings.port,
+        conninfo=database.public_conninfo,
+        extents=read_extents(database.public_conninfo),
+        statement_timeout_ms=settings.statement_timeout_ms,
+        default_language=settings.default_language,
+    )
+    config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
+    openapi_path = settings.server_dir / "openapi.json"
+    document = get_oas(config, fail_on_invalid_collection=True)
+    tmp = openapi_path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
+    tmp.replace(openapi_path)
+    return config_path, openapi_path
+
+
+def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> Starlette:
+    """Import pygeoapi's Starlette app for this configuration.
+
+    pygeoapi reads its configuration when `pygeoapi.starlette_app` is imported, so the
+    environment is set first, and the module is reloaded if another configuration was loaded
+    before in this process (tests build several apps).
+    """
+    os.environ["PYGEOAPI_CONFIG"] = str(config_path)
+    os.environ["PYGEOAPI_OPENAPI"] = str(openapi_path)
+    module_name = "pygeoapi.starlette_app"
+    if module_name in sys.modules:
+        module = importlib.reload(sys.modules[module_name])
+    else:
+        module = importlib.import_module(module_name)
+    app: Starlette = module.APP
+    app.debug = False  # pygeoapi creates it with debug=True: no tracebacks to clients
+    return app
+
+
+async def healthz(request: Request) -> Response:
+    """Liveness: the process answers."""
+    return JSONResponse({"status": "ok"})
+
+
+async def readyz(request: Request) -> Response:
+    """Readiness: the public role reaches the database."""
+    conninfo: str = request.app.state.public_conninfo
+    try:
+        async with await psycopg.AsyncConnection.connect(conninfo, connect_timeout=5) as conn:
+            await conn.execute("SELECT 1 FROM catalog.layer_stats LIMIT 1")
+    except psycopg.Error:
+        log.exception("readiness check failed")
+        return JSONResponse({"status": "unavailable", "detail": "database unreachable"},
+                            status_code=503)
+    return JSONResponse({"status": "ok"})
+
+
+async def api_alias(request: Request) -> Response:
+    """`/api` is the conventional name of the OpenAPI document; pygeoapi serves `/openapi`."""
+    query = f"?{request.url.query}" if request.url.query else ""
+    return RedirectResponse(f"{request.app.state.public_url}/openapi{query}", status_code=308)
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    """Build the geoportal ASGI app from settings (generates the pygeoapi configuration)."""
+    settings = settings or Settings()
+    catalogue = load_catalogue()
+    config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
+    pygeoapi_app = load_pygeoapi_app(config_path, openapi_path)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
+        yield
+
+    app = Starlette(
+        debug=False,
+        routes=[
+            Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/api", api_alias),
+            Mount("/", app=pygeoapi_app),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.catalogue = catalogue
+    app.state.public_conninfo = Database(settings).public_conninfo
+    app.state.public_url = settings.public_url
+    app.state.pygeoapi_config = yaml.safe_load(config_path.read_text("utf-8"))
+    return app

@@ -1,0 +1,185 @@
+"""The pygeoapi configuration, generated from the layer catalogue.
+
+Nothing about a collection is written by hand: titles, abstracts and keywords in three
+languages, extents, CRS lists, queryables and the provider plugin all come from the layer
+declarations in `layers/` and the load bookkeeping in `catalog.layer_stats`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import yaml
+
+from layers.catalogue import Catalogue
+from layers.model import LANGUAGES, SUPPORTED_CRS, Layer, Trilingual
+
+PROVIDER = "geoportal.providers.features.PostGISFeatureProvider"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+KYRGYZSTAN_BBOX = (69.2, 39.1, 80.3, 43.3)
+
+
+def crs_uri(srid: int) -> str:
+    """OGC URI of an EPSG code; 4326 storage is lon/lat, i.e. CRS84."""
+    return f"http://www.opengis.net/def/crs/EPSG/0/{srid}"
+
+
+def trilingual(text: Trilingual) -> dict[str, str]:
+    """pygeoapi's language struct."""
+    return {lang: text.get(lang) for lang in ("en", "ru", "ky")}
+
+
+def read_extents(conninfo: str) -> dict[str, tuple[float, float, float, float]]:
+    """bbox (CRS84) of every loaded layer; empty when the database is not migrated yet."""
+    try:
+        with psycopg.connect(conninfo, connect_timeout=10) as conn:
+            rows = conn.execute(
+                "SELECT layer_id, bbox_4326 FROM catalog.layer_stats WHERE bbox_4326 IS NOT NULL"
+            ).fetchall()
+    except psycopg.errors.UndefinedTable:
+        return {}
+    return {layer_id: tuple(bbox) for layer_id, bbox in rows}  # type: ignore[misc]
+
+
+def provider_config(layer: Layer, conninfo: str, statement_timeout_ms: int) -> dict[str, Any]:
+    """The feature provider block of one collection."""
+    storage = CRS84 if layer.storage_srid == 4326 else crs_uri(layer.storage_srid)
+    crs_list = [CRS84] + [crs_uri(srid) for srid in SUPPORTED_CRS]
+    return {
+        "type": "feature",
+        "name": PROVIDER,
+        "data": {
+            "conninfo": conninfo,
+            "schema": layer.schema_name,
+            "table": layer.table,
+            "layer_id": layer.id,
+            "search_fields": list(layer.search_fields),
+        },
+        "id_field": "id",
+        "geom_field": "geom",
+        "title_field": layer.title_field,
+        "storage_crs": storage,
+        "crs": crs_list,
+        "options": {"statement_timeout_ms": statement_timeout_ms},
+        "properties": [f.name for f in layer.public_fields],
+    }
+
+
+def collection_config(
+    layer: Layer,
+    conninfo: str,
+    bbox: tuple[float, float, float, float] | None,
+    statement_timeout_ms: int,
+) -> dict[str, Any]:
+    """One pygeoapi collection (resource) from a layer declaration."""
+    provider = provider_config(layer, conninfo, statement_timeout_ms)
+    if not layer.title_field:
+        provider.pop("title_field")
+    return {
+        "type": "collection",
+        "title": trilingual(layer.title),
+        "description": trilingual(layer.abstract),
+        "keywords": {lang: list(getattr(layer.keywords, lang)) for lang in LANGUAGES},
+        "links": [
+            {
+                "type": "text/plain",
+                "rel": "license",
+                "title": layer.licence,
+                "href": "https://creativecommons.org/licenses/"
+                if "CC" in layer.licence
+                else "https://www.naturalearthdata.com/about/terms-of-use/",
+            }
+        ],
+        "extents": {"spatial": {"bbox": list(bbox or KYRGYZSTAN_BBOX), "crs": CRS84}},
+        "providers": [provider],
+    }
+
+
+def build_config(
+    catalogue: Catalogue,
+    *,
+    public_url: str,
+    host: str,
+    port: int,
+    conninfo: str,
+    extents: dict[str, tuple[float, float, float, float]],
+    statement_timeout_ms: int,
+    default_language: str = "en",
+) -> dict[str, Any]:
+    """The whole pygeoapi configuration document."""
+    languages = [default_language] + [lang for lang in ("en", "ru", "ky") if lang != default_language]
+    return {
+        "server": {
+            "bind": {"host": host, "port": port},
+            "url": public_url,
+            "mimetype": "application/json; charset=UTF-8",
+            "encoding": "utf-8",
+            "gzip": False,
+            "languages": languages,
+            "cors": True,
+            "pretty_print": False,
+            "limits": {"default_items": 10, "max_items": 10000, "on_exceed": "throttle"},
+            "map": {
+                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+                "attribution": "© OpenStreetMap contributors",
+            },
+        },
+        "logging": {"level": "ERROR"},
+        "metadata": {
+            "identification": {
+                "title": {
+                    "en": "National Spatial Data Infrastructure of the Kyrgyz Republic",
+                    "ru": "Национальная инфраструктура пространственных данных Кыргызской Республики",
+                    "ky": "Кыргыз Республикасынын мейкиндик маалыматтарынын улуттук инфраструктурасы",
+                },
+                "description": {
+                    "en": "National geoportal: the national layers of the Kyrgyz Republic "
+                    "through OGC APIs.",
+                    "ru": "Национальный геопортал: национальные слои Кыргызской Республики "
+                    "через OGC API.",
+                    "ky": "Улуттук геопортал: Кыргыз Республикасынын улуттук катмарлары "
+                    "OGC API аркылуу.",
+                },
+                "keywords": {
+                    "en": ["Kyrgyzstan", "NSDI", "geoportal", "OGC API"],
+                    "ru": ["Кыргызстан", "НИПД", "геопортал", "OGC API"],
+                    "ky": ["Кыргызстан", "МУМИ", "геопортал", "OGC API"],
+                },
+                "keywords_type": "theme",
+                "terms_of_service": "https://creativecommons.org/licenses/by/4.0/",
+                "url": public_url,
+            },
+            "license": {
+                "name": "Per dataset (see each collection)",
+                "url": "https://creativecommons.org/licenses/by/4.0/",
+            },
+            "provider": {"name": "Kyrgyz national geoportal", "url": public_url},
+            "contact": {
+                "name": "Geoportal operations",
+                "position": "Operator",
+                "city": "Bishkek",
+                "country": "Kyrgyzstan",
+                "email": "geoportal@example.kg",
+                "url": public_url,
+                "role": "pointOfContact",
+            },
+        },
+        "resources": {
+            layer.id: collection_config(layer, conninfo, extents.get(layer.id),
+                                        statement_timeout_ms)
+            for layer in catalogue
+        },
+    }
+
+
+def write_config(config: dict[str, Any], path: Path) -> Path:
+    """Write the configuration (mode 0600: it holds connection strings)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
+    os.chmod(tmp, 0o600)
+    tmp.replace(path)
+    return path

@@ -1,0 +1,76 @@
+"""The geoportal's settings: one pydantic-settings class, environment prefix `GEOPORTAL_`.
+
+Created once by the CLI entry point or `create_app` and passed down as an argument.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+class Settings(BaseSettings):
+    """Deployment settings, read from `GEOPORTAL_*` environment variables (or a `.env` file)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GEOPORTAL_", env_file=".env", extra="ignore", frozen=True
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("GEOPORTAL_DATABASE_URL", "DATABASE_URL"),
+        description="An existing PostgreSQL/PostGIS server. Unset: the embedded cluster.",
+    )
+    public_database_url: str | None = Field(
+        default=None,
+        description="Connection for the public read path; unset: DATABASE_URL + SET ROLE.",
+    )
+    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the embedded cluster, "
+                           "generated configuration and caches live.")
+    db_name: str = "geoportal"
+    db_port: int = Field(default=5432, ge=1, le=65535,
+                         description="Port of the embedded cluster (its socket file name).")
+    db_listen_tcp: bool = Field(default=False, description="Also listen on 127.0.0.1:db_port.")
+    pg_bin_dir: Path | None = Field(default=None, description="Folder of initdb/pg_ctl.")
+    pg_run_user: str = Field(default="postgres",
+                             description="Unprivileged user that runs the cluster under root.")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5000, ge=1, le=65535)
+    base_url: str | None = Field(default=None, description="Public URL of the server; "
+                                 "default http://{host}:{port}.")
+    workers: int = Field(default=1, ge=1, le=64)
+    statement_timeout_ms: int = Field(default=30_000, ge=100)
+    default_language: Literal["en", "ru", "ky"] = "en"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @property
+    def embedded(self) -> bool:
+        """True when the CLI manages its own PostGIS cluster."""
+        return not self.database_url
+
+    @property
+    def public_url(self) -> str:
+        """Base URL used in links (no trailing slash)."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def server_dir(self) -> Path:
+        """Where the generated pygeoapi configuration and OpenAPI document are written."""
+        return self.data_dir / "server"
+
+
+def is_root() -> bool:
+    """True when running as root (PostgreSQL then runs as `pg_run_user`)."""
+    return hasattr(os, "geteuid") and os.geteuid() == 0

@@ -1,0 +1,96 @@
+"""Loading the layer declarations (YAML files in `layers/declarations/`) into typed models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from layers.errors import InvalidDeclarationError, LayerNotFoundError
+from layers.model import Layer, RasterLayer
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """All declared layers, in declaration order."""
+
+    layers: tuple[Layer, ...]
+    rasters: tuple[RasterLayer, ...] = ()
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def get(self, layer_id: str) -> Layer:
+        """The layer declared as `layer_id`.
+
+        Raises:
+            LayerNotFoundError: naming the valid ids.
+        """
+        for layer in self.layers:
+            if layer.id == layer_id:
+                return layer
+        raise LayerNotFoundError(f"no layer {layer_id!r}; declared: {', '.join(self.ids)}")
+
+    @property
+    def ids(self) -> list[str]:
+        """Ids of the vector layers."""
+        return [layer.id for layer in self.layers]
+
+    def by_theme(self, theme: str) -> list[Layer]:
+        """Vector layers of one theme."""
+        return [layer for layer in self.layers if layer.theme == theme]
+
+
+def declarations_dir() -> Path:
+    """The folder of the declarations shipped with the package."""
+    return Path(str(resources.files("layers") / "declarations"))
+
+
+def _parse(path: Path) -> tuple[list[Layer], list[RasterLayer]]:
+    try:
+        document: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise InvalidDeclarationError(f"{path.name}: not valid YAML: {exc}") from exc
+    unknown = set(document) - {"layers", "rasters"}
+    if unknown:
+        raise InvalidDeclarationError(f"{path.name}: unknown top-level keys {sorted(unknown)}")
+    layers, rasters = [], []
+    for kind, model, out in (("layers", Layer, layers), ("rasters", RasterLayer, rasters)):
+        for index, item in enumerate(document.get(kind) or []):
+            try:
+                out.append(model.model_validate(item))
+            except ValidationError as exc:
+                name = item.get("id", f"#{index}") if isinstance(item, dict) else f"#{index}"
+                raise InvalidDeclarationError(f"{path.name}: {kind} {name}: {exc}") from exc
+    return layers, rasters
+
+
+def load_catalogue(directory: Path | None = None) -> Catalogue:
+    """Read and validate every `*.yaml` declaration file in `directory`.
+
+    Raises:
+        InvalidDeclarationError: a file is malformed, or two layers share an id or a table.
+    """
+    directory = directory or declarations_dir()
+    layers: list[Layer] = []
+    rasters: list[RasterLayer] = []
+    for path in sorted(directory.glob("*.yaml")):
+        file_layers, file_rasters = _parse(path)
+        layers.extend(file_layers)
+        rasters.extend(file_rasters)
+    seen: dict[object, str] = {}
+    for key, owner in [(lyr.id, lyr.id) for lyr in layers] + [
+        (lyr.qualified_table, lyr.id) for lyr in layers
+    ] + [(r.id, r.id) for r in rasters]:
+        if key in seen:
+            raise InvalidDeclarationError(f"{key!r} is declared twice ({seen[key]} and {owner})")
+        seen[key] = owner
+    return Catalogue(layers=tuple(layers), rasters=tuple(rasters))

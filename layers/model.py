@@ -1,0 +1,221 @@
+"""Typed models of a layer declaration: the one place a national layer is described.
+
+The database table, the pygeoapi collection, the catalogue record and (later) the tiles,
+the viewer's layer list and the downloads are all derived from a :class:`Layer`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+Language = Literal["ky", "ru", "en"]
+LANGUAGES: tuple[Language, ...] = ("ky", "ru", "en")
+
+Identifier = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,62}$")]
+"""A lower-case snake_case SQL identifier: safe to quote, stable as a URL segment."""
+
+FieldType = Literal["text", "integer", "bigint", "double", "boolean", "date", "timestamptz"]
+GeometryType = Literal[
+    "Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"
+]
+
+SQL_TYPES: dict[str, str] = {
+    "text": "text",
+    "integer": "integer",
+    "bigint": "bigint",
+    "double": "double precision",
+    "boolean": "boolean",
+    "date": "date",
+    "timestamptz": "timestamp with time zone",
+}
+
+SUPPORTED_CRS: tuple[int, ...] = (4326, 3857, 7692, 7693, 7694, 7695, 7696, 32642, 32643, 32644)
+"""EPSG codes every vector layer can be served in (OGC API Features Part 2)."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Trilingual(_Frozen):
+    """A text in Kyrgyz, Russian and English; all three are required."""
+
+    ky: str = Field(min_length=1)
+    ru: str = Field(min_length=1)
+    en: str = Field(min_length=1)
+
+    def get(self, language: str) -> str:
+        """The text in `language`, English when the language is not one of ours."""
+        return getattr(self, language) if language in LANGUAGES else self.en
+
+
+class Keywords(_Frozen):
+    """Keywords per language."""
+
+    ky: list[str] = Field(min_length=1)
+    ru: list[str] = Field(min_length=1)
+    en: list[str] = Field(min_length=1)
+
+
+class ValueSource(_Frozen):
+    """Where a field's value comes from in the source file.
+
+    `column` names the source column; `map` translates some of its values (values not in the
+    map pass through unchanged); `default` replaces a missing (null) value; `derive` names a
+    derivation known to the ingestion package (`first_cyrillic`, `kyrgyz_name`), applied to
+    the column before the map.
+    """
+
+    column: str
+    map: dict[str, str | int | float | bool | None] | None = None
+    default: str | int | float | bool | None = None
+    derive: str | None = None
+
+
+class LayerField(_Frozen):
+    """One attribute column of a layer."""
+
+    name: Identifier
+    type: FieldType
+    title: Trilingual
+    required: bool = False
+    unique: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    enum: list[str] | None = None
+    public: bool = True
+    source: str | ValueSource | None = None
+
+    @property
+    def sql_type(self) -> str:
+        """The PostgreSQL type of the column."""
+        return SQL_TYPES[self.type]
+
+    @property
+    def value_source(self) -> ValueSource | None:
+        """The source spec in its long form (a bare string is a column name)."""
+        if isinstance(self.source, str):
+            return ValueSource(column=self.source)
+        return self.source
+
+
+class SourceJoin(_Frozen):
+    """A second file joined to the main source on a key (left join)."""
+
+    file: str
+    on: str
+    prefix: str = Field(pattern=r"^[a-z][a-z0-9]*_$")
+
+
+class LayerSource(_Frozen):
+    """The open data file a layer is loaded from, relative to the demo data directory."""
+
+    file: str
+    layer: str | None = None
+    joins: list[SourceJoin] = []
+    repair_invalid: bool = False
+
+
+class ZoomRange(_Frozen):
+    """Web Mercator zoom levels at which the layer is drawn."""
+
+    min: int = Field(ge=0, le=24)
+    max: int = Field(ge=0, le=24)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ZoomRange:
+        if self.min > self.max:
+            raise ValueError(f"zoom min {self.min} is above zoom max {self.max}")
+        return self
+
+
+class Layer(_Frozen):
+    """The declaration of one national vector layer."""
+
+    id: Identifier
+    theme: Identifier
+    schema_name: Identifier = Field(alias="schema")
+    table: Identifier
+    title: Trilingual
+    abstract: Trilingual
+    keywords: Keywords
+    geometry_type: GeometryType
+    storage_srid: int = 4326
+    custodian: Trilingual
+    licence: str
+    attribution: str
+    update_frequency: Literal[
+        "continual", "daily", "weekly", "monthly", "quarterly", "annually", "irregular", "asNeeded"
+    ] = "irregular"
+    lineage: str = ""
+    fields: list[LayerField] = Field(min_length=1)
+    title_field: str | None = None
+    search_fields: list[str] = []
+    zoom: ZoomRange
+    source: LayerSource | None = None
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Layer:
+        names = [f.name for f in self.fields]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"layer {self.id}: duplicate fields {duplicates}")
+        reserved = {"id", "geom"} & set(names)
+        if reserved:
+            raise ValueError(f"layer {self.id}: {sorted(reserved)} are reserved column names")
+        for name in [self.title_field, *self.search_fields]:
+            if name is not None and name not in names:
+                raise ValueError(f"layer {self.id}: {name!r} is not one of its fields {names}")
+        if self.storage_srid not in SUPPORTED_CRS:
+            raise ValueError(f"layer {self.id}: storage SRID {self.storage_srid} not supported")
+        return self
+
+    @property
+    def qualified_table(self) -> tuple[str, str]:
+        """(schema, table) of the layer's table."""
+        return (self.schema_name, self.table)
+
+    @property
+    def public_fields(self) -> list[LayerField]:
+        """Fields the public may read."""
+        return [f for f in self.fields if f.public]
+
+    def field(self, name: str) -> LayerField:
+        """The field called `name`; KeyError naming the valid ones otherwise."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        names = [f.name for f in self.fields]
+        raise KeyError(f"layer {self.id} has no field {name!r}; fields: {names}")
+
+
+class RasterLayer(_Frozen):
+    """The declaration of a raster dataset (the elevation model, later imagery products)."""
+
+    id: Identifier
+    theme: Identifier
+    title: Trilingual
+    abstract: Trilingual
+    keywords: Keywords
+    custodian: Trilingual
+    licence: str
+    attribution: str
+    update_frequency: str = "irregular"
+    lineage: str = ""
+    file: str
+    units: str
+    zoom: ZoomRange
+
+
+def is_identifier(name: str) -> bool:
+    """True when `name` is a safe snake_case identifier.
+
+    >>> is_identifier("agri_plots"), is_identifier("Robert'); drop table")
+    (True, False)
+    """
+    return re.fullmatch(r"[a-z][a-z0-9_]{0,62}", name) is not None

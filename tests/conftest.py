@@ -1,0 +1,92 @@
+"""Shared fixtures: one embedded PostGIS cluster per test run, migrated and loaded once.
+
+The cluster lives in its own temporary data directory, so `make test` never touches the
+cluster of a running `make run`, and it is destroyed at the end of the run.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from geoportal.db.database import Database
+from geoportal.db.migrate import migrate
+from geoportal.demo.loader import load_demo, loadable_layers
+from geoportal.settings import Settings
+from layers.catalogue import Catalogue, load_catalogue
+from tests.support.server import LiveServer, free_port, start_server
+
+
+def pytest_report_header(config: pytest.Config) -> list[str]:
+    """Versions of the geospatial stack the run used."""
+    import pyproj
+    import shapely
+
+    gdal = subprocess.run(["ogrinfo", "--version"], capture_output=True, text=True).stdout
+    return [f"GEOS {shapely.geos_version_string}, PROJ {pyproj.proj_version_str}, "
+            f"{gdal.strip() or 'GDAL CLI missing'}"]
+
+
+def make_settings(data_dir: Path, **overrides: object) -> Settings:
+    """Settings for tests: the embedded cluster in `data_dir`, never an external server."""
+    values: dict[str, object] = {"data_dir": data_dir, "database_url": None,
+                                 "public_database_url": None, "port": free_port()}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def catalogue() -> Catalogue:
+    """The declared layers."""
+    return load_catalogue()
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """Settings of the test run's cluster and server."""
+    return make_settings(tmp_path_factory.mktemp("geoportal-data"))
+
+
+@pytest.fixture(scope="session")
+def database(settings: Settings) -> Iterator[Database]:
+    """The embedded cluster, started, with the database created and migrated."""
+    database = Database(settings)
+    cluster = database.cluster
+    assert cluster is not None
+    cluster.up()
+    try:
+        database.ensure_database()
+        migrate(database.admin_conninfo())
+        with psycopg.connect(database.admin_conninfo()) as conn:
+            version = conn.execute("SELECT postgis_full_version()").fetchone()
+        print(f"\nPostGIS: {version[0] if version else '?'}")
+        yield database
+    finally:
+        cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def loaded(database: Database, catalogue: Catalogue) -> Database:
+    """The database with the demo base layers loaded."""
+    load_demo(database.owner_conninfo, loadable_layers(catalogue))
+    return database
+
+
+@pytest.fixture(scope="session")
+def live_server(loaded: Database, settings: Settings) -> Iterator[LiveServer]:
+    """The real ASGI app served by uvicorn on a free port, over real HTTP."""
+    with start_server(settings) as server:
+        yield server
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _provider_test_conninfo(request: pytest.FixtureRequest) -> None:
+    """Tests of the features provider read the owner's conninfo from the environment."""
+    if any("tests/providers" in str(item.fspath) for item in request.session.items):
+        database: Database = request.getfixturevalue("database")
+        os.environ["GEOPORTAL_TEST_OWNER_CONNINFO"] = database.admin_conninfo()

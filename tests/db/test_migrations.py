@@ -1,0 +1,86 @@
+"""Versioned migrations, database roles and their privileges."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from geoportal.db.database import Database
+from geoportal.db.errors import MigrationError
+from geoportal.db.migrate import list_migrations, migrate
+from geoportal.db.schema_sync import diff_schema
+from layers.catalogue import Catalogue
+
+
+def test_migrations_are_numbered_without_gaps() -> None:
+    versions = [m.version for m in list_migrations()]
+    assert versions == list(range(1, len(versions) + 1))
+
+
+def test_second_migrate_applies_nothing(database: Database) -> None:
+    assert migrate(database.admin_conninfo()) == []
+
+
+def test_migrated_schema_matches_the_declarations(database: Database,
+                                                   catalogue: Catalogue) -> None:
+    with psycopg.connect(database.admin_conninfo()) as conn:
+        diff = diff_schema(conn, catalogue)
+    assert diff.statements == []
+    assert diff.undeclared_columns == []
+
+
+def test_edited_migration_is_refused(database: Database, tmp_path: Path) -> None:
+    for migration in list_migrations():
+        text = migration.sql + ("\n-- edited\n" if migration.version == 1 else "")
+        (tmp_path / f"{migration.version:04d}_{migration.name}.sql").write_text(text)
+    with pytest.raises(MigrationError, match="changed after it was applied"):
+        migrate(database.admin_conninfo(), tmp_path)
+
+
+def test_failed_migration_rolls_back(database: Database, tmp_path: Path) -> None:
+    count = len(list_migrations())
+    for migration in list_migrations():
+        (tmp_path / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
+    (tmp_path / f"{count + 1:04d}_broken.sql").write_text(
+        "CREATE TABLE base.half_done (id int);\nSELECT no_such_function();\n")
+    with pytest.raises(MigrationError, match="broken failed"):
+        migrate(database.admin_conninfo(), tmp_path)
+    with psycopg.connect(database.admin_conninfo()) as conn:
+        assert conn.execute("SELECT to_regclass('base.half_done')").fetchone() == (None,)
+
+
+def test_gap_in_versions_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "0001_a.sql").write_text("SELECT 1;")
+    (tmp_path / "0003_c.sql").write_text("SELECT 1;")
+    with pytest.raises(MigrationError, match="gap or duplicate"):
+        list_migrations(tmp_path)
+
+
+@pytest.mark.parametrize("role", ["geoportal_owner", "geoportal_agency", "geoportal_public"])
+def test_roles_exist_and_are_not_superusers(database: Database, role: str) -> None:
+    with psycopg.connect(database.admin_conninfo()) as conn:
+        row = conn.execute("SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = %s",
+                           [role]).fetchone()
+    assert row == (False, False)
+
+
+def test_public_role_cannot_write(loaded: Database, catalogue: Catalogue) -> None:
+    with psycopg.connect(loaded.public_conninfo) as conn:
+        for layer in catalogue:
+            schema, table = layer.qualified_table
+            with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+                conn.execute(f'DELETE FROM "{schema}"."{table}"')
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("UPDATE catalog.layer_stats SET feature_count = 0")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
+            conn.execute("CREATE TABLE base.intruder (id int)")
+
+
+def test_public_role_reads_every_layer(loaded: Database, catalogue: Catalogue) -> None:
+    with psycopg.connect(loaded.public_conninfo) as conn:
+        for layer in catalogue:
+            schema, table = layer.qualified_table
+            count = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+            assert count is not None and count[0] > 0, layer.id
