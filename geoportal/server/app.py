@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from geoportal.db.database import Database
+from geoportal.server.conformance import declare_conformance
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     catalogue = load_catalogue()
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app = load_pygeoapi_app(config_path, openapi_path)
+    declare_conformance()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -1,0 +1,37 @@
+"""The conformance classes we declare, beyond (and instead of some of) pygeoapi's defaults.
+
+pygeoapi 0.24 lists Features Part 3 queryables but not the filter classes, and lists Part 4
+create-replace-delete whatever the provider does. Our provider implements CQL2 filtering in
+SQL; writes come with access control, so Part 4 is not declared yet.
+"""
+
+from __future__ import annotations
+
+SPEC = "http://www.opengis.net/spec"
+
+ADDED = [
+    # OGC API - Features - Part 3: Filtering (OGC 19-079r2), Annex A.
+    f"{SPEC}/ogcapi-features-3/1.0/conf/filter",
+    f"{SPEC}/ogcapi-features-3/1.0/conf/features-filter",
+    # CQL2 (OGC 21-065r2): the classes geoportal/providers/cql.py translates.
+    f"{SPEC}/cql2/1.0/conf/cql2-json",
+    f"{SPEC}/cql2/1.0/conf/advanced-comparison-operators",
+    f"{SPEC}/cql2/1.0/conf/case-insensitive-comparison",
+    f"{SPEC}/cql2/1.0/conf/basic-spatial-functions",
+    f"{SPEC}/cql2/1.0/conf/basic-spatial-functions-plus",
+    f"{SPEC}/cql2/1.0/conf/spatial-functions",
+    f"{SPEC}/cql2/1.0/conf/temporal-functions",
+]
+
+REMOVED = [f"{SPEC}/ogcapi-features-4/1.0/conf/create-replace-delete"]
+
+
+def declare_conformance() -> None:
+    """Adjust pygeoapi's list of Features conformance classes in place (idempotent)."""
+    from pygeoapi.api import itemtypes
+
+    classes = itemtypes.CONFORMANCE_CLASSES_FEATURES
+    for uri in REMOVED:
+        while uri in classes:
+            classes.remove(uri)
+    classes.extend(uri for uri in ADDED if uri not in classes)
