@@ -49,6 +49,8 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=100)
     default_language: Literal["en", "ru", "ky"] = "en"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    pygeoapi_base: Path | None = Field(default=None, description="Base of the generated "
+                                       "pygeoapi configuration (default config/pygeoapi-base.yml).")
 
     @field_validator("data_dir")
     @classmethod

@@ -41,6 +41,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         extents=read_extents(database.public_conninfo),
         statement_timeout_ms=settings.statement_timeout_ms,
         default_language=settings.default_language,
+        base_path=settings.pygeoapi_base,
     )
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
     openapi_path = settings.server_dir / "openapi.json"

@@ -98,6 +98,11 @@ def collection_config(
     }
 
 
+def default_base_path() -> Path:
+    """`config/pygeoapi-base.yml` of the source tree."""
+    return Path(__file__).resolve().parents[2] / "config" / "pygeoapi-base.yml"
+
+
 def build_config(
     catalogue: Catalogue,
     *,
@@ -108,71 +113,24 @@ def build_config(
     extents: dict[str, tuple[float, float, float, float]],
     statement_timeout_ms: int,
     default_language: str = "en",
+    base_path: Path | None = None,
 ) -> dict[str, Any]:
-    """The whole pygeoapi configuration document."""
-    languages = [default_language] + [lang for lang in ("en", "ru", "ky") if lang != default_language]
-    return {
-        "server": {
-            "bind": {"host": host, "port": port},
-            "url": public_url,
-            "mimetype": "application/json; charset=UTF-8",
-            "encoding": "utf-8",
-            "gzip": False,
-            "languages": languages,
-            "cors": True,
-            "pretty_print": False,
-            "limits": {"default_items": 10, "max_items": 10000, "on_exceed": "throttle"},
-            "map": {
-                "url": "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
-                "attribution": "© OpenStreetMap contributors",
-            },
-        },
-        "logging": {"level": "ERROR"},
-        "metadata": {
-            "identification": {
-                "title": {
-                    "en": "National Spatial Data Infrastructure of the Kyrgyz Republic",
-                    "ru": "Национальная инфраструктура пространственных данных Кыргызской Республики",
-                    "ky": "Кыргыз Республикасынын мейкиндик маалыматтарынын улуттук инфраструктурасы",
-                },
-                "description": {
-                    "en": "National geoportal: the national layers of the Kyrgyz Republic "
-                    "through OGC APIs.",
-                    "ru": "Национальный геопортал: национальные слои Кыргызской Республики "
-                    "через OGC API.",
-                    "ky": "Улуттук геопортал: Кыргыз Республикасынын улуттук катмарлары "
-                    "OGC API аркылуу.",
-                },
-                "keywords": {
-                    "en": ["Kyrgyzstan", "NSDI", "geoportal", "OGC API"],
-                    "ru": ["Кыргызстан", "НИПД", "геопортал", "OGC API"],
-                    "ky": ["Кыргызстан", "МУМИ", "геопортал", "OGC API"],
-                },
-                "keywords_type": "theme",
-                "terms_of_service": "https://creativecommons.org/licenses/by/4.0/",
-                "url": public_url,
-            },
-            "license": {
-                "name": "Per dataset (see each collection)",
-                "url": "https://creativecommons.org/licenses/by/4.0/",
-            },
-            "provider": {"name": "Kyrgyz national geoportal", "url": public_url},
-            "contact": {
-                "name": "Geoportal operations",
-                "position": "Operator",
-                "city": "Bishkek",
-                "country": "Kyrgyzstan",
-                "email": "geoportal@example.kg",
-                "url": public_url,
-                "role": "pointOfContact",
-            },
-        },
-        "resources": {
-            layer.id: collection_config(layer, conninfo, extents.get(layer.id),
-                                        statement_timeout_ms)
-            for layer in catalogue
-        },
+    """The whole pygeoapi configuration: the base file plus one resource per layer."""
+    config: dict[str, Any] = yaml.safe_load((base_path or default_base_path()).read_text("utf-8"))
+    others = [lang for lang in ("en", "ru", "ky") if lang != default_language]
+    config["server"].update({
+        "bind": {"host": host, "port": port},
+        "url": public_url,
+        "languages": [default_language, *others],
+    })
+    config["metadata"]["identification"]["url"] = public_url
+    config["metadata"]["provider"]["url"] = public_url
+    config["metadata"]["contact"]["url"] = public_url
+    config["resources"] = {
+        layer.id: collection_config(layer, conninfo, extents.get(layer.id), statement_timeout_ms)
+        for layer in catalogue
     }
+    return config
 
 
 def write_config(config: dict[str, Any], path: Path) -> Path:

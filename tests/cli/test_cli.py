@@ -1,0 +1,67 @@
+"""The command line as a user runs it: help texts, clear errors, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from geoportal.db.database import Database
+from geoportal.settings import Settings
+
+COMMANDS = [[], ["db"], ["db", "up"], ["db", "down"], ["db", "status"], ["db", "migrate"],
+            ["db", "makemigration"], ["demo"], ["demo", "load"], ["layers"],
+            ["layers", "list"], ["layers", "load"], ["config"], ["config", "validate"],
+            ["config", "show"], ["serve"]]
+
+
+def geoportal(*args: str, settings: Settings | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOPORTAL_")}
+    env.pop("DATABASE_URL", None)
+    if settings is not None:
+        env["GEOPORTAL_DATA_DIR"] = str(settings.data_dir)
+    return subprocess.run([sys.executable, "-m", "geoportal.cli", *args], capture_output=True,
+                          text=True, env=env, timeout=120, cwd=Path(__file__).parents[2])
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "geoportal")
+def test_every_command_explains_itself(command: list[str]) -> None:
+    result = geoportal(*command, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "Usage" in result.stdout
+    assert len(result.stdout.split()) > 25  # more than a bare usage line
+
+
+def test_status_reports_the_running_cluster(loaded: Database, settings: Settings) -> None:
+    result = geoportal("db", "status", settings=settings)
+    assert result.returncode == 0, result.stderr
+    assert "yes (pid" in result.stdout
+    assert "applied of" in result.stdout
+
+
+def test_bad_file_is_one_clear_line_and_exit_1(loaded: Database, settings: Settings,
+                                               tmp_path: Path) -> None:
+    bad = tmp_path / "oblasts.geojson"
+    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"adm1_code": "nope"},
+         "geometry": {"type": "Point", "coordinates": [74, 42]}}]}))
+    result = geoportal("layers", "load", "oblasts", str(bad), settings=settings)
+    assert result.returncode == 1
+    assert "error:" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_unknown_layer_names_the_valid_ones(settings: Settings, tmp_path: Path) -> None:
+    result = geoportal("layers", "load", "roadz", str(tmp_path / "x.gpkg"), settings=settings)
+    assert result.returncode == 1
+    assert "no layer 'roadz'" in result.stderr and "oblasts" in result.stderr
+
+
+def test_config_validate() -> None:
+    result = geoportal("config", "validate")
+    assert result.returncode == 0, result.stderr
+    assert "pygeoapi configuration valid" in result.stdout
