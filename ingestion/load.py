@@ -31,16 +31,17 @@ class LoadResult:
 def _replace_rows(conn: psycopg.Connection, prepared: PreparedLayer) -> None:
     schema, table = prepared.layer.qualified_table
     target = sql.Identifier(schema, table)
-    columns = sql.SQL(", ").join(sql.Identifier(c) for c in ("id", *prepared.columns))
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in prepared.columns)
     conn.execute(sql.SQL("DELETE FROM {}").format(target))
     copy = sql.SQL("COPY {} ({}) FROM STDIN").format(target, columns)
     with conn.cursor().copy(copy) as writer:
-        for feature_id, row in enumerate(prepared.rows, start=1):
-            writer.write_row((feature_id, *row))
+        for row in prepared.rows:
+            writer.write_row(row)
     # Keep the identity ahead of the explicit ids, so later inserts do not collide.
+    highest = max((row[0] for row in prepared.rows), default=0)
     conn.execute(
         sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), {}, true)").format(
-            sql.Literal(f"{schema}.{table}"), sql.Literal(max(len(prepared.rows), 1))))
+            sql.Literal(f"{schema}.{table}"), sql.Literal(max(highest, 1))))
     conn.execute(
         "INSERT INTO catalog.layer_stats (layer_id, feature_count, bbox_4326, source_file) "
         "VALUES (%s, %s, %s, %s) ON CONFLICT (layer_id) DO UPDATE SET "

@@ -74,7 +74,8 @@ def _parse(path: Path) -> tuple[list[Layer], list[RasterLayer]]:
 
 
 def load_catalogue(directory: Path | None = None) -> Catalogue:
-    """Read and validate every `*.yaml` declaration file in `directory`.
+    """Read and validate every `*.yaml` declaration file in `directory`, in name order
+    (`00_base.yaml`, `10_roads.yaml`, ...): a layer may reference only layers before it.
 
     Raises:
         InvalidDeclarationError: a file is malformed, or two layers share an id or a table.
@@ -93,4 +94,13 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
         if key in seen:
             raise InvalidDeclarationError(f"{key!r} is declared twice ({seen[key]} and {owner})")
         seen[key] = owner
+    declared: set[str] = set()
+    for layer in layers:
+        for layer_field in layer.fields:
+            target = layer_field.references
+            if target is not None and target not in declared:
+                raise InvalidDeclarationError(
+                    f"layer {layer.id}: field {layer_field.name!r} references {target!r}, "
+                    "which is not declared before it (files load in name order)")
+        declared.add(layer.id)
     return Catalogue(layers=tuple(layers), rasters=tuple(rasters))

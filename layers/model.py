@@ -7,7 +7,7 @@ the viewer's layer list and the downloads are all derived from a :class:`Layer`.
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -88,6 +88,8 @@ class LayerField(_Frozen):
     enum: list[str] | None = None
     public: bool = True
     source: str | ValueSource | None = None
+    references: Identifier | None = None
+    """Id of another layer whose `id` this field holds (a foreign key)."""
 
     @property
     def sql_type(self) -> str:
@@ -101,6 +103,11 @@ class LayerField(_Frozen):
             return ValueSource(column=self.source)
         return self.source
 
+    @property
+    def is_temporal(self) -> bool:
+        """True for date and timestamp fields."""
+        return self.type in ("date", "timestamptz")
+
 
 class SourceJoin(_Frozen):
     """A second file joined to the main source on a key (left join)."""
@@ -111,12 +118,25 @@ class SourceJoin(_Frozen):
 
 
 class LayerSource(_Frozen):
-    """The open data file a layer is loaded from, relative to the demo data directory."""
+    """Where a layer's demo data comes from.
 
-    file: str
+    Either an open data `file` shipped in the demo data directory, or `generated: true` for
+    the layers that have no open source: `geoportal demo generate` writes `<layer id>.gpkg`,
+    with one column per declared field (same name) and, optionally, an integer `id` column
+    that becomes the feature id (so other generated layers can reference it).
+    """
+
+    file: str | None = None
     layer: str | None = None
     joins: list[SourceJoin] = []
     repair_invalid: bool = False
+    generated: bool = False
+
+    @model_validator(mode="after")
+    def _one_origin(self) -> LayerSource:
+        if (self.file is None) == (not self.generated):
+            raise ValueError("a source is either a `file` or `generated: true`, not both")
+        return self
 
 
 class ZoomRange(_Frozen):
@@ -142,7 +162,8 @@ class Layer(_Frozen):
     title: Trilingual
     abstract: Trilingual
     keywords: Keywords
-    geometry_type: GeometryType
+    geometry_type: GeometryType | None
+    """None for a table without geometry (e.g. time series of a sensor layer)."""
     storage_srid: int = 4326
     custodian: Trilingual
     licence: str
@@ -154,7 +175,11 @@ class Layer(_Frozen):
     fields: list[LayerField] = Field(min_length=1)
     title_field: str | None = None
     search_fields: list[str] = []
+    time_field: str | None = None
+    """The date/timestamp field that OGC API `datetime` filters on."""
     zoom: ZoomRange
+    style: list[dict[str, Any]] = []
+    """Default MapLibre style layers (without `source`/`source-layer`, which are derived)."""
     source: LayerSource | None = None
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
@@ -168,9 +193,12 @@ class Layer(_Frozen):
         reserved = {"id", "geom"} & set(names)
         if reserved:
             raise ValueError(f"layer {self.id}: {sorted(reserved)} are reserved column names")
-        for name in [self.title_field, *self.search_fields]:
+        for name in [self.title_field, self.time_field, *self.search_fields]:
             if name is not None and name not in names:
                 raise ValueError(f"layer {self.id}: {name!r} is not one of its fields {names}")
+        if self.time_field and not self.field(self.time_field).is_temporal:
+            raise ValueError(f"layer {self.id}: time_field {self.time_field!r} is not a date "
+                             "or timestamp")
         if self.storage_srid not in SUPPORTED_CRS:
             raise ValueError(f"layer {self.id}: storage SRID {self.storage_srid} not supported")
         return self
@@ -179,6 +207,11 @@ class Layer(_Frozen):
     def qualified_table(self) -> tuple[str, str]:
         """(schema, table) of the layer's table."""
         return (self.schema_name, self.table)
+
+    @property
+    def has_geometry(self) -> bool:
+        """False for tables without geometry."""
+        return self.geometry_type is not None
 
     @property
     def public_fields(self) -> list[LayerField]:

@@ -50,15 +50,18 @@ def diff_schema(conn: psycopg.Connection, catalogue: Catalogue) -> SchemaDiff:
         diff.statements.append(
             f"CREATE SCHEMA {quote_ident(schema)} AUTHORIZATION {OWNER_ROLE};\n"
             f"GRANT USAGE ON SCHEMA {quote_ident(schema)} TO {AGENCY_ROLE}, {PUBLIC_ROLE};\n")
+    by_id = {layer.id: layer for layer in catalogue}
     for layer in catalogue:
         columns = existing.get(layer.qualified_table)
         if columns is None:
-            diff.statements.append(f"-- layer {layer.id}\n" + create_table_sql(layer))
+            diff.statements.append(f"-- layer {layer.id}\n" + create_table_sql(layer, by_id))
             continue
         for layer_field in layer.fields:
             if layer_field.name not in columns:
-                diff.statements.append(add_column_sql(layer, layer_field))
-        declared = {"id", "geom", *(f.name for f in layer.fields)}
+                target = by_id.get(layer_field.references or "")
+                diff.statements.append(add_column_sql(layer, layer_field, target))
+        declared = {"id", *(["geom"] if layer.has_geometry else []),
+                    *(f.name for f in layer.fields)}
         diff.undeclared_columns += [f"{layer.schema_name}.{layer.table}.{c}"
                                     for c in sorted(columns - declared)]
     return diff

@@ -132,7 +132,7 @@ def test_settlement_capital_maps_every_ne_feature_class(catalogue):
 
 
 def _base_document() -> dict:
-    text = (declarations_dir() / "base.yaml").read_text(encoding="utf-8")
+    text = (declarations_dir() / "00_base.yaml").read_text(encoding="utf-8")
     return yaml.safe_load(text)
 
 

@@ -254,5 +254,8 @@ def test_unreachable_database_is_a_connection_error(provider_db):
         'type': 'feature', 'name': 'x', 'id_field': 'id',
         'data': {'conninfo': 'host=/nonexistent dbname=x connect_timeout=1',
                  'table': 't'}, 'options': {'pool_timeout': 0.5}}
-    with pytest.raises(ProviderConnectionError):
-        features.PostGISFeatureProvider(provider_def)
+    try:
+        with pytest.raises(ProviderConnectionError):
+            features.PostGISFeatureProvider(provider_def)
+    finally:
+        features.close_pools()  # stop the pool's reconnection attempts

@@ -1,4 +1,4 @@
--- The base layers of the cartography agency (generated from layers/declarations/base.yaml).
+-- The base layers of the cartography agency (generated from layers/declarations/00_base.yaml).
 
 -- layer country
 CREATE TABLE "base"."country" (
