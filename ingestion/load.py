@@ -46,7 +46,8 @@ def _replace_rows(conn: psycopg.Connection, prepared: PreparedLayer) -> None:
         "INSERT INTO catalog.layer_stats (layer_id, feature_count, bbox_4326, source_file) "
         "VALUES (%s, %s, %s, %s) ON CONFLICT (layer_id) DO UPDATE SET "
         "feature_count = EXCLUDED.feature_count, bbox_4326 = EXCLUDED.bbox_4326, "
-        "source_file = EXCLUDED.source_file, loaded_at = now()",
+        "source_file = EXCLUDED.source_file, loaded_at = now(), "
+        "version = catalog.layer_stats.version + 1",
         [prepared.layer.id, len(prepared.rows),
          list(prepared.bbox_4326) if prepared.bbox_4326 else None, prepared.source_file],
     )

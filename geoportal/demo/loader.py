@@ -1,4 +1,5 @@
-"""Loading the demo (open base) data shipped in `geoportal/demo/data/`."""
+"""Loading the demo data: the open base layers shipped in `geoportal/demo/data/` and the
+generated layers (`geoportal demo generate`) of a scale and seed."""
 
 from __future__ import annotations
 
@@ -17,25 +18,36 @@ def demo_data_dir() -> Path:
     return Path(str(resources.files("geoportal.demo") / "data"))
 
 
-def loadable_layers(catalogue: Catalogue, ids: Sequence[str] | None = None) -> list[Layer]:
-    """Layers with a source file shipped in the demo data (all, or those named)."""
+def loadable_layers(catalogue: Catalogue, ids: Sequence[str] | None = None,
+                    generated: bool = True) -> list[Layer]:
+    """Layers with demo data (all, or those named): the open ones, and with `generated` the
+    generated ones too."""
     if ids:
         return [catalogue.get(layer_id) for layer_id in ids]
-    return [layer for layer in catalogue if layer.source is not None]
+    return [layer for layer in catalogue if layer.source is not None
+            and (generated or not layer.source.generated)]
 
 
 def load_demo(
     conninfo: str,
     layers: Sequence[Layer],
     data_dir: Path | None = None,
+    generated_dir: Path | None = None,
     on_prepared: Callable[[Layer], None] | None = None,
     on_loaded: Callable[[PreparedLayer], None] | None = None,
 ) -> list[LoadResult]:
-    """Validate every layer's file first, then replace all of them in one transaction."""
+    """Validate every layer's file first, then replace all of them in one transaction.
+
+    Open layers are read from `data_dir` (default: the shipped data), generated ones from
+    `generated_dir`.
+    """
     data_dir = data_dir or demo_data_dir()
     prepared = []
     for layer in layers:
-        prepared.append(prepare_layer(layer, data_dir))
+        folder = generated_dir if layer.source and layer.source.generated else data_dir
+        if folder is None:
+            raise ValueError(f"layer {layer.id} is generated: give the generated directory")
+        prepared.append(prepare_layer(layer, folder))
         if on_prepared:
             on_prepared(layer)
     return load_layers(conninfo, prepared, progress=on_loaded)

@@ -165,6 +165,8 @@ class CQLTranslator:
     def column(self, name: str) -> sql.Identifier:
         """Validated column identifier for a property name."""
         if name in ('geometry', self.geom_column):
+            if not self.geom_column:
+                raise invalid('this collection has no geometry to filter on')
             return sql.Identifier(self.geom_column)
         if name not in self.fields:
             valid = ', '.join(sorted(self.fields))
@@ -397,7 +399,7 @@ def as_datetime(value: dt.date, end: bool = False) -> dt.datetime:
 
 
 def to_sql(node: Any, fields: Mapping[str, Mapping[str, Any]],
-           geom_column: str, srid: int, params: Params) -> sql.Composable:
+           geom_column: str | None, srid: int, params: Params) -> sql.Composable:
     """Translate a pygeofilter AST into a WHERE condition.
 
     :param node: pygeofilter AST (``filterq`` as passed by pygeoapi)

@@ -42,6 +42,7 @@ from geoportal.providers.cql import (
     parse_datetime,
     to_sql,
 )
+from geoportal.providers.keyset import CACHE, MIN_OFFSET
 
 LOGGER = logging.getLogger(__name__)
 
@@ -174,7 +175,8 @@ class PostGISFeatureProvider(BaseProvider):
         self.table: str = data['table']
         self.layer_id: str = data.get('layer_id') or self.table
         self.id_field = self.id_field or 'id'
-        self.geom_field: str = provider_def.get('geom_field') or 'geom'
+        # A table without geometry (e.g. sensor readings) names no geom_field.
+        self.geom_field: str | None = provider_def.get('geom_field', 'geom')
         self.storage: CrsInfo = crs_info(
             provider_def.get('storage_crs') or DEFAULT_STORAGE_CRS)
         options = self.options or {}
@@ -247,6 +249,8 @@ class PostGISFeatureProvider(BaseProvider):
     def geometry_clause(self, params: Params,
                         spec: CrsTransformSpec | None) -> sql.Composable:
         """GeoJSON text of ``p.geom`` in the requested CRS, or ``null``."""
+        if self.geom_field is None:
+            return sql.SQL("'null'")
         target = crs_info(spec.target_crs_uri) if spec else self.storage
         geom: sql.Composable = sql.SQL('p.{}').format(
             sql.Identifier(self.geom_field))
@@ -322,6 +326,8 @@ class PostGISFeatureProvider(BaseProvider):
                      filterq: Any = None) -> sql.Composable | None:
         """AND of all filters, or ``None`` when the request is unfiltered."""
         conds: list[sql.Composable] = []
+        if bbox and self.geom_field is None:
+            raise invalid('this collection has no geometry: bbox does not apply')
         if bbox:
             if len(bbox) not in (4, 6):
                 raise invalid('bbox needs 4 or 6 numbers')
@@ -345,7 +351,7 @@ class PostGISFeatureProvider(BaseProvider):
                 sql.SQL('{} ILIKE {}').format(self._text(f), pattern)
                 for f in self.search_fields)))
         if filterq is not None:
-            conds.append(to_sql(filterq, self.fields, self.geom_field,
+            conds.append(to_sql(filterq, self.fields, self.geom_field or '',
                                 self.srid, params))
         return sql.SQL(' AND ').join(conds) if conds else None
 
@@ -377,7 +383,7 @@ class PostGISFeatureProvider(BaseProvider):
               ) -> tuple[list[dict], int | None]:
         """One statement: the page as GeoJSON text (+ the exact counter)."""
         columns = [self.id_field, *names, *(s['property'] for s in sortby)]
-        if not skip_geometry:
+        if not skip_geometry and self.geom_field is not None:
             columns.append(self.geom_field)
         query = sql.SQL(
             '{} FROM (SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}) AS p'
@@ -406,6 +412,74 @@ class PostGISFeatureProvider(BaseProvider):
         count = conn.execute(query, params.values).fetchone()[0]
         return count if count <= COUNT_LIMIT else None
 
+    def _is_id_order(self, sortby: list | None) -> bool:
+        """True when rows are ordered by the integer id alone (keyset paging applies)."""
+        if self.fields.get(self.id_field, {}).get('type') != 'integer':
+            return False
+        return not sortby or sortby == [{'property': self.id_field,
+                                         'order': '+'}]
+
+    def _version(self, conn: psycopg.Connection) -> int | None:
+        """The layer's data version (bumped by every load and edit), None if unknown."""
+        if not self.table_info.has_layer_stats:
+            return None
+        row = conn.execute('SELECT version FROM catalog.layer_stats '
+                           'WHERE layer_id = %s', [self.layer_id]).fetchone()
+        return int(row[0]) if row else None
+
+    def _keyset_start(self, conn: psycopg.Connection, params: Params,
+                      where: sql.Composable | None, offset: int
+                      ) -> tuple[Any, int | None] | None:
+        """(cache key, last id before `offset`) for keyset paging, or None to use
+        plain OFFSET. Walks only the id index from the nearest known boundary."""
+        version = self._version(conn)
+        if version is None:
+            return None
+        where_text = where.as_string(conn) if where is not None else ''
+        key = (self.schema, self.table, version, where_text,
+               tuple(sorted((k, repr(v)) for k, v in params.values.items())))
+        known = CACHE.nearest(key, offset)
+        if known is not None and known[0] == offset:
+            return key, known[1]
+        walk = Params()
+        walk.values.update(params.values)
+        conds = [where] if where is not None else []
+        if known is not None:
+            conds.append(sql.SQL('{} > {}').format(
+                sql.Identifier(self.id_field), walk.add(known[1])))
+        skip = offset - (known[0] if known else 0) - 1
+        query = sql.SQL('SELECT {0} {1} ORDER BY {0} OFFSET {2} LIMIT 1').format(
+            sql.Identifier(self.id_field),
+            self.from_clause(sql.SQL(' AND ').join(conds) if conds else None),
+            walk.add(skip))
+        row = conn.execute(query, walk.values).fetchone()
+        if row is None:
+            return key, None  # fewer rows than the offset: the page is empty
+        CACHE.remember(key, offset, int(row[0]))
+        return key, int(row[0])
+
+    def _keyset_page(self, conn: psycopg.Connection, params: Params,
+                     where: sql.Composable | None, limit: int, offset: int,
+                     names: list[str], skip_geometry: bool,
+                     spec: CrsTransformSpec | None, with_stats: bool
+                     ) -> tuple[list[dict], int | None] | None:
+        """A deep page by key instead of OFFSET; None when keyset does not apply."""
+        start = self._keyset_start(conn, params, where, offset)
+        if start is None:
+            return None
+        key, after = start
+        if after is None:
+            return [], None
+        conds = [where] if where is not None else []
+        conds.append(sql.SQL('{} > {}').format(sql.Identifier(self.id_field),
+                                               params.add(after)))
+        features, counter = self._page(
+            conn, params, sql.SQL(' AND ').join(conds), [], limit, 0, names,
+            skip_geometry, spec, with_stats)
+        if features and len(features) == limit:
+            CACHE.remember(key, offset + limit, int(features[-1]['id']))
+        return features, counter
+
     def query(self, offset: int = 0, limit: int = 10,
               resulttype: str = 'results', bbox: list | None = None,
               datetime_: str | None = None, properties: list | None = None,
@@ -433,9 +507,16 @@ class PostGISFeatureProvider(BaseProvider):
             else:
                 stats = where is None and self.count and \
                     self.table_info.has_layer_stats
-                features, matched = self._page(
-                    conn, params, where, sortby or [], limit, offset, names,
-                    skip_geometry, crs_transform_spec, stats)
+                page = None
+                if offset >= MIN_OFFSET and self._is_id_order(sortby):
+                    page = self._keyset_page(
+                        conn, params, where, limit, offset, names,
+                        skip_geometry, crs_transform_spec, stats)
+                if page is None:
+                    page = self._page(
+                        conn, params, where, sortby or [], limit, offset,
+                        names, skip_geometry, crs_transform_spec, stats)
+                features, matched = page
                 result['features'] = features
                 result['numberReturned'] = len(features)
                 if matched is None and self.count:

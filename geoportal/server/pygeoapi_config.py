@@ -59,7 +59,8 @@ def provider_config(layer: Layer, conninfo: str, statement_timeout_ms: int) -> d
             "search_fields": list(layer.search_fields),
         },
         "id_field": "id",
-        "geom_field": "geom",
+        "geom_field": "geom" if layer.has_geometry else None,
+        "time_field": layer.time_field,
         "title_field": layer.title_field,
         "storage_crs": storage,
         "crs": crs_list,
@@ -75,9 +76,9 @@ def collection_config(
     statement_timeout_ms: int,
 ) -> dict[str, Any]:
     """One pygeoapi collection (resource) from a layer declaration."""
-    provider = provider_config(layer, conninfo, statement_timeout_ms)
-    if not layer.title_field:
-        provider.pop("title_field")
+    provider = {key: value for key, value in provider_config(layer, conninfo,
+                                                             statement_timeout_ms).items()
+                if value is not None}
     return {
         "type": "collection",
         "title": trilingual(layer.title),

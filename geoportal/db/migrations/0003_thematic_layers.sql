@@ -1,0 +1,3 @@
+-- Data version per layer: bumped by every load (and, later, every edit), so that caches
+-- keyed on it (keyset paging boundaries, tiles) can never serve stale results.
+ALTER TABLE catalog.layer_stats ADD COLUMN version bigint NOT NULL DEFAULT 1;
