@@ -6,6 +6,7 @@ nothing is changed.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,15 +43,33 @@ def _replace_rows(conn: psycopg.Connection, prepared: PreparedLayer) -> None:
     conn.execute(
         sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), {}, true)").format(
             sql.Literal(f"{schema}.{table}"), sql.Literal(max(highest, 1))))
+    time_min, time_max = _time_extent(prepared)
     conn.execute(
-        "INSERT INTO catalog.layer_stats (layer_id, feature_count, bbox_4326, source_file) "
-        "VALUES (%s, %s, %s, %s) ON CONFLICT (layer_id) DO UPDATE SET "
+        "INSERT INTO catalog.layer_stats (layer_id, feature_count, bbox_4326, source_file, "
+        "time_min, time_max) VALUES (%s, %s, %s, %s, %s, %s) "
+        "ON CONFLICT (layer_id) DO UPDATE SET "
         "feature_count = EXCLUDED.feature_count, bbox_4326 = EXCLUDED.bbox_4326, "
-        "source_file = EXCLUDED.source_file, loaded_at = now(), "
+        "source_file = EXCLUDED.source_file, time_min = EXCLUDED.time_min, "
+        "time_max = EXCLUDED.time_max, loaded_at = now(), "
         "version = catalog.layer_stats.version + 1",
         [prepared.layer.id, len(prepared.rows),
-         list(prepared.bbox_4326) if prepared.bbox_4326 else None, prepared.source_file],
+         list(prepared.bbox_4326) if prepared.bbox_4326 else None, prepared.source_file,
+         time_min, time_max],
     )
+
+
+def _time_extent(prepared: PreparedLayer) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """Earliest and latest value of the layer's time field (UTC), or (None, None)."""
+    name = prepared.layer.time_field
+    if name is None:
+        return None, None
+    index = prepared.columns.index(name)
+    values = [row[index] for row in prepared.rows if row[index] is not None]
+    if not values:
+        return None, None
+    stamps = [v if isinstance(v, dt.datetime) else
+              dt.datetime.combine(v, dt.time(), tzinfo=dt.UTC) for v in values]
+    return min(stamps), max(stamps)
 
 
 def load_layers(

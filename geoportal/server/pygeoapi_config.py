@@ -7,7 +7,9 @@ declarations in `layers/` and the load bookkeeping in `catalog.layer_stats`.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +34,39 @@ def trilingual(text: Trilingual) -> dict[str, str]:
     return {lang: text.get(lang) for lang in ("en", "ru", "ky")}
 
 
-def read_extents(conninfo: str) -> dict[str, tuple[float, float, float, float]]:
-    """bbox (CRS84) of every loaded layer; empty when the database is not migrated yet."""
+@dataclass(frozen=True)
+class Extent:
+    """What the database knows of a loaded layer's extent."""
+
+    bbox: tuple[float, float, float, float] | None
+    time_min: dt.datetime | None = None
+    time_max: dt.datetime | None = None
+
+
+def read_extents(conninfo: str) -> dict[str, Extent]:
+    """Spatial (CRS84) and temporal extent of every loaded layer; empty before migrations."""
     try:
         with psycopg.connect(conninfo, connect_timeout=10) as conn:
             rows = conn.execute(
-                "SELECT layer_id, bbox_4326 FROM catalog.layer_stats WHERE bbox_4326 IS NOT NULL"
+                "SELECT layer_id, bbox_4326, time_min, time_max FROM catalog.layer_stats"
             ).fetchall()
-    except psycopg.errors.UndefinedTable:
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
         return {}
-    return {layer_id: tuple(bbox) for layer_id, bbox in rows}  # type: ignore[misc]
+    return {layer_id: Extent(tuple(bbox) if bbox else None, t0, t1)  # type: ignore[arg-type]
+            for layer_id, bbox, t0, t1 in rows}
+
+
+def extents_config(extent: Extent | None) -> dict[str, Any]:
+    """pygeoapi's `extents` block."""
+    bbox = extent.bbox if extent and extent.bbox else KYRGYZSTAN_BBOX
+    block: dict[str, Any] = {"spatial": {"bbox": list(bbox), "crs": CRS84}}
+    if extent and extent.time_min and extent.time_max:
+        block["temporal"] = {
+            "begin": extent.time_min.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "end": extent.time_max.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
+        }
+    return block
 
 
 def provider_config(layer: Layer, conninfo: str, statement_timeout_ms: int) -> dict[str, Any]:
@@ -72,7 +97,7 @@ def provider_config(layer: Layer, conninfo: str, statement_timeout_ms: int) -> d
 def collection_config(
     layer: Layer,
     conninfo: str,
-    bbox: tuple[float, float, float, float] | None,
+    extent: Extent | None,
     statement_timeout_ms: int,
 ) -> dict[str, Any]:
     """One pygeoapi collection (resource) from a layer declaration."""
@@ -94,7 +119,7 @@ def collection_config(
                 else "https://www.naturalearthdata.com/about/terms-of-use/",
             }
         ],
-        "extents": {"spatial": {"bbox": list(bbox or KYRGYZSTAN_BBOX), "crs": CRS84}},
+        "extents": extents_config(extent),
         "providers": [provider],
     }
 
@@ -111,7 +136,7 @@ def build_config(
     host: str,
     port: int,
     conninfo: str,
-    extents: dict[str, tuple[float, float, float, float]],
+    extents: dict[str, Extent],
     statement_timeout_ms: int,
     default_language: str = "en",
     base_path: Path | None = None,
