@@ -247,8 +247,16 @@ class EmbeddedCluster:
 
     def _initdb(self, bin_dir: Path) -> None:
         log.info("initialising the embedded cluster in %s", self.pgdata)
-        self._run([str(bin_dir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
-                   "-A", "trust", "-E", "UTF8", "--no-locale", "--no-sync"])
+        command = [str(bin_dir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
+                   "-A", "trust", "-E", "UTF8", "--no-sync"]
+        # C.UTF-8 sorts by code point like C, and knows the case of Cyrillic letters, so
+        # that ILIKE search finds "Каракол" for "каракол". Systems without it get plain C.
+        result = self._run([*command, "--locale=C.UTF-8"], check=False)
+        if result.returncode != 0:
+            log.warning("locale C.UTF-8 unavailable (%s); case-insensitive search will only "
+                        "fold ASCII letters", result.stderr.strip().splitlines()[-1:])
+            shutil.rmtree(self.pgdata, ignore_errors=True)
+            self._run([*command, "--no-locale"])
         listen = "127.0.0.1" if self.settings.db_listen_tcp else ""
         conf = (
             "\n# geoportal embedded cluster\n"

@@ -341,6 +341,8 @@ class PostGISFeatureProvider(BaseProvider):
                 raise invalid(f'unknown property {name!r}')
             conds.append(sql.SQL('{} = {}').format(
                 sql.Identifier(name), params.add(str(value))))
+        if datetime_:
+            parse_datetime(datetime_)  # a malformed value is a 400 on any layer
         if datetime_ and self.time_field:
             cond = self.datetime_clause(params, datetime_)
             conds.extend([cond] if cond is not None else [])
