@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?=
 
-.PHONY: run test setup system-deps venv lint stop clean
+.PHONY: run test bench setup system-deps venv lint stop clean
 
 run: setup
 	$(BIN)/geoportal db up
@@ -16,6 +16,13 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest
+
+# Side-by-side benchmarks on the national data (not part of `make test`; about 10 minutes).
+bench: setup
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@command -v h2load >/dev/null 2>&1 || [ "$$(id -u)" -ne 0 ] || \
+		(apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null)
+	$(BIN)/python -m benchmarks.features --layer agri_plots
 
 setup: system-deps venv
 

@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tiles.settings import TileSettings
+
 DEFAULT_DATA_DIR = Path("var")
 
 
@@ -19,7 +21,8 @@ class Settings(BaseSettings):
     """Deployment settings, read from `GEOPORTAL_*` environment variables (or a `.env` file)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="GEOPORTAL_", env_file=".env", extra="ignore", frozen=True
+        env_prefix="GEOPORTAL_", env_file=".env", extra="ignore", frozen=True,
+        env_nested_delimiter="__",
     )
 
     database_url: str | None = Field(
@@ -49,6 +52,8 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=100)
     default_language: Literal["en", "ru", "ky"] = "en"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    tiles: TileSettings = Field(default_factory=TileSettings,
+                                description="Tile cache and limits (GEOPORTAL_TILES__...).")
     pygeoapi_base: Path | None = Field(default=None, description="Base of the generated "
                                        "pygeoapi configuration (default config/pygeoapi-base.yml).")
 

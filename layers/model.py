@@ -152,6 +152,48 @@ class ZoomRange(_Frozen):
         return self
 
 
+class TileBand(_Frozen):
+    """Vector tile rules from zoom `min_zoom` up to the next band (or the layer's max zoom).
+
+    Unset values take the defaults of the tile engine (`tiles/rules.py`): every public field,
+    0.5 px simplification and 0.5 px minimum size below the layer's max zoom, none at it.
+    """
+
+    min_zoom: int = Field(ge=0, le=24)
+    fields: list[Identifier] | None = None
+    """Attributes in the tiles; None: every public field. Restricted fields are refused."""
+    simplify_px: float | None = Field(default=None, ge=0, le=64)
+    """Simplification tolerance in pixels of a 256-pixel tile at the tile's zoom."""
+    simplify_m: float | None = Field(default=None, ge=0)
+    """Simplification tolerance in metres on the ground (instead of `simplify_px`)."""
+    min_size_px: float | None = Field(default=None, ge=0, le=256)
+    """Lines and polygons smaller than this (pixels, both axes of their box) are dropped."""
+    max_features: int | None = Field(default=None, ge=1, le=1_000_000)
+    """At most this many features per tile; the highest `priority` (or largest) are kept."""
+    priority: Identifier | None = None
+    """Field whose largest values are kept first when `max_features` cuts (default: size)."""
+
+    @model_validator(mode="after")
+    def _one_tolerance(self) -> TileBand:
+        if self.simplify_px is not None and self.simplify_m is not None:
+            raise ValueError(f"tile band from zoom {self.min_zoom}: give simplify_px or "
+                             "simplify_m, not both")
+        return self
+
+
+class TileRules(_Frozen):
+    """How a layer is cut into vector tiles, per zoom band (bands in increasing zoom)."""
+
+    bands: list[TileBand] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _increasing(self) -> TileRules:
+        zooms = [band.min_zoom for band in self.bands]
+        if zooms != sorted(set(zooms)):
+            raise ValueError(f"tile bands must start at strictly increasing zooms, got {zooms}")
+        return self
+
+
 class Layer(_Frozen):
     """The declaration of one national vector layer."""
 
@@ -181,6 +223,8 @@ class Layer(_Frozen):
     style: list[dict[str, Any]] = []
     """Default MapLibre style layers (without `source`/`source-layer`, which are derived)."""
     source: LayerSource | None = None
+    tiles: TileRules | None = None
+    """Per-zoom vector tile rules; None: defaults derived from `zoom` and the public fields."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

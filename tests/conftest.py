@@ -16,6 +16,7 @@ import pytest
 
 from geoportal.db.database import Database
 from geoportal.db.migrate import migrate
+from geoportal.demo.generate import THEMES, generate, generated_dir
 from geoportal.demo.loader import load_demo, loadable_layers
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
@@ -71,9 +72,18 @@ def database(settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture(scope="session")
-def loaded(database: Database, catalogue: Catalogue) -> Database:
-    """The database with the demo base layers loaded."""
-    load_demo(database.owner_conninfo, loadable_layers(catalogue))
+def generated(settings: Settings, catalogue: Catalogue) -> Path:
+    """The `small` demo data of every declared theme, generated once (seed 42)."""
+    out = generated_dir(settings.data_dir, "small", 42)
+    declared = {layer.theme for layer in catalogue}
+    generate("small", 42, out, [theme for theme, _ in THEMES if theme in declared])
+    return out
+
+
+@pytest.fixture(scope="session")
+def loaded(database: Database, catalogue: Catalogue, generated: Path) -> Database:
+    """The database with all the demo data loaded: open base layers and generated ones."""
+    load_demo(database.owner_conninfo, loadable_layers(catalogue), generated_dir=generated)
     return database
 
 

@@ -4,10 +4,29 @@ from __future__ import annotations
 
 import os
 
+import psycopg
 import typer
 import uvicorn
 
+from geoportal.db.database import Database
+from geoportal.db.errors import DatabaseError
+from geoportal.db.schema_sync import diff_schema
 from geoportal.settings import Settings
+from layers.catalogue import load_catalogue
+
+
+def _check_database(settings: Settings) -> None:
+    """Fail with one clear line when the database is down or not migrated."""
+    database = Database(settings)
+    try:
+        with psycopg.connect(database.admin_conninfo(), connect_timeout=5) as conn:
+            diff = diff_schema(conn, load_catalogue())
+    except psycopg.OperationalError as exc:
+        raise DatabaseError(f"the database is not reachable ({str(exc).strip().splitlines()[0]})"
+                            "; start it with `geoportal db up`") from exc
+    if diff.statements:
+        raise DatabaseError("the database lacks tables or columns of declared layers; run "
+                            "`geoportal db migrate` (and `geoportal demo load` for data)")
 
 
 def serve(
@@ -24,6 +43,7 @@ def serve(
         if value is not None:
             os.environ[f"GEOPORTAL_{name}"] = str(value)
     settings = Settings()
+    _check_database(settings)
     uvicorn.run(
         "geoportal.server.asgi:app_factory",
         factory=True,

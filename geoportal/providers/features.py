@@ -47,6 +47,7 @@ from geoportal.providers.keyset import CACHE, MIN_OFFSET
 LOGGER = logging.getLogger(__name__)
 
 COUNT_LIMIT = 10000  # numberMatched is only reported when exact and <= this
+COUNT_BUDGET_MS = 25  # ... and when counting took less than this
 _SPATIAL_TYPES = {'geometry', 'geography', 'raster'}
 _TEXT_TYPES = {'text', 'varchar', 'bpchar', 'name', 'citext'}
 _USER_ERRORS = (errors.DataError, errors.UndefinedFunction,
@@ -185,6 +186,8 @@ class PostGISFeatureProvider(BaseProvider):
             float(options.get('pool_timeout', 10)),
             int(options.get('pool_max_size', 4)))
         self.table_info = self._table_info()
+        if not any(typ in _SPATIAL_TYPES for typ, _ in self.table_info.columns.values()):
+            self.geom_field = None  # a table without geometry: features have geometry null
         self._check_config()
         self.srid: int = self.table_info.srid or self.storage.srid
         self.search_fields = [f for f in data.get('search_fields') or []
@@ -411,7 +414,15 @@ class PostGISFeatureProvider(BaseProvider):
         query = sql.SQL('SELECT count(*) FROM (SELECT 1 {} LIMIT {}) AS s'
                         ).format(self.from_clause(where),
                                  params.add(COUNT_LIMIT + 1))
-        count = conn.execute(query, params.values).fetchone()[0]
+        # A selective filter without an index scans the whole table to count few rows: the
+        # count also gets a time budget, and numberMatched is omitted when it runs out.
+        try:
+            with conn.transaction():
+                conn.execute("SELECT set_config('statement_timeout', %s, true)",
+                             [str(COUNT_BUDGET_MS)])
+                count = conn.execute(query, params.values).fetchone()[0]
+        except errors.QueryCanceled:
+            return None
         return count if count <= COUNT_LIMIT else None
 
     def _is_id_order(self, sortby: list | None) -> bool:

@@ -21,6 +21,7 @@ from starlette.routing import Mount, Route
 from geoportal.db.database import Database
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.tiles_routes import tile_routes
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
 
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     """Build the geoportal ASGI app from settings (generates the pygeoapi configuration)."""
     settings = settings or Settings()
     catalogue = load_catalogue()
+    tiles = tile_routes(settings, catalogue)
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app = load_pygeoapi_app(config_path, openapi_path)
     declare_conformance()
@@ -106,7 +108,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
-        yield
+        async with tiles.lifespan():  # tile pool and change listener of this process
+            yield
 
     app = Starlette(
         debug=False,
@@ -114,6 +117,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api", api_alias),
+            *tiles.routes,
             Mount("/", app=pygeoapi_app),
         ],
         lifespan=lifespan,

@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 import yaml
 
+from geoportal.providers.tiles import tile_provider_config
 from layers.catalogue import Catalogue
 from layers.model import LANGUAGES, SUPPORTED_CRS, Layer, Trilingual
 
@@ -120,7 +121,7 @@ def collection_config(
             }
         ],
         "extents": extents_config(extent),
-        "providers": [provider],
+        "providers": [provider] + ([tile_provider_config(layer)] if layer.has_geometry else []),
     }
 
 

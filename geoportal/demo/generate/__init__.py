@@ -42,7 +42,7 @@ def generated_dir(data_dir: Path, scale: str, seed: int) -> Path:
 
 def write_layer(frame: pd.DataFrame, path: Path) -> None:
     """Write one layer's frame as a GeoPackage, atomically (tmp file, then rename)."""
-    tmp = path.with_name(f".{path.name}.tmp")
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
     tmp.unlink(missing_ok=True)
     if isinstance(frame, gpd.GeoDataFrame):
         pyogrio.write_dataframe(frame.to_crs(4326), tmp, driver="GPKG", layer=path.stem)

@@ -1,0 +1,1 @@
+"""Side-by-side benchmarks of the geoportal against stock pygeoapi, tipg and the SQL floor."""

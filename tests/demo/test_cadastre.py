@@ -1,0 +1,133 @@
+"""The cadastre generator: parcels around the city twins' buildings and across the country."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+from pyproj import Geod
+
+from geoportal.demo.generate import cadastre, city, city_buildings, write_layer
+from geoportal.demo.generate.city_buildings import city_model
+from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from ingestion.vector import prepare_layer
+from layers.catalogue import Catalogue
+
+SEED = 5
+
+
+@pytest.fixture(scope="module")
+def ctx() -> Context:
+    return Context(scale=SCALES["small"], seed=SEED)
+
+
+@pytest.fixture(scope="module")
+def parcels(ctx: Context) -> gpd.GeoDataFrame:
+    city_buildings._CACHE.clear()
+    return cadastre.generate(ctx)["cadastre_parcels"]
+
+
+@pytest.fixture(scope="module")
+def buildings(ctx: Context, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    model = city_model(ctx)
+    return city.buildings_frame(model, city.districts_frame(model))
+
+
+@pytest.fixture(scope="module")
+def with_agri_plots(ctx: Context, parcels: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
+                                                                          gpd.GeoDataFrame]:
+    """Parcels generated after a stand-in agriculture theme: its plots are the generated
+    fields of the run without it."""
+    fields = parcels[parcels.land_category == "agricultural"].head(3000)
+    plots = gpd.GeoDataFrame({"plot_code": [f"P-{i:05d}" for i in range(len(fields))],
+                              "area_ha": fields.area_m2 / 1e4, "oblast": "x", "rayon": "y"},
+                             geometry=fields.geometry.to_numpy(), crs=4326)
+    other = Context(scale=SCALES["small"], seed=SEED, outputs={"agri_plots": plots})
+    return plots, cadastre.generate(other)["cadastre_parcels"]
+
+
+def test_deterministic(parcels: gpd.GeoDataFrame) -> None:
+    city_buildings._CACHE.clear()
+    again = cadastre.generate(Context(scale=SCALES["small"], seed=SEED))["cadastre_parcels"]
+    pd.testing.assert_frame_equal(pd.DataFrame(parcels), pd.DataFrame(again))
+
+
+@pytest.mark.filterwarnings("ignore:The filename extension:RuntimeWarning")
+def test_loads_as_declared(parcels: gpd.GeoDataFrame, catalogue: Catalogue,
+                           tmp_path: Path) -> None:
+    write_layer(parcels, tmp_path / "cadastre_parcels.gpkg")
+    prepared = prepare_layer(catalogue.get("cadastre_parcels"), tmp_path)
+    assert len(prepared.rows) == len(parcels)
+    fields = {f.name for f in catalogue.get("cadastre_parcels").fields}
+    assert set(parcels.columns) == {"id", "geometry", *fields}
+
+
+def test_count_and_categories(parcels: gpd.GeoDataFrame) -> None:
+    assert 15_000 <= len(parcels) <= 40_000
+    assert set(parcels.land_category) == set(cadastre.LAND_CATEGORIES)
+
+
+def test_geometries_valid_and_in_country(parcels: gpd.GeoDataFrame, ctx: Context) -> None:
+    geoms = parcels.geometry.to_numpy()
+    assert shapely.is_valid(geoms).all() and not shapely.is_empty(geoms).any()
+    assert (shapely.get_type_id(geoms) == 6).all()
+    assert shapely.covered_by(geoms, ctx.country.geometry.iloc[0]).all()
+
+
+def test_codes_unique_and_well_formed(parcels: gpd.GeoDataFrame) -> None:
+    codes = parcels.cadastral_code
+    assert codes.is_unique
+    assert codes.str.fullmatch(cadastre.CODE_PATTERN).all()
+    urban = codes.str[0].isin(["1", "9"])
+    assert (urban == parcels.address.notna()).all()
+    assert (parcels.land_category[urban] == "settlements").all()
+    assert codes[urban].str[2:4].astype(int).between(1, 5).all()
+
+
+def test_parcels_do_not_overlap(parcels: gpd.GeoDataFrame) -> None:
+    geoms = parcels.to_crs(UTM_43N).geometry.to_numpy()
+    left, right = shapely.STRtree(geoms).query(geoms, predicate="intersects")
+    pairs = left < right
+    shared = shapely.area(shapely.intersection(geoms[left[pairs]], geoms[right[pairs]]))
+    assert (shared < 0.01).all()
+
+
+def test_every_building_in_exactly_one_parcel(parcels: gpd.GeoDataFrame,
+                                               buildings: gpd.GeoDataFrame) -> None:
+    tree = shapely.STRtree(parcels.geometry.to_numpy())
+    holder, _ = tree.query(buildings.geometry.to_numpy(), predicate="within")
+    counts = np.bincount(holder, minlength=len(buildings))
+    assert (counts == 1).all()
+    hits = tree.query(buildings.geometry.to_numpy(), predicate="intersects")
+    assert hits.shape[1] == len(buildings)   # and crosses no other parcel
+
+
+def test_area_is_geodesic(parcels: gpd.GeoDataFrame) -> None:
+    geod = Geod(ellps="WGS84")
+    sample = parcels.sample(500, random_state=3)
+    expected = [abs(geod.geometry_area_perimeter(g)[0]) for g in sample.geometry]
+    np.testing.assert_allclose(sample.area_m2, expected, rtol=1e-6, atol=0.06)
+
+
+def test_dates_and_uses(parcels: gpd.GeoDataFrame) -> None:
+    dates = pd.to_datetime(parcels.registered_on)
+    assert dates.between("1999-01-01", "2025-06-30").all()
+    agri = parcels[parcels.land_category == "agricultural"].designated_use
+    assert set(agri) <= {"arable_irrigated", "arable_rainfed", "perennial_plantings",
+                         "hayfield", "pasture"}
+
+
+def test_agricultural_parcels_come_from_agri_plots(
+        with_agri_plots: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]) -> None:
+    plots, parcels = with_agri_plots
+    agri = parcels[parcels.land_category == "agricultural"]
+    assert 0.15 * len(plots) < len(agri) < 0.35 * len(plots)
+    source = plots.set_index("plot_code").geometry
+    same = shapely.equals(agri.geometry.to_numpy(),
+                          source.reindex(agri.agri_plot_code).to_numpy())
+    assert same.all()
+    assert parcels.cadastral_code.is_unique

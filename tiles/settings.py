@@ -1,0 +1,31 @@
+"""Settings of the tile engine, composed into the server's settings by `geoportal`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field
+
+KYRGYZSTAN_BOUNDS_4326 = (69.0, 39.0, 80.5, 43.5)
+"""The country's bounding box (CRS84) with a small margin: the default tile matrix set limits."""
+
+
+class TileSettings(BaseModel):
+    """How tiles are rendered, cached and kept fresh."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    cache_dir: Path | None = Field(default=None, description="On-disk tile cache; None: "
+                                   "`tiles` in the server's data directory.")
+    disk_cache: bool = Field(default=True, description="False: memory cache only.")
+    memory_cache_mb: int = Field(default=128, ge=0, description="Memory LRU size (MiB).")
+    statement_timeout_ms: int = Field(default=10_000, ge=100, description="Per tile query.")
+    pool_max_size: int = Field(default=8, ge=1, le=128)
+    extent: int = Field(default=4096, ge=256, le=16384, description="MVT tile extent.")
+    buffer: int = Field(default=64, ge=0, le=1024, description="MVT buffer in extent units.")
+    max_features: int = Field(default=20_000, ge=1, description="Default feature cap per "
+                              "layer and tile.")
+    bounds_4326: tuple[float, float, float, float] = Field(
+        default=KYRGYZSTAN_BOUNDS_4326, description="Tiles outside this box are 404.")
+    max_age_s: int = Field(default=0, ge=0, description="Cache-Control max-age for clients; "
+                           "0: clients revalidate every time (ETag, 304).")
