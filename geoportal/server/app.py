@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
 from geoportal.db.database import Database
+from geoportal.server import pygeoapi_patches
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.tiles_routes import tile_routes
@@ -104,6 +105,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app = load_pygeoapi_app(config_path, openapi_path)
     declare_conformance()
+    pygeoapi_patches.apply()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
