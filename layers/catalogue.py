@@ -14,7 +14,6 @@ from pydantic import ValidationError
 from layers.errors import InvalidDeclarationError, LayerNotFoundError
 from layers.model import Layer, RasterLayer
 
-
 SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader when PyYAML was built with it (10x faster), else the pure one."""
 

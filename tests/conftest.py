@@ -14,6 +14,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
 from geoportal.db.migrate import migrate
 from geoportal.demo.generate import THEMES, generate, generated_dir
@@ -63,6 +64,8 @@ def database(settings: Settings) -> Iterator[Database]:
     try:
         database.ensure_database()
         migrate(database.admin_conninfo())
+        with psycopg.connect(database.admin_conninfo()) as conn:
+            sync_datasets(conn, load_catalogue())
         with psycopg.connect(database.admin_conninfo()) as conn:
             version = conn.execute("SELECT postgis_full_version()").fetchone()
         print(f"\nPostGIS: {version[0] if version else '?'}")

@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
 from geoportal.db.migrate import applied_migrations, list_migrations, migrate, migrations_dir
 from geoportal.db.schema_sync import diff_schema
@@ -95,6 +96,8 @@ def migrate_command() -> None:
     """Apply the pending schema migrations (versioned SQL files), each in a transaction."""
     database = Database(Settings())
     applied = migrate(database.admin_conninfo())
+    with psycopg.connect(database.admin_conninfo()) as conn:
+        sync_datasets(conn, load_catalogue())
     if not applied:
         console.print("database schema is up to date")
     for migration in applied:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+import psycopg
 import typer
 from rich.console import Console
 
+from geoportal.catalogue.records import sync_datasets
 from geoportal.cli.progress import progress_bar
 from geoportal.db.database import Database
 from geoportal.demo.generate import THEMES, generate, generated_dir
@@ -86,6 +88,8 @@ def load(
                         and not (folder / f"{layer.id}.gpkg").exists()]
     if needs_generation:
         _generate(catalogue, scale, seed, folder)
+    with psycopg.connect(database.owner_conninfo) as conn:
+        sync_datasets(conn, catalogue)  # the catalogue records of the loaded layers
     started = time.perf_counter()
     with progress_bar(console) as progress:
         checked = progress.add_task("validating files", total=len(selected))

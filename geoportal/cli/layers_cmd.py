@@ -9,6 +9,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
 from geoportal.settings import Settings
 from ingestion.load import load_layers
@@ -48,7 +49,11 @@ def load(
 ) -> None:
     """Replace one layer's data with a file: validated and reprojected first, then swapped
     in one transaction. A bad file changes nothing."""
-    layer = load_catalogue().get(layer_id)
+    catalogue = load_catalogue()
+    layer = catalogue.get(layer_id)
     prepared = prepare_layer(layer, path.parent, path)
-    result = load_layers(Database(Settings()).owner_conninfo, [prepared])[0]
+    conninfo = Database(Settings()).owner_conninfo
+    with psycopg.connect(conninfo) as conn:
+        sync_datasets(conn, catalogue)
+    result = load_layers(conninfo, [prepared])[0]
     console.print(f"loaded {result.feature_count} features into {layer_id}")

@@ -47,7 +47,7 @@ from geoportal.providers.keyset import CACHE, MIN_OFFSET
 LOGGER = logging.getLogger(__name__)
 
 COUNT_LIMIT = 10000  # numberMatched is only reported when exact and <= this
-COUNT_BUDGET_MS = 25  # ... and when counting took less than this
+COUNT_BUDGET_MS = 5  # ... and when counting took less than this (then it is omitted)
 _SPATIAL_TYPES = {'geometry', 'geography', 'raster'}
 _TEXT_TYPES = {'text', 'varchar', 'bpchar', 'name', 'citext'}
 _USER_ERRORS = (errors.DataError, errors.UndefinedFunction,
@@ -97,8 +97,10 @@ def get_pool(conninfo: str, statement_timeout_ms: int = 30000,
                     timeout=timeout, name=f'features-{len(_POOLS)}',
                     kwargs={'autocommit': True},
                     configure=lambda c: _configure_connection(
-                        c, statement_timeout_ms),
-                    check=ConnectionPool.check_connection)
+                        c, statement_timeout_ms))
+                # No `check` on checkout: it costs a round trip per request. A connection
+                # broken by a server restart fails its request once (503) and the pool
+                # replaces it when it is returned in a bad state.
                 _POOLS[key] = pool
     return pool
 
@@ -136,7 +138,7 @@ def _json_schema(typname: str, category: str) -> dict[str, str]:
     return schema
 
 
-def _provider_error(err: Exception, table: str) -> Exception:
+def provider_error(err: Exception, table: str) -> Exception:
     """Map a psycopg(-pool) error to a pygeoapi provider error."""
     message = getattr(getattr(err, 'diag', None), 'message_primary', '')
     if isinstance(err, errors.QueryCanceled):
@@ -202,7 +204,7 @@ class PostGISFeatureProvider(BaseProvider):
             with self.pool.connection() as conn:
                 yield conn
         except (PoolTimeout, psycopg.Error) as err:
-            raise _provider_error(err, self.table) from None
+            raise provider_error(err, self.table) from None
 
     def _table_info(self) -> TableInfo:
         key = (self.conninfo, self.schema, self.table, self.geom_field)

@@ -18,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from geoportal.catalogue.records import CatalogueNotMigratedError, sync_datasets
 from geoportal.db.database import Database
+from geoportal.providers.records import install_locale_fix
 from geoportal.server import pygeoapi_patches
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
@@ -97,15 +99,34 @@ async def api_alias(request: Request) -> Response:
     return RedirectResponse(f"{request.app.state.public_url}/openapi{query}", status_code=308)
 
 
-def create_app(settings: Settings | None = None) -> Starlette:
-    """Build the geoportal ASGI app from settings (generates the pygeoapi configuration)."""
+def sync_catalogue(settings: Settings, catalogue: Catalogue) -> None:
+    """Bring the catalogue records (catalog.datasets) in line with the declarations."""
+    try:
+        with psycopg.connect(Database(settings).owner_conninfo, connect_timeout=10) as conn:
+            result = sync_datasets(conn, catalogue)
+    except (psycopg.OperationalError, CatalogueNotMigratedError) as exc:
+        log.warning("catalogue records not synced: %s", exc)
+        return
+    if not result.is_empty:
+        log.info("catalogue: added %s, changed %s, removed %s",
+                 result.added, result.changed, result.removed)
+
+
+def create_app(settings: Settings | None = None, catalogue: Catalogue | None = None
+               ) -> Starlette:
+    """Build the geoportal ASGI app from settings (generates the pygeoapi configuration).
+
+    `catalogue` defaults to the declared layers; benchmarks pass a subset.
+    """
     settings = settings or Settings()
-    catalogue = load_catalogue()
+    catalogue = catalogue or load_catalogue()
+    sync_catalogue(settings, catalogue)
     tiles = tile_routes(settings, catalogue)
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app = load_pygeoapi_app(config_path, openapi_path)
     declare_conformance()
     pygeoapi_patches.apply()
+    install_locale_fix()
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -16,6 +16,8 @@ from typing import Any
 import psycopg
 import yaml
 
+from geoportal.catalogue.records import CATALOGUE_ID
+from geoportal.catalogue.resource import catalogue_resource
 from geoportal.providers.tiles import tile_provider_config
 from layers.catalogue import Catalogue
 from layers.model import LANGUAGES, SUPPORTED_CRS, Layer, Trilingual
@@ -157,6 +159,10 @@ def build_config(
         layer.id: collection_config(layer, conninfo, extents.get(layer.id), statement_timeout_ms)
         for layer in catalogue
     }
+    config["resources"][CATALOGUE_ID] = catalogue_resource(
+        catalogue, conninfo=conninfo, public_url=public_url,
+        served=list(config["resources"]), statement_timeout_ms=statement_timeout_ms,
+        default_language=default_language)
     return config
 
 

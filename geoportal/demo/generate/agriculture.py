@@ -67,8 +67,10 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     strips = shapely.buffer(np.array([m.line for m in mains], dtype=object), CANAL_STRIP_M,
                             quad_segs=2)
     pieces = agri_land.cultivable_tiles(ctx, terrain, strips)
+    # Scale.plots is a minimum; a few laid-out fields are dropped later (outside an oblast,
+    # too small after clipping), so ask for 2 % more.
     fields = agri_fields.lay_out_fields(terrain, pieces, list(ctx.oblasts["name_en"]),
-                                        ctx.scale.plots, rng)
+                                        int(ctx.scale.plots * 1.02), rng)
     plots = _plots(ctx, terrain, fields, rng)
     return {"agri_plots": plots, "agri_plot_seasons": agri_crops.seasons(plots, rng)}
 
