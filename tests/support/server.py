@@ -36,10 +36,9 @@ class LiveServer:
 
 
 @contextmanager
-def start_server(settings: Settings) -> Iterator[LiveServer]:
-    """Serve `create_app(settings)` on settings.host:settings.port until the block ends."""
-    app = create_app(settings)
-    config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning",
+def serve_asgi(app: object, host: str, port: int) -> Iterator[None]:
+    """Serve an ASGI app with uvicorn in a background thread until the block ends."""
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning",  # type: ignore[arg-type]
                             lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
@@ -50,7 +49,14 @@ def start_server(settings: Settings) -> Iterator[LiveServer]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(url=settings.public_url, settings=settings)
+        yield
     finally:
         server.should_exit = True
         thread.join(timeout=10)
+
+
+@contextmanager
+def start_server(settings: Settings) -> Iterator[LiveServer]:
+    """Serve `create_app(settings)` on settings.host:settings.port until the block ends."""
+    with serve_asgi(create_app(settings), settings.host, settings.port):
+        yield LiveServer(url=settings.public_url, settings=settings)

@@ -8,8 +8,6 @@ are the ones the tests edit, so the shared demo data stays untouched.
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -19,7 +17,6 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 from starlette.applications import Starlette
 
 from geoportal.db.database import Database
@@ -29,7 +26,7 @@ from geoportal.settings import Settings
 from layers.catalogue import Catalogue
 from layers.ddl import create_table_sql
 from layers.model import Layer
-from tests.support.server import free_port
+from tests.support.server import free_port, serve_asgi
 from tiles.settings import TileSettings
 
 SCHEMA = "tiletest"
@@ -145,21 +142,8 @@ def serve_tiles(settings: Settings, catalogue: Catalogue, cache_dir: Path,
     server_settings = settings.model_copy(update={"port": port})
     tiles = TileSettings(cache_dir=cache_dir, **overrides)
     routes = tile_routes(server_settings, catalogue, tiles)
-    config = uvicorn.Config(tile_app(routes), host="127.0.0.1", port=port,
-                            log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the tile test server did not start")
-        time.sleep(0.05)
-    try:
+    with serve_asgi(tile_app(routes), "127.0.0.1", port):
         yield TileServerHandle(url=server_settings.public_url, routes=routes)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="session")
