@@ -14,7 +14,7 @@ from geoportal.db.database import Database
 from geoportal.settings import Settings
 
 COMMANDS = [[], ["db"], ["db", "up"], ["db", "down"], ["db", "status"], ["db", "migrate"],
-            ["db", "makemigration"], ["demo"], ["demo", "load"], ["layers"],
+            ["db", "makemigration"], ["demo"], ["demo", "load"], ["demo", "generate"], ["layers"],
             ["layers", "list"], ["layers", "load"], ["config"], ["config", "validate"],
             ["config", "show"], ["serve"]]
 
