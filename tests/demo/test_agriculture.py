@@ -12,10 +12,10 @@ import shapely
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
-from geoportal.demo.generate import agri_canals, agriculture, write_layer
+from geoportal.demo.generate import agri_canals, agriculture
 from geoportal.demo.generate.context import SCALES, UTM_43N, Context
-from ingestion.vector import prepare_layer
 from layers.catalogue import load_catalogue
+from tests.support.generated import assert_loads_as_declared
 
 SEED = 11
 LAYERS = ["agri_plots", "agri_plot_seasons"]
@@ -56,9 +56,7 @@ def test_same_seed_same_frames(ctx: Context, frames: dict[str, pd.DataFrame]) ->
 @pytest.mark.parametrize("layer_id", LAYERS)
 def test_frames_pass_the_loader(layer_id: str, frames: dict[str, pd.DataFrame],
                                 tmp_path) -> None:
-    write_layer(frames[layer_id], tmp_path / f"{layer_id}.gpkg")
-    prepared = prepare_layer(load_catalogue().get(layer_id), tmp_path)
-    assert len(prepared.rows) == len(frames[layer_id])
+    assert_loads_as_declared(frames[layer_id], load_catalogue().get(layer_id), tmp_path)
 
 
 def test_counts(plots: gpd.GeoDataFrame, seasons: pd.DataFrame) -> None:

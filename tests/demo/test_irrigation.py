@@ -10,10 +10,10 @@ import pytest
 import shapely
 from scipy import ndimage
 
-from geoportal.demo.generate import agriculture, irrigation, write_layer
+from geoportal.demo.generate import agriculture, irrigation
 from geoportal.demo.generate.context import SCALES, UTM_43N, Context
-from ingestion.vector import prepare_layer
 from layers.catalogue import load_catalogue
+from tests.support.generated import assert_loads_as_declared
 
 SEED = 11
 LAYERS = ["irrigation_canals", "irrigation_structures", "water_user_associations",
@@ -61,9 +61,7 @@ def test_same_seed_same_frames(ctx: Context, frames: dict[str, pd.DataFrame]) ->
 @pytest.mark.parametrize("layer_id", LAYERS)
 def test_frames_pass_the_loader(layer_id: str, frames: dict[str, pd.DataFrame],
                                 tmp_path) -> None:
-    write_layer(frames[layer_id], tmp_path / f"{layer_id}.gpkg")
-    prepared = prepare_layer(load_catalogue().get(layer_id), tmp_path)
-    assert len(prepared.rows) == len(frames[layer_id])
+    assert_loads_as_declared(frames[layer_id], load_catalogue().get(layer_id), tmp_path)
 
 
 def test_counts(canals: gpd.GeoDataFrame, frames: dict[str, pd.DataFrame]) -> None:

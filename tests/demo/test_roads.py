@@ -12,15 +12,11 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoportal.demo.generate import roads, write_layer
+from geoportal.demo.generate import roads
 from geoportal.demo.generate.context import SCALES, Context
 from geoportal.demo.generate.roads_attributes import REFERENCE_DATE
 from geoportal.demo.generate.roads_paths import slope_grid
-from ingestion.vector import prepare_layer
-
-pytestmark = pytest.mark.filterwarnings(
-    # write_layer writes to a `.tmp` file first; GDAL warns about the extension.
-    "ignore:The filename extension should be:RuntimeWarning")
+from tests.support.generated import assert_loads_as_declared
 
 SEED = 7
 LAYERS = ["roads", "bridges", "road_works"]
@@ -62,9 +58,7 @@ def test_frames_load_as_declared(catalogue, frames, tmp_path, layer_id):
     layer = catalogue.get(layer_id)
     frame = frames[layer_id]
     assert list(frame.columns) == ["id", *(f.name for f in layer.fields), "geometry"]
-    write_layer(frame, tmp_path / f"{layer_id}.gpkg")
-    prepared = prepare_layer(layer, tmp_path)  # raises on any broken rule or geometry
-    assert len(prepared.rows) == len(frame)
+    assert_loads_as_declared(frame, layer, tmp_path)
     for f in layer.fields:
         if f.unique:
             assert frame[f.name].is_unique, f.name
