@@ -43,6 +43,8 @@ def _replace_rows(conn: psycopg.Connection, prepared: PreparedLayer) -> None:
     conn.execute(
         sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), {}, true)").format(
             sql.Literal(f"{schema}.{table}"), sql.Literal(max(highest, 1))))
+    if prepared.layer.is_restricted:
+        return  # no public statistics of personal data (layer_stats is readable by all)
     time_min, time_max = _time_extent(prepared)
     conn.execute(
         "INSERT INTO catalog.layer_stats (layer_id, feature_count, bbox_4326, source_file, "

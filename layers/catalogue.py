@@ -47,6 +47,20 @@ class Catalogue:
         """Ids of the vector layers."""
         return [layer.id for layer in self.layers]
 
+    @property
+    def restricted_layers(self) -> list[Layer]:
+        """The restricted (personal data) tables of the layers, as layers without geometry."""
+        return [r for r in (layer.restricted_layer for layer in self.layers) if r is not None]
+
+    def with_restricted(self, layers: list[Layer] | tuple[Layer, ...]) -> list[Layer]:
+        """`layers`, each followed by its restricted table (for DDL and loading)."""
+        out: list[Layer] = []
+        for layer in layers:
+            out.append(layer)
+            if layer.restricted_layer is not None:
+                out.append(layer.restricted_layer)
+        return out
+
     def by_theme(self, theme: str) -> list[Layer]:
         """Vector layers of one theme."""
         return [layer for layer in self.layers if layer.theme == theme]
@@ -91,9 +105,13 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
         file_layers, file_rasters = _parse(path)
         layers.extend(file_layers)
         rasters.extend(file_rasters)
+    for layer in layers:
+        for error in layer.policy_errors():
+            raise InvalidDeclarationError(error)
     seen: dict[object, str] = {}
-    for key, owner in [(lyr.id, lyr.id) for lyr in layers] + [
-        (lyr.qualified_table, lyr.id) for lyr in layers
+    restricted = [r for r in (lyr.restricted_layer for lyr in layers) if r is not None]
+    for key, owner in [(lyr.id, lyr.id) for lyr in [*layers, *restricted]] + [
+        (lyr.qualified_table, lyr.id) for lyr in [*layers, *restricted]
     ] + [(r.id, r.id) for r in rasters]:
         if key in seen:
             raise InvalidDeclarationError(f"{key!r} is declared twice ({seen[key]} and {owner})")

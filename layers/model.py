@@ -32,6 +32,13 @@ SQL_TYPES: dict[str, str] = {
     "timestamptz": "timestamp with time zone",
 }
 
+RESTRICTED_SCHEMA = "restricted"
+"""The schema of personal data: the public database role has no privilege on it at all."""
+
+THEMES: tuple[str, ...] = ("base", "roads", "agriculture", "irrigation", "cadastre", "sports",
+                           "disaster", "city")
+"""Themes a layer may belong to (an agency's write permission is granted per theme)."""
+
 SUPPORTED_CRS: tuple[int, ...] = (4326, 3857, 7692, 7693, 7694, 7695, 7696, 32642, 32643, 32644)
 """EPSG codes every vector layer can be served in (OGC API Features Part 2)."""
 
@@ -194,6 +201,29 @@ class TileRules(_Frozen):
         return self
 
 
+class RestrictedTable(_Frozen):
+    """Personal data about a layer's features (names, personal identification numbers, phone
+    numbers of natural persons), kept in its own table of the `restricted` schema.
+
+    The table has its own `id`, a `feature_id` referencing the layer's feature (deleted with
+    it) and the declared fields; with `one_per_feature` each feature has at most one row.
+    It never becomes a collection, a tile attribute, a search field or a download, and the
+    public database role has no privilege on it (CONVENTIONS "Restricted (personal) data").
+    """
+
+    table: Identifier
+    title: Trilingual
+    one_per_feature: bool = True
+    fields: list[LayerField] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _names(self) -> RestrictedTable:
+        reserved = {"id", "feature_id", "geom"} & {f.name for f in self.fields}
+        if reserved:
+            raise ValueError(f"restricted table {self.table}: {sorted(reserved)} are reserved")
+        return self
+
+
 class Layer(_Frozen):
     """The declaration of one national vector layer."""
 
@@ -225,6 +255,11 @@ class Layer(_Frozen):
     source: LayerSource | None = None
     tiles: TileRules | None = None
     """Per-zoom vector tile rules; None: defaults derived from `zoom` and the public fields."""
+    restricted: RestrictedTable | None = None
+    """Personal data about the features, in a table the public cannot read."""
+    editable: bool | None = None
+    """Agencies of the layer's theme may write it (OGC API Features Part 4); None: every
+    thematic layer is, the base layers are not."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -246,6 +281,54 @@ class Layer(_Frozen):
         if self.storage_srid not in SUPPORTED_CRS:
             raise ValueError(f"layer {self.id}: storage SRID {self.storage_srid} not supported")
         return self
+
+    def policy_errors(self) -> list[str]:
+        """What the national catalogue refuses in this declaration (checked when the
+        declarations are loaded): a theme agencies cannot be bound to, or a restricted field
+        as a column of a public table instead of in the layer's `restricted:` table."""
+        errors = []
+        if self.theme not in THEMES:
+            errors.append(f"layer {self.id}: theme {self.theme!r} is not one of {THEMES}")
+        hidden = [f.name for f in self.fields if not f.public]
+        if hidden and not self.is_restricted:
+            errors.append(f"layer {self.id}: fields {hidden} are not public; restricted fields "
+                          "live in the layer's `restricted:` table, never as columns of a "
+                          "public table")
+        return errors
+
+    @property
+    def is_restricted(self) -> bool:
+        """True for the table of a layer's personal data (schema `restricted`)."""
+        return self.schema_name == RESTRICTED_SCHEMA
+
+    @property
+    def is_editable(self) -> bool:
+        """True when agencies of the theme may write the layer."""
+        if self.is_restricted:
+            return False
+        return self.editable if self.editable is not None else self.theme != "base"
+
+    @property
+    def restricted_layer(self) -> Layer | None:
+        """The restricted table as a layer without geometry (for DDL and loading), or None.
+
+        Its id is the table name; its source is generated when the layer's is (the demo
+        generators write `<table>.gpkg`)."""
+        if self.restricted is None:
+            return None
+        link = LayerField(
+            name="feature_id", type="bigint", required=True,
+            unique=self.restricted.one_per_feature, references=self.id, public=False,
+            title=Trilingual(ky=f"{self.id} id", ru=f"id в {self.id}", en=f"{self.id} id"))
+        fields = [link, *(f.model_copy(update={"public": False})
+                          for f in self.restricted.fields)]
+        source = LayerSource(generated=True) if self.source and self.source.generated else None
+        return Layer(
+            id=self.restricted.table, theme=self.theme, schema=RESTRICTED_SCHEMA,
+            table=self.restricted.table, title=self.restricted.title, abstract=self.abstract,
+            keywords=self.keywords, geometry_type=None, custodian=self.custodian,
+            licence=self.licence, attribution=self.attribution, fields=fields,
+            zoom=self.zoom, source=source, editable=False)
 
     @property
     def qualified_table(self) -> tuple[str, str]:

@@ -19,6 +19,7 @@ from layers.ddl import (
     create_table_sql,
     quote_ident,
 )
+from layers.model import RESTRICTED_SCHEMA
 
 
 @dataclass
@@ -35,23 +36,26 @@ class SchemaDiff:
 
 
 def diff_schema(conn: psycopg.Connection, catalogue: Catalogue) -> SchemaDiff:
-    """DDL statements that bring the database in line with the declarations."""
+    """DDL statements that bring the database in line with the declarations (the layers and
+    their restricted tables)."""
+    tables = catalogue.with_restricted(catalogue.layers)
     rows = conn.execute(
         "SELECT table_schema, table_name, column_name FROM information_schema.columns "
         "WHERE table_schema = ANY(%s)",
-        [sorted({layer.schema_name for layer in catalogue})],
+        [sorted({layer.schema_name for layer in tables})],
     ).fetchall()
     existing: dict[tuple[str, str], set[str]] = {}
     for schema, table, column in rows:
         existing.setdefault((schema, table), set()).add(column)
     schemas = {r[0] for r in conn.execute("SELECT nspname FROM pg_namespace").fetchall()}
     diff = SchemaDiff()
-    for schema in sorted({layer.schema_name for layer in catalogue} - schemas):
+    for schema in sorted({layer.schema_name for layer in tables} - schemas):
+        readers = AGENCY_ROLE if schema == RESTRICTED_SCHEMA else f"{AGENCY_ROLE}, {PUBLIC_ROLE}"
         diff.statements.append(
             f"CREATE SCHEMA {quote_ident(schema)} AUTHORIZATION {OWNER_ROLE};\n"
-            f"GRANT USAGE ON SCHEMA {quote_ident(schema)} TO {AGENCY_ROLE}, {PUBLIC_ROLE};\n")
+            f"GRANT USAGE ON SCHEMA {quote_ident(schema)} TO {readers};\n")
     by_id = {layer.id: layer for layer in catalogue}
-    for layer in catalogue:
+    for layer in tables:
         columns = existing.get(layer.qualified_table)
         if columns is None:
             diff.statements.append(f"-- layer {layer.id}\n" + create_table_sql(layer, by_id))

@@ -12,7 +12,7 @@ import shapely
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
-from geoportal.demo.generate import agri_canals, agriculture
+from geoportal.demo.generate import agri_canals, agriculture, people
 from geoportal.demo.generate.context import SCALES, UTM_43N, Context
 from layers.catalogue import load_catalogue
 from tests.support.generated import assert_loads_as_declared
@@ -175,3 +175,21 @@ def test_inputs_and_yields(seasons: pd.DataFrame) -> None:
     harvested = seasons["yield_t_ha"].notna()
     assert harvested.mean() > 0.6
     assert seasons.loc[seasons["year"] == 2026, "yield_t_ha"].isna().mean() > 0.8
+
+
+def test_plot_operators_are_fictional_and_load_as_declared(frames: dict[str, pd.DataFrame],
+                                                           plots: gpd.GeoDataFrame,
+                                                           tmp_path) -> None:
+    operators = frames["agri_plot_operators"]
+    restricted = load_catalogue().get("agri_plots").restricted_layer
+    assert restricted is not None
+    assert_loads_as_declared(operators, restricted, tmp_path)
+    assert sorted(operators["feature_id"]) == sorted(plots["id"])
+    assert all(people.is_fictional_pin(pin) for pin in operators["operator_pin"])
+    phones = operators["operator_phone"].dropna()
+    assert 0.7 < len(phones) / len(operators) < 0.95
+    assert phones.str.fullmatch(r"\+996 000 \d{3} \d{3}").all()
+    # one person per farm: all plots of a farm in a rayon share the operator
+    joined = plots.merge(operators, left_on="id", right_on="feature_id")
+    per_farm = joined.groupby(["oblast", "rayon", "farm_name"])["operator_pin"].nunique()
+    assert (per_farm == 1).all()

@@ -11,7 +11,7 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from geoportal.demo.generate import cadastre, city, city_buildings
+from geoportal.demo.generate import cadastre, city, city_buildings, people
 from geoportal.demo.generate.city_buildings import city_model
 from geoportal.demo.generate.context import SCALES, UTM_43N, Context
 from layers.catalogue import Catalogue
@@ -26,9 +26,14 @@ def ctx() -> Context:
 
 
 @pytest.fixture(scope="module")
-def parcels(ctx: Context) -> gpd.GeoDataFrame:
+def frames(ctx: Context) -> dict[str, pd.DataFrame]:
     city_buildings._CACHE.clear()
-    return cadastre.generate(ctx)["cadastre_parcels"]
+    return cadastre.generate(ctx)
+
+
+@pytest.fixture(scope="module")
+def parcels(frames: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
+    return frames["cadastre_parcels"]
 
 
 @pytest.fixture(scope="module")
@@ -60,6 +65,21 @@ def test_loads_as_declared(parcels: gpd.GeoDataFrame, catalogue: Catalogue,
                            tmp_path: Path) -> None:
     assert_loads_as_declared(parcels, catalogue.get("cadastre_parcels"), tmp_path)
     assert {"id", "geometry"} <= set(parcels.columns)
+
+
+def test_right_holders_are_fictional_and_load_as_declared(
+        frames: dict[str, pd.DataFrame], parcels: gpd.GeoDataFrame, catalogue: Catalogue,
+        tmp_path: Path) -> None:
+    holders = frames["cadastre_right_holders"]
+    restricted = catalogue.get("cadastre_parcels").restricted_layer
+    assert restricted is not None
+    assert_loads_as_declared(holders, restricted, tmp_path)
+    assert all(people.is_fictional_pin(pin) for pin in holders["holder_pin"])
+    held = parcels[parcels["id"].isin(holders["feature_id"])]
+    assert set(held["land_category"]) <= set(people.HOLDER_CATEGORIES)
+    assert len(held) > 1000
+    shares = holders.groupby("feature_id")["share"].sum()
+    assert ((shares > 0.99) & (shares < 1.01)).all()
 
 
 def test_count_and_categories(parcels: gpd.GeoDataFrame) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from layers.catalogue import declarations_dir, load_catalogue
+from layers.catalogue import Catalogue, declarations_dir, load_catalogue
 from layers.errors import InvalidDeclarationError
 from layers.model import LANGUAGES, Layer
 
@@ -206,3 +206,37 @@ def test_layer_model_accepts_schema_alias():
     document = _peaks(_base_document())
     layer = Layer.model_validate(document)
     assert layer.qualified_table == ("base", "peaks")
+
+
+def _declaration(tmp_path: Path, **changes: object) -> Path:
+    """A copy of the agriculture declarations with the agri_plots layer changed."""
+    source = declarations_dir() / "20_agriculture.yaml"
+    document = yaml.safe_load(source.read_text("utf-8"))
+    document["layers"][0].update(changes)
+    (tmp_path / "20_agriculture.yaml").write_text(yaml.safe_dump(document, allow_unicode=True))
+    return tmp_path
+
+
+def test_restricted_fields_are_refused_as_public_table_columns(tmp_path: Path) -> None:
+    document = yaml.safe_load((declarations_dir() / "20_agriculture.yaml").read_text("utf-8"))
+    fields = document["layers"][0]["fields"]
+    fields.append({"name": "owner_pin", "type": "text", "public": False,
+                   "title": {"ky": "ПИН", "ru": "ПИН", "en": "PIN"}})
+    with pytest.raises(InvalidDeclarationError, match="restricted fields live in"):
+        load_catalogue(_declaration(tmp_path, fields=fields))
+
+
+def test_unknown_theme_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidDeclarationError, match="not one of"):
+        load_catalogue(_declaration(tmp_path, theme="farming"))
+
+
+def test_restricted_tables_are_declared_apart(catalogue: Catalogue) -> None:
+    tables = {r.id: r for r in catalogue.restricted_layers}
+    assert set(tables) == {"agri_plot_operators", "cadastre_right_holders"}
+    for table in tables.values():
+        assert table.schema_name == "restricted" and not table.is_editable
+        assert not any(f.public for f in table.fields)
+        assert table.id not in catalogue.ids  # never a collection
+    for layer in catalogue:
+        assert all(f.public for f in layer.fields), layer.id

@@ -15,7 +15,14 @@ import pandas as pd
 import shapely
 from pyproj import Geod
 
-from geoportal.demo.generate import agri_canals, agri_crops, agri_fields, agri_land, agri_names
+from geoportal.demo.generate import (
+    agri_canals,
+    agri_crops,
+    agri_fields,
+    agri_land,
+    agri_names,
+    people,
+)
 from geoportal.demo.generate.context import UTM_43N, Context
 
 OBLAST_CODES = {"Chuy": "C", "Talas": "T", "Ysyk-Köl": "Y", "Naryn": "N", "Osh": "O",
@@ -60,7 +67,8 @@ def geodesic_area_ha(geometries: np.ndarray) -> np.ndarray:
 
 
 def generate(ctx: Context) -> dict[str, pd.DataFrame]:
-    """The `agri_plots` and `agri_plot_seasons` frames."""
+    """The `agri_plots` and `agri_plot_seasons` frames, and the restricted
+    `agri_plot_operators` (fictional persons, `people.py`)."""
     rng = ctx.rng("agriculture")
     terrain = agri_land.get_terrain(ctx)
     mains = agri_canals.get_main_canals(ctx)
@@ -72,7 +80,8 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     fields = agri_fields.lay_out_fields(terrain, pieces, list(ctx.oblasts["name_en"]),
                                         int(ctx.scale.plots * 1.02), rng)
     plots = _plots(ctx, terrain, fields, rng)
-    return {"agri_plots": plots, "agri_plot_seasons": agri_crops.seasons(plots, rng)}
+    return {"agri_plots": plots, "agri_plot_seasons": agri_crops.seasons(plots, rng),
+            "agri_plot_operators": people.plot_operators(plots, ctx.rng("agriculture.people"))}
 
 
 def _soils(oblast: np.ndarray, elevation: np.ndarray, near_stream: np.ndarray,

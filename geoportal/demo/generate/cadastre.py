@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoportal.demo.generate import people
 from geoportal.demo.generate.city import geodesic_area_m2, to_multi
 from geoportal.demo.generate.city_buildings import city_model
 from geoportal.demo.generate.city_parcels import registered_dates, urban_parcels
@@ -36,7 +37,8 @@ LAND_CATEGORIES = ("settlements", "agricultural", "industry_transport", "special
 
 
 def generate(ctx: Context) -> dict[str, pd.DataFrame]:
-    """The `cadastre_parcels` frame."""
+    """The `cadastre_parcels` frame and the restricted `cadastre_right_holders` (fictional
+    persons, `people.py`)."""
     rng = ctx.rng("cadastre")
     model = city_model(ctx)
     urban = urban_parcels(model, rng)
@@ -49,7 +51,9 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     parcels.insert(0, "id", np.arange(1, len(parcels) + 1))
     columns = ["id", "cadastral_code", "land_category", "designated_use", "area_m2",
                "address", "registered_on", "agri_plot_code", "geometry"]
-    return {"cadastre_parcels": parcels[columns]}
+    return {"cadastre_parcels": parcels[columns],
+            "cadastre_right_holders": people.right_holders(parcels,
+                                                           ctx.rng("cadastre.people"))}
 
 
 OBLAST_TERRITORY = {"KGZ-1115": 2, "KGZ-1116": 2, "KGZ-1117": 3, "KGZ-1118": 4,
