@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from geoportal.security.settings import SecuritySettings
 from tiles.settings import TileSettings
 
 DEFAULT_DATA_DIR = Path("var")
@@ -54,6 +55,8 @@ class Settings(BaseSettings):
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     tiles: TileSettings = Field(default_factory=TileSettings,
                                 description="Tile cache and limits (GEOPORTAL_TILES__...).")
+    security: SecuritySettings = Field(default_factory=SecuritySettings, description="Tokens, "
+                                       "keys, limits, CORS (GEOPORTAL_SECURITY__...).")
     pygeoapi_base: Path | None = Field(default=None, description="Base of the generated "
                                        "pygeoapi configuration (default config/pygeoapi-base.yml).")
 

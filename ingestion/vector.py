@@ -98,7 +98,7 @@ def _is_null(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
 
 
-def _coerce(field: LayerField, value: Any) -> Any:
+def coerce_value(field: LayerField, value: Any) -> Any:
     """Convert a cell to the field's Python type (ValueError when it cannot be)."""
     if _is_null(value):
         return None
@@ -126,7 +126,7 @@ def _coerce(field: LayerField, value: Any) -> Any:
     raise ValueError(f"unsupported type {field.type}")  # pragma: no cover
 
 
-def _check_rules(field: LayerField, value: Any) -> str | None:
+def check_value(field: LayerField, value: Any) -> str | None:
     """A description of the broken rule, None when the value is acceptable."""
     if value is None:
         return "a value is required" if field.required else None
@@ -163,11 +163,11 @@ def field_values(layer: Layer, field: LayerField, frame: pd.DataFrame, name: str
         if _is_null(value) and spec.default is not None:
             value = spec.default
         try:
-            value = _coerce(field, value)
+            value = coerce_value(field, value)
         except (ValueError, TypeError) as exc:
             raise InvalidValueError(f"{name}, feature {row_number}, {where}: "
                                     f"{exc} (expected {field.type})") from exc
-        broken = _check_rules(field, value)
+        broken = check_value(field, value)
         if broken:
             detail = broken if value is None else f"{value!r} is {broken}"
             raise InvalidValueError(f"{name}, feature {row_number}, {where}: {detail}")

@@ -111,6 +111,9 @@ def create_table_sql(layer: Layer, referenced: Mapping[str, Layer] | None = None
     ]
     if not layer.is_restricted:
         statements.append(f"GRANT SELECT ({public_columns}) ON {table} TO {PUBLIC_ROLE};")
+        # audit trail and exact feature counter (migration 0007)
+        statements.append(f"SELECT catalog.layer_watch({quote_literal(table)}, "
+                          f"{quote_literal(layer.id)});")
     return "\n".join(statements) + "\n"
 
 

@@ -19,8 +19,10 @@ from geoportal.db.database import Database
 from geoportal.db.migrate import migrate
 from geoportal.demo.generate import THEMES, generate, generated_dir
 from geoportal.demo.loader import load_demo, loadable_layers
+from geoportal.security.settings import SecuritySettings
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
+from tests.support.oidc import AUDIENCE, ISSUER, LocalIssuer
 from tests.support.server import LiveServer, free_port, start_server
 
 
@@ -37,7 +39,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for tests: the embedded cluster in `data_dir`, never an external server."""
     values: dict[str, object] = {"data_dir": data_dir, "database_url": None,
-                                 "public_database_url": None, "port": free_port()}
+                                 "public_database_url": None, "port": free_port(),
+                                 "security": SecuritySettings(rate_limit_per_minute=0)}
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -49,9 +52,19 @@ def catalogue() -> Catalogue:
 
 
 @pytest.fixture(scope="session")
-def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """Settings of the test run's cluster and server."""
-    return make_settings(tmp_path_factory.mktemp("geoportal-data"))
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> LocalIssuer:
+    """The local OIDC issuer the test server trusts (its key signs valid tokens)."""
+    return LocalIssuer(tmp_path_factory.mktemp("oidc"))
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, issuer: LocalIssuer) -> Settings:
+    """Settings of the test run's cluster and server: tokens of the local issuer accepted,
+    no rate limit (tests send many requests from one address; the limiter has its own
+    tests)."""
+    security = SecuritySettings(oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
+                                oidc_jwks=str(issuer.jwks_path), rate_limit_per_minute=0)
+    return make_settings(tmp_path_factory.mktemp("geoportal-data"), security=security)
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from geoportal.cli import config_cmd, db, demo, layers_cmd, serve
+from geoportal.cli import config_cmd, db, demo, layers_cmd, serve, users_cmd
 from geoportal.db.errors import DatabaseError
 from ingestion.errors import IngestionError
 from layers.errors import LayersError
@@ -36,6 +36,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(layers_cmd.app, name="layers")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(users_cmd.users_app, name="users")
+app.add_typer(users_cmd.keys_app, name="keys")
 app.command("serve")(serve.serve)
 
 

@@ -65,6 +65,11 @@ class Database:
         return self.role_conninfo(OWNER_ROLE)
 
     @property
+    def agency_conninfo(self) -> str:
+        """Connection as the agency role (the server's write path, audit, key look-ups)."""
+        return self.role_conninfo(AGENCY_ROLE)
+
+    @property
     def public_conninfo(self) -> str:
         """Connection as the public, read-only role."""
         return self.role_conninfo(PUBLIC_ROLE)

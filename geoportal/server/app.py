@@ -10,10 +10,13 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import yaml
+from psycopg_pool import AsyncConnectionPool
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -21,10 +24,14 @@ from starlette.routing import Mount, Route
 from geoportal.catalogue.records import CatalogueNotMigratedError, sync_datasets
 from geoportal.db.database import Database
 from geoportal.providers.records import install_locale_fix
+from geoportal.security.authn import Authenticator
 from geoportal.server import pygeoapi_patches
+from geoportal.server.audit_routes import audit_route
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.security_middleware import SecurityMiddleware
 from geoportal.server.tiles_routes import tile_routes
+from geoportal.server.writes import WriteRoutes
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
 
@@ -128,11 +135,25 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     pygeoapi_patches.apply()
     install_locale_fix()
 
+    writer: dict[str, Any] = {}  # the agency pool and authenticator, opened in the lifespan
+    writes = WriteRoutes(catalogue, lambda: writer.get("pool"), settings.public_url,
+                         settings.statement_timeout_ms)
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
-        async with tiles.lifespan():  # tile pool and change listener of this process
-            yield
+        pool = AsyncConnectionPool(Database(settings).agency_conninfo, min_size=0, max_size=4,
+                                   open=False, name="agency", timeout=10,
+                                   kwargs={"autocommit": True})
+        await pool.open(wait=False)
+        writer["pool"] = pool
+        writer["authenticator"] = Authenticator(settings.security, pool)
+        try:
+            async with tiles.lifespan():  # tile pool and change listener of this process
+                yield
+        finally:
+            writer.clear()
+            await pool.close()
 
     app = Starlette(
         debug=False,
@@ -140,9 +161,13 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api", api_alias),
+            audit_route(lambda: writer.get("pool")),
+            *writes.routes,
             *tiles.routes,
             Mount("/", app=pygeoapi_app),
         ],
+        middleware=[Middleware(SecurityMiddleware, settings=settings.security,
+                               authenticator=lambda: writer.get("authenticator"))],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -1,0 +1,351 @@
+"""OGC API - Features - Part 4 (create, replace, update, delete) on editable layers.
+
+Starlette routes placed before the pygeoapi mount; a Route with methods=[...] matches only
+those methods, so GETs still reach pygeoapi (or the fast path). Every write:
+
+- needs an authenticated agency user bound to the layer's theme, or an admin (401 / 403),
+  and, for a user bound to oblasts, a feature inside them, before and after (403);
+- is checked against the layer declaration (400 naming the field, `feature_input.py`);
+- takes its geometry in the request's `Content-Crs` (default CRS84) and stores it in the
+  layer's storage CRS (ST_Transform in PostGIS, axis order of the CRS authority);
+- runs as `geoportal_agency` in one transaction carrying the identity (`geoportal.user`,
+  `geoportal.role`, ... via set_config(..., true)), which the audit triggers record;
+- honours `If-Match` (412 when the feature changed since the client read it; the row is
+  locked while compared) and answers with the new `ETag`;
+- is cancelled in the database when the client goes away, and bounded by the statement
+  timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import sql
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from geoportal.providers.cql import crs_info
+from geoportal.security.identity import ANONYMOUS, Identity
+from geoportal.server.feature_input import FeatureInput, check_feature, parse_body
+from geoportal.server.problems import HTTPProblem, problem_response
+from layers.catalogue import Catalogue
+from layers.errors import LayerNotFoundError
+from layers.model import SUPPORTED_CRS, Layer
+
+log = logging.getLogger(__name__)
+
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+JSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
+
+
+def etag_sql(layer: Layer, alias: str = "t") -> sql.Composable:
+    """SQL of a feature's entity tag: md5 of the row's text (id, fields, geometry), the same
+    whichever role or path computes it. Clients get it quoted (`"<md5>"`)."""
+    columns = ["id", *(f.name for f in layer.fields), *(["geom"] if layer.has_geometry else [])]
+    row = sql.SQL(", ").join(sql.Identifier(alias, c) for c in columns)
+    return sql.SQL("md5(ROW({})::text)").format(row)
+
+
+async def item_etag(conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int) -> str | None:
+    """The quoted ETag of one feature, None when it does not exist."""
+    query = sql.SQL("SELECT {} FROM {} AS t WHERE t.id = %s").format(
+        etag_sql(layer), sql.Identifier(*layer.qualified_table))
+    row = await (await conn.execute(query, [fid])).fetchone()
+    return f'"{row[0]}"' if row else None
+
+
+def _if_match(header: str | None) -> set[str] | None:
+    if header is None:
+        return None
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+async def _until_disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def run_cancellable(request: Request, work: Coroutine[Any, Any, Response]) -> Response:
+    """Run `work`, cancelling it (and so its database query) when the client disconnects."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_until_disconnected(request))
+    try:
+        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watcher.cancel()
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        log.info("write cancelled: the client went away (%s)", request.url.path)
+        return Response(status_code=499)
+    return task.result()
+
+
+@dataclass
+class WriteRoutes:
+    """The Part 4 routes of a catalogue, writing through `pool` (geoportal_agency)."""
+
+    catalogue: Catalogue
+    pool: Callable[[], AsyncConnectionPool | None]
+    public_url: str
+    statement_timeout_ms: int
+
+    @property
+    def routes(self) -> list[Route]:
+        """POST on items, PUT/PATCH/DELETE on an item."""
+        return [
+            Route("/collections/{collectionId}/items", self._guard(self.create),
+                  methods=["POST"]),
+            Route("/collections/{collectionId}/items/{featureId}", self._guard(self.replace),
+                  methods=["PUT"]),
+            Route("/collections/{collectionId}/items/{featureId}", self._guard(self.update),
+                  methods=["PATCH"]),
+            Route("/collections/{collectionId}/items/{featureId}", self._guard(self.delete),
+                  methods=["DELETE"]),
+        ]
+
+    def _guard(self, handler: Callable[[Request], Awaitable[Response]]
+               ) -> Callable[[Request], Awaitable[Response]]:
+        async def endpoint(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except HTTPProblem as exc:
+                return problem_response(exc.status, exc.detail,
+                                        getattr(request.state, "request_id", None),
+                                        headers=exc.headers, **exc.extra)
+        return endpoint
+
+    # -- the four operations -----------------------------------------------------------
+    async def create(self, request: Request) -> Response:
+        """POST: a new feature; 201 with its Location and ETag."""
+        layer, identity = self._authorise(request)
+        feature = check_feature(layer, parse_body(await self._body(request)))
+        srid = self._content_srid(request)
+
+        async def work() -> Response:
+            async with self._transaction(identity) as conn:
+                geom = await self._geometry(conn, layer, feature, srid, identity)
+                fid, etag = await self._insert(conn, layer, feature, geom)
+            location = f"{self.public_url}/collections/{layer.id}/items/{fid}"
+            return Response(status_code=201, headers={"Location": location, "ETag": etag})
+        return await run_cancellable(request, work())
+
+    async def replace(self, request: Request) -> Response:
+        """PUT: every field replaced (missing optional fields become null); 204 + ETag."""
+        return await self._change(request, partial=False)
+
+    async def update(self, request: Request) -> Response:
+        """PATCH (JSON merge patch of a Feature): the fields sent; 204 + ETag."""
+        return await self._change(request, partial=True)
+
+    async def delete(self, request: Request) -> Response:
+        """DELETE: 204."""
+        layer, identity = self._authorise(request)
+        fid = self._fid(request)
+        expected = _if_match(request.headers.get("if-match"))
+
+        async def work() -> Response:
+            async with self._transaction(identity) as conn:
+                await self._lock(conn, layer, fid, expected, identity)
+                await conn.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(
+                    sql.Identifier(*layer.qualified_table)), [fid])
+            return Response(status_code=204)
+        return await run_cancellable(request, work())
+
+    async def _change(self, request: Request, partial: bool) -> Response:
+        layer, identity = self._authorise(request)
+        fid = self._fid(request)
+        feature = check_feature(layer, parse_body(await self._body(request)), partial=partial)
+        srid = self._content_srid(request)
+        expected = _if_match(request.headers.get("if-match"))
+
+        async def work() -> Response:
+            async with self._transaction(identity) as conn:
+                await self._lock(conn, layer, fid, expected, identity)
+                geom = await self._geometry(conn, layer, feature, srid, identity)
+                etag = await self._update(conn, layer, fid, feature, geom)
+            return Response(status_code=204, headers={"ETag": etag})
+        return await run_cancellable(request, work())
+
+    # -- request checks ----------------------------------------------------------------
+    def _authorise(self, request: Request) -> tuple[Layer, Identity]:
+        try:
+            layer = self.catalogue.get(request.path_params["collectionId"])
+        except LayerNotFoundError as exc:
+            raise HTTPProblem(404, f"no collection {request.path_params['collectionId']!r}"
+                              ) from exc
+        if not layer.is_editable:
+            raise HTTPProblem(405, f"collection {layer.id} is not editable",
+                              headers={"Allow": "GET, HEAD, OPTIONS"})
+        identity: Identity = getattr(request.state, "identity", ANONYMOUS)
+        if not identity.is_authenticated:
+            raise HTTPProblem(401, "writes need credentials (an API key or a bearer token)",
+                              headers={"WWW-Authenticate": 'Bearer realm="geoportal"'})
+        if not identity.may_write_theme(layer.theme):
+            raise HTTPProblem(403, f"{identity.name} may not write the {layer.theme} theme")
+        return layer, identity
+
+    async def _body(self, request: Request) -> bytes:
+        media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if media not in JSON_TYPES:
+            raise HTTPProblem(415, f"send the feature as one of {list(JSON_TYPES)}")
+        return await request.body()
+
+    @staticmethod
+    def _fid(request: Request) -> int:
+        text = request.path_params["featureId"]
+        if not text.isdigit() or len(text) > 18:
+            raise HTTPProblem(404, f"no feature {text!r}")
+        return int(text)
+
+    @staticmethod
+    def _content_srid(request: Request) -> tuple[int, bool]:
+        header = request.headers.get("content-crs", CRS84).strip().strip("<>").strip()
+        try:
+            info = crs_info(header)
+        except Exception as exc:  # pygeoapi's ProviderInvalidQueryError and parse errors
+            raise HTTPProblem(400, f"Content-Crs {header!r} is not supported") from exc
+        if info.srid not in SUPPORTED_CRS:
+            raise HTTPProblem(400, f"Content-Crs {header!r} is not supported; use one of "
+                              f"EPSG {list(SUPPORTED_CRS)} or CRS84")
+        return info.srid, info.flip
+
+    # -- database ----------------------------------------------------------------------
+    @contextlib.asynccontextmanager
+    async def _transaction(self, identity: Identity) -> Any:
+        pool = self.pool()
+        if pool is None:
+            raise HTTPProblem(503, "the write path is starting; retry shortly")
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await conn.execute("SELECT set_config('statement_timeout', %s, true)",
+                                   [str(self.statement_timeout_ms)])
+                for name, value in identity.transaction_settings().items():
+                    await conn.execute("SELECT set_config(%s, %s, true)", [name, value])
+                yield conn
+        except PoolTimeout as exc:
+            raise HTTPProblem(503, "the database is busy; retry shortly") from exc
+        except psycopg.errors.QueryCanceled as exc:
+            raise HTTPProblem(503, "the write took too long and was cancelled") from exc
+        except psycopg.errors.IntegrityError as exc:
+            raise HTTPProblem(409 if isinstance(exc, psycopg.errors.UniqueViolation) else 400,
+                              _integrity_message(exc)) from exc
+        except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
+            raise HTTPProblem(400, "the geometry or a value could not be stored: "
+                              f"{_first_line(exc)}", field="geometry") from exc
+
+    async def _lock(self, conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int,
+                    expected: set[str] | None, identity: Identity) -> None:
+        """Lock the feature; 404 when missing, 412 on a stale If-Match, 403 outside the
+        user's oblasts."""
+        query = sql.SQL("SELECT {}, {} FROM {} AS t WHERE t.id = %s FOR UPDATE").format(
+            etag_sql(layer), self._area_sql(layer, sql.SQL("t.geom"), identity),
+            sql.Identifier(*layer.qualified_table))
+        row = await (await conn.execute(query, self._area_params(identity, [fid]))).fetchone()
+        if row is None:
+            raise HTTPProblem(404, f"no feature {fid} in {layer.id}")
+        if expected is not None and "*" not in expected and f'"{row[0]}"' not in expected:
+            raise HTTPProblem(412, "the feature changed since you read it (If-Match does not "
+                              "match its ETag); read it again", headers={"ETag": f'"{row[0]}"'})
+        if not row[1]:
+            raise HTTPProblem(403, f"feature {fid} lies outside the oblasts of {identity.name}")
+
+    def _area_sql(self, layer: Layer, geom: sql.Composable, identity: Identity
+                  ) -> sql.Composable:
+        if not identity.oblasts or identity.role == "admin" or not layer.has_geometry:
+            return sql.SQL("true")
+        # oblasts named by id or by name in any of the three languages (any case)
+        return sql.SQL("coalesce(ST_CoveredBy(ST_Transform({}, 4326), (SELECT ST_Union(o.geom) "
+                       "FROM base.oblasts o WHERE EXISTS (SELECT FROM unnest(%s::text[]) n "
+                       "WHERE lower(n) IN (lower(o.name_en), lower(o.name_ru), "
+                       "lower(o.name_ky), o.id::text)))), false)").format(geom)
+
+    @staticmethod
+    def _area_params(identity: Identity, params: list[Any]) -> list[Any]:
+        if not identity.oblasts or identity.role == "admin":
+            return params
+        return [sorted(identity.oblasts), *params]
+
+    async def _geometry(self, conn: psycopg.AsyncConnection[Any], layer: Layer,
+                        feature: FeatureInput, srid: tuple[int, bool], identity: Identity
+                        ) -> Any:
+        """The geometry in the storage CRS as EWKB (None when not sent); 400 when invalid,
+        403 outside the user's oblasts."""
+        if feature.geometry is None:
+            return None
+        geom: sql.Composable = sql.SQL("ST_GeomFromGeoJSON(%s)")
+        if srid[1]:
+            geom = sql.SQL("ST_FlipCoordinates({})").format(geom)
+        geom = sql.SQL("ST_Transform(ST_SetSRID({}, %s::int), %s::int)").format(geom)
+        if (layer.geometry_type or "").startswith("Multi"):
+            geom = sql.SQL("ST_Multi({})").format(geom)
+        query = sql.SQL("SELECT g, ST_IsValid(g), ST_IsValidReason(g), {} FROM (SELECT {} AS g)"
+                        " AS x").format(self._area_sql(layer, sql.SQL("g"), identity), geom)
+        params = self._area_params(identity, [feature.geometry, srid[0], layer.storage_srid])
+        row = await (await conn.execute(query, params)).fetchone()
+        assert row is not None
+        if not row[1]:
+            raise HTTPProblem(400, f"geometry is not valid: {row[2]}", field="geometry")
+        if not row[3]:
+            raise HTTPProblem(403, f"the geometry lies outside the oblasts of {identity.name}")
+        return row[0]
+
+    async def _insert(self, conn: psycopg.AsyncConnection[Any], layer: Layer,
+                      feature: FeatureInput, geom: Any) -> tuple[int, str]:
+        names = list(feature.properties) + (["geom"] if layer.has_geometry else [])
+        values = list(feature.properties.values()) + ([geom] if layer.has_geometry else [])
+        query = sql.SQL("INSERT INTO {} AS t ({}) VALUES ({}) RETURNING t.id, {}").format(
+            sql.Identifier(*layer.qualified_table),
+            sql.SQL(", ").join(map(sql.Identifier, names)),
+            sql.SQL(", ").join(sql.Placeholder() * len(names)), etag_sql(layer))
+        row = await (await conn.execute(query, values)).fetchone()
+        assert row is not None
+        return int(row[0]), f'"{row[1]}"'
+
+    async def _update(self, conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int,
+                      feature: FeatureInput, geom: Any) -> str:
+        values = dict(feature.properties)
+        if geom is not None:
+            values["geom"] = geom
+        if not values:
+            row = await (await conn.execute(sql.SQL("SELECT {} FROM {} AS t WHERE t.id = %s")
+                         .format(etag_sql(layer), sql.Identifier(*layer.qualified_table)),
+                         [fid])).fetchone()
+            assert row is not None
+            return f'"{row[0]}"'
+        assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(name))
+                                         for name in values)
+        query = sql.SQL("UPDATE {} AS t SET {} WHERE t.id = %s RETURNING {}").format(
+            sql.Identifier(*layer.qualified_table), assignments, etag_sql(layer))
+        row = await (await conn.execute(query, [*values.values(), fid])).fetchone()
+        assert row is not None
+        return f'"{row[0]}"'
+
+
+def _first_line(exc: psycopg.Error) -> str:
+    message = exc.diag.message_primary if exc.diag and exc.diag.message_primary else "rejected"
+    return message.splitlines()[0][:200]
+
+
+def _integrity_message(exc: psycopg.errors.IntegrityError) -> str:
+    """What broke, in the declaration's terms (field names, not SQL)."""
+    column = exc.diag.column_name if exc.diag else None
+    constraint = (exc.diag.constraint_name or "") if exc.diag else ""
+    if isinstance(exc, psycopg.errors.UniqueViolation):
+        return f"another feature has the same value ({constraint.rsplit('_key', 1)[0]})"
+    if isinstance(exc, psycopg.errors.ForeignKeyViolation):
+        return "a referenced feature does not exist"
+    if column:
+        return f"property {column!r}: a value is required"
+    if "geom" in constraint:
+        return "geometry is not valid"
+    return "a value breaks a rule of the layer"
