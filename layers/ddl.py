@@ -114,6 +114,9 @@ def create_table_sql(layer: Layer, referenced: Mapping[str, Layer] | None = None
         # audit trail and exact feature counter (migration 0007)
         statements.append(f"SELECT catalog.layer_watch({quote_literal(table)}, "
                           f"{quote_literal(layer.id)});")
+    if layer.is_editable:  # row-level security by the writer's theme (migration 0008)
+        statements.append(f"SELECT catalog.layer_protect({quote_literal(table)}, "
+                          f"{quote_literal(layer.theme)});")
     return "\n".join(statements) + "\n"
 
 
