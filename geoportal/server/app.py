@@ -28,6 +28,7 @@ from geoportal.security.authn import Authenticator
 from geoportal.server import pygeoapi_patches
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.conformance import declare_conformance
+from geoportal.server.etags import ItemETagMiddleware
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.security_middleware import SecurityMiddleware
 from geoportal.server.tiles_routes import tile_routes
@@ -167,7 +168,9 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Mount("/", app=pygeoapi_app),
         ],
         middleware=[Middleware(SecurityMiddleware, settings=settings.security,
-                               authenticator=lambda: writer.get("authenticator"))],
+                               authenticator=lambda: writer.get("authenticator")),
+                    Middleware(ItemETagMiddleware, catalogue=catalogue,
+                               pool=lambda: writer.get("pool"))],
         lifespan=lifespan,
     )
     app.state.settings = settings

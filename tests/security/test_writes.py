@@ -282,3 +282,18 @@ def test_revoked_key_stops_working(client: httpx.Client, loaded: Database,
         keys.revoke_key(conn, revoked.split("_")[1])
     assert create(client, {"X-API-Key": fresh}, valid_facility).status_code == 201
     assert create(client, {"X-API-Key": revoked}, valid_facility).status_code == 401
+
+
+def test_read_etag_is_the_write_etag_and_304s(client: httpx.Client, api_keys: dict,
+                                              valid_facility: dict) -> None:
+    headers = key(api_keys, "sports.editor")
+    created = create(client, headers, valid_facility)
+    location = created.headers["location"]
+    read = client.get(location, params={"f": "json"})
+    assert read.headers["etag"] == created.headers["etag"]
+    assert client.get(location, params={"f": "json"},
+                      headers={"If-None-Match": read.headers["etag"]}).status_code == 304
+    updated = client.patch(location, json={"type": "Feature", "properties": {"capacity": 9}},
+                           headers={**headers, "If-Match": read.headers["etag"]})
+    assert updated.status_code == 204
+    assert client.get(location, params={"f": "json"}).headers["etag"] == updated.headers["etag"]
