@@ -16,7 +16,9 @@ from geoportal.settings import Settings
 COMMANDS = [[], ["db"], ["db", "up"], ["db", "down"], ["db", "status"], ["db", "migrate"],
             ["db", "makemigration"], ["demo"], ["demo", "load"], ["demo", "generate"], ["layers"],
             ["layers", "list"], ["layers", "load"], ["config"], ["config", "validate"],
-            ["config", "show"], ["serve"]]
+            ["config", "show"], ["serve"], ["users"], ["users", "add"], ["users", "list"],
+            ["users", "disable"], ["keys"], ["keys", "create"], ["keys", "list"],
+            ["keys", "revoke"]]
 
 
 def geoportal(*args: str, settings: Settings | None = None) -> subprocess.CompletedProcess[str]:
