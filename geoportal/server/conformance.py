@@ -2,7 +2,8 @@
 
 pygeoapi 0.24 lists Features Part 3 queryables but not the filter classes, and lists Part 4
 create-replace-delete whatever the provider does. Our provider implements CQL2 filtering in
-SQL; writes come with access control, so Part 4 is not declared yet.
+SQL; Part 4 writes (create, replace, delete, update) are our routes
+(geoportal/server/writes.py), for authorised agencies on editable layers.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ ADDED = [
     f"{SPEC}/cql2/1.0/conf/basic-spatial-functions-plus",
     f"{SPEC}/cql2/1.0/conf/spatial-functions",
     f"{SPEC}/cql2/1.0/conf/temporal-functions",
+    # OGC API - Features - Part 4 (OGC 20-002): POST, PUT, DELETE; PATCH; optimistic locking.
+    f"{SPEC}/ogcapi-features-4/1.0/conf/create-replace-delete",
+    f"{SPEC}/ogcapi-features-4/1.0/conf/update",
+    f"{SPEC}/ogcapi-features-4/1.0/conf/optimistic-locking-etags",
 ]
 
-REMOVED = [f"{SPEC}/ogcapi-features-4/1.0/conf/create-replace-delete"]
+REMOVED: list[str] = []
 
 
 def declare_conformance() -> None:
