@@ -122,6 +122,16 @@ class TableInfo:
     has_layer_stats: bool
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of features as PostgreSQL rendered it."""
+
+    text: str  # GeoJSON array of the features: '[{...},{...}]'
+    returned: int
+    last_id: Any  # the largest id on the page (the keyset boundary)
+    matched: int | None  # exact count of all matches, or None when unknown
+
+
 _TYPES = {'int2': 'integer', 'int4': 'integer', 'int8': 'integer',
           'float4': 'number', 'float8': 'number', 'numeric': 'number',
           'bool': 'boolean', 'json': 'object', 'jsonb': 'object'}
@@ -371,23 +381,23 @@ class PostGISFeatureProvider(BaseProvider):
                       sortby: list, skip_geometry: bool,
                       spec: CrsTransformSpec | None,
                       with_stats: bool) -> sql.Composable:
-        """The page of rows ``p`` as one GeoJSON array text, + counter."""
+        """The page of rows ``p``: GeoJSON array text, row count, largest id, counter."""
         stats = (sql.SQL('(SELECT feature_count FROM catalog.layer_stats '
                          'WHERE layer_id = {})').format(
                              params.add(self.layer_id))
                  if with_stats else sql.SQL('NULL::bigint'))
         return sql.SQL(
             "SELECT '[' || COALESCE(string_agg({}, ',' ORDER BY {}), '') "
-            "|| ']', {}").format(
+            "|| ']', count(*), max(p.{}), {}").format(
                 self.feature_clause(params, names, skip_geometry, spec),
-                self.order_by_clause(sortby, 'p'), stats)
+                self.order_by_clause(sortby, 'p'),
+                sql.Identifier(self.id_field), stats)
 
     # -- execution ---------------------------------------------------------
     def _page(self, conn: psycopg.Connection, params: Params,
               where: sql.Composable | None, sortby: list, limit: int,
               offset: int, names: list[str], skip_geometry: bool,
-              spec: CrsTransformSpec | None, with_stats: bool
-              ) -> tuple[list[dict], int | None]:
+              spec: CrsTransformSpec | None, with_stats: bool) -> Page:
         """One statement: the page as GeoJSON text (+ the exact counter)."""
         columns = [self.id_field, *names, *(s['property'] for s in sortby)]
         if not skip_geometry and self.geom_field is not None:
@@ -401,8 +411,9 @@ class PostGISFeatureProvider(BaseProvider):
                                        dict.fromkeys(columns))),
                 self.from_clause(where), self.order_by_clause(sortby),
                 params.add(int(limit)), params.add(int(offset)))
-        text, counter = conn.execute(query, params.values).fetchone()
-        return json.loads(text), counter
+        text, returned, last_id, counter = conn.execute(
+            query, params.values).fetchone()
+        return Page(text, returned, last_id, counter)
 
     def _count(self, conn: psycopg.Connection, params: Params,
                where: sql.Composable | None) -> int | None:
@@ -477,77 +488,85 @@ class PostGISFeatureProvider(BaseProvider):
                      where: sql.Composable | None, limit: int, offset: int,
                      names: list[str], skip_geometry: bool,
                      spec: CrsTransformSpec | None, with_stats: bool
-                     ) -> tuple[list[dict], int | None] | None:
+                     ) -> Page | None:
         """A deep page by key instead of OFFSET; None when keyset does not apply."""
         start = self._keyset_start(conn, params, where, offset)
         if start is None:
             return None
         key, after = start
         if after is None:
-            return [], None
+            return Page('[]', 0, None, None)
         conds = [where] if where is not None else []
         conds.append(sql.SQL('{} > {}').format(sql.Identifier(self.id_field),
                                                params.add(after)))
-        features, counter = self._page(
+        page = self._page(
             conn, params, sql.SQL(' AND ').join(conds), [], limit, 0, names,
             skip_geometry, spec, with_stats)
-        if features and len(features) == limit:
-            CACHE.remember(key, offset + limit, int(features[-1]['id']))
-        return features, counter
+        if page.returned and page.returned == limit:
+            CACHE.remember(key, offset + limit, int(page.last_id))
+        return page
 
-    def query(self, offset: int = 0, limit: int = 10,
-              resulttype: str = 'results', bbox: list | None = None,
-              datetime_: str | None = None, properties: list | None = None,
-              sortby: list | None = None,
-              select_properties: list | None = None,
-              skip_geometry: bool = False, q: str | None = None,
-              filterq: Any = None,
-              crs_transform_spec: CrsTransformSpec | None = None,
-              **kwargs: Any) -> dict[str, Any]:
-        """Query features; returns a GeoJSON FeatureCollection dict.
+    def query_page(self, offset: int = 0, limit: int = 10,
+                   resulttype: str = 'results', bbox: list | None = None,
+                   datetime_: str | None = None,
+                   properties: list | None = None,
+                   sortby: list | None = None,
+                   select_properties: list | None = None,
+                   skip_geometry: bool = False, q: str | None = None,
+                   filterq: Any = None,
+                   crs_transform_spec: CrsTransformSpec | None = None,
+                   **kwargs: Any) -> Page:
+        """The page of a query as GeoJSON text, never parsed in Python.
 
-        ``numberMatched`` is present only when exact: the catalog counter
-        for unfiltered requests, otherwise a count bounded at 10000.
+        Same arguments as :meth:`query`; ``matched`` is exact or ``None``.
         """
         params = Params()
         where = self.where_clause(params, bbox, datetime_, properties, q,
                                   filterq)
         names = [n for n in (select_properties or self.fields)
                  if n in self.fields and n != self.id_field]
-        result: dict[str, Any] = {'type': 'FeatureCollection',
-                                  'features': [], 'numberReturned': 0}
         with self._connection() as conn:
             if resulttype == 'hits':
-                matched = self._count(conn, params, where)
-            else:
-                stats = where is None and self.count and \
-                    self.table_info.has_layer_stats
-                page = None
-                if offset >= MIN_OFFSET and self._is_id_order(sortby):
-                    page = self._keyset_page(
-                        conn, params, where, limit, offset, names,
-                        skip_geometry, crs_transform_spec, stats)
-                if page is None:
-                    page = self._page(
-                        conn, params, where, sortby or [], limit, offset,
-                        names, skip_geometry, crs_transform_spec, stats)
-                features, matched = page
-                result['features'] = features
-                result['numberReturned'] = len(features)
-                if matched is None and self.count:
-                    if 0 < limit and len(features) < limit and (
-                            features or offset == 0):
-                        matched = offset + len(features)
-                    else:
-                        matched = self._count(conn, params, where)
-        if matched is not None and (self.count or resulttype == 'hits'):
-            result['numberMatched'] = int(matched)
+                return Page('[]', 0, None, self._count(conn, params, where))
+            stats = where is None and self.count and \
+                self.table_info.has_layer_stats
+            page = None
+            if offset >= MIN_OFFSET and self._is_id_order(sortby):
+                page = self._keyset_page(
+                    conn, params, where, limit, offset, names,
+                    skip_geometry, crs_transform_spec, stats)
+            if page is None:
+                page = self._page(
+                    conn, params, where, sortby or [], limit, offset,
+                    names, skip_geometry, crs_transform_spec, stats)
+            matched = page.matched
+            if matched is None and self.count:
+                if 0 < limit and page.returned < limit and (
+                        page.returned or offset == 0):
+                    matched = offset + page.returned
+                else:
+                    matched = self._count(conn, params, where)
+        return Page(page.text, page.returned, page.last_id,
+                    matched if self.count else None)
+
+    def query(self, offset: int = 0, limit: int = 10,
+              resulttype: str = 'results', **kwargs: Any) -> dict[str, Any]:
+        """Query features; returns a GeoJSON FeatureCollection dict.
+
+        ``numberMatched`` is present only when exact: the catalog counter
+        for unfiltered requests, otherwise a count bounded at 10000.
+        """
+        page = self.query_page(offset, limit, resulttype, **kwargs)
+        result: dict[str, Any] = {'type': 'FeatureCollection',
+                                  'features': json.loads(page.text),
+                                  'numberReturned': page.returned}
+        if page.matched is not None:
+            result['numberMatched'] = int(page.matched)
         return result
 
-    def get(self, identifier: Any,
-            crs_transform_spec: CrsTransformSpec | None = None,
-            **kwargs: Any) -> dict[str, Any]:
-        """One feature by id; unknown or malformed ids raise 404."""
+    def get_text(self, identifier: Any,
+                 crs_transform_spec: CrsTransformSpec | None = None) -> str:
+        """One feature by id as GeoJSON text; unknown or malformed ids raise 404."""
         not_found = ProviderItemNotFoundError(
             user_msg=f'item {identifier} not found')
         value: Any = str(identifier)
@@ -561,13 +580,19 @@ class PostGISFeatureProvider(BaseProvider):
         names = [n for n in self.fields if n != self.id_field]
         try:
             with self._connection() as conn:
-                features, _ = self._page(conn, params, where, [], 1, 0, names,
-                                         False, crs_transform_spec, False)
+                page = self._page(conn, params, where, [], 1, 0, names,
+                                  False, crs_transform_spec, False)
         except ProviderInvalidQueryError:
             raise not_found from None
-        if not features:
+        if not page.returned:
             raise not_found
-        return features[0]
+        return page.text[1:-1]  # the one feature of the '[...]' array
+
+    def get(self, identifier: Any,
+            crs_transform_spec: CrsTransformSpec | None = None,
+            **kwargs: Any) -> dict[str, Any]:
+        """One feature by id; unknown or malformed ids raise 404."""
+        return json.loads(self.get_text(identifier, crs_transform_spec))
 
     def __repr__(self) -> str:
         return f'<PostGISFeatureProvider> {self.schema}.{self.table}'

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import psycopg
 import yaml
+from pygeoapi.api import API
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -23,6 +24,7 @@ from geoportal.db.database import Database
 from geoportal.providers.records import install_locale_fix
 from geoportal.server import pygeoapi_patches
 from geoportal.server.conformance import declare_conformance
+from geoportal.server.features_fast import FeaturesFastPath
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.tiles_routes import tile_routes
 from geoportal.settings import Settings
@@ -56,8 +58,8 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
     return config_path, openapi_path
 
 
-def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> Starlette:
-    """Import pygeoapi's Starlette app for this configuration.
+def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> tuple[Starlette, API]:
+    """Import pygeoapi's Starlette app (and its API object) for this configuration.
 
     pygeoapi reads its configuration when `pygeoapi.starlette_app` is imported, so the
     environment is set first, and the module is reloaded if another configuration was loaded
@@ -72,7 +74,7 @@ def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> Starlette:
         module = importlib.import_module(module_name)
     app: Starlette = module.APP
     app.debug = False  # pygeoapi creates it with debug=True: no tracebacks to clients
-    return app
+    return app, module.api_
 
 
 async def healthz(request: Request) -> Response:
@@ -123,7 +125,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     sync_catalogue(settings, catalogue)
     tiles = tile_routes(settings, catalogue)
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
-    pygeoapi_app = load_pygeoapi_app(config_path, openapi_path)
+    pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()
@@ -141,7 +143,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/readyz", readyz),
             Route("/api", api_alias),
             *tiles.routes,
-            Mount("/", app=pygeoapi_app),
+            # JSON items and item requests are answered in front of pygeoapi (features_fast)
+            Mount("/", app=FeaturesFastPath(pygeoapi_app, pygeoapi_api)),
         ],
         lifespan=lifespan,
     )
