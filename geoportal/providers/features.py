@@ -205,6 +205,7 @@ class PostGISFeatureProvider(BaseProvider):
         self.search_fields = [f for f in data.get('search_fields') or []
                               if f in self.table_info.columns]
         self._fields = self.get_fields()
+        self._item_statements: dict[str | None, tuple[str, dict]] = {}
 
     # -- metadata ----------------------------------------------------------
     @contextmanager
@@ -394,15 +395,15 @@ class PostGISFeatureProvider(BaseProvider):
                 sql.Identifier(self.id_field), stats)
 
     # -- execution ---------------------------------------------------------
-    def _page(self, conn: psycopg.Connection, params: Params,
-              where: sql.Composable | None, sortby: list, limit: int,
-              offset: int, names: list[str], skip_geometry: bool,
-              spec: CrsTransformSpec | None, with_stats: bool) -> Page:
-        """One statement: the page as GeoJSON text (+ the exact counter)."""
+    def page_query(self, params: Params, where: sql.Composable | None,
+                   sortby: list, limit: int, offset: int, names: list[str],
+                   skip_geometry: bool, spec: CrsTransformSpec | None,
+                   with_stats: bool) -> sql.Composed:
+        """The statement of one page: GeoJSON text, row count, last id, counter."""
         columns = [self.id_field, *names, *(s['property'] for s in sortby)]
         if not skip_geometry and self.geom_field is not None:
             columns.append(self.geom_field)
-        query = sql.SQL(
+        return sql.SQL(
             '{} FROM (SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}) AS p'
             ).format(
                 self.select_clause(params, names, sortby, skip_geometry,
@@ -411,9 +412,37 @@ class PostGISFeatureProvider(BaseProvider):
                                        dict.fromkeys(columns))),
                 self.from_clause(where), self.order_by_clause(sortby),
                 params.add(int(limit)), params.add(int(offset)))
-        text, returned, last_id, counter = conn.execute(
-            query, params.values).fetchone()
+
+    @staticmethod
+    def _fetch_page(conn: psycopg.Connection, query: sql.Composable | str,
+                    values: dict[str, Any]) -> Page:
+        text, returned, last_id, counter = conn.execute(query, values).fetchone()
         return Page(text, returned, last_id, counter)
+
+    def _page(self, conn: psycopg.Connection, params: Params,
+              where: sql.Composable | None, sortby: list, limit: int,
+              offset: int, names: list[str], skip_geometry: bool,
+              spec: CrsTransformSpec | None, with_stats: bool) -> Page:
+        """One statement: the page as GeoJSON text (+ the exact counter)."""
+        query = self.page_query(params, where, sortby, limit, offset, names,
+                                skip_geometry, spec, with_stats)
+        return self._fetch_page(conn, query, params.values)
+
+    def _item_statement(self, conn: psycopg.Connection,
+                        spec: CrsTransformSpec | None) -> tuple[str, dict]:
+        """The by-id statement for a target CRS, composed once (composing it
+        costs more than running it); its ``p0`` binds the id."""
+        key = spec.target_crs_uri if spec else None
+        if key not in self._item_statements:
+            params = Params()
+            where = sql.SQL('{} = {}').format(sql.Identifier(self.id_field),
+                                              params.add(None))
+            names = [n for n in self.fields if n != self.id_field]
+            query = self.page_query(params, where, [], 1, 0, names, False,
+                                    spec, False)
+            self._item_statements[key] = (query.as_string(conn),
+                                          dict(params.values))
+        return self._item_statements[key]
 
     def _count(self, conn: psycopg.Connection, params: Params,
                where: sql.Composable | None) -> int | None:
@@ -574,14 +603,10 @@ class PostGISFeatureProvider(BaseProvider):
             if not re.fullmatch(r'-?[0-9]{1,18}', value):  # fits a bigint
                 raise not_found
             value = int(value)
-        params = Params()
-        where = sql.SQL('{} = {}').format(sql.Identifier(self.id_field),
-                                          params.add(value))
-        names = [n for n in self.fields if n != self.id_field]
         try:
             with self._connection() as conn:
-                page = self._page(conn, params, where, [], 1, 0, names,
-                                  False, crs_transform_spec, False)
+                query, values = self._item_statement(conn, crs_transform_spec)
+                page = self._fetch_page(conn, query, {**values, 'p0': value})
         except ProviderInvalidQueryError:
             raise not_found from None
         if not page.returned:

@@ -20,7 +20,7 @@ import json
 import logging
 import re
 import urllib.parse
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -78,6 +78,17 @@ class Collection:
     resource: dict[str, Any]
     provider_def: dict[str, Any]
     provider: PostGISFeatureProvider
+    _specs: dict[str | None, Any] = field(default_factory=dict)
+
+    def crs_transform_spec(self, crs: str | None) -> Any:
+        """pygeoapi's CrsTransformSpec for the `crs` parameter (built once per CRS; pyproj
+        objects are slow to make); raises as pygeoapi's does for an unsupported CRS."""
+        if crs not in self._specs:
+            spec = create_crs_transform_spec(self.provider_def, crs)
+            if len(self._specs) < 64:  # the supported CRS list is short; junk is not kept
+                self._specs[crs] = spec
+            return spec
+        return self._specs[crs]
 
 
 class FeaturesFastPath:
@@ -169,7 +180,7 @@ class FeaturesFastPath:
         """`/items/{id}` as pygeoapi's get_collection_item would render it in JSON."""
         crs = request.params.get("crs")
         try:
-            spec = create_crs_transform_spec(collection.provider_def, crs)
+            spec = collection.crs_transform_spec(crs)
         except Exception as err:  # noqa: BLE001 - ValueError or CRSError: pygeoapi's 400
             raise NotHandled from err
         set_content_crs_header(headers, collection.provider_def, crs)
@@ -267,7 +278,7 @@ class ItemsQuery:
             bbox = validate_bbox(params["bbox"]) if "bbox" in params else []
             datetime_ = validate_datetime(collection.resource["extents"], params.get("datetime"))
             crs = params.get("crs")
-            spec = create_crs_transform_spec(provider_def, crs)
+            spec = collection.crs_transform_spec(crs)
             bbox_crs = params.get("bbox-crs")
             if bbox_crs is not None and bbox_crs not in get_supported_crs_list(provider_def):
                 raise NotHandled
