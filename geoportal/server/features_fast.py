@@ -41,7 +41,6 @@ from pygeoapi.crs import (
     get_supported_crs_list,
     modify_pygeofilter,
     set_content_crs_header,
-    transform_bbox,
 )
 from pygeoapi.formats import F_HTML, F_JSON, F_JSONLD, FORMAT_TYPES
 from pygeoapi.plugin import load_plugin
@@ -55,6 +54,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geoportal.providers.features import PostGISFeatureProvider
+from geoportal.server.pygeoapi_patches import transform_bbox  # pygeoapi's, cached
 
 log = logging.getLogger(__name__)
 
