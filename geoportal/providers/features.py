@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors, sql
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from pygeoapi.crs import DEFAULT_STORAGE_CRS, CrsTransformSpec
 from pygeoapi.provider.base import (
     BaseProvider,
@@ -73,14 +73,28 @@ _TABLES: dict[tuple, TableInfo] = {}
 _LOCK = threading.Lock()
 
 
+_SESSION_SQL = (
+    "SELECT set_config('statement_timeout', %s, false),"
+    " set_config('TimeZone', 'UTC', false),"
+    " set_config('default_transaction_read_only', 'on', false),"
+    " set_config('application_name', 'geoportal-features', false)")
+
+
 def _configure_connection(conn: psycopg.Connection, timeout_ms: int) -> None:
     """Session settings applied once to every pooled connection."""
-    conn.execute(
-        "SELECT set_config('statement_timeout', %s, false),"
-        " set_config('TimeZone', 'UTC', false),"
-        " set_config('default_transaction_read_only', 'on', false),"
-        " set_config('application_name', 'geoportal-features', false)",
-        [str(timeout_ms)])
+    conn.execute(_SESSION_SQL, [str(timeout_ms)])
+
+
+def async_pool(conninfo: str, statement_timeout_ms: int = 30000,
+               timeout: float = 10.0, max_size: int = 4) -> AsyncConnectionPool:
+    """A new (unopened) asyncio pool with the session settings of :func:`get_pool`;
+    the caller opens it in its event loop and closes it."""
+    async def configure(conn: psycopg.AsyncConnection) -> None:
+        await conn.execute(_SESSION_SQL, [str(statement_timeout_ms)])
+
+    return AsyncConnectionPool(conninfo, min_size=1, max_size=max_size, open=False,
+                               timeout=timeout, kwargs={'autocommit': True},
+                               configure=configure, name='features-async')
 
 
 def get_pool(conninfo: str, statement_timeout_ms: int = 30000,
@@ -193,10 +207,13 @@ class PostGISFeatureProvider(BaseProvider):
         self.storage: CrsInfo = crs_info(
             provider_def.get('storage_crs') or DEFAULT_STORAGE_CRS)
         options = self.options or {}
-        self.pool = get_pool(
-            self.conninfo, int(options.get('statement_timeout_ms', 30000)),
+        #: statement timeout (ms), pool timeout (s), pool size: of this pool, and of an
+        #: asyncio pool for the same collection (:func:`async_pool`)
+        self.pool_settings: tuple[int, float, int] = (
+            int(options.get('statement_timeout_ms', 30000)),
             float(options.get('pool_timeout', 10)),
             int(options.get('pool_max_size', 4)))
+        self.pool = get_pool(self.conninfo, *self.pool_settings)
         self.table_info = self._table_info()
         if not any(typ in _SPATIAL_TYPES for typ, _ in self.table_info.columns.values()):
             self.geom_field = None  # a table without geometry: features have geometry null
@@ -413,12 +430,6 @@ class PostGISFeatureProvider(BaseProvider):
                 self.from_clause(where), self.order_by_clause(sortby),
                 params.add(int(limit)), params.add(int(offset)))
 
-    @staticmethod
-    def _fetch_page(conn: psycopg.Connection, query: sql.Composable | str,
-                    values: dict[str, Any]) -> Page:
-        text, returned, last_id, counter = conn.execute(query, values).fetchone()
-        return Page(text, returned, last_id, counter)
-
     def _page(self, conn: psycopg.Connection, params: Params,
               where: sql.Composable | None, sortby: list, limit: int,
               offset: int, names: list[str], skip_geometry: bool,
@@ -426,23 +437,9 @@ class PostGISFeatureProvider(BaseProvider):
         """One statement: the page as GeoJSON text (+ the exact counter)."""
         query = self.page_query(params, where, sortby, limit, offset, names,
                                 skip_geometry, spec, with_stats)
-        return self._fetch_page(conn, query, params.values)
-
-    def _item_statement(self, conn: psycopg.Connection,
-                        spec: CrsTransformSpec | None) -> tuple[str, dict]:
-        """The by-id statement for a target CRS, composed once (composing it
-        costs more than running it); its ``p0`` binds the id."""
-        key = spec.target_crs_uri if spec else None
-        if key not in self._item_statements:
-            params = Params()
-            where = sql.SQL('{} = {}').format(sql.Identifier(self.id_field),
-                                              params.add(None))
-            names = [n for n in self.fields if n != self.id_field]
-            query = self.page_query(params, where, [], 1, 0, names, False,
-                                    spec, False)
-            self._item_statements[key] = (query.as_string(conn),
-                                          dict(params.values))
-        return self._item_statements[key]
+        text, returned, last_id, counter = conn.execute(
+            query, params.values).fetchone()
+        return Page(text, returned, last_id, counter)
 
     def _count(self, conn: psycopg.Connection, params: Params,
                where: sql.Composable | None) -> int | None:
@@ -593,25 +590,54 @@ class PostGISFeatureProvider(BaseProvider):
             result['numberMatched'] = int(page.matched)
         return result
 
-    def get_text(self, identifier: Any,
-                 crs_transform_spec: CrsTransformSpec | None = None) -> str:
-        """One feature by id as GeoJSON text; unknown or malformed ids raise 404."""
-        not_found = ProviderItemNotFoundError(
-            user_msg=f'item {identifier} not found')
+    def item_statement(self, identifier: Any,
+                       spec: CrsTransformSpec | None = None
+                       ) -> tuple[str, dict[str, Any]]:
+        """The by-id statement and its values (run it with :meth:`item_text`).
+
+        Unknown-shaped ids (not an integer for an integer id) raise 404. The
+        statement is composed once per target CRS: composing costs more than
+        running it.
+        """
         value: Any = str(identifier)
         if self.fields[self.id_field]['type'] == 'integer':
             if not re.fullmatch(r'-?[0-9]{1,18}', value):  # fits a bigint
-                raise not_found
+                raise self.not_found(identifier)
             value = int(value)
+        key = spec.target_crs_uri if spec else None
+        if key not in self._item_statements:
+            params = Params()
+            where = sql.SQL('{} = {}').format(sql.Identifier(self.id_field),
+                                              params.add(None))
+            names = [n for n in self.fields if n != self.id_field]
+            query = self.page_query(params, where, [], 1, 0, names, False,
+                                    spec, False)
+            self._item_statements[key] = (query.as_string(None),
+                                          dict(params.values))
+        query, values = self._item_statements[key]
+        return query, {**values, 'p0': value}  # p0: the id, added first
+
+    def item_text(self, identifier: Any, row: tuple | None) -> str:
+        """The feature of a by-id statement's row as GeoJSON text (404 if none)."""
+        if row is None or not row[1]:
+            raise self.not_found(identifier)
+        return row[0][1:-1]  # the one feature of the '[...]' array
+
+    @staticmethod
+    def not_found(identifier: Any) -> ProviderItemNotFoundError:
+        """The 404 of an unknown feature id."""
+        return ProviderItemNotFoundError(user_msg=f'item {identifier} not found')
+
+    def get_text(self, identifier: Any,
+                 crs_transform_spec: CrsTransformSpec | None = None) -> str:
+        """One feature by id as GeoJSON text; unknown or malformed ids raise 404."""
+        query, values = self.item_statement(identifier, crs_transform_spec)
         try:
             with self._connection() as conn:
-                query, values = self._item_statement(conn, crs_transform_spec)
-                page = self._fetch_page(conn, query, {**values, 'p0': value})
+                row = conn.execute(query, values).fetchone()
         except ProviderInvalidQueryError:
-            raise not_found from None
-        if not page.returned:
-            raise not_found
-        return page.text[1:-1]  # the one feature of the '[...]' array
+            raise self.not_found(identifier) from None
+        return self.item_text(identifier, row)
 
     def get(self, identifier: Any,
             crs_transform_spec: CrsTransformSpec | None = None,

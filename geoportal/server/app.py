@@ -126,6 +126,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     tiles = tile_routes(settings, catalogue)
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
+    # JSON items and item requests are answered in front of pygeoapi (features_fast)
+    features = FeaturesFastPath(pygeoapi_app, pygeoapi_api)
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()
@@ -134,7 +136,10 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
         async with tiles.lifespan():  # tile pool and change listener of this process
-            yield
+            try:
+                yield
+            finally:
+                await features.aclose()
 
     app = Starlette(
         debug=False,
@@ -143,8 +148,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/readyz", readyz),
             Route("/api", api_alias),
             *tiles.routes,
-            # JSON items and item requests are answered in front of pygeoapi (features_fast)
-            Mount("/", app=FeaturesFastPath(pygeoapi_app, pygeoapi_api)),
+            Mount("/", app=features),
         ],
         lifespan=lifespan,
     )

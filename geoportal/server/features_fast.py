@@ -16,6 +16,7 @@ are answered here, in pygeoapi's exception format, so a slow query never runs tw
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import re
@@ -25,6 +26,8 @@ from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
 
+import psycopg
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pygeoapi import l10n
 from pygeoapi.api import (
     API,
@@ -45,7 +48,7 @@ from pygeoapi.crs import (
 from pygeoapi.formats import F_HTML, F_JSON, F_JSONLD, FORMAT_TYPES
 from pygeoapi.plugin import load_plugin
 from pygeoapi.provider import get_provider_by_type
-from pygeoapi.provider.base import ProviderGenericError
+from pygeoapi.provider.base import ProviderGenericError, ProviderInvalidQueryError
 from pygeoapi.util import get_dataset_formatters, str2bool
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 from starlette.concurrency import run_in_threadpool
@@ -53,7 +56,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from geoportal.providers.features import PostGISFeatureProvider
+from geoportal.providers.features import PostGISFeatureProvider, async_pool, provider_error
 from geoportal.server.pygeoapi_patches import transform_bbox  # pygeoapi's, cached
 
 log = logging.getLogger(__name__)
@@ -98,19 +101,26 @@ class FeaturesFastPath:
         self.app = app
         self.api = api
         self._collections: dict[str, Collection | None] = {}
+        self._pools: dict[tuple, AsyncConnectionPool] = {}
+        self._pools_lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             match = _PATH.fullmatch(scope["path"])
             headers = dict(scope["headers"])
             if match and b"content-length" not in headers and b"transfer-encoding" not in headers:
-                request = Request(scope, receive)
-                response = await run_in_threadpool(  # the path is percent-decoded already
-                    self.respond, request, match["collection"], match["item"])
+                response = await self.respond(  # the path is percent-decoded already
+                    Request(scope, receive), match["collection"], match["item"])
                 if response is not None:
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
+
+    async def aclose(self) -> None:
+        """Close the asyncio pools (at the end of the app's lifespan)."""
+        pools, self._pools = self._pools, {}
+        for pool in pools.values():
+            await pool.close()
 
     def collection(self, name: str) -> Collection | None:
         """The collection `name` if our provider serves it (its provider built once)."""
@@ -130,9 +140,12 @@ class FeaturesFastPath:
         self._collections[name] = found
         return found
 
-    def respond(self, request: Request, name: str, item: str | None) -> Response | None:
-        """The response, or None when pygeoapi should answer (runs in a worker thread)."""
-        collection = self.collection(name)
+    async def respond(self, request: Request, name: str, item: str | None) -> Response | None:
+        """The response, or None when pygeoapi should answer."""
+        if name in self._collections:
+            collection = self._collections[name]
+        else:  # the first request: the provider reads the table's columns
+            collection = await run_in_threadpool(self.collection, name)
         if collection is None:
             return None
         api_request = APIRequest(request, self.api.locales)
@@ -145,10 +158,10 @@ class FeaturesFastPath:
             return None
         headers = api_request.get_response_headers(SYSTEM_LOCALE, **self.api.api_headers)
         try:
-            if item is None:
-                body = self.items(api_request, collection, headers)
-            else:
-                body = self.item(api_request, collection, item, headers)
+            if item is None:  # a page may take several statements: in a worker thread
+                body = await run_in_threadpool(self.items, api_request, collection, headers)
+            else:  # one statement: in this event loop
+                body = await self.item(api_request, collection, item, headers)
         except NotHandled:
             return None
         except ProviderGenericError as err:
@@ -159,6 +172,17 @@ class FeaturesFastPath:
         prv_locale = l10n.get_plugin_locale(collection.provider_def, api_request.raw_locale)
         l10n.set_response_language(headers, prv_locale, api_request.locale)
         return Response(body, status_code=HTTPStatus.OK, headers=headers)
+
+    async def pool(self, provider: PostGISFeatureProvider) -> AsyncConnectionPool:
+        """The asyncio pool of this event loop for `provider`'s database (opened once)."""
+        key = (provider.conninfo, *provider.pool_settings)
+        if key not in self._pools:
+            async with self._pools_lock:
+                if key not in self._pools:
+                    pool = async_pool(provider.conninfo, *provider.pool_settings)
+                    await pool.open()
+                    self._pools[key] = pool
+        return self._pools[key]
 
     # -- the two requests --------------------------------------------------------------
     def items(self, request: APIRequest, collection: Collection, headers: dict) -> str:
@@ -175,8 +199,8 @@ class FeaturesFastPath:
                   _dumps(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")), "}"]
         return "".join(parts)
 
-    def item(self, request: APIRequest, collection: Collection, identifier: str,
-             headers: dict) -> str:
+    async def item(self, request: APIRequest, collection: Collection, identifier: str,
+                   headers: dict) -> str:
         """`/items/{id}` as pygeoapi's get_collection_item would render it in JSON."""
         crs = request.params.get("crs")
         try:
@@ -184,7 +208,18 @@ class FeaturesFastPath:
         except Exception as err:  # noqa: BLE001 - ValueError or CRSError: pygeoapi's 400
             raise NotHandled from err
         set_content_crs_header(headers, collection.provider_def, crs)
-        feature = collection.provider.get_text(identifier, spec)
+        provider = collection.provider
+        query, values = provider.item_statement(identifier, spec)
+        pool = await self.pool(provider)
+        try:
+            async with pool.connection() as conn:
+                row = await (await conn.execute(query, values)).fetchone()
+        except (PoolTimeout, psycopg.Error) as err:
+            error = provider_error(err, provider.table)
+            if isinstance(error, ProviderInvalidQueryError):  # as the provider's get()
+                raise provider.not_found(identifier) from None
+            raise error from None
+        feature = provider.item_text(identifier, row)
         collections_url = self.api.get_collections_url()
         uri = f"{collections_url}/{collection.name}/items/{identifier}"
         locale = request.locale
