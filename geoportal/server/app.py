@@ -10,6 +10,7 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import yaml
@@ -25,6 +26,7 @@ from geoportal.providers.records import install_locale_fix
 from geoportal.server import pygeoapi_patches
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.features_fast import FeaturesFastPath
+from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.tiles_routes import tile_routes
 from geoportal.settings import Settings
@@ -127,7 +129,9 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
     # JSON items and item requests are answered in front of pygeoapi (features_fast)
-    features = FeaturesFastPath(pygeoapi_app, pygeoapi_api)
+    # and pygeoapi's HTML pages load their browser libraries from us, not from CDNs
+    features = FeaturesFastPath(
+        LocalAssets(pygeoapi_app, urlsplit(settings.public_url).path.rstrip("/")), pygeoapi_api)
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()
