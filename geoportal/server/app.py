@@ -16,6 +16,7 @@ import psycopg
 import yaml
 from pygeoapi.api import API
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -152,7 +153,10 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/readyz", readyz),
             Route("/api", api_alias),
             *tiles.routes,
-            Mount("/", app=features),
+            # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
+            Mount("/", app=CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"],
+                                          expose_headers=["*"])
+                  if pygeoapi_api.config["server"].get("cors") else features),
         ],
         lifespan=lifespan,
     )
