@@ -120,10 +120,11 @@ def get_pool(conninfo: str, statement_timeout_ms: int = 30000,
 
 
 @atexit.register
-def close_pools() -> None:
-    """Close this process' pools (registered with :mod:`atexit`)."""
+def close_pools(conninfo: str | None = None) -> None:
+    """Close this process' pools, or only those of `conninfo` (at exit: all)."""
     with _LOCK:
-        for key in [k for k in _POOLS if k[0] == os.getpid()]:
+        for key in [k for k in _POOLS if k[0] == os.getpid()
+                    and conninfo in (None, k[1])]:
             _POOLS.pop(key).close(timeout=5)
 
 
@@ -228,6 +229,8 @@ class PostGISFeatureProvider(BaseProvider):
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
         """Pooled connection; psycopg errors become provider errors."""
+        if self.pool.closed:  # closed by close_pools(): this process' new pool
+            self.pool = get_pool(self.conninfo, *self.pool_settings)
         try:
             with self.pool.connection() as conn:
                 yield conn
