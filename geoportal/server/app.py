@@ -24,6 +24,7 @@ from geoportal.providers.records import install_locale_fix
 from geoportal.server import pygeoapi_patches
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/readyz", readyz),
             Route("/api", api_alias),
             *tiles.routes,
+            *download_routes(tiles.server, catalogue),
             Mount("/", app=pygeoapi_app),
         ],
         lifespan=lifespan,
