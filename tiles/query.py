@@ -1,7 +1,7 @@
 """The tile SQL: one `ST_AsMVT` statement per tile, one sub-select per MVT layer.
 
 Per layer and zoom (see `tiles/rules.py`): the band's attributes only (public fields, read
-by the public role), `ST_Simplify`/`ST_SimplifyPreserveTopology` with a tolerance in storage
+by the public role), `ST_Simplify(..., true)` with a tolerance in storage
 units derived from the tile's pixel size, small features dropped, a feature cap that keeps
 the highest priority (or largest) features, then `ST_Transform` to the tile matrix set's
 integer SRID and `ST_AsMVTGeom` clipping. MVT layers of a multi-layer tileset are encoded
@@ -30,7 +30,6 @@ from tiles.types import BBox, TileCoord
 TILE_PIXELS = 256
 """Pixels per tile side in which `simplify_px` and `min_size_px` are expressed."""
 _POINT_TYPES = ("Point", "MultiPoint")
-_POLYGON_TYPES = ("Polygon", "MultiPolygon")
 
 
 @dataclass(frozen=True)
@@ -113,13 +112,14 @@ def geometry_sql(layer: Layer, tms: TileMatrixSet,
                  tolerance: sql.Composable | None) -> sql.Composable:
     """The candidate's geometry, simplified in storage units, in the set's SRID.
 
-    Polygons keep their topology (no collapsed rings); lines keep collapsed parts as tiny
-    lines; points are never simplified.
+    Lines and polygons are simplified with `ST_Simplify(..., true)` (collapsed parts are
+    kept, so small features do not vanish); points never are. Not
+    `ST_SimplifyPreserveTopology`: it cost half of a dense z14 buildings tile (915
+    buildings: 50 ms against 25 ms) for the same bytes, and `ST_AsMVTGeom` makes the
+    clipped polygons valid anyway.
     """
     geom: sql.Composable = sql.SQL("c.geom")
-    if tolerance is not None and layer.geometry_type in _POLYGON_TYPES:
-        geom = sql.SQL("ST_SimplifyPreserveTopology({}, {})").format(geom, tolerance)
-    elif tolerance is not None and layer.geometry_type not in _POINT_TYPES:
+    if tolerance is not None and layer.geometry_type not in _POINT_TYPES:
         geom = sql.SQL("ST_Simplify({}, {}, true)").format(geom, tolerance)
     if layer.storage_srid != tms.srid:
         geom = sql.SQL("ST_Transform({}, {})").format(geom, sql.Literal(tms.srid))
