@@ -137,6 +137,13 @@ def where_sql(layer: Layer, params: _Params, envelope: BBox, min_size: tuple[flo
         *(params.add(v) for v in envelope), sql.Literal(layer.storage_srid))
     conds: list[sql.Composable] = [sql.SQL("geom && {}").format(env)]
     if layer.geometry_type not in _POINT_TYPES and max(min_size) > 0:
+        # Position and size in one index (migration 0010): only features at least this
+        # large are read; the exact test on both axes follows.
+        conds.append(sql.SQL(
+            "catalog.tiles_size_key(geom) &&& ST_MakeLine(ST_MakePoint({}, {}, {}), "
+            "ST_MakePoint({}, {}, 1e30))").format(
+                params.add(envelope.xmin), params.add(envelope.ymin),
+                params.add(min(min_size)), params.add(envelope.xmax), params.add(envelope.ymax)))
         width, height = _size_sql()
         conds.append(sql.SQL("({} >= {} OR {} >= {})").format(
             width, params.add(min_size[0]), height, params.add(min_size[1])))
