@@ -111,8 +111,9 @@ class PMTilesDownloads:
         if written is None:  # the client left
             shutil.rmtree(folder, ignore_errors=True)
             return Response(status_code=499)
-        headers = dict(CORS, **{"X-Tile-Count": str(written.tiles),
-                                "Cache-Control": "no-store"})
+        headers = dict(CORS, **{"X-Tile-Count": str(written.tiles), "Cache-Control": "no-store",
+                                "Access-Control-Expose-Headers":
+                                    "Content-Disposition, X-Tile-Count"})
         return FileResponse(path, media_type=PMTILES, filename=prepared.filename,
                             headers=headers,
                             background=BackgroundTask(shutil.rmtree, folder, True))
