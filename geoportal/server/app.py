@@ -29,6 +29,7 @@ from geoportal.server.conformance import declare_conformance
 from geoportal.server.features_fast import FeaturesFastPath
 from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
@@ -153,6 +154,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/readyz", readyz),
             Route("/api", api_alias),
             *tiles.routes,
+            *download_routes(tiles.server, catalogue),
             # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
             Mount("/", app=CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"],
                                           expose_headers=["*"])
