@@ -17,12 +17,13 @@ run: setup
 test: setup
 	$(BIN)/python -m pytest
 
-# Side-by-side benchmarks on the national data (not part of `make test`; about 10 minutes).
+# Side-by-side benchmarks on the national data (not part of `make test`; about 30 minutes).
 bench: setup
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@command -v h2load >/dev/null 2>&1 || [ "$$(id -u)" -ne 0 ] || \
 		(apt-get update -qq && apt-get install -y -qq nghttp2-client >/dev/null)
 	$(BIN)/python -m benchmarks.features --layer agri_plots
+	$(BIN)/python -m benchmarks.tiles
 
 setup: system-deps venv
 

@@ -350,11 +350,7 @@ def print_tables(cases: list[Case], measured: dict[str, dict[str, report.Measure
 
 def cli() -> None:
     """Entry point: a known failure is one clear line and exit status 1."""
-    try:
-        app()
-    except RuntimeError as exc:
-        console.print(f"[bold red]error:[/] {exc}")
-        sys.exit(1)
+    report.run_cli(app, console)
 
 
 if __name__ == "__main__":

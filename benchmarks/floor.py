@@ -158,9 +158,10 @@ def database_times_ms(conn: psycopg.Connection, statement: str, ids: list[int],
     return times
 
 
-def pgbench_rps(conninfo_parts: dict[str, str], statement: str, ids: list[int],
+def pgbench_rps(conninfo_parts: dict[str, str], statement: str | list[str], ids: list[int],
                 requests: int, concurrency: int) -> float | None:
-    """Transactions per second of pgbench running the statement; None without pgbench."""
+    """Transactions per second of pgbench running the statement (several: each transaction
+    runs one drawn at random); None without pgbench."""
     try:
         pgbench = find_bin_dir() / "pgbench"
     except Exception:  # PostgresNotInstalledError: fall back to PATH
@@ -168,11 +169,14 @@ def pgbench_rps(conninfo_parts: dict[str, str], statement: str, ids: list[int],
     if not pgbench.exists():
         return None
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
-        script = Path(tmp) / "floor.sql"
         head = f"\\set id random({min(ids)}, {max(ids)})\n" if ids else ""
-        script.write_text(head + statement.replace(ID_PLACEHOLDER, ":id") + ";\n")
+        scripts = []
+        for index, text in enumerate([statement] if isinstance(statement, str) else statement):
+            scripts.append(Path(tmp) / f"floor{index}.sql")
+            scripts[-1].write_text(head + text.replace(ID_PLACEHOLDER, ":id") + ";\n")
         per_client = max(1, requests // concurrency)
-        command = [str(pgbench), "-n", "-M", "extended", "-f", str(script),
+        command = [str(pgbench), "-n", "-M", "extended",
+                   *(arg for script in scripts for arg in ("-f", str(script))),
                    "-c", str(concurrency), "-j", "1", "-t", str(per_client),
                    "-h", conninfo_parts["host"], "-p", conninfo_parts["port"],
                    "-U", conninfo_parts["user"], conninfo_parts["dbname"]]

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
 from rich.table import Table
 
 from benchmarks.cases import Case
@@ -243,6 +246,16 @@ def to_jsonable(value: Any) -> Any:
     if isinstance(value, float) and math.isnan(value):
         return None
     return value
+
+
+def run_cli(app: Callable[[], Any], console: Console) -> None:
+    """Run a benchmark's typer app: a known failure (RuntimeError) is one clear line and
+    exit status 1."""
+    try:
+        app()
+    except RuntimeError as exc:
+        console.print(f"[bold red]error:[/] {exc}")
+        sys.exit(1)
 
 
 def write_json(path: Path, record: dict[str, Any]) -> Path:

@@ -27,5 +27,11 @@ class TileSettings(BaseModel):
                               "layer and tile.")
     bounds_4326: tuple[float, float, float, float] = Field(
         default=KYRGYZSTAN_BOUNDS_4326, description="Tiles outside this box are 404.")
+    export_max_tiles: int = Field(default=200_000, ge=1, description="Most tiles a "
+                                  "`geoportal tiles export` archive may hold (--max-tiles).")
+    download_max_tiles: int = Field(default=20_000, ge=1, description="Most tiles a "
+                                    "`/downloads/pmtiles` archive may hold.")
+    download_concurrency: int = Field(default=2, ge=1, le=16, description="Tiles one "
+                                      "download renders at once (tile pool connections).")
     max_age_s: int = Field(default=0, ge=0, description="Cache-Control max-age for clients; "
                            "0: clients revalidate every time (ETag, 304).")

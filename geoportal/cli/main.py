@@ -11,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from geoportal.cli import config_cmd, db, demo, layers_cmd, serve, users_cmd
+from geoportal.cli import config_cmd, db, demo, layers_cmd, serve, tiles_cmd, users_cmd
 from geoportal.db.errors import DatabaseError
+from geoportal.regions import RegionNotFoundError
 from ingestion.errors import IngestionError
 from layers.errors import LayersError
+from tiles.errors import TilesError
 
 console = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -36,6 +38,7 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(layers_cmd.app, name="layers")
 app.add_typer(config_cmd.app, name="config")
+app.add_typer(tiles_cmd.app, name="tiles")
 app.add_typer(users_cmd.users_app, name="users")
 app.add_typer(users_cmd.keys_app, name="keys")
 app.command("serve")(serve.serve)
@@ -57,6 +60,6 @@ def run() -> None:
     """Console entry point: known errors become one clear line and exit status 1."""
     try:
         app()
-    except (DatabaseError, IngestionError, LayersError) as exc:
+    except (DatabaseError, IngestionError, LayersError, TilesError, RegionNotFoundError) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         sys.exit(1)

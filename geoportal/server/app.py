@@ -11,12 +11,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 import yaml
 from psycopg_pool import AsyncConnectionPool
+from pygeoapi.api import API
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -29,8 +32,11 @@ from geoportal.server import pygeoapi_patches
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.etags import ItemETagMiddleware
+from geoportal.server.features_fast import FeaturesFastPath
+from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.security_middleware import SecurityMiddleware
+from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes
 from geoportal.server.writes import WriteRoutes
 from geoportal.settings import Settings
@@ -64,8 +70,8 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
     return config_path, openapi_path
 
 
-def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> Starlette:
-    """Import pygeoapi's Starlette app for this configuration.
+def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> tuple[Starlette, API]:
+    """Import pygeoapi's Starlette app (and its API object) for this configuration.
 
     pygeoapi reads its configuration when `pygeoapi.starlette_app` is imported, so the
     environment is set first, and the module is reloaded if another configuration was loaded
@@ -80,7 +86,7 @@ def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> Starlette:
         module = importlib.import_module(module_name)
     app: Starlette = module.APP
     app.debug = False  # pygeoapi creates it with debug=True: no tracebacks to clients
-    return app
+    return app, module.api_
 
 
 async def healthz(request: Request) -> Response:
@@ -131,14 +137,22 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     sync_catalogue(settings, catalogue)
     tiles = tile_routes(settings, catalogue)
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
-    pygeoapi_app = load_pygeoapi_app(config_path, openapi_path)
+    pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
+    # JSON items and item requests are answered in front of pygeoapi (features_fast)
+    # and pygeoapi's HTML pages load their browser libraries from us, not from CDNs
+    features = FeaturesFastPath(
+        LocalAssets(pygeoapi_app, urlsplit(settings.public_url).path.rstrip("/")), pygeoapi_api)
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()
 
     writer: dict[str, Any] = {}  # the agency pool and authenticator, opened in the lifespan
+    # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
+    items_app = (CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"],
+                                expose_headers=["*"])
+                 if pygeoapi_api.config["server"].get("cors") else features)
     writes = WriteRoutes(catalogue, lambda: writer.get("pool"), settings.public_url,
-                         settings.statement_timeout_ms)
+                         settings.statement_timeout_ms, searches=items_app)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -154,6 +168,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
                 yield
         finally:
             writer.clear()
+            await features.aclose()
             await pool.close()
 
     app = Starlette(
@@ -165,7 +180,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             audit_route(lambda: writer.get("pool")),
             *writes.routes,
             *tiles.routes,
-            Mount("/", app=pygeoapi_app),
+            *download_routes(tiles.server, catalogue),
+            Mount("/", app=items_app),
         ],
         middleware=[Middleware(SecurityMiddleware, settings=settings.security,
                                authenticator=lambda: writer.get("authenticator")),

@@ -35,6 +35,7 @@ from starlette.routing import BaseRoute, Route
 from geoportal.db.database import Database
 from geoportal.providers.tiles import compile_tile_filter
 from geoportal.settings import Settings
+from geoportal.tile_exports import download_url
 from layers.catalogue import Catalogue
 from tiles import metadata
 from tiles.cache import TileCache
@@ -48,6 +49,7 @@ from tiles.errors import (
     TilesetNotFoundError,
     TilesUnavailableError,
 )
+from tiles.export import EXPORT_TMS, PMTILES, ExportEmptyError
 from tiles.query import TileFilter
 from tiles.service import (
     RenderedTile,
@@ -58,6 +60,7 @@ from tiles.service import (
 from tiles.settings import TileSettings
 from tiles.tilematrix import SUPPORTED_TMS, get_tile_matrix_set
 from tiles.tilesets import Tileset, TilesetRegistry, build_registry
+from tiles.types import BBox
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     TileOutOfRangeError: (404, "NotFound"),
     InvalidTileRequestError: (400, "InvalidParameterValue"),
     ProviderInvalidQueryError: (400, "InvalidParameterValue"),
+    ExportEmptyError: (404, "NotFound"),
     TileQueryTimeoutError: (503, "ServiceUnavailable"),
     TilesUnavailableError: (503, "ServiceUnavailable"),
 }
@@ -122,7 +126,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-async def _until_disconnected(request: Request) -> None:
+async def until_disconnected(request: Request) -> None:
     while (await request.receive())["type"] != "http.disconnect":
         pass
 
@@ -182,9 +186,16 @@ class TileServer:
         tileset = self.tileset_of(request)
         tms = get_tile_matrix_set(request.path_params["tileMatrixSetId"])
         zooms = self._service().zoom_range(tileset, tms)
-        return JSONResponse(metadata.tileset_metadata(
+        document = metadata.tileset_metadata(
             tileset, tms, zooms, self.tiles_url(tileset), self.settings.public_url, self.tiles,
-            self.language_of(request)), headers=CORS)
+            self.language_of(request))
+        if tms.id == EXPORT_TMS:  # the offline package of the whole tileset
+            document["links"].append({
+                "rel": "enclosure", "type": PMTILES, "title": "PMTiles archive (offline use)",
+                "href": download_url(self.settings.public_url, tileset,
+                                     BBox(*self.tiles.bounds_4326),
+                                     self.tiles.download_max_tiles)})
+        return JSONResponse(document, headers=CORS)
 
     async def tilejson(self, request: Request) -> Response:
         """TileJSON 3.0.0 (Web Mercator only: TileJSON has no other grid)."""
@@ -215,7 +226,7 @@ class TileServer:
         if cached is not None:  # the hot path: no task, no query
             return self._tile_response(request, cached)
         work = asyncio.ensure_future(service.get_tile(tileset, tms_id, z, x, y, tile_filter))
-        watcher = asyncio.ensure_future(_until_disconnected(request))
+        watcher = asyncio.ensure_future(until_disconnected(request))
         try:
             await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
         except asyncio.CancelledError:  # the server is stopping
@@ -299,7 +310,7 @@ class TileServer:
             self.registry = self.registry.only_tables(present)
 
 
-def _guarded(handler: Callable[[Request], Awaitable[Response]]
+def guarded(handler: Callable[[Request], Awaitable[Response]]
              ) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
@@ -336,13 +347,13 @@ def tile_routes(settings: Settings, catalogue: Catalogue,
     routes: list[BaseRoute] = []
     for prefix in ("/collections/{collectionId}/tiles", "/tiles"):
         routes += [
-            Route(prefix, _guarded(server.tilesets), methods=["GET"]),
-            Route(f"{prefix}/{{tileMatrixSetId}}", _guarded(server.tileset), methods=["GET"]),
-            Route(f"{prefix}/{{tileMatrixSetId}}/tilejson.json", _guarded(server.tilejson),
+            Route(prefix, guarded(server.tilesets), methods=["GET"]),
+            Route(f"{prefix}/{{tileMatrixSetId}}", guarded(server.tileset), methods=["GET"]),
+            Route(f"{prefix}/{{tileMatrixSetId}}/tilejson.json", guarded(server.tilejson),
                   methods=["GET"]),
-            Route(f"{prefix}/{{tileMatrixSetId}}/style.json", _guarded(server.style),
+            Route(f"{prefix}/{{tileMatrixSetId}}/style.json", guarded(server.style),
                   methods=["GET"]),
-            Route(f"{prefix}/{{tileMatrixSetId}}/{{z}}/{{y}}/{{x}}", _guarded(server.tile),
+            Route(f"{prefix}/{{tileMatrixSetId}}/{{z}}/{{y}}/{{x}}", guarded(server.tile),
                   methods=["GET"]),
         ]
     return TileRoutes(routes=routes, lifespan=server.lifespan, server=server)

@@ -28,9 +28,11 @@ from typing import Any
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geoportal.providers.cql import crs_info
 from geoportal.security.identity import ANONYMOUS, Identity
@@ -43,6 +45,7 @@ from layers.model import SUPPORTED_CRS, Layer
 log = logging.getLogger(__name__)
 
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+CQL_JSON = "application/query-cql-json"
 JSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
 
 
@@ -98,13 +101,15 @@ class WriteRoutes:
     pool: Callable[[], AsyncConnectionPool | None]
     public_url: str
     statement_timeout_ms: int
+    searches: ASGIApp | None = None
+    """Where a POST of a CQL2 JSON query (`application/query-cql-json`, a search, not a
+    write) goes: the read path (pygeoapi behind the fast path)."""
 
     @property
     def routes(self) -> list[Route]:
         """POST on items, PUT/PATCH/DELETE on an item."""
         return [
-            Route("/collections/{collectionId}/items", self._guard(self.create),
-                  methods=["POST"]),
+            Route("/collections/{collectionId}/items", self._post, methods=["POST"]),
             Route("/collections/{collectionId}/items/{featureId}", self._guard(self.replace),
                   methods=["PUT"]),
             Route("/collections/{collectionId}/items/{featureId}", self._guard(self.update),
@@ -112,6 +117,15 @@ class WriteRoutes:
             Route("/collections/{collectionId}/items/{featureId}", self._guard(self.delete),
                   methods=["DELETE"]),
         ]
+
+    async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """POST on items: a search with a CQL2 JSON body goes to the read path; anything
+        else is a create."""
+        media = Headers(scope=scope).get("content-type", "").split(";")[0].strip().lower()
+        if media == CQL_JSON and self.searches is not None:
+            await self.searches(scope, receive, send)
+            return
+        await request_response(self._guard(self.create))(scope, receive, send)
 
     def _guard(self, handler: Callable[[Request], Awaitable[Response]]
                ) -> Callable[[Request], Awaitable[Response]]:

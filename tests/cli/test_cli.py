@@ -16,9 +16,9 @@ from geoportal.settings import Settings
 COMMANDS = [[], ["db"], ["db", "up"], ["db", "down"], ["db", "status"], ["db", "migrate"],
             ["db", "makemigration"], ["demo"], ["demo", "load"], ["demo", "generate"], ["layers"],
             ["layers", "list"], ["layers", "load"], ["config"], ["config", "validate"],
-            ["config", "show"], ["serve"], ["users"], ["users", "add"], ["users", "list"],
-            ["users", "disable"], ["keys"], ["keys", "create"], ["keys", "list"],
-            ["keys", "revoke"]]
+            ["config", "show"], ["serve"], ["tiles"], ["tiles", "export"], ["users"],
+            ["users", "add"], ["users", "list"], ["users", "disable"], ["keys"],
+            ["keys", "create"], ["keys", "list"], ["keys", "revoke"]]
 
 
 def geoportal(*args: str, settings: Settings | None = None) -> subprocess.CompletedProcess[str]:
@@ -67,3 +67,34 @@ def test_config_validate() -> None:
     result = geoportal("config", "validate")
     assert result.returncode == 0, result.stderr
     assert "pygeoapi configuration valid" in result.stdout
+
+
+def test_tiles_export_writes_a_pmtiles_archive(loaded: Database, settings: Settings,
+                                               tmp_path: Path) -> None:
+    from pmtiles.reader import MmapSource, Reader
+
+    out = tmp_path / "osh.pmtiles"
+    result = geoportal("tiles", "export", "--layers", "basemap", "--oblast", "ош облусу",
+                       "--maxzoom", "7", str(out), settings=settings)
+    assert result.returncode == 0, result.stderr
+    assert "rendering tiles" in result.stderr and "wrote" in result.stderr
+    with out.open("rb") as f:
+        reader = Reader(MmapSource(f))
+        assert reader.header()["max_zoom"] == 7
+        assert {"country", "oblasts", "roads"} <= {
+            layer["id"] for layer in reader.metadata()["vector_layers"]}
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--oblast", "Atlantis"], "Jalal-Abad Region"),
+    (["--bbox", "72,40,73,41", "--max-tiles", "10"], "more than the limit of 10"),
+])
+def test_tiles_export_errors_are_one_clear_line(loaded: Database, settings: Settings,
+                                                tmp_path: Path, args: list[str],
+                                                message: str) -> None:
+    result = geoportal("tiles", "export", "--layers", "roads", *args, "--maxzoom", "12",
+                       str(tmp_path / "x.pmtiles"), settings=settings)
+    assert result.returncode == 1
+    assert message in " ".join(result.stderr.split())
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "x.pmtiles").exists()

@@ -5,7 +5,7 @@
 -- important ones; the survivors are simplified in the storage CRS, transformed with integer
 -- SRIDs, clipped and encoded by PostGIS. Identifiers are quoted by psycopg; every value that
 -- changes from tile to tile is a bound parameter, so the statement text is the same for all
--- tiles of a layer and zoom band (psycopg prepares it after a few executions).
+-- tiles of a layer and zoom band (composed once per process, see tiles/query.py).
 SELECT COALESCE(ST_AsMVT(mvt, {layer_name}, {extent}, 'geom', 'id'), ''::bytea)
 FROM (
     SELECT {properties},
