@@ -109,7 +109,8 @@ class WriteRoutes:
     def routes(self) -> list[Route]:
         """POST on items, PUT/PATCH/DELETE on an item."""
         return [
-            Route("/collections/{collectionId}/items", self._post, methods=["POST"]),
+            Route("/collections/{collectionId}/items", _AsgiEndpoint(self._post),
+                  methods=["POST"]),
             Route("/collections/{collectionId}/items/{featureId}", self._guard(self.replace),
                   methods=["PUT"]),
             Route("/collections/{collectionId}/items/{featureId}", self._guard(self.update),
@@ -343,6 +344,17 @@ class WriteRoutes:
         row = await (await conn.execute(query, [*values.values(), fid])).fetchone()
         assert row is not None
         return f'"{row[0]}"'
+
+
+class _AsgiEndpoint:
+    """An ASGI callable Starlette mounts as is (a bound method would be called as a
+    request -> response function)."""
+
+    def __init__(self, app: Callable[[Scope, Receive, Send], Awaitable[None]]) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 def _first_line(exc: psycopg.Error) -> str:
