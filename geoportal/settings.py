@@ -56,6 +56,9 @@ class Settings(BaseSettings):
                                 description="Tile cache and limits (GEOPORTAL_TILES__...).")
     pygeoapi_base: Path | None = Field(default=None, description="Base of the generated "
                                        "pygeoapi configuration (default config/pygeoapi-base.yml).")
+    viewer_vendor_dir: Path | None = Field(
+        default=None, description="The npm packages the map viewer and folium previews serve "
+        "(default: viewer/node_modules of the source tree, installed by `make setup`).")
 
     @field_validator("data_dir")
     @classmethod

@@ -24,8 +24,11 @@ from geoportal.providers.records import install_locale_fix
 from geoportal.server import pygeoapi_patches
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.tiles_routes import tile_routes
 from geoportal.settings import Settings
+from geoportal.viewer import landing
+from geoportal.viewer.routes import viewer_routes
 from layers.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
@@ -127,11 +130,15 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()
+    landing.apply()
+    public_conninfo = Database(settings).public_conninfo
+    search = SearchService(catalogue, public_conninfo, settings.default_language)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
-        async with tiles.lifespan():  # tile pool and change listener of this process
+        # tile pool and change listener, search pool of this process
+        async with tiles.lifespan(), search.lifespan():
             yield
 
     app = Starlette(
@@ -141,13 +148,15 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/readyz", readyz),
             Route("/api", api_alias),
             *tiles.routes,
+            *search_routes(search),
+            *viewer_routes(settings, catalogue, public_conninfo),
             Mount("/", app=pygeoapi_app),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
     app.state.catalogue = catalogue
-    app.state.public_conninfo = Database(settings).public_conninfo
+    app.state.public_conninfo = public_conninfo
     app.state.public_url = settings.public_url
     app.state.pygeoapi_config = yaml.safe_load(config_path.read_text("utf-8"))
     return app
