@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from geoportal.cli import config_cmd, db, demo, layers_cmd, serve
+from geoportal.cli import config_cmd, db, demo, layers_cmd, preview_cmd, serve
 from geoportal.db.errors import DatabaseError
 from ingestion.errors import IngestionError
 from layers.errors import LayersError
@@ -37,6 +37,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(layers_cmd.app, name="layers")
 app.add_typer(config_cmd.app, name="config")
 app.command("serve")(serve.serve)
+app.command("preview")(preview_cmd.preview_command)
 
 
 @app.callback()

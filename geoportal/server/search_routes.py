@@ -96,8 +96,12 @@ def layer_query(layer: Layer, lang: str, position: int) -> sql.Composed:
     contains = sql.SQL(" OR ").join(sql.SQL("{} ILIKE %(contains)s").format(f) for f in fields)
     exact = sql.SQL(" OR ").join(sql.SQL("lower({}) = lower(%(q)s)").format(f) for f in fields)
     prefix = sql.SQL(" OR ").join(sql.SQL("{} ILIKE %(prefix)s").format(f) for f in fields)
+    # What matched, shown beside the label (a road number beside the road's name); the
+    # names in other languages are translations of the label, not shown.
+    codes = [sql.Identifier(n) for n in layer.search_fields if not n.startswith("name_")]
     matched = sql.SQL("CASE {} END").format(sql.SQL(" ").join(
-        sql.SQL("WHEN {f} ILIKE %(contains)s THEN {f}::text").format(f=f) for f in fields))
+        sql.SQL("WHEN {f} ILIKE %(contains)s THEN {f}::text").format(f=f) for f in codes)
+    ) if codes else sql.SQL("NULL::text")
     return sql.SQL(
         "(SELECT {collection} AS collection, id::text AS fid, {label}::text AS label, "
         "{matched} AS matched, CASE WHEN {exact} THEN 0 WHEN {prefix} THEN 1 ELSE 2 END AS rank,"

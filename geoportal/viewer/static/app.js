@@ -68,6 +68,12 @@ class Viewer {
 
   setVisible(id, on) {
     if (on) this.visible.add(id); else this.visible.delete(id);
+    const checkbox = document.getElementById(`toggle-${id}`);
+    if (checkbox && checkbox.checked !== on) {
+      checkbox.checked = on;
+      checkbox.closest(".layer").querySelector(".layer-details").hidden = !on;
+      checkbox.closest("details").open = true;
+    }
     this.applyLayer(this.layerById[id]);
     this.saveState();
     this.refreshPanels();
@@ -134,6 +140,7 @@ class Viewer {
       }
       this.saveState();
       updateZoomHints(document.getElementById("layers"), this.map.getZoom());
+      this.refreshPanels();
       document.body.dataset.mapReady = "true";
     });
     this.map.on("pitchend", () => this.visibleLayers().forEach((layer) => this.applyLayer(layer)));
