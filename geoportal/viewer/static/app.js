@@ -109,8 +109,14 @@ class Viewer {
       const property = `${styleLayer.type}-opacity`;
       if (["fill", "line", "circle"].includes(styleLayer.type)) {
         const declared = (styleLayer.paint || {})[property];
-        const base = typeof declared === "number" ? declared : 1;
-        this.map.setPaintProperty(styleLayer.id, property, base * factor);
+        let value = factor;  // the declared opacity (a number or an expression) times the slider
+        if (typeof declared === "number") value = declared * factor;
+        else if (Array.isArray(declared)) {
+          // A zoom curve must stay the outermost expression: it keeps its declared opacity.
+          const zoomCurve = JSON.stringify(declared).includes('["zoom"]');
+          value = factor === 1 || zoomCurve ? declared : ["*", factor, declared];
+        }
+        this.map.setPaintProperty(styleLayer.id, property, value);
       }
     }
     if (layer.extrusion) {
@@ -128,7 +134,6 @@ class Viewer {
       zoom: view.zoom,
       hash: "map",
       maxPitch: 70,
-      attributionControl: { compact: false },
     });
     this.map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
