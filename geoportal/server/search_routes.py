@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from geoportal.server.problems import CORS, problem_response
 from layers.catalogue import Catalogue
 from layers.model import LANGUAGES, Layer
 
@@ -35,7 +36,6 @@ MAX_LIMIT = 50
 PRIORITY = ("settlements", "cadastre_parcels", "roads", "oblasts", "rayons", "lakes", "rivers",
             "peaks", "buildings")
 """Layers whose results come first at equal rank (places before buildings of that name)."""
-CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 class SearchParamsError(ValueError):
@@ -158,19 +158,19 @@ class SearchService:
         try:
             params = SearchParams.from_query(request.query_params, self.default_language)
         except SearchParamsError as exc:
-            return _problem(request, 400, "InvalidParameterValue", str(exc))
+            return problem_response(request, 400, str(exc))
         layers = searchable_layers(self.catalogue)
         values = {"q": params.q, "contains": f"%{_like_escape(params.q)}%",
                   "prefix": f"{_like_escape(params.q)}%", "limit": params.limit}
         if self.pool is None:
-            return _problem(request, 503, "ServiceUnavailable", "search is not started")
+            return problem_response(request, 503, "search is not started")
         try:
             async with self.pool.connection() as conn:
                 cursor = await conn.execute(search_query(layers, params.lang), values)
                 rows = await cursor.fetchall()
         except (psycopg.OperationalError, psycopg.errors.QueryCanceled, PoolTimeout) as exc:
             log.warning("search failed: %s", exc)
-            return _problem(request, 503, "ServiceUnavailable", "the database did not answer")
+            return problem_response(request, 503, "the database did not answer")
         titles = {layer.id: layer.title.get(params.lang) for layer in layers}
         return JSONResponse({"query": params.q, "lang": params.lang,
                              "results": [result_json(row, titles) for row in rows]},
@@ -193,13 +193,6 @@ class SearchService:
         finally:
             await self.pool.close()
             self.pool = None
-
-
-def _problem(request: Request, status: int, code: str, detail: str) -> JSONResponse:
-    return JSONResponse({"type": "about:blank", "title": code, "status": status,
-                         "detail": detail, "instance": request.url.path, "code": code},
-                        status_code=status, media_type="application/problem+json",
-                        headers=CORS)
 
 
 def search_routes(service: SearchService) -> list[Route]:

@@ -27,6 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from geoportal.server.problems import CORS, problem_response
 from geoportal.settings import Settings
 from geoportal.viewer import preview
 from geoportal.viewer.config import Capabilities, viewer_config
@@ -41,7 +42,6 @@ SOURCE_VENDOR_DIR = Path(__file__).resolve().parents[2] / "viewer" / "node_modul
 PMTILES_PATH = "/downloads/pmtiles"
 GEOPACKAGE_PATH = "/downloads/geopackage"
 VIEWER_VENDOR_FILES = ("maplibre-gl/dist/maplibre-gl.js", "maplibre-gl/dist/maplibre-gl.css")
-CORS = {"Access-Control-Allow-Origin": "*"}
 
 
 def vendor_dir_of(settings: Settings) -> Path:
@@ -89,14 +89,6 @@ def _temporal_extents(pygeoapi_config: dict[str, Any]) -> dict[str, dict[str, An
     return {cid: {"begin": _iso(temporal.get("begin")), "end": _iso(temporal.get("end"))}
             for cid, resource in pygeoapi_config.get("resources", {}).items()
             if (temporal := resource.get("extents", {}).get("temporal"))}
-
-
-def _problem(request: Request, status: int, detail: str) -> JSONResponse:
-    code = {400: "InvalidParameterValue", 404: "NotFound"}.get(status, "ServiceUnavailable")
-    return JSONResponse({"type": "about:blank", "title": code, "status": status,
-                         "detail": detail, "instance": request.url.path, "code": code},
-                        status_code=status, media_type="application/problem+json",
-                        headers=CORS)
 
 
 @dataclass
@@ -150,27 +142,27 @@ class Viewer:
         try:
             layer = self.catalogue.get(collection_id)
         except LayerNotFoundError:
-            return _problem(request, 404, f"no collection {collection_id!r}")
+            return problem_response(request, 404, f"no collection {collection_id!r}")
         lang = request.query_params.get("lang", self.settings.default_language)
         limit_text = request.query_params.get("limit", str(preview.DEFAULT_LIMIT))
         if lang not in LANGUAGES:
-            return _problem(request, 400, f"lang must be one of {', '.join(LANGUAGES)}")
+            return problem_response(request, 400, f"lang must be one of {', '.join(LANGUAGES)}")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= preview.MAX_LIMIT:
-            return _problem(request, 400, f"limit must be an integer from 1 to "
+            return problem_response(request, 400, f"limit must be an integer from 1 to "
                                           f"{preview.MAX_LIMIT}, got {limit_text!r}")
         if preview.missing_assets(self.vendor_dir):
-            return _problem(request, 503, "the Leaflet assets are not installed "
+            return problem_response(request, 503, "the Leaflet assets are not installed "
                                           "(run make setup)")
         try:
             html = await run_in_threadpool(self._render, layer.id, feature_id, lang,
                                            int(limit_text))
         except preview.FeatureNotFoundError as exc:
-            return _problem(request, 404, str(exc))
+            return problem_response(request, 404, str(exc))
         except preview.PreviewError as exc:
-            return _problem(request, 400, str(exc))
+            return problem_response(request, 400, str(exc))
         except psycopg.OperationalError as exc:
             log.warning("preview of %s failed: %s", collection_id, exc)
-            return _problem(request, 503, "the database did not answer")
+            return problem_response(request, 503, "the database did not answer")
         return HTMLResponse(html)
 
     def _render(self, layer_id: str, feature_id: str | None, lang: str, limit: int) -> str:

@@ -9,6 +9,7 @@ import { setupSearch } from "./search.js";
 import { readHashState, writeHashState } from "./state.js";
 import { renderDownloads } from "./downloads.js";
 import { renderTimeControl } from "./time.js";
+import { PlaceLabels } from "./labels.js";
 
 const TYPE_ORDER = { background: 0, fill: 1, "fill-extrusion": 2, line: 3, circle: 4, symbol: 5 };
 const PITCH_3D = 15;
@@ -77,6 +78,7 @@ class Viewer {
     this.applyLayer(this.layerById[id]);
     this.saveState();
     this.refreshPanels();
+    if (id === "settlements") this.refreshLabels();
   }
 
   setOpacity(id, value) {
@@ -149,7 +151,9 @@ class Viewer {
       document.body.dataset.mapReady = "true";
     });
     this.map.on("pitchend", () => this.visibleLayers().forEach((layer) => this.applyLayer(layer)));
-    this.map.on("moveend", () => this.refreshPanels());
+    this.labels = new PlaceLabels(this.map);
+    this.map.on("moveend", () => { this.refreshPanels(); this.refreshLabels(); });
+    this.map.on("idle", () => { if (!this.labelsDrawn) { this.labelsDrawn = true; this.refreshLabels(); } });
     this.map.on("zoomend", () => updateZoomHints(document.getElementById("layers"), this.map.getZoom()));
     this.map.on("click", (event) => this.identify(event.point, event.lngLat));
     this.map.on("mousemove", (event) => {
@@ -204,6 +208,10 @@ class Viewer {
     });
   }
 
+  refreshLabels() {
+    this.labels.update(this.lang, this.visible.has("settlements"));
+  }
+
   // -- panels -------------------------------------------------------------------------
   refreshPanels() {
     renderDownloads(document.getElementById("downloads"), this.config, this);
@@ -222,7 +230,7 @@ class Viewer {
     renderPanel(document.getElementById("layers"), this.config, this);
     if (this.map) updateZoomHints(document.getElementById("layers"), this.map.getZoom());
     renderTimeControl(document.getElementById("time"), this.config, this);
-    if (this.map) this.refreshPanels();
+    if (this.map) { this.refreshPanels(); this.refreshLabels(); }
   }
 
   setLanguage(lang) {
