@@ -56,6 +56,12 @@ class Settings(BaseSettings):
                                 description="Tile cache and limits (GEOPORTAL_TILES__...).")
     pygeoapi_base: Path | None = Field(default=None, description="Base of the generated "
                                        "pygeoapi configuration (default config/pygeoapi-base.yml).")
+    viewer_external_basemap: str | None = Field(
+        default=None, description="Optional raster tiles under the viewer's layers for "
+        "deployments with internet, an XYZ template such as "
+        "https://tile.example.org/{z}/{x}/{y}.png; off by default (no external requests).")
+    viewer_external_basemap_attribution: str = Field(
+        default="", description="Attribution shown for viewer_external_basemap.")
     viewer_vendor_dir: Path | None = Field(
         default=None, description="The npm packages the map viewer and folium previews serve "
         "(default: viewer/node_modules of the source tree, installed by `make setup`).")

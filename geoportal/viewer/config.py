@@ -36,6 +36,9 @@ class Capabilities:
     """Collections whose items pygeoapi serves as `f=csv` (a CSV formatter is configured)."""
     max_items: int = 10_000
     """pygeoapi's largest page (`server.limits.max_items`): a GeoJSON download's cap."""
+    external_basemap: str | None = None
+    """XYZ template of optional raster tiles under the layers (deployments with internet)."""
+    external_attribution: str = ""
 
 
 def trilingual(text: Trilingual | dict[str, str]) -> dict[str, str]:
@@ -148,6 +151,9 @@ def viewer_config(catalogue: Catalogue, base_url: str, default_language: str,
         "view": KYRGYZSTAN_VIEW,
         "basemap": {"tilejson": f"{base_url}/tiles/{TMS}/tilejson.json",
                     "layers": [lid for lid in BASEMAP_LAYERS if lid in catalogue.ids]},
+        "external_basemap": {"tiles": capabilities.external_basemap,
+                             "attribution": capabilities.external_attribution}
+        if capabilities.external_basemap else None,
         "themes": [{"id": theme, "title": trilingual(THEME_TITLES.get(theme, {"en": theme}))}
                    for theme in themes],
         "layers": layers,

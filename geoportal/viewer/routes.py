@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -129,7 +129,10 @@ class Viewer:
         if self._config is None:
             app_state = request.app.state
             pygeoapi_config = getattr(app_state, "pygeoapi_config", {})
-            capabilities = server_capabilities(list(request.app.routes), pygeoapi_config)
+            capabilities = replace(
+                server_capabilities(list(request.app.routes), pygeoapi_config),
+                external_basemap=self.settings.viewer_external_basemap,
+                external_attribution=self.settings.viewer_external_basemap_attribution)
             self._config = viewer_config(self.catalogue, self.settings.public_url,
                                          self.settings.default_language,
                                          _temporal_extents(pygeoapi_config), capabilities)

@@ -84,6 +84,8 @@ def test_map_loads_and_draws_the_basemap(viewer: PageRecord) -> None:
     assert len(viewer.requests_to("/tiles/WebMercatorQuad/6/")) >= 2
     colors, top_share = pixel_stats(viewer.page.locator("#map").screenshot())
     assert colors > 50 and top_share < 0.8, (colors, top_share)  # not a blank canvas
+    labels = viewer.page.locator(".place-label").all_inner_texts()
+    assert "Bishkek" in labels and "Osh" in labels and len(labels) > 10
     viewer.screenshot("viewer-01-loaded")
     assert_clean(viewer)
 
@@ -167,6 +169,9 @@ def test_kyrgyz_titles_are_shown_and_remembered(browser: Any, live_server: LiveS
         assert kyrgyz == [theme["title"]["ky"] for theme in config["themes"]]
         assert record.page.inner_text("label[for=toggle-settlements] span") == next(
             layer["title"]["ky"] for layer in config["layers"] if layer["id"] == "settlements")
+        record.page.wait_for_function(
+            "() => [...document.querySelectorAll('.place-label')]"
+            ".some(e => e.textContent === 'Бишкек')")
         record.screenshot("viewer-05-kyrgyz")
         record.page.reload()
         record.page.wait_for_selector("body[data-map-ready=true]")
@@ -205,11 +210,13 @@ def test_buildings_are_extruded_when_the_map_is_pitched(browser: Any,
 
 def test_time_control_filters_temporal_layers(browser: Any, live_server: LiveServer,
                                               api: httpx.Client) -> None:
+    first = api.get("/collections/irrigation_sensors/items",
+                    params={"sortby": "installed", "limit": 1, "f": "json"}).json()["features"][0]
+    lon, lat = first["geometry"]["coordinates"]
     with open_map(browser, live_server,
-                               "#map=10/42.6/74.3/0/0&layers=oblasts,irrigation_sensors") as record:
+                  f"#map=10/{lat}/{lon}/0/0&layers=oblasts,rivers,irrigation_sensors") as record:
         record.page.check("#time-enabled")
-        slider = record.page.locator("#time-slider")
-        slider.focus()
+        record.page.locator("#time-slider").focus()
         for _ in range(3):
             record.page.keyboard.press("PageDown")  # keyboard: back in time
         record.page.wait_for_function("() => location.hash.includes('date=')")
@@ -217,6 +224,10 @@ def test_time_control_filters_temporal_layers(browser: Any, live_server: LiveSer
         date = record.page.inner_text("#time-value")
         filtered = record.requests_to("/collections/irrigation_sensors/tiles/WebMercatorQuad/10/")
         assert any(f"datetime=..%2F{date}" in url for url in filtered), filtered
+        installed = record.page.evaluate("""() => window.geoportalViewer.map
+            .queryRenderedFeatures({layers: ['irrigation_sensors-0']})
+            .map(f => f.properties.installed)""")
+        assert installed and all(day <= date for day in installed), (date, installed)
         record.screenshot("viewer-08-time-filter")
         assert_clean(record)
 

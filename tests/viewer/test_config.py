@@ -107,3 +107,12 @@ def test_match_classes_reads_lists_and_fallbacks() -> None:
     assert match_classes(["match", ["get", "road_class"], ["local", "urban"], "#1",
                           "#2"]) == ("road_class", [("local, urban", "#1"), ("*", "#2")])
     assert match_classes(["case", ["==", 1, 1], "#1", "#2"]) is None
+
+
+def test_external_basemap_only_when_configured(config: dict, catalogue: Catalogue) -> None:
+    assert config["external_basemap"] is None
+    on = viewer_config(catalogue, BASE, "en", {}, Capabilities(
+        external_basemap="https://tiles.example.org/{z}/{x}/{y}.png",
+        external_attribution="© Example"))
+    assert on["external_basemap"] == {"tiles": "https://tiles.example.org/{z}/{x}/{y}.png",
+                                      "attribution": "© Example"}

@@ -34,6 +34,13 @@ function buildStyle(config) {
   entries.sort((a, b) => (TYPE_ORDER[a.styleLayer.type] - TYPE_ORDER[b.styleLayer.type])
     || (a.order - b.order));
   const layers = [{ id: "background", type: "background", paint: { "background-color": "#e6e2d8" } }];
+  if (config.external_basemap) {  // optional, configured by deployments with internet
+    sources.external = {
+      type: "raster", tiles: [config.external_basemap.tiles], tileSize: 256,
+      attribution: config.external_basemap.attribution,
+    };
+    layers.push({ id: "external", type: "raster", source: "external", layout: { visibility: "none" } });
+  }
   for (const { styleLayer } of entries) {
     layers.push({ ...styleLayer, layout: { ...(styleLayer.layout || {}), visibility: "none" } });
   }
@@ -56,6 +63,7 @@ class Viewer {
       : config.layers.filter((layer) => layer.visible).map((layer) => layer.id));
     this.opacity = state.opacity;
     this.date = state.date;
+    this.external = Boolean(config.external_basemap) && state.external;
     this.popup = null;
   }
 
@@ -64,7 +72,8 @@ class Viewer {
   opacityOf(id) { return this.opacity[id] ?? 100; }
   visibleLayers() { return this.config.layers.filter((layer) => this.visible.has(layer.id)); }
   saveState() {
-    writeHashState({ layers: [...this.visible], opacity: this.opacity, date: this.date });
+    writeHashState({ layers: [...this.visible], opacity: this.opacity, date: this.date,
+      external: this.external });
   }
 
   setVisible(id, on) {
@@ -87,6 +96,13 @@ class Viewer {
     this.saveState();
   }
 
+  setExternalBasemap(on) {
+    this.external = on;
+    this.map.setLayoutProperty("external", "visibility", on ? "visible" : "none");
+    if (this.layerById.country) this.applyLayer(this.layerById.country);
+    this.saveState();
+  }
+
   setDate(date) {
     this.date = date;
     for (const layer of this.config.layers) {
@@ -106,7 +122,9 @@ class Viewer {
     const factor = this.opacityOf(layer.id) / 100;
     const pitched = this.map.getPitch() >= PITCH_3D;
     for (const styleLayer of layer.style) {
-      const flatHidden = layer.extrusion && pitched && styleLayer.type === "fill";
+      // Buildings tilted draw as 3D; over an external base map the country fill would hide it.
+      const flatHidden = (layer.extrusion && pitched && styleLayer.type === "fill")
+        || (this.external && styleLayer.id === "country-0");
       this.map.setLayoutProperty(styleLayer.id, "visibility", on && !flatHidden ? "visible" : "none");
       const property = `${styleLayer.type}-opacity`;
       if (["fill", "line", "circle"].includes(styleLayer.type)) {
@@ -145,6 +163,7 @@ class Viewer {
         if (layer.time && layer.tiles && this.date) this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
         this.applyLayer(layer);
       }
+      if (this.external) this.setExternalBasemap(true);
       this.saveState();
       updateZoomHints(document.getElementById("layers"), this.map.getZoom());
       this.refreshPanels();

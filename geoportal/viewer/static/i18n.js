@@ -38,7 +38,7 @@ const TEXTS = {
   readings: { ky: "Акыркы 30 күндүн көрсөткүчтөрү", ru: "Показания за 30 дней", en: "Readings, last 30 days" },
   noReadings: { ky: "Көрсөткүчтөр жок", ru: "Нет показаний", en: "No readings" },
   tilt: { ky: "Имараттарды 3D көрүү үчүн картаны жантайтыңыз (Ctrl + сүйрөө)", ru: "Наклоните карту (Ctrl + перетаскивание), чтобы увидеть здания в 3D", en: "Tilt the map (Ctrl + drag) to see the buildings in 3D" },
-  tilt3d: { ky: "3D", ru: "3D", en: "3D" },
+  externalBasemap: { ky: "Тышкы негизги карта", ru: "Внешняя подложка", en: "External base map" },
   api: { ky: "OGC API", ru: "OGC API", en: "OGC API" },
   catalogue: { ky: "Каталог", ru: "Каталог", en: "Catalogue" },
   zoomIn: { ky: "Жакындатуу", ru: "Приблизить", en: "Zoom in" },

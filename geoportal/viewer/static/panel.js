@@ -43,10 +43,20 @@ export function renderPanel(container, config, viewer) {
     group.open = layers.some((layer) => viewer.isVisible(layer.id)) || theme.id === "base";
     group.append(el("summary", { class: "theme-title", text: tr(theme.title, lang) }));
     const list = el("ul", { class: "layer-list" });
+    if (theme.id === "base" && config.external_basemap) list.append(externalItem(lang, viewer));
     for (const layer of layers) list.append(layerItem(layer, lang, viewer));
     group.append(list);
     container.append(group);
   }
+}
+
+function externalItem(lang, viewer) {
+  const checkbox = el("input", { type: "checkbox", id: "toggle-external-basemap" });
+  checkbox.checked = Boolean(viewer.external);
+  checkbox.addEventListener("change", () => viewer.setExternalBasemap(checkbox.checked));
+  return el("li", { class: "layer" }, [el("div", { class: "layer-row" }, [
+    checkbox, el("label", { for: "toggle-external-basemap", class: "layer-title", text: t("externalBasemap", lang) }),
+  ])]);
 }
 
 function layerItem(layer, lang, viewer) {
