@@ -35,10 +35,12 @@ def preview_command(
     if language not in ("ky", "ru", "en"):
         raise typer.BadParameter("must be ky, ru or en", param_hint="--lang")
     settings = Settings()
-    layer = load_catalogue().get(layer_id)
+    catalogue = load_catalogue()
+    layer = catalogue.get(layer_id)
     try:
         with psycopg.connect(Database(settings).public_conninfo, connect_timeout=10) as conn:
-            data = preview.read_preview_data(conn, layer, feature_id, limit)
+            data = preview.read_preview_data(conn, layer, feature_id, limit,
+                                             preview.context_layers(catalogue))
     except psycopg.OperationalError as exc:
         raise DatabaseError(f"cannot read {layer_id}: the database is not reachable "
                             f"(start it with `geoportal db up`): {exc}") from exc

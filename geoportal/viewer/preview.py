@@ -24,6 +24,7 @@ import psycopg
 from psycopg import sql
 
 from geoportal.viewer.legend import layer_legend
+from layers.catalogue import Catalogue
 from layers.model import Layer
 
 FOLIUM_JS: dict[str, str] = {
@@ -95,19 +96,27 @@ def _feature_sql(layer: Layer, feature_id: str | None) -> sql.Composed:
     ).format(props=props, table=sql.Identifier(*layer.qualified_table), where=where)
 
 
-CONTEXT_SQL = """
-SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg(
-    json_build_object('type', 'Feature', 'properties', json_build_object('kind', kind),
-                      'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(geom, 0.01), 5)::json)
-  ), '[]'::json))
-FROM (SELECT 'country' AS kind, geom FROM base.country
-      UNION ALL SELECT 'oblast', geom FROM base.oblasts) AS c
-"""
+CONTEXT_LAYERS = ("country", "oblasts")
+"""Layers drawn as outlines under every preview (the first one filled), when declared."""
+
+
+def _context_sql(context: list[Layer]) -> sql.Composed:
+    parts = sql.SQL(" UNION ALL ").join(
+        sql.SQL("SELECT {kind} AS kind, geom FROM {table}").format(
+            kind=sql.Literal(lyr.id), table=sql.Identifier(*lyr.qualified_table))
+        for lyr in context)
+    return sql.SQL(
+        "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg("
+        "json_build_object('type', 'Feature', 'properties', json_build_object('kind', kind), "
+        "'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Transform(geom, 4326), 0.01),"
+        " 5)::json)), '[]'::json)) FROM ({parts}) AS c").format(parts=parts)
 
 
 def read_preview_data(conn: psycopg.Connection, layer: Layer, feature_id: str | None = None,
-                      limit: int = DEFAULT_LIMIT) -> PreviewData:
-    """The features to draw (public fields only, CRS84) and the national context.
+                      limit: int = DEFAULT_LIMIT, context: list[Layer] | None = None
+                      ) -> PreviewData:
+    """The features to draw (public fields only, CRS84) and the outlines of the `context`
+    layers (simplified to about 1 km), first one filled.
 
     Raises:
         PreviewError: the layer has no geometry.
@@ -120,14 +129,15 @@ def read_preview_data(conn: psycopg.Connection, layer: Layer, feature_id: str | 
     features = row[0] if row else {"type": "FeatureCollection", "features": []}
     if feature_id is not None and not features["features"]:
         raise FeatureNotFoundError(f"layer {layer.id} has no feature {feature_id!r}")
-    try:
-        with conn.transaction():
-            context_row = conn.execute(CONTEXT_SQL).fetchone()
-        context = context_row[0] if context_row else None
-    except psycopg.errors.UndefinedTable:
-        context = None
-    return PreviewData(features=features,
-                       context=context or {"type": "FeatureCollection", "features": []})
+    outlines = {"type": "FeatureCollection", "features": []}
+    if context:
+        try:
+            with conn.transaction():
+                row = conn.execute(_context_sql(context)).fetchone()
+            outlines = row[0] if row else outlines
+        except psycopg.errors.UndefinedTable:  # a context layer not migrated: no outlines
+            pass
+    return PreviewData(features=features, context=outlines)
 
 
 def _style_function(layer: Layer) -> Callable[[dict[str, Any]], dict[str, Any]]:
@@ -147,12 +157,15 @@ def _style_function(layer: Layer) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
 
 def build_map(layer: Layer, data: PreviewData, language: str = "en") -> folium.Map:
-    """The folium map of `data` (no background tiles; fitted to the features)."""
+    """The folium map of `data` on its context outlines (no background tiles), fitted to the
+    features (to the country when there are none)."""
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
+    first = data.context["features"][0]["properties"]["kind"] if data.context["features"] \
+        else None
     folium.GeoJson(data.context, name="context", control=False,
                    style_function=lambda f: {"color": "#7a5c8e", "weight": 1.5 if
-                                             f["properties"]["kind"] == "country" else 0.7,
-                                             "fill": f["properties"]["kind"] == "country",
+                                             f["properties"]["kind"] == first else 0.7,
+                                             "fill": f["properties"]["kind"] == first,
                                              "fillColor": "#f3efe6", "fillOpacity": 0.6}
                    ).add_to(fmap)
     fields = [f.name for f in layer.public_fields]
@@ -251,3 +264,8 @@ def render_standalone(fmap: folium.Map, vendor_dir: Path) -> str:
         raise PreviewError("a folium asset could not be inlined")  # folium changed its tags
     return page
 
+
+
+def context_layers(catalogue: Catalogue) -> list[Layer]:
+    """The declared layers of CONTEXT_LAYERS, in that order."""
+    return [catalogue.get(lid) for lid in CONTEXT_LAYERS if lid in catalogue.ids]

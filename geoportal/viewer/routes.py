@@ -172,7 +172,8 @@ class Viewer:
         layer = self.catalogue.get(layer_id)
         with psycopg.connect(self.conninfo, connect_timeout=10) as conn:
             conn.execute("SET statement_timeout = 20000")
-            data = preview.read_preview_data(conn, layer, feature_id, limit)
+            data = preview.read_preview_data(conn, layer, feature_id, limit,
+                                             preview.context_layers(self.catalogue))
         fmap = preview.build_map(layer, data, lang)
         return preview.render_html(fmap, f"{self.prefix}/map/vendor",
                                    f"{self.prefix}/map/static")
