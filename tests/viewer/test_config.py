@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
+from starlette.applications import Starlette
 from starlette.routing import Mount, Route
 
 from geoportal.viewer.config import Capabilities, viewer_config
 from geoportal.viewer.legend import layer_legend, match_classes
-from geoportal.viewer.routes import server_capabilities
+from geoportal.viewer.routes import server_capabilities, viewer_routes
 from layers.catalogue import Catalogue
+from tests.conftest import make_settings
+from tests.support.server import free_port, serve_asgi
 
 BASE = "http://example.test/geo"
 
@@ -116,3 +122,17 @@ def test_external_basemap_only_when_configured(config: dict, catalogue: Catalogu
         external_attribution="© Example"))
     assert on["external_basemap"] == {"tiles": "https://tiles.example.org/{z}/{x}/{y}.png",
                                       "attribution": "© Example"}
+
+
+def test_map_without_the_npm_packages_says_how_to_install_them(tmp_path: Path,
+                                                               catalogue: Catalogue) -> None:
+    settings = make_settings(tmp_path, viewer_vendor_dir=tmp_path / "node_modules")
+    app = Starlette(routes=viewer_routes(settings, catalogue, conninfo=""))
+    port = free_port()
+    with serve_asgi(app, "127.0.0.1", port), httpx.Client(
+            base_url=f"http://127.0.0.1:{port}") as client:
+        page = client.get("/map")
+        assert page.status_code == 503 and "make setup" in page.text
+        preview = client.get("/collections/settlements/preview")
+        assert preview.status_code == 503
+        assert "make setup" in preview.json()["detail"]

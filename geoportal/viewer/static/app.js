@@ -249,7 +249,11 @@ class Viewer {
     renderPanel(document.getElementById("layers"), this.config, this);
     if (this.map) updateZoomHints(document.getElementById("layers"), this.map.getZoom());
     renderTimeControl(document.getElementById("time"), this.config, this);
-    if (this.map) { this.refreshPanels(); this.refreshLabels(); }
+    if (this.map) {
+      this.map.getCanvas().setAttribute("aria-label", t("map", this.lang));
+      this.refreshPanels();
+      this.refreshLabels();
+    }
   }
 
   setLanguage(lang) {
