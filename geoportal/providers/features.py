@@ -21,7 +21,7 @@ from typing import Any
 
 import psycopg
 from psycopg import errors, sql
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from pygeoapi.crs import DEFAULT_STORAGE_CRS, CrsTransformSpec
 from pygeoapi.provider.base import (
     BaseProvider,
@@ -73,14 +73,28 @@ _TABLES: dict[tuple, TableInfo] = {}
 _LOCK = threading.Lock()
 
 
+_SESSION_SQL = (
+    "SELECT set_config('statement_timeout', %s, false),"
+    " set_config('TimeZone', 'UTC', false),"
+    " set_config('default_transaction_read_only', 'on', false),"
+    " set_config('application_name', 'geoportal-features', false)")
+
+
 def _configure_connection(conn: psycopg.Connection, timeout_ms: int) -> None:
     """Session settings applied once to every pooled connection."""
-    conn.execute(
-        "SELECT set_config('statement_timeout', %s, false),"
-        " set_config('TimeZone', 'UTC', false),"
-        " set_config('default_transaction_read_only', 'on', false),"
-        " set_config('application_name', 'geoportal-features', false)",
-        [str(timeout_ms)])
+    conn.execute(_SESSION_SQL, [str(timeout_ms)])
+
+
+def async_pool(conninfo: str, statement_timeout_ms: int = 30000,
+               timeout: float = 10.0, max_size: int = 4) -> AsyncConnectionPool:
+    """A new (unopened) asyncio pool with the session settings of :func:`get_pool`;
+    the caller opens it in its event loop and closes it."""
+    async def configure(conn: psycopg.AsyncConnection) -> None:
+        await conn.execute(_SESSION_SQL, [str(statement_timeout_ms)])
+
+    return AsyncConnectionPool(conninfo, min_size=1, max_size=max_size, open=False,
+                               timeout=timeout, kwargs={'autocommit': True},
+                               configure=configure, name='features-async')
 
 
 def get_pool(conninfo: str, statement_timeout_ms: int = 30000,
@@ -106,10 +120,11 @@ def get_pool(conninfo: str, statement_timeout_ms: int = 30000,
 
 
 @atexit.register
-def close_pools() -> None:
-    """Close this process' pools (registered with :mod:`atexit`)."""
+def close_pools(conninfo: str | None = None) -> None:
+    """Close this process' pools, or only those of `conninfo` (at exit: all)."""
     with _LOCK:
-        for key in [k for k in _POOLS if k[0] == os.getpid()]:
+        for key in [k for k in _POOLS if k[0] == os.getpid()
+                    and conninfo in (None, k[1])]:
             _POOLS.pop(key).close(timeout=5)
 
 
@@ -120,6 +135,16 @@ class TableInfo:
     columns: dict[str, tuple[str, str]]
     srid: int
     has_layer_stats: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of features as PostgreSQL rendered it."""
+
+    text: str  # GeoJSON array of the features: '[{...},{...}]'
+    returned: int
+    last_id: Any  # the largest id on the page (the keyset boundary)
+    matched: int | None  # exact count of all matches, or None when unknown
 
 
 _TYPES = {'int2': 'integer', 'int4': 'integer', 'int8': 'integer',
@@ -183,10 +208,13 @@ class PostGISFeatureProvider(BaseProvider):
         self.storage: CrsInfo = crs_info(
             provider_def.get('storage_crs') or DEFAULT_STORAGE_CRS)
         options = self.options or {}
-        self.pool = get_pool(
-            self.conninfo, int(options.get('statement_timeout_ms', 30000)),
+        #: statement timeout (ms), pool timeout (s), pool size: of this pool, and of an
+        #: asyncio pool for the same collection (:func:`async_pool`)
+        self.pool_settings: tuple[int, float, int] = (
+            int(options.get('statement_timeout_ms', 30000)),
             float(options.get('pool_timeout', 10)),
             int(options.get('pool_max_size', 4)))
+        self.pool = get_pool(self.conninfo, *self.pool_settings)
         self.table_info = self._table_info()
         if not any(typ in _SPATIAL_TYPES for typ, _ in self.table_info.columns.values()):
             self.geom_field = None  # a table without geometry: features have geometry null
@@ -195,11 +223,14 @@ class PostGISFeatureProvider(BaseProvider):
         self.search_fields = [f for f in data.get('search_fields') or []
                               if f in self.table_info.columns]
         self._fields = self.get_fields()
+        self._item_statements: dict[str | None, tuple[str, dict]] = {}
 
     # -- metadata ----------------------------------------------------------
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
         """Pooled connection; psycopg errors become provider errors."""
+        if self.pool.closed:  # closed by close_pools(): this process' new pool
+            self.pool = get_pool(self.conninfo, *self.pool_settings)
         try:
             with self.pool.connection() as conn:
                 yield conn
@@ -371,28 +402,28 @@ class PostGISFeatureProvider(BaseProvider):
                       sortby: list, skip_geometry: bool,
                       spec: CrsTransformSpec | None,
                       with_stats: bool) -> sql.Composable:
-        """The page of rows ``p`` as one GeoJSON array text, + counter."""
+        """The page of rows ``p``: GeoJSON array text, row count, largest id, counter."""
         stats = (sql.SQL('(SELECT feature_count FROM catalog.layer_stats '
                          'WHERE layer_id = {})').format(
                              params.add(self.layer_id))
                  if with_stats else sql.SQL('NULL::bigint'))
         return sql.SQL(
             "SELECT '[' || COALESCE(string_agg({}, ',' ORDER BY {}), '') "
-            "|| ']', {}").format(
+            "|| ']', count(*), max(p.{}), {}").format(
                 self.feature_clause(params, names, skip_geometry, spec),
-                self.order_by_clause(sortby, 'p'), stats)
+                self.order_by_clause(sortby, 'p'),
+                sql.Identifier(self.id_field), stats)
 
     # -- execution ---------------------------------------------------------
-    def _page(self, conn: psycopg.Connection, params: Params,
-              where: sql.Composable | None, sortby: list, limit: int,
-              offset: int, names: list[str], skip_geometry: bool,
-              spec: CrsTransformSpec | None, with_stats: bool
-              ) -> tuple[list[dict], int | None]:
-        """One statement: the page as GeoJSON text (+ the exact counter)."""
+    def page_query(self, params: Params, where: sql.Composable | None,
+                   sortby: list, limit: int, offset: int, names: list[str],
+                   skip_geometry: bool, spec: CrsTransformSpec | None,
+                   with_stats: bool) -> sql.Composed:
+        """The statement of one page: GeoJSON text, row count, last id, counter."""
         columns = [self.id_field, *names, *(s['property'] for s in sortby)]
         if not skip_geometry and self.geom_field is not None:
             columns.append(self.geom_field)
-        query = sql.SQL(
+        return sql.SQL(
             '{} FROM (SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}) AS p'
             ).format(
                 self.select_clause(params, names, sortby, skip_geometry,
@@ -401,8 +432,17 @@ class PostGISFeatureProvider(BaseProvider):
                                        dict.fromkeys(columns))),
                 self.from_clause(where), self.order_by_clause(sortby),
                 params.add(int(limit)), params.add(int(offset)))
-        text, counter = conn.execute(query, params.values).fetchone()
-        return json.loads(text), counter
+
+    def _page(self, conn: psycopg.Connection, params: Params,
+              where: sql.Composable | None, sortby: list, limit: int,
+              offset: int, names: list[str], skip_geometry: bool,
+              spec: CrsTransformSpec | None, with_stats: bool) -> Page:
+        """One statement: the page as GeoJSON text (+ the exact counter)."""
+        query = self.page_query(params, where, sortby, limit, offset, names,
+                                skip_geometry, spec, with_stats)
+        text, returned, last_id, counter = conn.execute(
+            query, params.values).fetchone()
+        return Page(text, returned, last_id, counter)
 
     def _count(self, conn: psycopg.Connection, params: Params,
                where: sql.Composable | None) -> int | None:
@@ -477,97 +517,136 @@ class PostGISFeatureProvider(BaseProvider):
                      where: sql.Composable | None, limit: int, offset: int,
                      names: list[str], skip_geometry: bool,
                      spec: CrsTransformSpec | None, with_stats: bool
-                     ) -> tuple[list[dict], int | None] | None:
+                     ) -> Page | None:
         """A deep page by key instead of OFFSET; None when keyset does not apply."""
         start = self._keyset_start(conn, params, where, offset)
         if start is None:
             return None
         key, after = start
         if after is None:
-            return [], None
+            return Page('[]', 0, None, None)
         conds = [where] if where is not None else []
         conds.append(sql.SQL('{} > {}').format(sql.Identifier(self.id_field),
                                                params.add(after)))
-        features, counter = self._page(
+        page = self._page(
             conn, params, sql.SQL(' AND ').join(conds), [], limit, 0, names,
             skip_geometry, spec, with_stats)
-        if features and len(features) == limit:
-            CACHE.remember(key, offset + limit, int(features[-1]['id']))
-        return features, counter
+        if page.returned and page.returned == limit:
+            CACHE.remember(key, offset + limit, int(page.last_id))
+        return page
 
-    def query(self, offset: int = 0, limit: int = 10,
-              resulttype: str = 'results', bbox: list | None = None,
-              datetime_: str | None = None, properties: list | None = None,
-              sortby: list | None = None,
-              select_properties: list | None = None,
-              skip_geometry: bool = False, q: str | None = None,
-              filterq: Any = None,
-              crs_transform_spec: CrsTransformSpec | None = None,
-              **kwargs: Any) -> dict[str, Any]:
-        """Query features; returns a GeoJSON FeatureCollection dict.
+    def query_page(self, offset: int = 0, limit: int = 10,
+                   resulttype: str = 'results', bbox: list | None = None,
+                   datetime_: str | None = None,
+                   properties: list | None = None,
+                   sortby: list | None = None,
+                   select_properties: list | None = None,
+                   skip_geometry: bool = False, q: str | None = None,
+                   filterq: Any = None,
+                   crs_transform_spec: CrsTransformSpec | None = None,
+                   **kwargs: Any) -> Page:
+        """The page of a query as GeoJSON text, never parsed in Python.
 
-        ``numberMatched`` is present only when exact: the catalog counter
-        for unfiltered requests, otherwise a count bounded at 10000.
+        Same arguments as :meth:`query`; ``matched`` is exact or ``None``.
         """
         params = Params()
         where = self.where_clause(params, bbox, datetime_, properties, q,
                                   filterq)
         names = [n for n in (select_properties or self.fields)
                  if n in self.fields and n != self.id_field]
-        result: dict[str, Any] = {'type': 'FeatureCollection',
-                                  'features': [], 'numberReturned': 0}
         with self._connection() as conn:
             if resulttype == 'hits':
-                matched = self._count(conn, params, where)
-            else:
-                stats = where is None and self.count and \
-                    self.table_info.has_layer_stats
-                page = None
-                if offset >= MIN_OFFSET and self._is_id_order(sortby):
-                    page = self._keyset_page(
-                        conn, params, where, limit, offset, names,
-                        skip_geometry, crs_transform_spec, stats)
-                if page is None:
-                    page = self._page(
-                        conn, params, where, sortby or [], limit, offset,
-                        names, skip_geometry, crs_transform_spec, stats)
-                features, matched = page
-                result['features'] = features
-                result['numberReturned'] = len(features)
-                if matched is None and self.count:
-                    if 0 < limit and len(features) < limit and (
-                            features or offset == 0):
-                        matched = offset + len(features)
-                    else:
-                        matched = self._count(conn, params, where)
-        if matched is not None and (self.count or resulttype == 'hits'):
-            result['numberMatched'] = int(matched)
+                return Page('[]', 0, None, self._count(conn, params, where))
+            stats = where is None and self.count and \
+                self.table_info.has_layer_stats
+            page = None
+            if offset >= MIN_OFFSET and self._is_id_order(sortby):
+                page = self._keyset_page(
+                    conn, params, where, limit, offset, names,
+                    skip_geometry, crs_transform_spec, stats)
+            if page is None:
+                page = self._page(
+                    conn, params, where, sortby or [], limit, offset,
+                    names, skip_geometry, crs_transform_spec, stats)
+            matched = page.matched
+            if matched is None and self.count:
+                if 0 < limit and page.returned < limit and (
+                        page.returned or offset == 0):
+                    matched = offset + page.returned
+                else:
+                    matched = self._count(conn, params, where)
+        return Page(page.text, page.returned, page.last_id,
+                    matched if self.count else None)
+
+    def query(self, offset: int = 0, limit: int = 10,
+              resulttype: str = 'results', **kwargs: Any) -> dict[str, Any]:
+        """Query features; returns a GeoJSON FeatureCollection dict.
+
+        ``numberMatched`` is present only when exact: the catalog counter
+        for unfiltered requests, otherwise a count bounded at 10000.
+        """
+        page = self.query_page(offset, limit, resulttype, **kwargs)
+        result: dict[str, Any] = {'type': 'FeatureCollection',
+                                  'features': json.loads(page.text),
+                                  'numberReturned': page.returned}
+        if page.matched is not None:
+            result['numberMatched'] = int(page.matched)
         return result
+
+    def item_statement(self, identifier: Any,
+                       spec: CrsTransformSpec | None = None
+                       ) -> tuple[str, dict[str, Any]]:
+        """The by-id statement and its values (run it with :meth:`item_text`).
+
+        Unknown-shaped ids (not an integer for an integer id) raise 404. The
+        statement is composed once per target CRS: composing costs more than
+        running it.
+        """
+        value: Any = str(identifier)
+        if self.fields[self.id_field]['type'] == 'integer':
+            if not re.fullmatch(r'-?[0-9]{1,18}', value):  # fits a bigint
+                raise self.not_found(identifier)
+            value = int(value)
+        key = spec.target_crs_uri if spec else None
+        if key not in self._item_statements:
+            params = Params()
+            where = sql.SQL('{} = {}').format(sql.Identifier(self.id_field),
+                                              params.add(None))
+            names = [n for n in self.fields if n != self.id_field]
+            query = self.page_query(params, where, [], 1, 0, names, False,
+                                    spec, False)
+            self._item_statements[key] = (query.as_string(None),
+                                          dict(params.values))
+        query, values = self._item_statements[key]
+        return query, {**values, 'p0': value}  # p0: the id, added first
+
+    def item_text(self, identifier: Any, row: tuple | None) -> str:
+        """The feature of a by-id statement's row as GeoJSON text (404 if none)."""
+        if row is None or not row[1]:
+            raise self.not_found(identifier)
+        return row[0][1:-1]  # the one feature of the '[...]' array
+
+    @staticmethod
+    def not_found(identifier: Any) -> ProviderItemNotFoundError:
+        """The 404 of an unknown feature id."""
+        return ProviderItemNotFoundError(user_msg=f'item {identifier} not found')
+
+    def get_text(self, identifier: Any,
+                 crs_transform_spec: CrsTransformSpec | None = None) -> str:
+        """One feature by id as GeoJSON text; unknown or malformed ids raise 404."""
+        query, values = self.item_statement(identifier, crs_transform_spec)
+        try:
+            with self._connection() as conn:
+                row = conn.execute(query, values).fetchone()
+        except ProviderInvalidQueryError:
+            raise self.not_found(identifier) from None
+        return self.item_text(identifier, row)
 
     def get(self, identifier: Any,
             crs_transform_spec: CrsTransformSpec | None = None,
             **kwargs: Any) -> dict[str, Any]:
         """One feature by id; unknown or malformed ids raise 404."""
-        not_found = ProviderItemNotFoundError(
-            user_msg=f'item {identifier} not found')
-        value: Any = str(identifier)
-        if self.fields[self.id_field]['type'] == 'integer':
-            if not re.fullmatch(r'-?[0-9]{1,18}', value):  # fits a bigint
-                raise not_found
-            value = int(value)
-        params = Params()
-        where = sql.SQL('{} = {}').format(sql.Identifier(self.id_field),
-                                          params.add(value))
-        names = [n for n in self.fields if n != self.id_field]
-        try:
-            with self._connection() as conn:
-                features, _ = self._page(conn, params, where, [], 1, 0, names,
-                                         False, crs_transform_spec, False)
-        except ProviderInvalidQueryError:
-            raise not_found from None
-        if not features:
-            raise not_found
-        return features[0]
+        return json.loads(self.get_text(identifier, crs_transform_spec))
 
     def __repr__(self) -> str:
         return f'<PostGISFeatureProvider> {self.schema}.{self.table}'

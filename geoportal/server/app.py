@@ -10,10 +10,13 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import psycopg
 import yaml
+from pygeoapi.api import API
 from starlette.applications import Starlette
+from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -23,6 +26,8 @@ from geoportal.db.database import Database
 from geoportal.providers.records import install_locale_fix
 from geoportal.server import pygeoapi_patches
 from geoportal.server.conformance import declare_conformance
+from geoportal.server.features_fast import FeaturesFastPath
+from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.tiles_routes import tile_routes
@@ -59,8 +64,8 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
     return config_path, openapi_path
 
 
-def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> Starlette:
-    """Import pygeoapi's Starlette app for this configuration.
+def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> tuple[Starlette, API]:
+    """Import pygeoapi's Starlette app (and its API object) for this configuration.
 
     pygeoapi reads its configuration when `pygeoapi.starlette_app` is imported, so the
     environment is set first, and the module is reloaded if another configuration was loaded
@@ -75,7 +80,7 @@ def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> Starlette:
         module = importlib.import_module(module_name)
     app: Starlette = module.APP
     app.debug = False  # pygeoapi creates it with debug=True: no tracebacks to clients
-    return app
+    return app, module.api_
 
 
 async def healthz(request: Request) -> Response:
@@ -126,7 +131,11 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     sync_catalogue(settings, catalogue)
     tiles = tile_routes(settings, catalogue)
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
-    pygeoapi_app = load_pygeoapi_app(config_path, openapi_path)
+    pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
+    # JSON items and item requests are answered in front of pygeoapi (features_fast)
+    # and pygeoapi's HTML pages load their browser libraries from us, not from CDNs
+    features = FeaturesFastPath(
+        LocalAssets(pygeoapi_app, urlsplit(settings.public_url).path.rstrip("/")), pygeoapi_api)
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()
@@ -139,7 +148,10 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
         # tile pool and change listener, search pool of this process
         async with tiles.lifespan(), search.lifespan():
-            yield
+            try:
+                yield
+            finally:
+                await features.aclose()
 
     app = Starlette(
         debug=False,
@@ -150,7 +162,10 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             *tiles.routes,
             *search_routes(search),
             *viewer_routes(settings, catalogue, public_conninfo),
-            Mount("/", app=pygeoapi_app),
+            # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
+            Mount("/", app=CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"],
+                                          expose_headers=["*"])
+                  if pygeoapi_api.config["server"].get("cors") else features),
         ],
         lifespan=lifespan,
     )

@@ -258,4 +258,13 @@ def test_unreachable_database_is_a_connection_error(provider_db):
         with pytest.raises(ProviderConnectionError):
             features.PostGISFeatureProvider(provider_def)
     finally:
-        features.close_pools()  # stop the pool's reconnection attempts
+        features.close_pools(provider_def['data']['conninfo'])  # stop its reconnection attempts
+
+
+def test_a_closed_pool_is_replaced(make_provider):
+    """A provider kept for the life of the process (the fast path keeps one per collection)
+    survives close_pools(): its next query opens the process' new pool."""
+    provider = make_provider('points')
+    features.close_pools(provider.conninfo)
+    assert provider.query(limit=1)['numberReturned'] == 1
+    assert not provider.pool.closed

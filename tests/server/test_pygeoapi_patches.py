@@ -20,3 +20,15 @@ def test_same_result_as_pygeoapi(bbox, source, target):
     for _ in range(2):  # first call builds the transformer, second uses the cache
         assert transform_bbox(list(bbox), source, target) == \
             pytest.approx(pygeoapi_transform_bbox(list(bbox), source, target))
+
+
+def test_both_items_paths_use_the_cached_transform():
+    """pygeoapi's item handlers (once patched) and our fast path transform bboxes with the
+    cached function: the uncached one cost 26 ms per bbox request on the national data."""
+    from pygeoapi.api import itemtypes
+
+    from geoportal.server import features_fast, pygeoapi_patches
+
+    pygeoapi_patches.apply()
+    assert itemtypes.transform_bbox is transform_bbox
+    assert features_fast.transform_bbox is transform_bbox

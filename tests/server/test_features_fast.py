@@ -1,0 +1,134 @@
+"""The items fast path answers exactly as pygeoapi would, or leaves the request to pygeoapi.
+
+Every request below goes once through the whole app (fast path in front of pygeoapi) and once
+to pygeoapi's app alone, on the same database: status, the headers clients read and the JSON
+body (without its timestamp) must be the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from starlette.routing import Mount
+
+from geoportal.db.database import Database
+from geoportal.server.app import create_app
+from geoportal.server.features_fast import FeaturesFastPath
+from geoportal.settings import Settings
+from tests.support.server import free_port, serve_asgi
+
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
+BISHKEK_BBOX = "74.45,42.80,74.75,42.95"
+
+CASES: list[tuple[str, dict[str, str], dict[str, str]]] = [
+    ("/collections/agri_plots/items", {}, {}),
+    ("/collections/agri_plots/items", {"f": "json", "limit": "5", "offset": "3"}, {}),
+    ("/collections/agri_plots/items", {"limit": "3", "offset": "600"}, {}),  # keyset
+    ("/collections/settlements/items", {"bbox": BISHKEK_BBOX, "limit": "50"}, {}),
+    ("/collections/settlements/items",
+     {"bbox": "42.80,74.45,42.95,74.75", "bbox-crs": f"{EPSG}4326"}, {}),
+    ("/collections/settlements/items", {"crs": f"{EPSG}3857", "limit": "2"}, {}),
+    ("/collections/settlements/items", {"properties": "name_en,population",
+                                        "sortby": "-population", "limit": "4"}, {}),
+    ("/collections/settlements/items", {"skipGeometry": "true", "q": "Osh"}, {}),
+    ("/collections/settlements/items", {"filter": "population > 50000", "limit": "3",
+                                        "filter-lang": "cql2-text"}, {}),
+    ("/collections/settlements/items", {"capital": "true"}, {}),
+    ("/collections/settlements/items", {"resulttype": "hits"}, {}),
+    ("/collections/settlements/items", {"lang": "ru", "limit": "1"}, {}),
+    ("/collections/settlements/items", {"limit": "1"}, {"Accept-Language": "ky"}),
+    ("/collections/settlements/items", {"limit": "1"}, {"Accept": "application/geo+json"}),
+    ("/collections/roads/items", {"sortby": "road_number,-width_m", "limit": "5",
+                                  "unknown": "ignored"}, {}),
+    ("/collections/irrigation_readings/items",
+     {"datetime": "2024-06-01T00:00:00Z/2024-06-30T23:59:59Z", "limit": "5"}, {}),
+    ("/collections/settlements/items/1", {}, {}),
+    ("/collections/settlements/items/2", {"crs": f"{EPSG}3857", "lang": "ky"}, {}),
+    ("/collections/irrigation_readings/items/3", {}, {}),
+    ("/collections/settlements/items/999999999", {}, {}),
+    ("/collections/settlements/items/not-a-number", {}, {}),
+    # refused by pygeoapi's validators: the fast path must leave them to it
+    ("/collections/settlements/items", {"limit": "many"}, {}),
+    ("/collections/settlements/items", {"offset": "-1"}, {}),
+    ("/collections/settlements/items", {"offset": ""}, {}),
+    ("/collections/settlements/items", {"bbox": "1,2,3"}, {}),
+    ("/collections/settlements/items", {"sortby": "--population"}, {}),
+    ("/collections/settlements/items", {"properties": "name_en,nope"}, {}),
+    ("/collections/settlements/items", {"filter": "population >>> 1"}, {}),
+    ("/collections/settlements/items", {"filter": "nope = 1"}, {}),
+    ("/collections/settlements/items", {"filter-lang": "sql"}, {}),
+    ("/collections/settlements/items", {"crs": "EPSG:999999"}, {}),
+    ("/collections/settlements/items", {"bbox-crs": f"{EPSG}4326"}, {}),
+    ("/collections/settlements/items", {"datetime": "yesterday"}, {}),
+    ("/collections/settlements/items/1", {"crs": "nope"}, {}),
+    ("/collections/nope/items", {}, {}),
+    # other formats are pygeoapi's
+    ("/collections/settlements/items", {"f": "jsonld", "limit": "1"}, {}),
+    ("/collections/settlements/items", {"limit": "1"}, {"Accept": "text/html"}),
+]
+
+
+@dataclass
+class Apps:
+    ours: httpx.Client  # the whole app: the fast path in front of pygeoapi
+    pygeoapi: httpx.Client  # pygeoapi's app alone
+    fast: FeaturesFastPath
+
+
+@pytest.fixture(scope="module")
+def apps(loaded: Database, settings: Settings) -> Iterator[Apps]:
+    app = create_app(settings)
+    [fast] = [inner for route in app.routes if isinstance(route, Mount)
+              for inner in (route.app, getattr(route.app, "app", None))
+              if isinstance(inner, FeaturesFastPath)]  # maybe inside a CORS middleware
+    ours_port, pygeoapi_port = free_port(), free_port()
+    with serve_asgi(app, "127.0.0.1", ours_port), \
+            serve_asgi(fast.app, "127.0.0.1", pygeoapi_port), \
+            httpx.Client(base_url=f"http://127.0.0.1:{ours_port}", timeout=60) as ours, \
+            httpx.Client(base_url=f"http://127.0.0.1:{pygeoapi_port}", timeout=60) as pygeoapi:
+        yield Apps(ours, pygeoapi, fast)
+
+
+def comparable(response) -> tuple:
+    content_type = response.headers.get("content-type", "")
+    body: object = response.text
+    if "json" in content_type:
+        body = response.json()
+        if isinstance(body, dict):
+            body.pop("timeStamp", None)
+    elif "html" in content_type:
+        body = len(response.text) > 0
+    headers = {k: response.headers.get(k) for k in (
+        "content-type", "content-language", "content-crs", "access-control-allow-origin")}
+    return response.status_code, headers, body
+
+
+@pytest.mark.parametrize(("path", "params", "headers"), CASES,
+                         ids=[f"{p.split('/collections/')[1]}?{q}" for p, q, _ in CASES])
+def test_same_answer_as_pygeoapi(apps: Apps, path: str, params: dict, headers: dict) -> None:
+    headers = {"Origin": "https://example.org", **headers}  # a browser elsewhere (CORS)
+    expected = comparable(apps.pygeoapi.get(path, params=params, headers=headers))
+    got = comparable(apps.ours.get(path, params=params, headers=headers))
+    assert got == expected
+    assert got[0] < 500
+
+
+def test_fast_path_answers_items_and_item(apps: Apps, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path, not pygeoapi, answers a JSON page and a feature (with pygeoapi's app
+    replaced by one that always fails, they still succeed), and leaves HTML to pygeoapi."""
+    async def unavailable(scope, receive, send) -> None:
+        await send({"type": "http.response.start", "status": 599, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    monkeypatch.setattr(apps.fast, "app", unavailable)
+    page = apps.ours.get("/collections/agri_plots/items", params={"limit": 2})
+    assert page.status_code == 200 and page.json()["numberReturned"] == 2
+    feature_id = page.json()["features"][0]["id"]
+    item = apps.ours.get(f"/collections/agri_plots/items/{feature_id}")
+    assert item.status_code == 200 and item.json()["id"] == feature_id
+    assert apps.ours.get("/collections/agri_plots/items/0").status_code == 404
+    html = apps.ours.get("/collections/agri_plots/items", params={"f": "html"})
+    assert html.status_code == 599
