@@ -101,3 +101,15 @@ def test_cli_preview_writes_a_self_contained_file(live_server: LiveServer, tmp_p
     assert "L.map(" in html or "L.map (" in html
     missing = CliRunner().invoke(app, ["preview", "cadastre_parcels", str(out), "--id", "0"])
     assert missing.exit_code == 1 and "no feature" in missing.output
+
+
+@pytest.mark.parametrize("path", ["/", "/collections/settlements/items",
+                                  "/collections/settlements/items/1", "/openapi"])
+def test_pygeoapi_pages_find_their_libraries_here(client: httpx.Client,
+                                                  live_server: LiveServer, path: str) -> None:
+    html = client.get(path, params={"f": "html"}, headers={"Accept": "text/html"}).text
+    pattern = r'(?:src|href)="((?:' + re.escape(live_server.url) + r')?/map/vendor/[^"]+)"'
+    assets = set(re.findall(pattern, html))
+    assert assets, path
+    for asset in assets:
+        assert client.get(asset).status_code == 200, asset
