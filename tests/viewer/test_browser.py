@@ -219,9 +219,10 @@ def test_time_control_filters_temporal_layers(browser: Any, live_server: LiveSer
         record.page.locator("#time-slider").focus()
         for _ in range(3):
             record.page.keyboard.press("PageDown")  # keyboard: back in time
-        record.page.wait_for_function("() => location.hash.includes('date=')")
-        wait_idle(record)
         date = record.page.inner_text("#time-value")
+        # the slider applies its date after a pause: wait for that one, not an earlier one
+        record.page.wait_for_function(f"() => location.hash.includes('date={date}')")
+        wait_idle(record)
         filtered = record.requests_to("/collections/irrigation_sensors/tiles/WebMercatorQuad/10/")
         assert any(f"datetime=..%2F{date}" in url for url in filtered), filtered
         installed = record.page.evaluate("""() => window.geoportalViewer.map
