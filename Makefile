@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?=
 
-.PHONY: run test bench setup system-deps venv lint stop clean
+.PHONY: run test bench setup system-deps test-deps venv viewer-deps lint stop clean
 
 run: setup
 	$(BIN)/geoportal db up
@@ -14,7 +14,7 @@ run: setup
 	$(BIN)/geoportal demo load
 	$(BIN)/geoportal serve --host 127.0.0.1 --port 5000
 
-test: setup
+test: setup test-deps
 	$(BIN)/python -m pytest
 
 # Side-by-side benchmarks on the national data (not part of `make test`; about 30 minutes).
@@ -25,10 +25,21 @@ bench: setup
 	$(BIN)/python -m benchmarks.features --layer agri_plots
 	$(BIN)/python -m benchmarks.tiles
 
-setup: system-deps venv
+setup: system-deps venv viewer-deps
 
 system-deps:
 	@scripts/system-deps.sh
+
+# Headless Chromium for the viewer's end-to-end tests (tests/viewer/test_browser.py).
+test-deps:
+	@scripts/system-deps.sh chromium chromium-driver
+
+# MapLibre GL JS, Leaflet and the other browser libraries, from npm (never a CDN at run time).
+viewer-deps: viewer/node_modules/.installed
+
+viewer/node_modules/.installed: viewer/package.json viewer/package-lock.json
+	cd viewer && npm ci --no-audit --no-fund --ignore-scripts
+	@touch $@
 
 venv: $(STAMP)
 

@@ -59,6 +59,15 @@ class Settings(BaseSettings):
                                        "keys, limits, CORS (GEOPORTAL_SECURITY__...).")
     pygeoapi_base: Path | None = Field(default=None, description="Base of the generated "
                                        "pygeoapi configuration (default config/pygeoapi-base.yml).")
+    viewer_external_basemap: str | None = Field(
+        default=None, description="Optional raster tiles under the viewer's layers for "
+        "deployments with internet, an XYZ template such as "
+        "https://tile.example.org/{z}/{x}/{y}.png; off by default (no external requests).")
+    viewer_external_basemap_attribution: str = Field(
+        default="", description="Attribution shown for viewer_external_basemap.")
+    viewer_vendor_dir: Path | None = Field(
+        default=None, description="The npm packages the map viewer and folium previews serve "
+        "(default: viewer/node_modules of the source tree, installed by `make setup`).")
 
     @field_validator("data_dir")
     @classmethod

@@ -96,7 +96,7 @@ def create_table_sql(layer: Layer, referenced: Mapping[str, Layer] | None = None
     if layer.has_geometry:
         statements.append(f"CREATE INDEX {quote_ident(layer.table + '_geom_idx')} ON {table} "
                           "USING gist (geom);")
-        if layer.geometry_type not in ("Point", "MultiPoint"):  # migration 0010
+        if layer.geometry_type not in ("Point", "MultiPoint"):  # migration 0009
             statements.append(
                 f"CREATE INDEX {quote_ident(layer.table + '_tiles_size_idx')} ON {table} "
                 "USING gist (catalog.tiles_size_key(geom) gist_geometry_ops_nd);")

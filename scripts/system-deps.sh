@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Make sure the system packages the geoportal needs are present: the PostgreSQL server with
-# PostGIS 3, and the GDAL command-line tools (ogrinfo, ogr2ogr: the tests use GDAL as an OGC
-# API client). As root on Debian/Ubuntu they are installed with apt-get; otherwise this
+# PostGIS 3, the GDAL command-line tools (ogrinfo, ogr2ogr: the tests use GDAL as an OGC
+# API client) and Node.js/npm (the viewer's browser libraries); with the arguments `chromium
+# chromium-driver` also the headless browser of the viewer's end-to-end tests. As root on Debian/Ubuntu they are installed with apt-get; otherwise this
 # script says exactly what to install and fails.
 set -eu
 
@@ -17,6 +18,9 @@ missing() {
     out+=("postgresql-${major:-15}-postgis-3")
   fi
   command -v ogrinfo >/dev/null 2>&1 || out+=(gdal-bin)
+  # Node.js and npm install the map viewer's browser libraries (viewer/package-lock.json).
+  command -v node >/dev/null 2>&1 || out+=(nodejs)
+  command -v npm >/dev/null 2>&1 || out+=(npm)
   for extra in "$@"; do
     case "$extra" in
       chromium) command -v chromium >/dev/null 2>&1 || out+=(chromium) ;;

@@ -138,7 +138,7 @@ def where_sql(layer: Layer, p: Mapping[str, sql.Composable], srid: int,
         p["xmin"], p["ymin"], p["xmax"], p["ymax"], sql.Literal(srid))
     conds: list[sql.Composable] = [sql.SQL("geom && {}").format(env)]
     if "min_width" in p:
-        # Position and size in one index (migration 0010): only features at least this
+        # Position and size in one index (migration 0009): only features at least this
         # large are read; the exact test on both axes follows.
         conds.append(sql.SQL(
             "catalog.tiles_size_key(geom) &&& ST_MakeLine(ST_MakePoint({}, {}, {}), "

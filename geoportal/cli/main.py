@@ -11,7 +11,16 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
-from geoportal.cli import config_cmd, db, demo, layers_cmd, serve, tiles_cmd, users_cmd
+from geoportal.cli import (
+    config_cmd,
+    db,
+    demo,
+    layers_cmd,
+    preview_cmd,
+    serve,
+    tiles_cmd,
+    users_cmd,
+)
 from geoportal.db.errors import DatabaseError
 from geoportal.regions import RegionNotFoundError
 from ingestion.errors import IngestionError
@@ -42,6 +51,7 @@ app.add_typer(tiles_cmd.app, name="tiles")
 app.add_typer(users_cmd.users_app, name="users")
 app.add_typer(users_cmd.keys_app, name="keys")
 app.command("serve")(serve.serve)
+app.command("preview")(preview_cmd.preview_command)
 
 
 @app.callback()

@@ -38,11 +38,6 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
-RESERVED_VERSIONS: frozenset[int] = frozenset({9})
-"""Versions held for branches not merged yet: 0010 (tile size index) was numbered after
-them. Only these may be missing; empty the set once they are merged."""
-
-
 def migrations_dir() -> Path:
     """The migrations shipped with the package."""
     return Path(str(resources.files("geoportal.db") / "migrations"))
@@ -58,8 +53,6 @@ def list_migrations(directory: Path | None = None) -> list[Migration]:
         found.append(Migration(int(match.group(1)), match.group(2), path.read_text("utf-8")))
     expected = 1
     for migration in found:
-        while expected in RESERVED_VERSIONS and migration.version != expected:
-            expected += 1  # held by a branch not merged yet
         if migration.version != expected:
             raise MigrationError(f"migration {migration.version:04d} found where "
                                  f"{expected:04d} was expected (gap or duplicate)")

@@ -35,11 +35,14 @@ from geoportal.server.etags import ItemETagMiddleware
 from geoportal.server.features_fast import FeaturesFastPath
 from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
 from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes
 from geoportal.server.writes import WriteRoutes
 from geoportal.settings import Settings
+from geoportal.viewer import landing
+from geoportal.viewer.routes import viewer_routes
 from layers.catalogue import Catalogue, load_catalogue
 
 log = logging.getLogger(__name__)
@@ -145,6 +148,9 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()
+    landing.apply()
+    public_conninfo = Database(settings).public_conninfo
+    search = SearchService(catalogue, public_conninfo, settings.default_language)
 
     writer: dict[str, Any] = {}  # the agency pool and authenticator, opened in the lifespan
     # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
@@ -164,7 +170,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         writer["pool"] = pool
         writer["authenticator"] = Authenticator(settings.security, pool)
         try:
-            async with tiles.lifespan():  # tile pool and change listener of this process
+            # tile pool and change listener, search pool of this process
+            async with tiles.lifespan(), search.lifespan():
                 yield
         finally:
             writer.clear()
@@ -181,6 +188,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),
+            *search_routes(search),
+            *viewer_routes(settings, catalogue, public_conninfo),
             Mount("/", app=items_app),
         ],
         middleware=[Middleware(SecurityMiddleware, settings=settings.security,
@@ -191,7 +200,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     )
     app.state.settings = settings
     app.state.catalogue = catalogue
-    app.state.public_conninfo = Database(settings).public_conninfo
+    app.state.public_conninfo = public_conninfo
     app.state.public_url = settings.public_url
     app.state.pygeoapi_config = yaml.safe_load(config_path.read_text("utf-8"))
     return app

@@ -64,9 +64,11 @@ def extents_config(extent: Extent | None) -> dict[str, Any]:
     bbox = extent.bbox if extent and extent.bbox else KYRGYZSTAN_BBOX
     block: dict[str, Any] = {"spatial": {"bbox": list(bbox), "crs": CRS84}}
     if extent and extent.time_min and extent.time_max:
+        # datetime objects, not text: pygeoapi's `datetime` validation compares with them
+        # (with strings every `datetime=` request answers "Configured times should be RFC3339").
         block["temporal"] = {
-            "begin": extent.time_min.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
-            "end": extent.time_max.astimezone(dt.UTC).isoformat().replace("+00:00", "Z"),
+            "begin": extent.time_min.astimezone(dt.UTC),
+            "end": extent.time_max.astimezone(dt.UTC),
             "trs": "http://www.opengis.net/def/uom/ISO-8601/0/Gregorian",
         }
     return block

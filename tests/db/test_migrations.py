@@ -9,15 +9,14 @@ import pytest
 
 from geoportal.db.database import Database
 from geoportal.db.errors import MigrationError
-from geoportal.db.migrate import RESERVED_VERSIONS, list_migrations, migrate
+from geoportal.db.migrate import list_migrations, migrate
 from geoportal.db.schema_sync import diff_schema
 from layers.catalogue import Catalogue
 
 
 def test_migrations_are_numbered_without_gaps() -> None:
     versions = [m.version for m in list_migrations()]
-    assert versions == sorted(set(versions))
-    assert set(range(1, versions[-1] + 1)) - set(versions) <= RESERVED_VERSIONS
+    assert versions == list(range(1, len(versions) + 1))
 
 
 def test_second_migrate_applies_nothing(database: Database) -> None:
@@ -55,15 +54,6 @@ def test_failed_migration_rolls_back(database: Database, tmp_path: Path) -> None
 def test_gap_in_versions_is_refused(tmp_path: Path) -> None:
     (tmp_path / "0001_a.sql").write_text("SELECT 1;")
     (tmp_path / "0003_c.sql").write_text("SELECT 1;")
-    with pytest.raises(MigrationError, match="gap or duplicate"):
-        list_migrations(tmp_path)
-
-
-def test_only_reserved_versions_may_be_missing(tmp_path: Path) -> None:
-    for version in (*range(1, min(RESERVED_VERSIONS)), max(RESERVED_VERSIONS) + 1):
-        (tmp_path / f"{version:04d}_m.sql").write_text("SELECT 1;")
-    assert [m.version for m in list_migrations(tmp_path)][-1] == max(RESERVED_VERSIONS) + 1
-    (tmp_path / f"{max(RESERVED_VERSIONS) + 3:04d}_late.sql").write_text("SELECT 1;")
     with pytest.raises(MigrationError, match="gap or duplicate"):
         list_migrations(tmp_path)
 

@@ -1,0 +1,1 @@
+"""The public map viewer, its configuration and the folium quick-look pages."""

@@ -1,0 +1,57 @@
+// The download panel: the chosen visible layer in the current view as GeoJSON or CSV (the
+// OGC API items with `bbox`), and the visible layers as a PMTiles package when the server
+// has that endpoint. Formats the server does not offer are not shown.
+
+import { el } from "./panel.js";
+import { t, tr } from "./i18n.js";
+
+function viewBbox(map) {
+  const b = map.getBounds();
+  const clamp = (v, lo, hi) => Math.max(lo, Math.min(hi, v));
+  return [clamp(b.getWest(), -180, 180), clamp(b.getSouth(), -85, 85),
+    clamp(b.getEast(), -180, 180), clamp(b.getNorth(), -85, 85)].map((v) => v.toFixed(5)).join(",");
+}
+
+export function renderDownloads(container, config, viewer) {
+  const lang = viewer.lang;
+  const layers = viewer.visibleLayers();
+  const previous = container.querySelector("select")?.value;
+  const heading = el("h2", { text: t("downloads", lang) });
+  if (!layers.length || !viewer.map) {
+    container.replaceChildren(heading, el("p", { class: "hint", text: t("noVisible", lang) }));
+    return;
+  }
+  const bbox = viewBbox(viewer.map);
+  const select = el("select", { id: "download-layer", "aria-label": t("downloadLayer", lang) });
+  for (const layer of layers) select.append(el("option", { value: layer.id, text: tr(layer.title, lang) }));
+  if (layers.some((layer) => layer.id === previous)) select.value = previous;
+  const links = el("p", { class: "download-links" });
+  const fill = () => {
+    const layer = viewer.layerById[select.value];
+    const limit = config.downloads.max_items;
+    const query = `bbox=${bbox}&limit=${limit}`;
+    links.replaceChildren(el("a", {
+      href: `${layer.downloads.geojson}&${query}`, download: `${layer.id}.geojson`,
+      "data-format": "geojson", text: "GeoJSON",
+    }));
+    if (layer.downloads.csv) {
+      links.append(el("a", { href: `${layer.downloads.csv}&${query}`, download: `${layer.id}.csv`, "data-format": "csv", text: "CSV" }));
+    }
+    if (config.downloads.geopackage) {
+      links.append(el("a", { href: `${config.downloads.geopackage}?layers=${layer.id}&bbox=${bbox}`, "data-format": "gpkg", text: "GeoPackage" }));
+    }
+  };
+  select.addEventListener("change", fill);
+  fill();
+  const parts = [heading, el("p", { class: "hint", text: `${t("downloadHint", lang)} (${t("upTo", lang)} ${config.downloads.max_items.toLocaleString()})` }), select, links];
+  if (config.downloads.pmtiles) {
+    const maxzoom = Math.min(16, Math.ceil(viewer.map.getZoom()) + 2);
+    const ids = layers.map((layer) => layer.id).join(",");
+    parts.push(el("p", {}, [el("a", {
+      id: "download-pmtiles", "data-format": "pmtiles",
+      href: `${config.downloads.pmtiles}?layers=${ids}&bbox=${bbox}&maxzoom=${maxzoom}`,
+      text: t("pmtiles", lang),
+    })]));
+  }
+  container.replaceChildren(...parts);
+}

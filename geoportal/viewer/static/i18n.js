@@ -1,0 +1,69 @@
+// Interface texts in Kyrgyz, Russian and English (layer and field titles come from the
+// catalogue, in /map/config.json).
+
+export const LANGUAGE_NAMES = { ky: "Кыргызча", ru: "Русский", en: "English" };
+const STORAGE_KEY = "geoportal.lang";
+
+const TEXTS = {
+  title: {
+    ky: "Улуттук геопортал", ru: "Национальный геопортал", en: "National geoportal",
+  },
+  subtitle: {
+    ky: "Кыргыз Республикасынын мейкиндик маалыматтары",
+    ru: "Пространственные данные Кыргызской Республики",
+    en: "Spatial data of the Kyrgyz Republic",
+  },
+  skip: { ky: "Картага өтүү", ru: "Перейти к карте", en: "Skip to the map" },
+  map: { ky: "Карта", ru: "Карта", en: "Map" },
+  panel: { ky: "Катмарлар панели", ru: "Панель слоёв", en: "Layer panel" },
+  layers: { ky: "Катмарлар", ru: "Слои", en: "Layers" },
+  opacity: { ky: "Тунуктугу", ru: "Непрозрачность", en: "Opacity" },
+  other: { ky: "башка", ru: "прочее", en: "other" },
+  searchLabel: { ky: "Жер, кадастрдык код же жол издөө", ru: "Поиск места, кадастрового кода или дороги", en: "Search a place, cadastral code or road" },
+  searchPlaceholder: { ky: "Издөө: Бишкек, 1-01-01-…, ЭМ-01", ru: "Поиск: Бишкек, 1-01-01-…, ЭМ-01", en: "Search: Bishkek, 1-01-01-…, EM-01" },
+  noResults: { ky: "Эч нерсе табылган жок", ru: "Ничего не найдено", en: "Nothing found" },
+  searchFailed: { ky: "Издөө иштебей калды", ru: "Поиск не удался", en: "Search failed" },
+  time: { ky: "Убакыт", ru: "Время", en: "Time" },
+  timeFilter: { ky: "Датага чейинки объекттерди гана көрсөтүү", ru: "Показывать объекты на дату", en: "Show features as of a date" },
+  timeLayers: { ky: "Убакыт боюнча чыпкаланган катмарлар", ru: "Слои с фильтром по времени", en: "Layers filtered by time" },
+  downloads: { ky: "Жүктөп алуу", ru: "Скачать", en: "Download" },
+  downloadLayer: { ky: "Катмар", ru: "Слой", en: "Layer" },
+  downloadHint: { ky: "Учурдагы көрүнүштөгү объекттер", ru: "Объекты в текущем виде карты", en: "Features in the current view" },
+  upTo: { ky: "эң көп", ru: "не более", en: "up to" },
+  pmtiles: { ky: "Көрүнүш PMTiles пакети катары", ru: "Вид карты как пакет PMTiles", en: "The view as a PMTiles package" },
+  noVisible: { ky: "Көрүнгөн катмар жок", ru: "Нет видимых слоёв", en: "No visible layer" },
+  openItem: { ky: "OGC API'де ачуу", ru: "Открыть в OGC API", en: "Open in the OGC API" },
+  record: { ky: "Маалымат топтомунун жазуусу", ru: "Запись о наборе данных", en: "Dataset record" },
+  preview: { ky: "Тез көрүү", ru: "Быстрый просмотр", en: "Quick look" },
+  readings: { ky: "Акыркы 30 күндүн көрсөткүчтөрү", ru: "Показания за 30 дней", en: "Readings, last 30 days" },
+  noReadings: { ky: "Көрсөткүчтөр жок", ru: "Нет показаний", en: "No readings" },
+  tilt: { ky: "Имараттарды 3D көрүү үчүн картаны жантайтыңыз (Ctrl + сүйрөө)", ru: "Наклоните карту (Ctrl + перетаскивание), чтобы увидеть здания в 3D", en: "Tilt the map (Ctrl + drag) to see the buildings in 3D" },
+  externalBasemap: { ky: "Тышкы негизги карта", ru: "Внешняя подложка", en: "External base map" },
+  api: { ky: "OGC API", ru: "OGC API", en: "OGC API" },
+  catalogue: { ky: "Каталог", ru: "Каталог", en: "Catalogue" },
+  zoomIn: { ky: "Жакындатуу", ru: "Приблизить", en: "Zoom in" },
+  loadFailed: { ky: "Картаны жүктөө мүмкүн болгон жок", ru: "Не удалось загрузить карту", en: "The map could not be loaded" },
+  language: { ky: "Тил", ru: "Язык", en: "Language" },
+  zoomToSee: { ky: "көрүү үчүн жакындатыңыз", ru: "приблизьте, чтобы увидеть", en: "zoom in to see" },
+};
+
+export function initialLanguage(config) {
+  const stored = localStorage.getItem(STORAGE_KEY);
+  if (config.languages.includes(stored)) return stored;
+  const browser = (navigator.language || "").slice(0, 2);
+  return config.languages.includes(browser) ? browser : config.default_language;
+}
+
+export function rememberLanguage(lang) {
+  localStorage.setItem(STORAGE_KEY, lang);
+}
+
+export function t(key, lang) {
+  const entry = TEXTS[key];
+  return entry ? entry[lang] || entry.en : key;
+}
+
+// Localised text of a {ky, ru, en} object from the configuration.
+export function tr(text, lang) {
+  return (text && (text[lang] || text.en)) || "";
+}
