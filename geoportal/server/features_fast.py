@@ -81,6 +81,7 @@ class Collection:
     resource: dict[str, Any]
     provider_def: dict[str, Any]
     provider: PostGISFeatureProvider
+    formatters: dict[str, Any]  # pygeoapi's dataset formatters (CSV, ...), looked up once
     _specs: dict[str | None, Any] = field(default_factory=dict)
 
     def crs_transform_spec(self, crs: str | None) -> Any:
@@ -107,8 +108,8 @@ class FeaturesFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             match = _PATH.fullmatch(scope["path"])
-            headers = dict(scope["headers"])
-            if match and b"content-length" not in headers and b"transfer-encoding" not in headers:
+            if match and not any(name in (b"content-length", b"transfer-encoding")
+                                 for name, _ in scope["headers"]):
                 response = await self.respond(  # the path is percent-decoded already
                     Request(scope, receive), match["collection"], match["item"])
                 if response is not None:
@@ -132,7 +133,8 @@ class FeaturesFastPath:
             provider_def = get_provider_by_type(resource.get("providers") or [], "feature")
             if resource.get("type") == "collection" and provider_def["name"] == PROVIDER_NAME:
                 found = Collection(name, resource, provider_def,
-                                   load_plugin("provider", provider_def))
+                                   load_plugin("provider", provider_def),
+                                   get_dataset_formatters(resource))
         except ProviderGenericError:  # misconfigured or database down: pygeoapi explains
             return None
         except Exception:  # noqa: BLE001 - pygeoapi's lookup raises several kinds
@@ -149,7 +151,7 @@ class FeaturesFastPath:
         if collection is None:
             return None
         api_request = APIRequest(request, self.api.locales)
-        formatters = get_dataset_formatters(collection.resource)
+        formatters = collection.formatters
         if formatters:
             api_request._format = api_request._get_format(  # as pygeoapi does per dataset
                 api_request.get_request_headers(request.headers),
@@ -265,7 +267,7 @@ class FeaturesFastPath:
         ]
         links += [{"type": value.mimetype, "rel": "alternate", "title": f"This document as {key}",
                    "href": f"{uri}?f={value.name}{serialized}"}
-                  for key, value in get_dataset_formatters(collection.resource).items()]
+                  for key, value in collection.formatters.items()]
         fmt = f"f={request.format}&" if request.format is not None else ""
         limit, offset = query.limit, query.offset
         if offset > 0:
