@@ -223,7 +223,7 @@ class PostGISFeatureProvider(BaseProvider):
         self.search_fields = [f for f in data.get('search_fields') or []
                               if f in self.table_info.columns]
         self._fields = self.get_fields()
-        self._item_statements: dict[str | None, tuple[str, dict]] = {}
+        self._item_statements: dict[tuple[str | None, bool], tuple[str, dict]] = {}
 
     # -- metadata ----------------------------------------------------------
     @contextmanager
@@ -401,25 +401,30 @@ class PostGISFeatureProvider(BaseProvider):
     def select_clause(self, params: Params, names: list[str],
                       sortby: list, skip_geometry: bool,
                       spec: CrsTransformSpec | None,
-                      with_stats: bool) -> sql.Composable:
-        """The page of rows ``p``: GeoJSON array text, row count, largest id, counter."""
+                      with_stats: bool,
+                      tag: sql.Composable | None = None) -> sql.Composable:
+        """The page of rows ``p``: GeoJSON array text, row count, largest id, counter
+        (and ``min(tag)``, when given: the tag of a one-row page)."""
         stats = (sql.SQL('(SELECT feature_count FROM catalog.layer_stats '
                          'WHERE layer_id = {})').format(
                              params.add(self.layer_id))
                  if with_stats else sql.SQL('NULL::bigint'))
         return sql.SQL(
             "SELECT '[' || COALESCE(string_agg({}, ',' ORDER BY {}), '') "
-            "|| ']', count(*), max(p.{}), {}").format(
+            "|| ']', count(*), max(p.{}), {}{}").format(
                 self.feature_clause(params, names, skip_geometry, spec),
                 self.order_by_clause(sortby, 'p'),
-                sql.Identifier(self.id_field), stats)
+                sql.Identifier(self.id_field), stats,
+                sql.SQL(', min({})').format(tag) if tag is not None else sql.SQL(''))
 
     # -- execution ---------------------------------------------------------
     def page_query(self, params: Params, where: sql.Composable | None,
                    sortby: list, limit: int, offset: int, names: list[str],
                    skip_geometry: bool, spec: CrsTransformSpec | None,
-                   with_stats: bool) -> sql.Composed:
-        """The statement of one page: GeoJSON text, row count, last id, counter."""
+                   with_stats: bool, tag: sql.Composable | None = None
+                   ) -> sql.Composed:
+        """The statement of one page: GeoJSON text, row count, last id, counter
+        (and the tag, see :meth:`select_clause`)."""
         columns = [self.id_field, *names, *(s['property'] for s in sortby)]
         if not skip_geometry and self.geom_field is not None:
             columns.append(self.geom_field)
@@ -427,7 +432,7 @@ class PostGISFeatureProvider(BaseProvider):
             '{} FROM (SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}) AS p'
             ).format(
                 self.select_clause(params, names, sortby, skip_geometry,
-                                   spec, with_stats),
+                                   spec, with_stats, tag),
                 sql.SQL(', ').join(map(sql.Identifier,
                                        dict.fromkeys(columns))),
                 self.from_clause(where), self.order_by_clause(sortby),
@@ -594,27 +599,31 @@ class PostGISFeatureProvider(BaseProvider):
         return result
 
     def item_statement(self, identifier: Any,
-                       spec: CrsTransformSpec | None = None
+                       spec: CrsTransformSpec | None = None,
+                       tag: sql.Composable | None = None
                        ) -> tuple[str, dict[str, Any]]:
         """The by-id statement and its values (run it with :meth:`item_text`).
 
         Unknown-shaped ids (not an integer for an integer id) raise 404. The
         statement is composed once per target CRS: composing costs more than
-        running it.
+        running it. ``tag``, an expression over the row ``p`` (every column is
+        selected), becomes a fifth column of the result, so a caller gets, say,
+        the feature's entity tag in the same statement; a provider serves one
+        table, so one tag expression per provider is assumed.
         """
         value: Any = str(identifier)
         if self.fields[self.id_field]['type'] == 'integer':
             if not re.fullmatch(r'-?[0-9]{1,18}', value):  # fits a bigint
                 raise self.not_found(identifier)
             value = int(value)
-        key = spec.target_crs_uri if spec else None
+        key = (spec.target_crs_uri if spec else None, tag is not None)
         if key not in self._item_statements:
             params = Params()
             where = sql.SQL('{} = {}').format(sql.Identifier(self.id_field),
                                               params.add(None))
             names = [n for n in self.fields if n != self.id_field]
             query = self.page_query(params, where, [], 1, 0, names, False,
-                                    spec, False)
+                                    spec, False, tag)
             self._item_statements[key] = (query.as_string(None),
                                           dict(params.values))
         query, values = self._item_statements[key]

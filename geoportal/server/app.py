@@ -39,7 +39,7 @@ from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
 from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes
-from geoportal.server.writes import WriteRoutes
+from geoportal.server.writes import WriteRoutes, etag_sql
 from geoportal.settings import Settings
 from geoportal.viewer import landing
 from geoportal.viewer.routes import viewer_routes
@@ -144,7 +144,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     # JSON items and item requests are answered in front of pygeoapi (features_fast)
     # and pygeoapi's HTML pages load their browser libraries from us, not from CDNs
     features = FeaturesFastPath(
-        LocalAssets(pygeoapi_app, urlsplit(settings.public_url).path.rstrip("/")), pygeoapi_api)
+        LocalAssets(pygeoapi_app, urlsplit(settings.public_url).path.rstrip("/")), pygeoapi_api,
+        etags={layer.id: etag_sql(layer, "p") for layer in catalogue if layer.is_editable})
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()

@@ -1,8 +1,10 @@
-"""ETag on single features of editable layers read through pygeoapi (`GET
-/collections/{id}/items/{fid}`), so a client can send it back as `If-Match` on a write, and
-`If-None-Match` -> 304. The tag is `writes.etag_sql` of the stored row, computed by one
-primary-key look-up before the request goes on. (A path that builds the feature itself, like
-the fast path, should select `etag_sql(layer)` in its own query instead.)"""
+"""ETag on single features of editable layers (`GET /collections/{id}/items/{fid}`), so a
+client can send it back as `If-Match` on a write, and `If-None-Match` -> 304.
+
+The tag is `writes.etag_sql` of the stored row. The features fast path selects it in its own
+by-id statement and answers `If-None-Match` itself; this middleware covers what pygeoapi
+answers (HTML, JSON-LD, HEAD): when a 200 arrives without an `ETag`, it looks the tag up by
+primary key and adds it, or turns the answer into a 304."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ import psycopg
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from geoportal.server.security_middleware import ASGIApp, Message, Receive, Scope, Send
-from geoportal.server.writes import item_etag
+from geoportal.server.writes import entity_tags, item_etag
 from layers.catalogue import Catalogue
 
 log = logging.getLogger(__name__)
@@ -23,8 +25,8 @@ ITEM_PATH = re.compile(r"^/collections/([a-z][a-z0-9_]{0,62})/items/(\d{1,18})$"
 
 
 class ItemETagMiddleware:
-    """Adds `ETag` to 200 answers of editable layers' items; answers 304 to a matching
-    `If-None-Match`. Any database trouble only means no ETag."""
+    """Adds `ETag` to 200 answers of editable layers' items that have none; answers 304 to a
+    matching `If-None-Match`. Any database trouble only means no ETag."""
 
     def __init__(self, app: ASGIApp, catalogue: Catalogue,
                  pool: Callable[[], AsyncConnectionPool | None]) -> None:
@@ -39,21 +41,26 @@ class ItemETagMiddleware:
             await self.app(scope, receive, send)
             return
         assert match is not None
-        etag = await self._etag(layer, int(match.group(2)))
-        if etag is None:
-            await self.app(scope, receive, send)
-            return
-        wanted = dict(scope.get("headers", [])).get(b"if-none-match", b"").decode("latin-1")
-        if etag in {tag.strip().removeprefix("W/") for tag in wanted.split(",")}:
-            await send({"type": "http.response.start", "status": 304,
-                        "headers": [(b"etag", etag.encode())]})
-            await send({"type": "http.response.body", "body": b""})
-            return
+        fid = int(match.group(2))
+        not_modified = False
 
         async def tagged(message: Message) -> None:
-            if message["type"] == "http.response.start" and message["status"] == 200:
-                message = {**message, "headers": [*message.get("headers", []),
-                                                  (b"etag", etag.encode())]}
+            nonlocal not_modified
+            if not_modified:  # the body of the answer replaced by a 304
+                return
+            if message["type"] == "http.response.start" and message["status"] == 200 and \
+                    not any(name == b"etag" for name, _ in message.get("headers", [])):
+                etag = await self._etag(layer, fid)
+                wanted = dict(scope["headers"]).get(b"if-none-match", b"").decode("latin-1")
+                if etag is not None and etag in entity_tags(wanted):
+                    not_modified = True
+                    await send({"type": "http.response.start", "status": 304,
+                                "headers": [(b"etag", etag.encode())]})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
+                if etag is not None:
+                    message = {**message, "headers": [*message.get("headers", []),
+                                                      (b"etag", etag.encode())]}
             await send(message)
 
         await self.app(scope, receive, tagged)

@@ -27,6 +27,7 @@ from http import HTTPStatus
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pygeoapi import l10n
 from pygeoapi.api import (
@@ -58,6 +59,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from geoportal.providers.features import PostGISFeatureProvider, async_pool, provider_error
 from geoportal.server.pygeoapi_patches import transform_bbox  # pygeoapi's, cached
+from geoportal.server.writes import entity_tags
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,7 @@ class Collection:
     provider_def: dict[str, Any]
     provider: PostGISFeatureProvider
     formatters: dict[str, Any]  # pygeoapi's dataset formatters (CSV, ...), looked up once
+    etag: sql.Composable | None  # the entity tag of a row `p` (editable layers), or None
     _specs: dict[str | None, Any] = field(default_factory=dict)
 
     def crs_transform_spec(self, crs: str | None) -> Any:
@@ -98,9 +101,14 @@ class Collection:
 class FeaturesFastPath:
     """ASGI app in front of pygeoapi's: answers JSON items and item requests itself."""
 
-    def __init__(self, app: ASGIApp, api: API) -> None:
+    def __init__(self, app: ASGIApp, api: API,
+                 etags: dict[str, sql.Composable] | None = None) -> None:
+        """`etags`: per collection, the SQL of a feature's entity tag over its row `p`; a
+        feature of those collections is answered with its `ETag` (selected in the same
+        statement) and a matching `If-None-Match` gets a 304."""
         self.app = app
         self.api = api
+        self.etags = etags or {}
         self._collections: dict[str, Collection | None] = {}
         self._pools: dict[tuple, AsyncConnectionPool] = {}
         self._pools_lock = asyncio.Lock()
@@ -134,7 +142,7 @@ class FeaturesFastPath:
             if resource.get("type") == "collection" and provider_def["name"] == PROVIDER_NAME:
                 found = Collection(name, resource, provider_def,
                                    load_plugin("provider", provider_def),
-                                   get_dataset_formatters(resource))
+                                   get_dataset_formatters(resource), self.etags.get(name))
         except ProviderGenericError:  # misconfigured or database down: pygeoapi explains
             return None
         except Exception:  # noqa: BLE001 - pygeoapi's lookup raises several kinds
@@ -173,6 +181,10 @@ class FeaturesFastPath:
             return Response(content, status_code=status, headers=headers)
         prv_locale = l10n.get_plugin_locale(collection.provider_def, api_request.raw_locale)
         l10n.set_response_language(headers, prv_locale, api_request.locale)
+        if "ETag" in headers and headers["ETag"] in entity_tags(
+                request.headers.get("if-none-match", "")):
+            return Response(status_code=HTTPStatus.NOT_MODIFIED,
+                            headers={"ETag": headers["ETag"]})
         return Response(body, status_code=HTTPStatus.OK, headers=headers)
 
     async def pool(self, provider: PostGISFeatureProvider) -> AsyncConnectionPool:
@@ -211,7 +223,7 @@ class FeaturesFastPath:
             raise NotHandled from err
         set_content_crs_header(headers, collection.provider_def, crs)
         provider = collection.provider
-        query, values = provider.item_statement(identifier, spec)
+        query, values = provider.item_statement(identifier, spec, collection.etag)
         pool = await self.pool(provider)
         try:
             async with pool.connection() as conn:
@@ -222,6 +234,8 @@ class FeaturesFastPath:
                 raise provider.not_found(identifier) from None
             raise error from None
         feature = provider.item_text(identifier, row)
+        if collection.etag is not None:
+            headers["ETag"] = f'"{row[4]}"'
         collections_url = self.api.get_collections_url()
         uri = f"{collections_url}/{collection.name}/items/{identifier}"
         locale = request.locale

@@ -65,10 +65,13 @@ async def item_etag(conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int) 
     return f'"{row[0]}"' if row else None
 
 
-def _if_match(header: str | None) -> set[str] | None:
-    if header is None:
-        return None
+def entity_tags(header: str) -> set[str]:
+    """The entity tags of an `If-Match` or `If-None-Match` value (weak compared as strong)."""
     return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def _if_match(header: str | None) -> set[str] | None:
+    return None if header is None else entity_tags(header)
 
 
 async def _until_disconnected(request: Request) -> None:

@@ -297,3 +297,35 @@ def test_read_etag_is_the_write_etag_and_304s(client: httpx.Client, api_keys: di
                            headers={**headers, "If-Match": read.headers["etag"]})
     assert updated.status_code == 204
     assert client.get(location, params={"f": "json"}).headers["etag"] == updated.headers["etag"]
+
+
+def test_item_etag_in_every_representation_from_one_lookup_at_most(
+        client: httpx.Client, monkeypatch: pytest.MonkeyPatch) -> None:
+    """JSON (the fast path) selects the tag in its own by-id statement: no extra look-up.
+    pygeoapi's representations (HTML, JSON-LD) get it from the middleware's one look-up,
+    made after the answer is known to be a 200, and the same tag; both answer 304."""
+    from geoportal.server import etags
+
+    lookups: list[int] = []
+    real_lookup = etags.item_etag
+
+    async def counted(conn: Any, layer: Any, fid: int) -> str | None:
+        lookups.append(fid)
+        return await real_lookup(conn, layer, fid)
+
+    monkeypatch.setattr(etags, "item_etag", counted)
+    location = "/collections/sports_facilities/items/2"
+    tags = {}
+    for fmt in ("json", "html", "jsonld"):
+        response = client.get(location, params={"f": fmt})
+        assert response.status_code == 200
+        tags[fmt] = response.headers["etag"]
+        again = client.get(location, params={"f": fmt}, headers={"If-None-Match": tags[fmt]})
+        assert again.status_code == 304 and again.headers["etag"] == tags[fmt]
+        assert again.content == b""
+    assert len(set(tags.values())) == 1 and tags["json"].startswith('"')
+    assert lookups == [2] * 4  # html and jsonld, each twice; json never
+    assert client.get("/collections/sports_facilities/items/999999").status_code == 404
+    assert lookups == [2] * 4  # a 404 is not looked up
+    stale = client.get(location, params={"f": "json"}, headers={"If-None-Match": '"stale"'})
+    assert stale.status_code == 200 and stale.headers["etag"] == tags["json"]

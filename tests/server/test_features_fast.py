@@ -48,6 +48,8 @@ CASES: list[tuple[str, dict[str, str], dict[str, str]]] = [
     ("/collections/settlements/items/1", {}, {}),
     ("/collections/settlements/items/2", {"crs": f"{EPSG}3857", "lang": "ky"}, {}),
     ("/collections/irrigation_readings/items/3", {}, {}),
+    ("/collections/agri_plots/items/7", {}, {}),  # editable: its ETag in the same statement
+    ("/collections/agri_plots/items/8", {"crs": f"{EPSG}32643"}, {}),
     ("/collections/settlements/items/999999999", {}, {}),
     ("/collections/settlements/items/not-a-number", {}, {}),
     # refused by pygeoapi's validators: the fast path must leave them to it
