@@ -252,8 +252,10 @@ def stop(server: RunningServer, timeout_s: float = 20) -> None:
 @contextmanager
 def serving(specs: list[ServerSpec], workdir: Path, probe: str = "?limit=1"
             ) -> Iterator[list[RunningServer]]:
-    """Start all servers, wait until each answers, stop them all at the end."""
+    """Start all servers, wait until each answers, stop them all at the end (also when the
+    run is ended by SIGTERM, as `kill` or `timeout` send: it becomes SystemExit here)."""
     servers: list[RunningServer] = []
+    previous = signal.signal(signal.SIGTERM, _exit_on_sigterm)
     try:
         for spec in specs:
             servers.append(start(spec, workdir))
@@ -264,6 +266,11 @@ def serving(specs: list[ServerSpec], workdir: Path, probe: str = "?limit=1"
     finally:
         for server in servers:
             stop(server)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    raise SystemExit(128 + signum)
 
 
 def process_tree(pid: int) -> list[int]:

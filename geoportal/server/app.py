@@ -32,7 +32,7 @@ from geoportal.server import pygeoapi_patches
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.etags import ItemETagMiddleware
-from geoportal.server.features_fast import FeaturesFastPath
+from geoportal.server.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
@@ -196,7 +196,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         middleware=[Middleware(SecurityMiddleware, settings=settings.security,
                                authenticator=lambda: writer.get("authenticator")),
                     Middleware(ItemETagMiddleware, catalogue=catalogue,
-                               pool=lambda: writer.get("pool"))],
+                               pool=lambda: writer.get("pool")),
+                    Middleware(ItemsShortcut, features=items_app)],
         lifespan=lifespan,
     )
     app.state.settings = settings
