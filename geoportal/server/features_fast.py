@@ -87,8 +87,8 @@ class Collection:
     provider: PostGISFeatureProvider
     formatters: dict[str, Any]  # pygeoapi's dataset formatters (CSV, ...), looked up once
     etag: sql.Composable | None  # the entity tag of a row `p` (editable layers), or None
-    item_links: dict[tuple[Any, str | None], list[str]] = field(default_factory=dict)
-    """A feature's links as JSON text split where the id goes, per language and format."""
+    item_plans: dict[tuple, ItemPlan | None] = field(default_factory=dict)
+    """Per query string and negotiation headers: what a feature request's answer looks like."""
     _specs: dict[str | None, Any] = field(default_factory=dict)
 
     def crs_transform_spec(self, crs: str | None) -> Any:
@@ -100,6 +100,18 @@ class Collection:
                 self._specs[crs] = spec
             return spec
         return self._specs[crs]
+
+
+@dataclass(frozen=True)
+class ItemPlan:
+    """Everything of a feature's answer that its id and row do not change."""
+
+    format: str | None
+    locale: Any
+    spec: Any  # pygeoapi's CrsTransformSpec of the `crs` parameter
+    error_headers: dict[str, str]  # as pygeoapi has them when the provider fails
+    headers: tuple[tuple[bytes, bytes], ...]  # of a 200, without length and ETag
+    links: tuple[str, ...]  # the links' JSON text, split where the id goes
 
 
 class FeaturesFastPath:
@@ -162,34 +174,39 @@ class FeaturesFastPath:
             collection = await run_in_threadpool(self.collection, name)
         if collection is None:
             return None
-        api_request = APIRequest(request, self.api.locales)
-        formatters = collection.formatters
-        if formatters:
-            api_request._format = api_request._get_format(  # as pygeoapi does per dataset
-                api_request.get_request_headers(request.headers),
-                {f.f: f.mimetype for f in formatters.values()})
+        if item is not None:  # one statement: in this event loop
+            return await self.item(request, collection, item)
+        api_request = self.api_request(request, collection)
         if api_request.format not in (None, F_JSON):
             return None
         headers = api_request.get_response_headers(SYSTEM_LOCALE, **self.api.api_headers)
-        try:
-            if item is None:  # a page may take several statements: in a worker thread
-                body = await run_in_threadpool(self.items, api_request, collection, headers)
-            else:  # one statement: in this event loop
-                body = await self.item(api_request, collection, item, headers)
+        try:  # a page may take several statements: in a worker thread
+            body = await run_in_threadpool(self.items, api_request, collection, headers)
         except NotHandled:
             return None
         except ProviderGenericError as err:
-            headers, status, content = self.api.get_exception(
-                err.http_status_code, headers, api_request.format,
-                err.ogc_exception_code, err.message)
-            return Response(content, status_code=status, headers=headers)
+            return self.exception(err, headers, api_request.format)
         prv_locale = l10n.get_plugin_locale(collection.provider_def, api_request.raw_locale)
         l10n.set_response_language(headers, prv_locale, api_request.locale)
-        if "ETag" in headers and headers["ETag"] in entity_tags(
-                request.headers.get("if-none-match", "")):
-            return Response(status_code=HTTPStatus.NOT_MODIFIED,
-                            headers={"ETag": headers["ETag"]})
         return Response(body, status_code=HTTPStatus.OK, headers=headers)
+
+    def api_request(self, request: Request, collection: Collection) -> APIRequest:
+        """pygeoapi's view of the request: parameters, language, format (with the
+        collection's own formats, as pygeoapi negotiates them per dataset)."""
+        api_request = APIRequest(request, self.api.locales)
+        formatters = collection.formatters
+        if formatters:
+            api_request._format = api_request._get_format(
+                api_request.get_request_headers(request.headers),
+                {f.f: f.mimetype for f in formatters.values()})
+        return api_request
+
+    def exception(self, err: ProviderGenericError, headers: dict[str, str],
+                  fmt: str | None) -> Response:
+        """A provider error in pygeoapi's exception format."""
+        headers, status, content = self.api.get_exception(
+            err.http_status_code, headers, fmt, err.ogc_exception_code, err.message)
+        return Response(content, status_code=status, headers=headers)
 
     async def pool(self, provider: PostGISFeatureProvider) -> AsyncConnectionPool:
         """The asyncio pool of this event loop for `provider`'s database (opened once)."""
@@ -217,53 +234,87 @@ class FeaturesFastPath:
                   _dumps(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")), "}"]
         return "".join(parts)
 
-    async def item(self, request: APIRequest, collection: Collection, identifier: str,
-                   headers: dict) -> str:
-        """`/items/{id}` as pygeoapi's get_collection_item would render it in JSON."""
+    async def item(self, request: Request, collection: Collection,
+                   identifier: str) -> Response | None:
+        """`/items/{id}` as pygeoapi's get_collection_item would answer it in JSON."""
+        plan = self.item_plan(request, collection)
+        if plan is None:
+            return None
+        provider = collection.provider
+        try:
+            query, values = provider.item_statement(identifier, plan.spec, collection.etag)
+            pool = await self.pool(provider)
+            try:
+                async with pool.connection() as conn:
+                    row = await (await conn.execute(query, values)).fetchone()
+            except (PoolTimeout, psycopg.Error) as err:
+                error = provider_error(err, provider.table)
+                if isinstance(error, ProviderInvalidQueryError):  # as the provider's get()
+                    raise provider.not_found(identifier) from None
+                raise error from None
+            feature = provider.item_text(identifier, row)
+        except ProviderGenericError as err:
+            return self.exception(err, dict(plan.error_headers), plan.format)
+        if _PLAIN_ID.fullmatch(identifier):
+            links = identifier.join(plan.links)
+        else:
+            links = _dumps(self._item_links(plan.locale, plan.format, collection, identifier))
+        # The provider's text ends with the feature's closing brace: the links go before it.
+        body = f'{feature[:-1]},"links":{links}}}'.encode()
+        response = Response(body, status_code=HTTPStatus.OK)
+        response.raw_headers = [*plan.headers, *response.raw_headers]  # + content-length
+        if collection.etag is not None:
+            etag = f'"{row[4]}"'
+            if etag in entity_tags(request.headers.get("if-none-match", "")):
+                return Response(status_code=HTTPStatus.NOT_MODIFIED, headers={"ETag": etag})
+            response.raw_headers.append((b"etag", etag.encode()))
+        return response
+
+    def item_plan(self, request: Request, collection: Collection) -> ItemPlan | None:
+        """What the query string and the negotiation headers of a feature request decide
+        (format, language, CRS, response headers, links), as pygeoapi decides it; made once
+        per collection and distinct request (they are few: `?f=json`, a language, a CRS).
+        None when pygeoapi should answer (another format, an unsupported CRS)."""
+        headers = request.headers
+        key = (request.scope["query_string"], headers.get("accept"),
+               headers.get("accept-language"), headers.get("accept-encoding"))
+        if key in collection.item_plans:
+            return collection.item_plans[key]
+        api_request = self.api_request(request, collection)
+        plan = None
+        if api_request.format in (None, F_JSON):
+            plan = self._item_plan(api_request, collection)
+        if len(collection.item_plans) < 256:  # junk query strings are not all kept
+            collection.item_plans[key] = plan
+        return plan
+
+    def _item_plan(self, request: APIRequest, collection: Collection) -> ItemPlan | None:
+        headers = request.get_response_headers(SYSTEM_LOCALE, **self.api.api_headers)
         crs = request.params.get("crs")
         try:
             spec = collection.crs_transform_spec(crs)
-        except Exception as err:  # noqa: BLE001 - ValueError or CRSError: pygeoapi's 400
-            raise NotHandled from err
+        except Exception:  # noqa: BLE001 - ValueError or CRSError: pygeoapi's 400
+            return None
         set_content_crs_header(headers, collection.provider_def, crs)
-        provider = collection.provider
-        query, values = provider.item_statement(identifier, spec, collection.etag)
-        pool = await self.pool(provider)
-        try:
-            async with pool.connection() as conn:
-                row = await (await conn.execute(query, values)).fetchone()
-        except (PoolTimeout, psycopg.Error) as err:
-            error = provider_error(err, provider.table)
-            if isinstance(error, ProviderInvalidQueryError):  # as the provider's get()
-                raise provider.not_found(identifier) from None
-            raise error from None
-        feature = provider.item_text(identifier, row)
-        if collection.etag is not None:
-            headers["ETag"] = f'"{row[4]}"'
-        # The provider's text ends with the feature's closing brace: the links go before it.
-        return f'{feature[:-1]},"links":{self.item_links(request, collection, identifier)}}}'
+        error_headers = dict(headers)
+        prv_locale = l10n.get_plugin_locale(collection.provider_def, request.raw_locale)
+        l10n.set_response_language(headers, prv_locale, request.locale)
+        links = _dumps(self._item_links(request.locale, request.format, collection, _ID_MARK))
+        return ItemPlan(
+            format=request.format, locale=request.locale, spec=spec, error_headers=error_headers,
+            headers=tuple((k.lower().encode("latin-1"), str(v).encode("latin-1"))
+                          for k, v in headers.items()),
+            links=tuple(links.split(_ID_MARK)))
 
-    def item_links(self, request: APIRequest, collection: Collection, identifier: str) -> str:
-        """The links of a feature as JSON text, as pygeoapi writes them. They depend on the
-        id, the language and the format only: for ids that need no escaping (in JSON or a
-        URL) the text is made once per collection, language and format, the id left out."""
-        key = (request.locale, request.format)
-        plain = _PLAIN_ID.fullmatch(identifier) is not None
-        parts = collection.item_links.get(key) if plain else None
-        if parts is None:
-            text = _dumps(self._item_links(request, collection, _ID_MARK if plain else identifier))
-            if not plain:
-                return text
-            parts = text.split(_ID_MARK)
-            if len(collection.item_links) < 64:  # a few languages and formats
-                collection.item_links[key] = parts
-        return identifier.join(parts)
-
-    def _item_links(self, request: APIRequest, collection: Collection,
+    def _item_links(self, locale: Any, fmt: str | None, collection: Collection,
                     identifier: str) -> list[dict[str, str]]:
+        """A feature's links, as pygeoapi's get_collection_item writes them."""
+        def rel(link_format: str) -> str:  # pygeoapi's APIRequest.get_linkrel
+            return "self" if link_format == fmt or (link_format == F_JSON and not fmt) \
+                else "alternate"
+
         collections_url = self.api.get_collections_url()
         uri = f"{collections_url}/{collection.name}/items/{identifier}"
-        locale = request.locale
         return [
             {"type": FORMAT_TYPES[F_JSON], "rel": "root",
              "title": l10n.translate("The landing page of this server as JSON", locale),
@@ -271,12 +322,12 @@ class FeaturesFastPath:
             {"type": FORMAT_TYPES[F_HTML], "rel": "root",
              "title": l10n.translate("The landing page of this server as HTML", locale),
              "href": f"{self.api.base_url}?f={F_HTML}"},
-            {"rel": request.get_linkrel(F_JSON), "type": "application/geo+json",
+            {"rel": rel(F_JSON), "type": "application/geo+json",
              "title": l10n.translate("This document as JSON", locale), "href": f"{uri}?f={F_JSON}"},
-            {"rel": request.get_linkrel(F_JSONLD), "type": FORMAT_TYPES[F_JSONLD],
+            {"rel": rel(F_JSONLD), "type": FORMAT_TYPES[F_JSONLD],
              "title": l10n.translate("This document as RDF (JSON-LD)", locale),
              "href": f"{uri}?f={F_JSONLD}"},
-            {"rel": request.get_linkrel(F_HTML), "type": FORMAT_TYPES[F_HTML],
+            {"rel": rel(F_HTML), "type": FORMAT_TYPES[F_HTML],
              "title": l10n.translate("This document as HTML", locale), "href": f"{uri}?f={F_HTML}"},
             {"rel": "collection", "type": FORMAT_TYPES[F_JSON],
              "title": l10n.translate(collection.resource["title"], locale),
