@@ -7,7 +7,6 @@ field, and the loaded data stays as it was.
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +27,7 @@ from ingestion.errors import (
     SchemaMismatchError,
     SourceNotFoundError,
 )
+from ingestion.values import check_value, coerce_value, is_null
 from layers.model import Layer, LayerField, ValueSource
 
 TYPE_IDS = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
@@ -94,51 +94,6 @@ def read_source(layer: Layer, data_dir: Path, path: Path | None = None) -> pd.Da
     return frame
 
 
-def _is_null(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA
-
-
-def coerce_value(field: LayerField, value: Any) -> Any:
-    """Convert a cell to the field's Python type (ValueError when it cannot be)."""
-    if _is_null(value):
-        return None
-    match field.type:
-        case "text":
-            return str(value)
-        case "integer" | "bigint":
-            number = float(value)
-            if not number.is_integer():
-                raise ValueError(f"{value!r} is not a whole number")
-            return int(number)
-        case "double":
-            return float(value)
-        case "boolean":
-            if isinstance(value, str):
-                if value.lower() not in {"true", "false", "1", "0", "yes", "no"}:
-                    raise ValueError(f"{value!r} is not a boolean")
-                return value.lower() in {"true", "1", "yes"}
-            return bool(value)
-        case "date":
-            return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
-        case "timestamptz":
-            stamp = pd.Timestamp(value)
-            return (stamp if stamp.tzinfo else stamp.tz_localize("UTC")).to_pydatetime()
-    raise ValueError(f"unsupported type {field.type}")  # pragma: no cover
-
-
-def check_value(field: LayerField, value: Any) -> str | None:
-    """A description of the broken rule, None when the value is acceptable."""
-    if value is None:
-        return "a value is required" if field.required else None
-    if field.minimum is not None and value < field.minimum:
-        return f"below the minimum {field.minimum}"
-    if field.maximum is not None and value > field.maximum:
-        return f"above the maximum {field.maximum}"
-    if field.enum is not None and value not in field.enum:
-        return f"not one of {field.enum}"
-    return None
-
-
 def field_values(layer: Layer, field: LayerField, frame: pd.DataFrame, name: str) -> list[Any]:
     """The checked values of one field for every row of the source.
 
@@ -158,9 +113,9 @@ def field_values(layer: Layer, field: LayerField, frame: pd.DataFrame, name: str
     values = []
     for row_number, raw in enumerate(frame[spec.column].tolist(), start=1):
         value = derive(raw) if derive else raw
-        if spec.map is not None and not _is_null(value) and str(value) in spec.map:
+        if spec.map is not None and not is_null(value) and str(value) in spec.map:
             value = spec.map[str(value)]
-        if _is_null(value) and spec.default is not None:
+        if is_null(value) and spec.default is not None:
             value = spec.default
         try:
             value = coerce_value(field, value)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from geoportal.server.problems import HTTPProblem
-from ingestion.vector import check_value, coerce_value
+from ingestion.values import check_value, coerce_value
 from layers.model import Layer
 
 GEOJSON_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",

@@ -17,15 +17,17 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import folium
 import psycopg
 from psycopg import sql
 
 from geoportal.viewer.legend import layer_legend
 from layers.catalogue import Catalogue
 from layers.model import Layer
+
+if TYPE_CHECKING:  # folium (and branca, jinja2...) is imported when a preview is drawn
+    import folium
 
 FOLIUM_JS: dict[str, str] = {
     "leaflet": "leaflet/dist/leaflet.js",
@@ -159,6 +161,8 @@ def _style_function(layer: Layer) -> Callable[[dict[str, Any]], dict[str, Any]]:
 def build_map(layer: Layer, data: PreviewData, language: str = "en") -> folium.Map:
     """The folium map of `data` on its context outlines (no background tiles), fitted to the
     features (to the country when there are none)."""
+    import folium
+
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
     first = data.context["features"][0]["properties"]["kind"] if data.context["features"] \
         else None
