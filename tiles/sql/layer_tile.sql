@@ -6,6 +6,9 @@
 -- SRIDs, clipped and encoded by PostGIS. Identifiers are quoted by psycopg; every value that
 -- changes from tile to tile is a bound parameter, so the statement text is the same for all
 -- tiles of a layer and zoom band (composed once per process, see tiles/query.py).
+-- `OFFSET 0` keeps the planner from pulling the `mvt` sub-select up into the outer query:
+-- pulled up, `ST_AsMVTGeom` ran twice per feature (once for the IS NOT NULL test, once for
+-- the tile), a third of the time of a dense z14 buildings tile.
 SELECT COALESCE(ST_AsMVT(mvt, {layer_name}, {extent}, 'geom', 'id'), ''::bytea)
 FROM (
     SELECT {properties},
@@ -17,5 +20,6 @@ FROM (
         {order_by}
         LIMIT {max_features}
     ) AS c
+    OFFSET 0
 ) AS mvt
 WHERE mvt.geom IS NOT NULL
