@@ -79,6 +79,11 @@ def check_pass(row: TileRow, base_url: str, paths: list[str], timeout_s: float) 
                 row.timeout = True
                 row.warnings.append(f"no answer within {timeout_s:g} s: {path}")
                 return
+            except httpx.TransportError as exc:  # e.g. gunicorn killed a worker stuck on it
+                row.timeout = True
+                row.warnings.append(f"connection lost after {time.perf_counter() - started:.1f}"
+                                    f" s ({exc.__class__.__name__}): {path}")
+                return
             row.first_ms.append((time.perf_counter() - started) * 1000)
             row.statuses[answer.status_code] = row.statuses.get(answer.status_code, 0) + 1
             row.sizes.append(len(answer.content))
