@@ -215,7 +215,10 @@ class TileService:
         query, params = built
         try:
             async with self.pool.connection() as conn:
-                cur = await conn.execute(query, params)
+                # bytes as they are: in text, PostgreSQL hex-encodes the tile and psycopg
+                # decodes it again (5 ms of a 140 KB tile, more than the database's work)
+                cur = conn.cursor(binary=True)
+                await cur.execute(query, params)
                 row = await cur.fetchone()
         except errors.QueryCanceled as exc:
             raise TileQueryTimeoutError(
