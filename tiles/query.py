@@ -75,10 +75,28 @@ def is_geographic(srid: int) -> bool:
     return bool(CRS.from_epsg(srid).is_geographic)
 
 
+_MERCATOR_RADIUS = 6378137.0
+"""The sphere of EPSG:3857 (Web Mercator), as PROJ and PostGIS use it."""
+
+
+def _mercator_to_lonlat(x: float, y: float) -> tuple[float, float]:
+    return (math.degrees(x / _MERCATOR_RADIUS),
+            math.degrees(math.atan(math.sinh(y / _MERCATOR_RADIUS))))
+
+
 def storage_envelope(tms: TileMatrixSet, bounds: BBox, srid: int) -> BBox:
-    """A box in the tile matrix set's CRS as a box in storage SRID `srid` (densified edges)."""
+    """A box in the tile matrix set's CRS as a box in storage SRID `srid` (densified edges).
+
+    Web Mercator to longitude/latitude is done in closed form: longitude depends on x only
+    and latitude on y only, both increasing, so the corners give the exact box (PROJ's
+    densified `transform_bounds` took a tenth of a millisecond per tile for the same box).
+    """
     if srid == tms.srid:
         return bounds
+    if tms.srid == 3857 and srid == 4326:
+        xmin, ymin = _mercator_to_lonlat(bounds.xmin, bounds.ymin)
+        xmax, ymax = _mercator_to_lonlat(bounds.xmax, bounds.ymax)
+        return BBox(xmin, ymin, xmax, ymax)
     xmin, ymin, xmax, ymax = _transformer(tms.pyproj_crs, srid).transform_bounds(
         *bounds, densify_pts=21)
     return BBox(xmin, ymin, xmax, ymax)
@@ -90,6 +108,10 @@ def pixel_size(tms: TileMatrixSet, bounds: BBox, srid: int) -> tuple[float, floa
     cx, cy = (bounds.xmin + bounds.xmax) / 2, (bounds.ymin + bounds.ymax) / 2
     if srid == tms.srid:
         return px, px
+    if tms.srid == 3857 and srid == 4326:
+        lon0, lat0 = _mercator_to_lonlat(cx, cy)
+        lon1, lat2 = _mercator_to_lonlat(cx + px, cy + px)
+        return lon1 - lon0, lat2 - lat0
     t = _transformer(tms.pyproj_crs, srid)
     x0, y0 = t.transform(cx, cy)
     x1, y1 = t.transform(cx + px, cy)

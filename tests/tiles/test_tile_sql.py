@@ -49,3 +49,25 @@ def test_each_feature_is_clipped_and_encoded_once(base_data: Database,
     calls = [e for e in expressions if "st_asmvtgeom" in e.lower()]
     assert len(calls) == 1, calls
     assert tile_bytes  # the statement draws the features of this tile
+
+
+@pytest.mark.parametrize(("z", "lon", "lat"), [(2, 74.5, 42.8), (7, 72.8, 40.5),
+                                               (14, 74.6, 42.87), (20, 71.0, 39.3)])
+def test_web_mercator_envelope_in_closed_form_is_proj_s(z: int, lon: float, lat: float) -> None:
+    """The closed-form Web Mercator -> lon/lat box and pixel size are PROJ's."""
+    from pyproj import Transformer
+
+    from tiles.query import pixel_size, storage_envelope
+    from tiles.types import BBox
+
+    tms = get_tile_matrix_set("WebMercatorQuad")
+    tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
+    bounds = tms.xy_bounds(TileCoord(tile.z, tile.x, tile.y))
+    proj = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+    expected = BBox(*proj.transform_bounds(*bounds, densify_pts=21))
+    assert storage_envelope(tms, bounds, 4326) == pytest.approx(expected, rel=0, abs=1e-9)
+    px = (bounds.xmax - bounds.xmin) / 256
+    cx, cy = (bounds.xmin + bounds.xmax) / 2, (bounds.ymin + bounds.ymax) / 2
+    x0, y0 = proj.transform(cx, cy)
+    x1, y2 = proj.transform(cx + px, cy + px)[0], proj.transform(cx, cy + px)[1]
+    assert pixel_size(tms, bounds, 4326) == pytest.approx((x1 - x0, y2 - y0), rel=1e-9)
