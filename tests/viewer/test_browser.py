@@ -99,6 +99,7 @@ def test_toggling_a_layer_changes_the_tile_requests(viewer: PageRecord) -> None:
     assert "hazard_zones" in viewer.page.evaluate("() => location.hash")
     viewer.screenshot("viewer-02-hazard-zones-on")
     viewer.page.uncheck("#toggle-hazard_zones")
+    wait_idle(viewer)  # MapLibre marks the source unused in the next frame, not at once
     before = len(viewer.requests_to("/collections/hazard_zones/tiles/"))
     viewer.page.evaluate("() => window.geoportalViewer.map.jumpTo({zoom: 8, center: [73, 41]})")
     wait_idle(viewer)
