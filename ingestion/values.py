@@ -1,6 +1,6 @@
 """One value of a layer field: converted to the field's type and checked against the
 declaration. Used by the file loader (ingestion/vector.py) and by the API's writes, so it
-imports nothing heavy: pandas only for the values that need it."""
+imports nothing heavy: pandas only for timestamps in spellings other than ISO 8601."""
 
 from __future__ import annotations
 
@@ -45,10 +45,8 @@ def coerce_value(field: LayerField, value: Any) -> Any:
         case "date":
             return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
         case "timestamptz":
-            import pandas as pd  # its parser takes every timestamp spelling files carry
-
-            stamp = pd.Timestamp(value)
-            return (stamp if stamp.tzinfo else stamp.tz_localize("UTC")).to_pydatetime()
+            stamp = _timestamp(value)
+            return stamp if stamp.tzinfo else stamp.replace(tzinfo=dt.UTC)
     raise ValueError(f"unsupported type {field.type}")  # pragma: no cover
 
 
@@ -63,3 +61,18 @@ def check_value(field: LayerField, value: Any) -> str | None:
     if field.enum is not None and value not in field.enum:
         return f"not one of {field.enum}"
     return None
+
+
+def _timestamp(value: Any) -> dt.datetime:
+    """A datetime from a datetime (pandas' too), an ISO 8601 text, or any spelling pandas
+    parses (files carry many; pandas is imported only for those)."""
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    if isinstance(value, dt.datetime):
+        return value
+    try:
+        return dt.datetime.fromisoformat(str(value))
+    except ValueError:
+        import pandas as pd
+
+        return pd.Timestamp(value).to_pydatetime()

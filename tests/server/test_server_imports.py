@@ -35,6 +35,8 @@ def test_field_values_without_and_with_pandas() -> None:
         2024, 6, 1, 10, tzinfo=utc)
     assert values.coerce_value(observed, pd.Timestamp("2024-06-01T16:00+06:00")) == \
         dt.datetime(2024, 6, 1, 10, tzinfo=utc)
+    assert values.coerce_value(observed, "01 Jun 2024 10:00") == dt.datetime(  # pandas
+        2024, 6, 1, 10, tzinfo=utc)
     for null in (None, float("nan"), pd.NA):
         assert values.coerce_value(observed, null) is None
     assert vector.coerce_value is values.coerce_value  # one implementation
