@@ -150,6 +150,19 @@ def versions() -> dict[str, str]:
                                                  "uvicorn")}}
 
 
+def quiesce(conninfo: str, wait_s: float = 30.0) -> None:
+    """Cancel the statements still running in the bench database (a server's tile that a
+    client gave up on: stock pygeoapi's low-zoom queries run on after the timeout) and wait
+    until none runs, so they do not load the machine while the next row is measured."""
+    others = ("FROM pg_stat_activity WHERE datname = current_database() AND state = 'active'"
+              " AND pid <> pg_backend_pid() AND backend_type = 'client backend'")
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute("SELECT pg_cancel_backend(pid) " + others)
+        deadline = time.monotonic() + wait_s
+        while conn.execute("SELECT pid " + others).fetchone() and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+
 def run_case(case: TileCase, catalogue: Catalogue, plan: dict[str, Any],
              running: list[servers.RunningServer], rows: dict[str, dict[str, TileRow]],
              floors: dict[str, TileFloor]) -> None:
@@ -157,6 +170,7 @@ def run_case(case: TileCase, catalogue: Catalogue, plan: dict[str, Any],
     layer = catalogue.get(case.layer)
     options, db = plan["options"], plan["db"]
     statements = tile_cases.floor_statements(db.public_conninfo, layer, case, TileSettings())
+    quiesce(db.admin_conninfo)
     floors[case.key] = floor = measure_floor(db.public_conninfo, statements, options)
     console.log(f"{case.key:14} SQL floor p50 {floor.p50_ms:9.2f} ms, {floor.rps or 0:8.1f}/s, "
                 f"max {max(floor.sizes):,} B")
@@ -165,6 +179,7 @@ def run_case(case: TileCase, catalogue: Catalogue, plan: dict[str, Any],
         row = rows.setdefault(spec.name, {})[case.key] = TileRow(spec.name, spec.label,
                                                                  case.key)
         paths = plan["targets"][spec.name].paths(layer, case)
+        quiesce(db.admin_conninfo)
         check_pass(row, spec.base_url, paths, options["timeout"])
         if row.timeout or not row.first_ms:
             console.log(f"{case.key:14} {spec.name:6} [yellow]timeout[/] (> {options['timeout']:g}"
