@@ -67,8 +67,12 @@ def build_cases(bbox: BBox, cql: str, deep_offset: int = 100_000) -> list[Case]:
     """The five request classes, in the order they run and print."""
     return [
         Case("first", "first page, limit 100"),
-        Case("bbox", f"bbox {BBOX_SIZE_KM:g} x {BBOX_SIZE_KM:g} km, limit 1000", limit=1000,
-             bbox=bbox),
+        Case(
+            "bbox",
+            f"bbox {BBOX_SIZE_KM:g} x {BBOX_SIZE_KM:g} km, limit 1000",
+            limit=1000,
+            bbox=bbox,
+        ),
         Case("deep", f"offset {deep_offset:,}, limit 100", offset=deep_offset),
         Case("filter", f"filter {cql}, limit 100", cql=cql),
         Case("item", "one item by id (random ids)", limit=1, by_id=True),
@@ -97,11 +101,17 @@ def densest_square(conn: psycopg.Connection, layer: Layer) -> tuple[BBox, int]:
             " count(*) AS n FROM {table}"
             " WHERE geom && ST_Transform(ST_MakeEnvelope({w}, {s}, {e}, {n}, 4326), {srid})"
             " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1) AS cells"
-        ).format(dx=sql.Literal(east - west), dy=sql.Literal(2 * (lat - south)),
-                 table=sql.Identifier(*layer.qualified_table),
-                 w=sql.Literal(CHUI_VALLEY[0]), s=sql.Literal(CHUI_VALLEY[1]),
-                 e=sql.Literal(CHUI_VALLEY[2]), n=sql.Literal(CHUI_VALLEY[3]),
-                 srid=sql.Literal(layer.storage_srid))).fetchone()
+        ).format(
+            dx=sql.Literal(east - west),
+            dy=sql.Literal(2 * (lat - south)),
+            table=sql.Identifier(*layer.qualified_table),
+            w=sql.Literal(CHUI_VALLEY[0]),
+            s=sql.Literal(CHUI_VALLEY[1]),
+            e=sql.Literal(CHUI_VALLEY[2]),
+            n=sql.Literal(CHUI_VALLEY[3]),
+            srid=sql.Literal(layer.storage_srid),
+        )
+    ).fetchone()
     if row is None:
         raise RuntimeError(f"{layer.id} has no features in the Chui valley; pass --bbox")
     return square_around(float(row[0]), float(row[1])), int(row[2])
@@ -111,6 +121,7 @@ def sample_ids(conn: psycopg.Connection, layer: Layer, count: int, seed: int) ->
     """`count` existing feature ids, the same ones for the same data and seed."""
     rows = conn.execute(
         sql.SQL("SELECT id FROM {} ORDER BY md5(id::text || {}) LIMIT {}").format(
-            sql.Identifier(*layer.qualified_table), sql.Literal(str(seed)),
-            sql.Literal(count))).fetchall()
+            sql.Identifier(*layer.qualified_table), sql.Literal(str(seed)), sql.Literal(count)
+        )
+    ).fetchall()
     return [int(r[0]) for r in rows]

@@ -51,15 +51,15 @@ def returned_ids(body: dict[str, Any] | None) -> list[int]:
     return ids
 
 
-def check_page(conn: psycopg.Connection, layer: Layer, case: Case, answer: Answer,
-               expected: Expected) -> list[str]:
+def check_page(
+    conn: psycopg.Connection, layer: Layer, case: Case, answer: Answer, expected: Expected
+) -> list[str]:
     """Problems of one page answer."""
     if answer.status != 200:
         return [f"HTTP {answer.status} for {answer.path[:80]}"]
     problems = []
     if answer.features != expected.rows:
-        problems.append(f"{answer.features} features returned, the database has "
-                        f"{expected.rows}")
+        problems.append(f"{answer.features} features returned, the database has {expected.rows}")
     if answer.number_matched is not None and answer.number_matched != expected.matched:
         problems.append(f"numberMatched {answer.number_matched}, exact {expected.matched}")
     ids = returned_ids(answer.body)
@@ -70,8 +70,10 @@ def check_page(conn: psycopg.Connection, layer: Layer, case: Case, answer: Answe
             problems.append(f"{len(ids) - good} of {len(ids)} features fail the {what}")
     others = len(set(ids) - set(expected.ids))
     if expected.ids and others:
-        problems.append(f"{others} of {len(ids)} features are not on the floor's page "
-                        "(ORDER BY id): the server pages in another order")
+        problems.append(
+            f"{others} of {len(ids)} features are not on the floor's page "
+            "(ORDER BY id): the server pages in another order"
+        )
     return problems
 
 
@@ -86,9 +88,15 @@ def check_items(answers: list[Answer], ids: list[int]) -> list[str]:
     return problems
 
 
-def check_server(base_url: str, paths: dict[str, list[str]], cases: list[Case],
-                 expected: dict[str, Expected], ids: list[int], layer: Layer,
-                 conninfo: str) -> dict[str, Checked]:
+def check_server(
+    base_url: str,
+    paths: dict[str, list[str]],
+    cases: list[Case],
+    expected: dict[str, Expected],
+    ids: list[int],
+    layer: Layer,
+    conninfo: str,
+) -> dict[str, Checked]:
     """Fetch every distinct request of every class once and check the answers."""
     checked: dict[str, Checked] = {}
     with psycopg.connect(conninfo, autocommit=True) as conn:

@@ -23,8 +23,15 @@ from layers.model import Layer, LayerField
 
 REPO = Path(__file__).resolve().parents[1]
 SYNTHETIC_SQL = Path(__file__).with_name("sql") / "synthetic_plots.sql"
-SYNTHETIC_COLUMNS = ("plot_code", "farm_name", "soil_type", "irrigation", "crop", "oblast",
-                     "area_ha")
+SYNTHETIC_COLUMNS = (
+    "plot_code",
+    "farm_name",
+    "soil_type",
+    "irrigation",
+    "crop",
+    "oblast",
+    "area_ha",
+)
 NATIONAL_MIN_PLOTS = 250_000  # national: about 300,000 plots (298,762 for seed 42); small: 20,000
 # The stand-in grid: the Chui valley between Kara-Balta and Kemin.
 CHUI = {"west": 74.0, "south": 42.6, "width_deg": 1.5, "height_deg": 0.35}
@@ -60,21 +67,32 @@ class BenchDatabase:
 
 def bench_settings(data_dir: Path) -> Settings:
     """Settings of the benchmark's own cluster (never an external server, never `.env`)."""
-    return Settings(_env_file=None, data_dir=data_dir, database_url=None,  # type: ignore[call-arg]
-                    public_database_url=None)
+    return Settings(
+        _env_file=None,
+        data_dir=data_dir,
+        database_url=None,  # type: ignore[call-arg]
+        public_database_url=None,
+    )
 
 
 def geoportal_env(settings: Settings, **extra: str) -> dict[str, str]:
     """Environment for `geoportal` subprocesses and our server: the bench data dir only."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("GEOPORTAL_", "PYGEOAPI_", "TIPG_")) and k != "DATABASE_URL"}
-    env.update({"GEOPORTAL_DATA_DIR": str(settings.data_dir),
-                "GEOPORTAL_DB_NAME": settings.db_name,
-                "GEOPORTAL_DB_PORT": str(settings.db_port),
-                # one load generator sends thousands of anonymous requests a second: the
-                # per-address rate limit (600/min) would answer most of them with 429
-                "GEOPORTAL_SECURITY__RATE_LIMIT_PER_MINUTE": "0",
-                "PYTHONPATH": str(REPO)})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("GEOPORTAL_", "PYGEOAPI_", "TIPG_")) and k != "DATABASE_URL"
+    }
+    env.update(
+        {
+            "GEOPORTAL_DATA_DIR": str(settings.data_dir),
+            "GEOPORTAL_DB_NAME": settings.db_name,
+            "GEOPORTAL_DB_PORT": str(settings.db_port),
+            # one load generator sends thousands of anonymous requests a second: the
+            # per-address rate limit (600/min) would answer most of them with 429
+            "GEOPORTAL_SECURITY__RATE_LIMIT_PER_MINUTE": "0",
+            "PYTHONPATH": str(REPO),
+        }
+    )
     env.update(extra)
     return env
 
@@ -91,16 +109,21 @@ def open_database(data_dir: Path, reset: bool = False) -> BenchDatabase:
     try:
         migrate(database.admin_conninfo())
     except (MigrationError, psycopg.Error) as exc:
-        raise RuntimeError(f"{exc}. The bench database predates a migration edited since: "
-                           "rerun with --reset to rebuild it (the data is reloaded).") from exc
+        raise RuntimeError(
+            f"{exc}. The bench database predates a migration edited since: "
+            "rerun with --reset to rebuild it (the data is reloaded)."
+        ) from exc
     return BenchDatabase(settings=settings, started_cluster=started)
 
 
 def loaded_source(conninfo: str, layer_id: str) -> tuple[int, str] | None:
     """(feature count, source) of a layer in `catalog.layer_stats`, None when not loaded."""
     with psycopg.connect(conninfo) as conn:
-        row = conn.execute("SELECT feature_count, coalesce(source_file, '') "
-                           "FROM catalog.layer_stats WHERE layer_id = %s", [layer_id]).fetchone()
+        row = conn.execute(
+            "SELECT feature_count, coalesce(source_file, '') "
+            "FROM catalog.layer_stats WHERE layer_id = %s",
+            [layer_id],
+        ).fetchone()
     return (int(row[0]), str(row[1])) if row else None
 
 
@@ -110,16 +133,21 @@ def ensure_national(db: BenchDatabase, layer: Layer) -> str:
     if loaded and loaded[0] >= NATIONAL_MIN_PLOTS and not loaded[1].startswith("synthetic"):
         return f"national data already loaded ({loaded[0]:,} features)"
     with psycopg.connect(db.admin_conninfo) as conn:
-        table = conn.execute("SELECT to_regclass(%s)",
-                             [f'"{layer.schema_name}"."{layer.table}"']).fetchone()
+        table = conn.execute(
+            "SELECT to_regclass(%s)", [f'"{layer.schema_name}"."{layer.table}"']
+        ).fetchone()
     if not table or table[0] is None:  # do not generate for minutes to fail at the load
-        raise RuntimeError(f"the migrations do not create {layer.schema_name}.{layer.table} "
-                           "yet, so the national data cannot be loaded: run with --synthetic")
+        raise RuntimeError(
+            f"the migrations do not create {layer.schema_name}.{layer.table} "
+            "yet, so the national data cannot be loaded: run with --synthetic"
+        )
     command = [sys.executable, "-m", "geoportal.cli", "demo", "load", "--scale", "national"]
     result = subprocess.run(command, env=geoportal_env(db.settings), cwd=REPO)
     if result.returncode != 0:
-        raise RuntimeError(f"`geoportal demo load --scale national` failed (exit "
-                           f"{result.returncode}); run with --synthetic for the SQL stand-in")
+        raise RuntimeError(
+            f"`geoportal demo load --scale national` failed (exit "
+            f"{result.returncode}); run with --synthetic for the SQL stand-in"
+        )
     loaded = loaded_source(db.admin_conninfo, layer.id)
     if not loaded:
         raise RuntimeError(f"the national load did not load {layer.id}")
@@ -142,7 +170,9 @@ def ensure_synthetic(db: BenchDatabase, layer: Layer, plots: int, seed: float) -
         copy_synthetic(conn, layer)
         conn.execute(
             sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), {}, true)").format(
-                sql.Literal(f"{layer.schema_name}.{layer.table}"), sql.Literal(plots)))
+                sql.Literal(f"{layer.schema_name}.{layer.table}"), sql.Literal(plots)
+            )
+        )
         record_stats(conn, layer, tag)
     with psycopg.connect(db.admin_conninfo, autocommit=True) as conn:
         conn.execute(sql.SQL("VACUUM ANALYZE {}").format(sql.Identifier(*layer.qualified_table)))
@@ -168,15 +198,18 @@ def run_script(conn: psycopg.Connection, script: str, params: dict[str, float | 
 
 def create_layer_table(conn: psycopg.Connection, layer: Layer) -> None:
     """Create the layer's schema and table from its declaration unless they exist."""
-    exists = conn.execute("SELECT to_regclass(%s)",
-                          [f'"{layer.schema_name}"."{layer.table}"']).fetchone()
+    exists = conn.execute(
+        "SELECT to_regclass(%s)", [f'"{layer.schema_name}"."{layer.table}"']
+    ).fetchone()
     if exists and exists[0]:
         return
     schema = sql.Identifier(layer.schema_name)
-    conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION geoportal_owner")
-                 .format(schema))
-    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO geoportal_agency, geoportal_public")
-                 .format(schema))
+    conn.execute(
+        sql.SQL("CREATE SCHEMA IF NOT EXISTS {} AUTHORIZATION geoportal_owner").format(schema)
+    )
+    conn.execute(
+        sql.SQL("GRANT USAGE ON SCHEMA {} TO geoportal_agency, geoportal_public").format(schema)
+    )
     conn.execute(create_table_sql(layer))  # validated identifiers, quoted by layers.ddl
 
 
@@ -196,16 +229,26 @@ def copy_synthetic(conn: psycopg.Connection, layer: Layer) -> None:
     names = [f.name for f in layer.fields]
     values = [value_expression(conn, f) for f in layer.fields]
     conn.execute(sql.SQL("TRUNCATE {} CASCADE").format(table))
-    conn.execute(sql.SQL("INSERT INTO {} (id, {}, geom) SELECT s.n, {}, {} FROM synth_plots AS s")
-                 .format(table, sql.SQL(", ").join(map(sql.Identifier, names)),
-                         sql.SQL(", ").join(values), geom))
+    conn.execute(
+        sql.SQL("INSERT INTO {} (id, {}, geom) SELECT s.n, {}, {} FROM synth_plots AS s").format(
+            table, sql.SQL(", ").join(map(sql.Identifier, names)), sql.SQL(", ").join(values), geom
+        )
+    )
 
 
 OWN_VALUES = {
     "soil_type": ["serozem", "chestnut", "meadow", "chernozem", "alluvial", "saline"],
     "irrigation": ["canal", "drip", "sprinkler", "rainfed"],
-    "crop": ["wheat", "barley", "maize", "sugar_beet", "potato", "alfalfa", "vegetables",
-             "orchard"],
+    "crop": [
+        "wheat",
+        "barley",
+        "maize",
+        "sugar_beet",
+        "potato",
+        "alfalfa",
+        "vegetables",
+        "orchard",
+    ],
     "oblast": ["Chuy"],
 }
 
@@ -233,7 +276,8 @@ def value_expression(conn: psycopg.Connection, field: LayerField) -> sql.Composa
         return reference_expression(conn, field)
     if field.enum:
         return sql.SQL("({}::text[])[1 + floor(random() * {})::int]").format(
-            sql.Literal(list(field.enum)), sql.Literal(len(field.enum)))
+            sql.Literal(list(field.enum)), sql.Literal(len(field.enum))
+        )
     low = field.minimum if field.minimum is not None else 0
     high = field.maximum if field.maximum is not None else low + 1000
     number = sql.SQL("({} + random() * {})").format(sql.Literal(low), sql.Literal(high - low))
@@ -244,8 +288,9 @@ def value_expression(conn: psycopg.Connection, field: LayerField) -> sql.Composa
         "double": number,
         "boolean": sql.SQL("random() < 0.5"),
         "date": sql.SQL("date '2020-01-01' + floor(random() * 1800)::int"),
-        "timestamptz": sql.SQL("timestamptz '2020-01-01 00:00+06' + random() * interval "
-                               "'1800 days'"),
+        "timestamptz": sql.SQL(
+            "timestamptz '2020-01-01 00:00+06' + random() * interval '1800 days'"
+        ),
     }
     return by_type[field.type]
 
@@ -257,11 +302,14 @@ def reference_expression(conn: psycopg.Connection, field: LayerField) -> sql.Com
     from benchmarks.standin import catalogue_with_standins
 
     target = catalogue_with_standins().get(str(field.references))
-    first = conn.execute(sql.SQL("SELECT min(id) FROM {}").format(
-        sql.Identifier(*target.qualified_table))).fetchone()
+    first = conn.execute(
+        sql.SQL("SELECT min(id) FROM {}").format(sql.Identifier(*target.qualified_table))
+    ).fetchone()
     if not first or first[0] is None:
-        raise RuntimeError(f"{field.name} references {target.id}, which is empty in the "
-                           "bench database: use the national demo data instead of --synthetic")
+        raise RuntimeError(
+            f"{field.name} references {target.id}, which is empty in the "
+            "bench database: use the national demo data instead of --synthetic"
+        )
     return sql.Literal(first[0])
 
 
@@ -276,5 +324,9 @@ def record_stats(conn: psycopg.Connection, layer: Layer, tag: str) -> None:
             "ON CONFLICT (layer_id) DO UPDATE SET feature_count = EXCLUDED.feature_count, "
             "bbox_4326 = EXCLUDED.bbox_4326, source_file = EXCLUDED.source_file, "
             "loaded_at = now()"
-        ).format(id=sql.Literal(layer.id), tag=sql.Literal(tag),
-                 table=sql.Identifier(*layer.qualified_table)))
+        ).format(
+            id=sql.Literal(layer.id),
+            tag=sql.Literal(tag),
+            table=sql.Identifier(*layer.qualified_table),
+        )
+    )

@@ -46,7 +46,8 @@ def public_columns(conn: psycopg.Connection, layer: Layer) -> list[str]:
     rows = conn.execute(
         "SELECT column_name FROM information_schema.columns WHERE table_schema = %s "
         "AND table_name = %s AND column_name NOT IN ('id', 'geom') ORDER BY ordinal_position",
-        [layer.schema_name, layer.table]).fetchall()
+        [layer.schema_name, layer.table],
+    ).fetchall()
     return [r[0] for r in rows]
 
 
@@ -55,7 +56,8 @@ def where_sql(layer: Layer, case: Case) -> sql.Composable | None:
     where: list[sql.Composable] = []
     if case.bbox:
         box = sql.SQL("ST_Transform(ST_MakeEnvelope({}, {}, {}, {}, 4326), {})").format(
-            *map(sql.Literal, case.bbox), sql.Literal(layer.storage_srid))
+            *map(sql.Literal, case.bbox), sql.Literal(layer.storage_srid)
+        )
         where.append(sql.SQL("geom && {0} AND ST_Intersects(geom, {0})").format(box))
     if case.cql:
         where.append(sql.SQL(cql_to_sql(case.cql)))  # type: ignore[arg-type]
@@ -68,21 +70,29 @@ def page_sql(layer: Layer, columns: list[str], case: Case) -> str:
     if case.by_id:
         condition = sql.SQL("id = " + ID_PLACEHOLDER)  # type: ignore[arg-type]
     properties = sql.SQL(", ").join(
-        sql.SQL("{}, p.{}").format(sql.Literal(c), sql.Identifier(c)) for c in columns)
-    geometry = sql.SQL("ST_AsGeoJSON(p.geom, 7)") if layer.storage_srid == 4326 else \
-        sql.SQL("ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)")
+        sql.SQL("{}, p.{}").format(sql.Literal(c), sql.Identifier(c)) for c in columns
+    )
+    geometry = (
+        sql.SQL("ST_AsGeoJSON(p.geom, 7)")
+        if layer.storage_srid == 4326
+        else sql.SQL("ST_AsGeoJSON(ST_Transform(p.geom, 4326), 7)")
+    )
     statement = sql.SQL(
-        "SELECT '{{\"type\":\"FeatureCollection\",\"features\":[' || coalesce(string_agg("
-        "'{{\"type\":\"Feature\",\"id\":' || p.id || ',\"geometry\":' || {geometry} || "
+        'SELECT \'{{"type":"FeatureCollection","features":[\' || coalesce(string_agg('
+        '\'{{"type":"Feature","id":\' || p.id || \',"geometry":\' || {geometry} || '
         "',\"properties\":' || json_build_object({properties})::text || '}}', ',' "
         "ORDER BY p.id), '') || ']}}' "
         "FROM (SELECT id, {columns}, geom FROM {table} {where} ORDER BY id "
         "LIMIT {limit} OFFSET {offset}) AS p"
-    ).format(geometry=geometry, properties=properties,
-             table=sql.Identifier(*layer.qualified_table),
-             columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
-             where=sql.SQL("WHERE {}").format(condition) if condition else sql.SQL(""),
-             limit=sql.Literal(case.limit), offset=sql.Literal(case.offset))
+    ).format(
+        geometry=geometry,
+        properties=properties,
+        table=sql.Identifier(*layer.qualified_table),
+        columns=sql.SQL(", ").join(map(sql.Identifier, columns)),
+        where=sql.SQL("WHERE {}").format(condition) if condition else sql.SQL(""),
+        limit=sql.Literal(case.limit),
+        offset=sql.Literal(case.offset),
+    )
     return statement.as_string(None)
 
 
@@ -91,7 +101,8 @@ def matched_total(conn: psycopg.Connection, layer: Layer, case: Case) -> int:
     condition = where_sql(layer, case)
     query = sql.SQL("SELECT count(*) FROM {}{}").format(
         sql.Identifier(*layer.qualified_table),
-        sql.SQL(" WHERE {}").format(condition) if condition else sql.SQL(""))
+        sql.SQL(" WHERE {}").format(condition) if condition else sql.SQL(""),
+    )
     return int(conn.execute(query).fetchone()[0])  # type: ignore[index]
 
 
@@ -101,26 +112,31 @@ def page_ids(conn: psycopg.Connection, layer: Layer, case: Case) -> list[int]:
     query = sql.SQL("SELECT id FROM {}{} ORDER BY id LIMIT {} OFFSET {}").format(
         sql.Identifier(*layer.qualified_table),
         sql.SQL(" WHERE {}").format(condition) if condition else sql.SQL(""),
-        sql.Literal(case.limit), sql.Literal(case.offset))
+        sql.Literal(case.limit),
+        sql.Literal(case.offset),
+    )
     return [int(r[0]) for r in conn.execute(query).fetchall()]
 
 
-def count_satisfying(conn: psycopg.Connection, layer: Layer, case: Case,
-                     ids: list[int]) -> int:
+def count_satisfying(conn: psycopg.Connection, layer: Layer, case: Case, ids: list[int]) -> int:
     """How many of the returned feature ids really satisfy the request's condition."""
     if not ids:
         return 0
     condition = where_sql(layer, case) or sql.SQL("true")
     query = sql.SQL("SELECT count(*) FROM {} WHERE id = ANY({}) AND {}").format(
-        sql.Identifier(*layer.qualified_table), sql.Literal(ids), condition)
+        sql.Identifier(*layer.qualified_table), sql.Literal(ids), condition
+    )
     return int(conn.execute(query).fetchone()[0])  # type: ignore[index]
 
 
 def cql_to_sql(cql: str) -> str:
     """The benchmark's CQL2 text filters are plain comparisons joined by AND/OR: the same
     text is valid SQL once property names are quoted. Anything else is refused."""
-    token = re.compile(r"\s*(?:('(?:[^']|'')*')|(-?\d+(?:\.\d+)?)|(AND|OR|NOT)\b|"
-                       r"([A-Za-z_][A-Za-z0-9_]*)|(<>|<=|>=|=|<|>|\(|\)))", re.IGNORECASE)
+    token = re.compile(
+        r"\s*(?:('(?:[^']|'')*')|(-?\d+(?:\.\d+)?)|(AND|OR|NOT)\b|"
+        r"([A-Za-z_][A-Za-z0-9_]*)|(<>|<=|>=|=|<|>|\(|\)))",
+        re.IGNORECASE,
+    )
     out, pos = [], 0
     while pos < len(cql.rstrip()):
         match = token.match(cql, pos)
@@ -146,20 +162,27 @@ def bind_id(statement: str, feature_id: int | None) -> str:
     return statement.replace(ID_PLACEHOLDER, str(int(feature_id or 0)))
 
 
-def database_times_ms(conn: psycopg.Connection, statement: str, ids: list[int],
-                      samples: int) -> list[float]:
+def database_times_ms(
+    conn: psycopg.Connection, statement: str, ids: list[int], samples: int
+) -> list[float]:
     """Planning + execution time of `samples` runs, as PostgreSQL reports them."""
     times = []
     for i in range(samples):
         query = bind_id(statement, ids[i % len(ids)] if ids else None)
-        plan = conn.execute("EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON, FORMAT JSON) "
-                            + query).fetchone()[0][0]  # type: ignore[index]
+        plan = conn.execute(
+            "EXPLAIN (ANALYZE, TIMING OFF, SUMMARY ON, FORMAT JSON) " + query
+        ).fetchone()[0][0]  # type: ignore[index]
         times.append(float(plan["Planning Time"]) + float(plan["Execution Time"]))
     return times
 
 
-def pgbench_rps(conninfo_parts: dict[str, str], statement: str | list[str], ids: list[int],
-                requests: int, concurrency: int) -> float | None:
+def pgbench_rps(
+    conninfo_parts: dict[str, str],
+    statement: str | list[str],
+    ids: list[int],
+    requests: int,
+    concurrency: int,
+) -> float | None:
     """Transactions per second of pgbench running the statement (several: each transaction
     runs one drawn at random); None without pgbench."""
     try:
@@ -175,11 +198,26 @@ def pgbench_rps(conninfo_parts: dict[str, str], statement: str | list[str], ids:
             scripts.append(Path(tmp) / f"floor{index}.sql")
             scripts[-1].write_text(head + text.replace(ID_PLACEHOLDER, ":id") + ";\n")
         per_client = max(1, requests // concurrency)
-        command = [str(pgbench), "-n", "-M", "extended",
-                   *(arg for script in scripts for arg in ("-f", str(script))),
-                   "-c", str(concurrency), "-j", "1", "-t", str(per_client),
-                   "-h", conninfo_parts["host"], "-p", conninfo_parts["port"],
-                   "-U", conninfo_parts["user"], conninfo_parts["dbname"]]
+        command = [
+            str(pgbench),
+            "-n",
+            "-M",
+            "extended",
+            *(arg for script in scripts for arg in ("-f", str(script))),
+            "-c",
+            str(concurrency),
+            "-j",
+            "1",
+            "-t",
+            str(per_client),
+            "-h",
+            conninfo_parts["host"],
+            "-p",
+            conninfo_parts["port"],
+            "-U",
+            conninfo_parts["user"],
+            conninfo_parts["dbname"],
+        ]
         result = subprocess.run(command, capture_output=True, text=True, cwd=tmp)
     match = re.search(r"tps = ([0-9.]+) \(without initial connection time\)", result.stdout)
     if result.returncode != 0 or not match:
@@ -187,9 +225,11 @@ def pgbench_rps(conninfo_parts: dict[str, str], statement: str | list[str], ids:
     return float(match.group(1))
 
 
-def threads_rps(conninfo: str, statement: str, ids: list[int], requests: int,
-                concurrency: int) -> float:
+def threads_rps(
+    conninfo: str, statement: str, ids: list[int], requests: int, concurrency: int
+) -> float:
     """Statements per second from `concurrency` psycopg connections in threads."""
+
     def worker(offset: int) -> None:
         with psycopg.connect(conninfo) as conn:
             for i in range(offset, requests, concurrency):
@@ -201,8 +241,16 @@ def threads_rps(conninfo: str, statement: str, ids: list[int], requests: int,
     return requests / (time.perf_counter() - started)
 
 
-def measure_floor(conninfo: str, statement: str, ids: list[int], *, samples: int,
-                  requests: int, max_seconds: float, concurrency: int = 8) -> FloorResult:
+def measure_floor(
+    conninfo: str,
+    statement: str,
+    ids: list[int],
+    *,
+    samples: int,
+    requests: int,
+    max_seconds: float,
+    concurrency: int = 8,
+) -> FloorResult:
     """Latency (database time) at concurrency 1 and throughput at `concurrency`; fewer
     samples and statements when they would take over `max_seconds` each."""
     parts = psycopg.conninfo.conninfo_to_dict(conninfo)
@@ -213,13 +261,18 @@ def measure_floor(conninfo: str, statement: str, ids: list[int], *, samples: int
         requests = min(requests, max(50, int(max_seconds * 2 / each_s)))  # >= 2 busy cores
         times = database_times_ms(conn, statement, ids, samples)
         rows = count_rows(conn, statement, ids[0] if ids else None)
-    rps = pgbench_rps({k: str(v) for k, v in parts.items()}, statement, ids, requests,
-                      concurrency)
+    rps = pgbench_rps({k: str(v) for k, v in parts.items()}, statement, ids, requests, concurrency)
     client = "pgbench"
     if rps is None:
         rps, client = threads_rps(conninfo, statement, ids, requests, concurrency), "psycopg"
-    return FloorResult(p50_ms=statistics.median(times), p95_ms=percentile(times, 95),
-                       rps=rps, rows=rows, samples=len(times), client=client)
+    return FloorResult(
+        p50_ms=statistics.median(times),
+        p95_ms=percentile(times, 95),
+        rps=rps,
+        rows=rows,
+        samples=len(times),
+        client=client,
+    )
 
 
 def percentile(values: list[float], pct: float) -> float:

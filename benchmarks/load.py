@@ -55,20 +55,37 @@ class PhaseResult:
     wall_s: float
 
 
-def summarise(samples: Sequence[Sample], asked: int, concurrency: int, client_cpu_s: float,
-              wall_s: float) -> PhaseResult:
+def summarise(
+    samples: Sequence[Sample], asked: int, concurrency: int, client_cpu_s: float, wall_s: float
+) -> PhaseResult:
     """Latency percentiles and throughput of a phase (throughput over the requests' span)."""
     if not samples:
-        return PhaseResult(0, concurrency, float("nan"), float("nan"), float("nan"), 0.0, 0,
-                           asked, client_cpu_s, wall_s)
+        return PhaseResult(
+            0,
+            concurrency,
+            float("nan"),
+            float("nan"),
+            float("nan"),
+            0.0,
+            0,
+            asked,
+            client_cpu_s,
+            wall_s,
+        )
     latencies = [s.latency_us / 1000 for s in samples]
     span_us = max(s.start_us + s.latency_us for s in samples) - min(s.start_us for s in samples)
     return PhaseResult(
-        requests=len(samples), concurrency=concurrency, p50_ms=statistics.median(latencies),
-        p95_ms=percentile(latencies, 95), mean_ms=statistics.fmean(latencies),
+        requests=len(samples),
+        concurrency=concurrency,
+        p50_ms=statistics.median(latencies),
+        p95_ms=percentile(latencies, 95),
+        mean_ms=statistics.fmean(latencies),
         rps=len(samples) / (span_us / 1e6) if span_us > 0 else 0.0,
-        non_200=sum(1 for s in samples if s.status != 200), failed=max(0, asked - len(samples)),
-        client_cpu_s=client_cpu_s, wall_s=wall_s)
+        non_200=sum(1 for s in samples if s.status != 200),
+        failed=max(0, asked - len(samples)),
+        client_cpu_s=client_cpu_s,
+        wall_s=wall_s,
+    )
 
 
 def h2load_path() -> str | None:
@@ -76,8 +93,9 @@ def h2load_path() -> str | None:
     return shutil.which("h2load")
 
 
-def run_h2load(base_url: str, paths: Sequence[str], requests: int, concurrency: int,
-               timeout_s: float) -> PhaseResult:
+def run_h2load(
+    base_url: str, paths: Sequence[str], requests: int, concurrency: int, timeout_s: float
+) -> PhaseResult:
     """`requests` requests over `concurrency` keep-alive connections, paths in turn."""
     exe = h2load_path()
     if exe is None:
@@ -85,8 +103,19 @@ def run_h2load(base_url: str, paths: Sequence[str], requests: int, concurrency: 
     with tempfile.TemporaryDirectory(prefix="bench-h2load-") as tmp:
         uris, log = Path(tmp) / "uris.txt", Path(tmp) / "requests.log"
         uris.write_text("".join(f"{base_url}{p}\n" for p in paths))
-        command = [exe, "--h1", "-n", str(requests), "-c", str(concurrency), "-t", "1",
-                   "-i", str(uris), f"--log-file={log}"]
+        command = [
+            exe,
+            "--h1",
+            "-n",
+            str(requests),
+            "-c",
+            str(concurrency),
+            "-t",
+            "1",
+            "-i",
+            str(uris),
+            f"--log-file={log}",
+        ]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s)
@@ -94,19 +123,23 @@ def run_h2load(base_url: str, paths: Sequence[str], requests: int, concurrency: 
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         if result.returncode != 0 and not log.exists():
             raise RuntimeError(f"h2load failed: {result.stderr.strip() or result.stdout}")
-        samples = [Sample(float(a), int(b), float(c)) for a, b, c in
-                   (line.split("\t")[:3] for line in log.read_text().splitlines() if line)]
+        samples = [
+            Sample(float(a), int(b), float(c))
+            for a, b, c in (line.split("\t")[:3] for line in log.read_text().splitlines() if line)
+        ]
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     return summarise(samples, requests, concurrency, cpu, wall)
 
 
-async def _async_phase(base_url: str, paths: Sequence[str], requests: int,
-                       concurrency: int) -> list[Sample]:
+async def _async_phase(
+    base_url: str, paths: Sequence[str], requests: int, concurrency: int
+) -> list[Sample]:
     samples: list[Sample] = []
     counter = iter(range(requests))
     connector = aiohttp.TCPConnector(limit=concurrency, force_close=False)
     timeout = aiohttp.ClientTimeout(total=120)
     async with aiohttp.ClientSession(base_url, connector=connector, timeout=timeout) as session:
+
         async def worker() -> None:
             for i in counter:
                 started = time.perf_counter_ns()
@@ -116,23 +149,37 @@ async def _async_phase(base_url: str, paths: Sequence[str], requests: int,
                         status = response.status
                 except aiohttp.ClientError:
                     continue
-                samples.append(Sample(started / 1000, status,
-                                      (time.perf_counter_ns() - started) / 1000))
+                samples.append(
+                    Sample(started / 1000, status, (time.perf_counter_ns() - started) / 1000)
+                )
+
         await asyncio.gather(*(worker() for _ in range(concurrency)))
     return samples
 
 
-def run_asyncio(base_url: str, paths: Sequence[str], requests: int,
-                concurrency: int) -> PhaseResult:
+def run_asyncio(
+    base_url: str, paths: Sequence[str], requests: int, concurrency: int
+) -> PhaseResult:
     """The same phase with an asyncio client in this process."""
     cpu_before, started = time.process_time(), time.perf_counter()
     samples = asyncio.run(_async_phase(base_url, paths, requests, concurrency))
-    return summarise(samples, requests, concurrency, time.process_time() - cpu_before,
-                     time.perf_counter() - started)
+    return summarise(
+        samples,
+        requests,
+        concurrency,
+        time.process_time() - cpu_before,
+        time.perf_counter() - started,
+    )
 
 
-def run_phase(client: str, base_url: str, paths: Sequence[str], requests: int,
-              concurrency: int, timeout_s: float = 600) -> PhaseResult:
+def run_phase(
+    client: str,
+    base_url: str,
+    paths: Sequence[str],
+    requests: int,
+    concurrency: int,
+    timeout_s: float = 600,
+) -> PhaseResult:
     """One timed phase with the chosen client (`h2load` or `asyncio`); at least one request
     per connection."""
     requests = max(requests, concurrency)
@@ -182,8 +229,7 @@ async def _fetch_all(base_url: str, paths: Sequence[str]) -> list[Answer]:
                 except ValueError:
                     body = None
                 matched = body.get("numberMatched") if isinstance(body, dict) else None
-                answers.append(Answer(path, response.status, count_features(body),
-                                      matched, body))
+                answers.append(Answer(path, response.status, count_features(body), matched, body))
     return answers
 
 

@@ -84,13 +84,22 @@ def comparison(row: Measured, ours: Measured | None, floor: FloorResult | None) 
     return f"ours/{row.server} {value:.2f}x req/s" if value else ""
 
 
-RESULT_HEADERS = ["request", "server", "features", "p50 ms c1", "p95 ms c1", "req/s c8",
-                  "CPU ms/req server+PG", "ours vs this"]
+RESULT_HEADERS = [
+    "request",
+    "server",
+    "features",
+    "p50 ms c1",
+    "p95 ms c1",
+    "req/s c8",
+    "CPU ms/req server+PG",
+    "ours vs this",
+]
 WARNING = "WARNING"
 
 
-def result_rows(cases: list[Case], measured: dict[str, dict[str, Measured]],
-                floor: dict[str, FloorResult]) -> list[list[list[str]]]:
+def result_rows(
+    cases: list[Case], measured: dict[str, dict[str, Measured]], floor: dict[str, FloorResult]
+) -> list[list[list[str]]]:
     """Cells per request class: one row per server, warnings under it, the floor last."""
     sections = []
     for case in cases:
@@ -100,33 +109,57 @@ def result_rows(cases: list[Case], measured: dict[str, dict[str, Measured]],
             row = by_case.get(case.key)
             if row is None:
                 continue
-            rows.append(["", row.label, str(row.features if row.features is not None else "-"),
-                         ms(row.c1.p50_ms if row.c1 else None),
-                         ms(row.c1.p95_ms if row.c1 else None),
-                         rate(row.c8.rps if row.c8 else None), cpu_cell(row),
-                         comparison(row, ours, floor.get(case.key))])
+            rows.append(
+                [
+                    "",
+                    row.label,
+                    str(row.features if row.features is not None else "-"),
+                    ms(row.c1.p50_ms if row.c1 else None),
+                    ms(row.c1.p95_ms if row.c1 else None),
+                    rate(row.c8.rps if row.c8 else None),
+                    cpu_cell(row),
+                    comparison(row, ours, floor.get(case.key)),
+                ]
+            )
             rows += [["", WARNING, "", "", "", "", "", warning] for warning in row.warnings]
         result = floor.get(case.key)
         if result is not None:
             cell = ""
             if ours and ours.c1:
-                cell = (f"ours-floor {ours.c1.p50_ms - result.p50_ms:+.2f} ms, ours/floor "
-                        f"{ours.c1.p50_ms / result.p50_ms:.1f}x")
-            rows.append(["", f"SQL floor (db time; {result.client})", str(result.rows),
-                         ms(result.p50_ms), ms(result.p95_ms), rate(result.rps), "", cell])
+                cell = (
+                    f"ours-floor {ours.c1.p50_ms - result.p50_ms:+.2f} ms, ours/floor "
+                    f"{ours.c1.p50_ms / result.p50_ms:.1f}x"
+                )
+            rows.append(
+                [
+                    "",
+                    f"SQL floor (db time; {result.client})",
+                    str(result.rows),
+                    ms(result.p50_ms),
+                    ms(result.p95_ms),
+                    rate(result.rps),
+                    "",
+                    cell,
+                ]
+            )
         if rows:
             rows[0][0] = case.title
         sections.append(rows)
     return sections
 
 
-def results_table(cases: list[Case], measured: dict[str, dict[str, Measured]],
-                  floor: dict[str, FloorResult], title: str) -> Table:
+def results_table(
+    cases: list[Case],
+    measured: dict[str, dict[str, Measured]],
+    floor: dict[str, FloorResult],
+    title: str,
+) -> Table:
     """The results as a rich table (warnings in red)."""
     table = Table(title=title)
     for name in RESULT_HEADERS:
-        table.add_column(name, justify="left" if name in ("request", "server", "ours vs this")
-                         else "right")
+        table.add_column(
+            name, justify="left" if name in ("request", "server", "ours vs this") else "right"
+        )
     for rows in result_rows(cases, measured, floor):
         for cells in rows:
             if cells[1] == WARNING:
@@ -149,48 +182,71 @@ def markdown(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def summary_rows(cases: list[Case], measured: dict[str, dict[str, Measured]],
-                 floor: dict[str, FloorResult]) -> list[dict[str, Any]]:
+def summary_rows(
+    cases: list[Case], measured: dict[str, dict[str, Measured]], floor: dict[str, FloorResult]
+) -> list[dict[str, Any]]:
     """The ratios per request class (also written to the JSON record)."""
     rows = []
     for case in cases:
-        rps = {name: row.c8.rps for name, rows_ in measured.items()
-               if (row := rows_.get(case.key)) is not None and row.c8 is not None}
+        rps = {
+            name: row.c8.rps
+            for name, rows_ in measured.items()
+            if (row := rows_.get(case.key)) is not None and row.c8 is not None
+        }
         ours = measured.get("ours", {}).get(case.key)
         ours_rps = rps.get("ours")
         ours_p50 = ours.c1.p50_ms if ours and ours.c1 else None
         floor_p50 = floor[case.key].p50_ms if case.key in floor else None
-        rows.append({
-            "case": case.key, "title": case.title,
-            "ours_over_stock_rps": ratio(ours_rps, rps.get("stock")),
-            "ours_over_tipg_rps": ratio(ours_rps, rps.get("tipg")),
-            "ours_over_ceiling_rps": ratio(ours_rps, rps.get("ceiling")),
-            "ours_minus_floor_p50_ms": (ours_p50 - floor_p50)
-            if ours_p50 is not None and floor_p50 is not None else None,
-            "ours_over_floor_p50": ratio(ours_p50, floor_p50),
-            "floor_target_met": within_floor_target(ours_p50, floor_p50)
-            if ours_p50 is not None and floor_p50 is not None else None,
-        })
+        rows.append(
+            {
+                "case": case.key,
+                "title": case.title,
+                "ours_over_stock_rps": ratio(ours_rps, rps.get("stock")),
+                "ours_over_tipg_rps": ratio(ours_rps, rps.get("tipg")),
+                "ours_over_ceiling_rps": ratio(ours_rps, rps.get("ceiling")),
+                "ours_minus_floor_p50_ms": (ours_p50 - floor_p50)
+                if ours_p50 is not None and floor_p50 is not None
+                else None,
+                "ours_over_floor_p50": ratio(ours_p50, floor_p50),
+                "floor_target_met": within_floor_target(ours_p50, floor_p50)
+                if ours_p50 is not None and floor_p50 is not None
+                else None,
+            }
+        )
     return rows
 
 
-SUMMARY_HEADERS = ["request", "ours/stock req/s", "ours/tipg req/s", "ours/ceiling req/s",
-                   "ours-floor p50", "ours/floor p50", "within 1.3x or +2 ms of floor"]
+SUMMARY_HEADERS = [
+    "request",
+    "ours/stock req/s",
+    "ours/tipg req/s",
+    "ours/ceiling req/s",
+    "ours-floor p50",
+    "ours/floor p50",
+    "within 1.3x or +2 ms of floor",
+]
 
 
 def summary_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
     """Cells of the ratio table."""
+
     def times(value: float | None) -> str:
         return f"{value:.2f}x" if value is not None else "-"
 
     cells = []
     for row in rows:
         diff, met = row["ours_minus_floor_p50_ms"], row["floor_target_met"]
-        cells.append([row["title"], times(row["ours_over_stock_rps"]),
-                      times(row["ours_over_tipg_rps"]), times(row["ours_over_ceiling_rps"]),
-                      f"{diff:+.2f} ms" if diff is not None else "-",
-                      times(row["ours_over_floor_p50"]),
-                      "-" if met is None else ("yes" if met else "no")])
+        cells.append(
+            [
+                row["title"],
+                times(row["ours_over_stock_rps"]),
+                times(row["ours_over_tipg_rps"]),
+                times(row["ours_over_ceiling_rps"]),
+                f"{diff:+.2f} ms" if diff is not None else "-",
+                times(row["ours_over_floor_p50"]),
+                "-" if met is None else ("yes" if met else "no"),
+            ]
+        )
     return cells
 
 
@@ -209,8 +265,15 @@ MEMORY_HEADERS = ["server", "processes", "RSS MB", "sum of peak RSS MB"]
 
 def memory_cells(memory: dict[str, dict[str, Any]], labels: dict[str, str]) -> list[list[str]]:
     """Cells of the memory table."""
-    return [[labels.get(name, name), str(v["processes"]), f"{v['rss_mb']:,.0f}",
-             f"{v['peak_rss_mb']:,.0f}"] for name, v in memory.items()]
+    return [
+        [
+            labels.get(name, name),
+            str(v["processes"]),
+            f"{v['rss_mb']:,.0f}",
+            f"{v['peak_rss_mb']:,.0f}",
+        ]
+        for name, v in memory.items()
+    ]
 
 
 def memory_table(memory: dict[str, dict[str, Any]], labels: dict[str, str]) -> Table:
@@ -223,16 +286,25 @@ def memory_table(memory: dict[str, dict[str, Any]], labels: dict[str, str]) -> T
     return table
 
 
-def markdown_report(cases: list[Case], measured: dict[str, dict[str, Measured]],
-                    floor: dict[str, FloorResult], memory: dict[str, dict[str, Any]],
-                    labels: dict[str, str]) -> str:
+def markdown_report(
+    cases: list[Case],
+    measured: dict[str, dict[str, Measured]],
+    floor: dict[str, FloorResult],
+    memory: dict[str, dict[str, Any]],
+    labels: dict[str, str],
+) -> str:
     """The three tables in Markdown (for docs/benchmarks.md)."""
     rows = [cells for section in result_rows(cases, measured, floor) for cells in section]
-    return "\n\n".join([
-        markdown(RESULT_HEADERS, rows),
-        markdown(SUMMARY_HEADERS, summary_cells(summary_rows(cases, measured, floor))),
-        markdown(MEMORY_HEADERS, memory_cells(memory, labels)),
-    ]) + "\n"
+    return (
+        "\n\n".join(
+            [
+                markdown(RESULT_HEADERS, rows),
+                markdown(SUMMARY_HEADERS, summary_cells(summary_rows(cases, measured, floor))),
+                markdown(MEMORY_HEADERS, memory_cells(memory, labels)),
+            ]
+        )
+        + "\n"
+    )
 
 
 def to_jsonable(value: Any) -> Any:

@@ -88,53 +88,96 @@ def bin_path(name: str) -> str:
 def ours_spec(db: BenchDatabase, layer: Layer, workdir: Path) -> ServerSpec:
     """Our app, configured by GEOPORTAL_* variables for the bench data dir."""
     port = free_port()
-    env = geoportal_env(db.settings, GEOPORTAL_HOST="127.0.0.1", GEOPORTAL_PORT=str(port),
-                        GEOPORTAL_LOG_LEVEL="warning")
-    return ServerSpec("ours", "ours (geoportal)", app_spec(layer.id, db.admin_conninfo), env,
-                      Target(layer.id), REPO, port)
+    env = geoportal_env(
+        db.settings,
+        GEOPORTAL_HOST="127.0.0.1",
+        GEOPORTAL_PORT=str(port),
+        GEOPORTAL_LOG_LEVEL="warning",
+    )
+    return ServerSpec(
+        "ours",
+        "ours (geoportal)",
+        app_spec(layer.id, db.admin_conninfo),
+        env,
+        Target(layer.id),
+        REPO,
+        port,
+    )
 
 
 def pygeoapi_config(port: int, collection: str, resource: dict[str, Any]) -> dict[str, Any]:
     """A minimal pygeoapi configuration with one collection, sharing our server limits."""
     base = yaml.safe_load((REPO / "config" / "pygeoapi-base.yml").read_text("utf-8"))
-    base["server"].update({"bind": {"host": "127.0.0.1", "port": port},
-                           "url": f"http://127.0.0.1:{port}", "languages": ["en"]})
+    base["server"].update(
+        {
+            "bind": {"host": "127.0.0.1", "port": port},
+            "url": f"http://127.0.0.1:{port}",
+            "languages": ["en"],
+        }
+    )
     for key in ("identification", "provider", "contact"):
         base["metadata"][key]["url"] = f"http://127.0.0.1:{port}"
     base["resources"] = {collection: resource}
     return base
 
 
-def collection_resource(layer: Layer, provider: dict[str, Any],
-                        bbox: list[float]) -> dict[str, Any]:
+def collection_resource(
+    layer: Layer, provider: dict[str, Any], bbox: list[float]
+) -> dict[str, Any]:
     """The pygeoapi collection block around a provider."""
-    return {"type": "collection", "title": layer.title.en, "description": layer.abstract.en,
-            "keywords": list(layer.keywords.en), "links": [],
-            "extents": {"spatial": {"bbox": bbox, "crs": CRS84}}, "providers": [provider]}
+    return {
+        "type": "collection",
+        "title": layer.title.en,
+        "description": layer.abstract.en,
+        "keywords": list(layer.keywords.en),
+        "links": [],
+        "extents": {"spatial": {"bbox": bbox, "crs": CRS84}},
+        "providers": [provider],
+    }
 
 
-def pygeoapi_spec(name: str, label: str, config: dict[str, Any], workdir: Path,
-                  port: int, collection: str, env: dict[str, str]) -> ServerSpec:
+def pygeoapi_spec(
+    name: str,
+    label: str,
+    config: dict[str, Any],
+    workdir: Path,
+    port: int,
+    collection: str,
+    env: dict[str, str],
+) -> ServerSpec:
     """Write the config, generate its OpenAPI document with pygeoapi's CLI, return the spec."""
     folder = workdir / name
     folder.mkdir(parents=True, exist_ok=True)
     config_path, openapi_path = folder / "pygeoapi-config.yml", folder / "openapi.yml"
     config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False))
     env = {**env, "PYGEOAPI_CONFIG": str(config_path), "PYGEOAPI_OPENAPI": str(openapi_path)}
-    result = subprocess.run([bin_path("pygeoapi"), "openapi", "generate", str(config_path),
-                             "--output-file", str(openapi_path)],
-                            capture_output=True, text=True, env=env, cwd=folder)
+    result = subprocess.run(
+        [
+            bin_path("pygeoapi"),
+            "openapi",
+            "generate",
+            str(config_path),
+            "--output-file",
+            str(openapi_path),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=folder,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"pygeoapi openapi generate failed for {name}:\n{result.stderr}")
-    return ServerSpec(name, label, "pygeoapi.starlette_app:APP", env, Target(collection),
-                      folder, port)
+    return ServerSpec(
+        name, label, "pygeoapi.starlette_app:APP", env, Target(collection), folder, port
+    )
 
 
 def layer_bbox(db: BenchDatabase, layer: Layer) -> list[float]:
     """The loaded extent from `catalog.layer_stats`."""
     with psycopg.connect(db.public_conninfo) as conn:
-        row = conn.execute("SELECT bbox_4326 FROM catalog.layer_stats WHERE layer_id = %s",
-                           [layer.id]).fetchone()
+        row = conn.execute(
+            "SELECT bbox_4326 FROM catalog.layer_stats WHERE layer_id = %s", [layer.id]
+        ).fetchone()
     return list(row[0]) if row and row[0] else [69.2, 39.1, 80.3, 43.3]
 
 
@@ -142,17 +185,28 @@ def stock_spec(db: BenchDatabase, layer: Layer, workdir: Path) -> ServerSpec:
     """pygeoapi's own PostgreSQLProvider (SQLAlchemy + psycopg2) on the same table."""
     port = free_port()
     parts = psycopg.conninfo.conninfo_to_dict(db.public_conninfo)
-    provider = {"type": "feature", "name": "PostgreSQL",
-                "data": {"host": parts["host"], "port": int(str(parts["port"])),
-                         "dbname": parts["dbname"], "user": parts["user"],
-                         "search_path": [layer.schema_name]},
-                "id_field": "id", "table": layer.table, "geom_field": "geom"}
+    provider = {
+        "type": "feature",
+        "name": "PostgreSQL",
+        "data": {
+            "host": parts["host"],
+            "port": int(str(parts["port"])),
+            "dbname": parts["dbname"],
+            "user": parts["user"],
+            "search_path": [layer.schema_name],
+        },
+        "id_field": "id",
+        "table": layer.table,
+        "geom_field": "geom",
+    }
     if layer.storage_srid != 4326:
         provider["storage_crs"] = f"http://www.opengis.net/def/crs/EPSG/0/{layer.storage_srid}"
-    config = pygeoapi_config(port, layer.id,
-                             collection_resource(layer, provider, layer_bbox(db, layer)))
-    return pygeoapi_spec("stock", "stock pygeoapi 0.24", config, workdir, port, layer.id,
-                         geoportal_env(db.settings))
+    config = pygeoapi_config(
+        port, layer.id, collection_resource(layer, provider, layer_bbox(db, layer))
+    )
+    return pygeoapi_spec(
+        "stock", "stock pygeoapi 0.24", config, workdir, port, layer.id, geoportal_env(db.settings)
+    )
 
 
 def ceiling_spec(db: BenchDatabase, layer: Layer, workdir: Path, canned: Path) -> ServerSpec:
@@ -166,14 +220,21 @@ def ceiling_spec(db: BenchDatabase, layer: Layer, workdir: Path, canned: Path) -
     ours = yaml.safe_load((db.settings.server_dir / "pygeoapi-config.yml").read_text("utf-8"))
     resource = ours["resources"][layer.id]
     provider = resource["providers"][0]
-    provider.update({"name": "benchmarks.stub_provider.CannedFeatureProvider",
-                     "data": str(canned)})
+    provider.update({"name": "benchmarks.stub_provider.CannedFeatureProvider", "data": str(canned)})
     resource["providers"] = [provider]
     ours["resources"] = {layer.id: resource}
-    ours["server"].update({"bind": {"host": "127.0.0.1", "port": port},
-                           "url": f"http://127.0.0.1:{port}"})
-    return pygeoapi_spec("ceiling", "pygeoapi ceiling (stub)", ours, workdir, port, layer.id,
-                         geoportal_env(db.settings))
+    ours["server"].update(
+        {"bind": {"host": "127.0.0.1", "port": port}, "url": f"http://127.0.0.1:{port}"}
+    )
+    return pygeoapi_spec(
+        "ceiling",
+        "pygeoapi ceiling (stub)",
+        ours,
+        workdir,
+        port,
+        layer.id,
+        geoportal_env(db.settings),
+    )
 
 
 def tipg_spec(db: BenchDatabase, layer: Layer, workdir: Path) -> ServerSpec:
@@ -189,30 +250,52 @@ def tipg_spec(db: BenchDatabase, layer: Layer, workdir: Path) -> ServerSpec:
     folder.mkdir(parents=True, exist_ok=True)  # its cwd: tipg reads a `.env` from there
     qualified = f"{layer.schema_name}.{layer.table}"
     env = geoportal_env(db.settings)
-    env.update({
-        # The socket folder as a percent-encoded host: tipg's pydantic DSN refuses an empty
-        # host, and asyncpg ignores `?host=` when the URL names one.
-        "DATABASE_URL": f"postgresql://{parts['user']}@{quote(str(parts['host']), safe='')}"
-                        f":{parts['port']}/{parts['dbname']}",
-        "TIPG_DB_SCHEMAS": json.dumps([layer.schema_name]),
-        "TIPG_DB_TABLES": json.dumps([qualified]),
-        "TIPG_DB_FUNCTIONS": "[]",
-        "TIPG_DB_EXCLUDE_FUNCTION_SCHEMAS": json.dumps(["public", layer.schema_name]),
-        "TIPG_MAX_FEATURES_PER_QUERY": "10000",
-    })
-    return ServerSpec("tipg", "tipg 1.6", "tipg.main:app", env,
-                      Target(qualified, ("f", "geojson")), folder, port)
+    env.update(
+        {
+            # The socket folder as a percent-encoded host: tipg's pydantic DSN refuses an empty
+            # host, and asyncpg ignores `?host=` when the URL names one.
+            "DATABASE_URL": f"postgresql://{parts['user']}@{quote(str(parts['host']), safe='')}"
+            f":{parts['port']}/{parts['dbname']}",
+            "TIPG_DB_SCHEMAS": json.dumps([layer.schema_name]),
+            "TIPG_DB_TABLES": json.dumps([qualified]),
+            "TIPG_DB_FUNCTIONS": "[]",
+            "TIPG_DB_EXCLUDE_FUNCTION_SCHEMAS": json.dumps(["public", layer.schema_name]),
+            "TIPG_MAX_FEATURES_PER_QUERY": "10000",
+        }
+    )
+    return ServerSpec(
+        "tipg", "tipg 1.6", "tipg.main:app", env, Target(qualified, ("f", "geojson")), folder, port
+    )
 
 
 def start(spec: ServerSpec, workdir: Path) -> RunningServer:
     """Start gunicorn with uvicorn workers; return at once (see `wait_ready`)."""
     log_path = workdir / f"{spec.name}.log"
-    command = [bin_path("gunicorn"), "-k", "uvicorn.workers.UvicornWorker", "-w", str(WORKERS),
-               "-b", f"127.0.0.1:{spec.port}", "--log-level", "warning", "--timeout", "120",
-               "--pythonpath", str(REPO), spec.app]
+    command = [
+        bin_path("gunicorn"),
+        "-k",
+        "uvicorn.workers.UvicornWorker",
+        "-w",
+        str(WORKERS),
+        "-b",
+        f"127.0.0.1:{spec.port}",
+        "--log-level",
+        "warning",
+        "--timeout",
+        "120",
+        "--pythonpath",
+        str(REPO),
+        spec.app,
+    ]
     with log_path.open("wb") as log:
-        process = subprocess.Popen(command, cwd=spec.cwd, env=spec.env, stdout=log,
-                                   stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            command,
+            cwd=spec.cwd,
+            env=spec.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     return RunningServer(spec, process, log_path)
 
 
@@ -222,8 +305,9 @@ def wait_ready(server: RunningServer, probe_path: str, timeout_s: float = 120) -
     last = "no answer"
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
-            raise RuntimeError(f"{server.spec.name} exited ({server.process.returncode}):\n"
-                               f"{server.log_tail()}")
+            raise RuntimeError(
+                f"{server.spec.name} exited ({server.process.returncode}):\n{server.log_tail()}"
+            )
         try:
             response = httpx.get(server.spec.base_url + probe_path, timeout=30)
             if response.status_code == 200:
@@ -232,8 +316,9 @@ def wait_ready(server: RunningServer, probe_path: str, timeout_s: float = 120) -
         except httpx.HTTPError as exc:
             last = str(exc)
         time.sleep(0.3)
-    raise RuntimeError(f"{server.spec.name} not ready after {timeout_s:.0f} s ({last}):\n"
-                       f"{server.log_tail()}")
+    raise RuntimeError(
+        f"{server.spec.name} not ready after {timeout_s:.0f} s ({last}):\n{server.log_tail()}"
+    )
 
 
 def stop(server: RunningServer, timeout_s: float = 20) -> None:
@@ -250,8 +335,9 @@ def stop(server: RunningServer, timeout_s: float = 20) -> None:
 
 
 @contextmanager
-def serving(specs: list[ServerSpec], workdir: Path, probe: str = "?limit=1"
-            ) -> Iterator[list[RunningServer]]:
+def serving(
+    specs: list[ServerSpec], workdir: Path, probe: str = "?limit=1"
+) -> Iterator[list[RunningServer]]:
     """Start all servers, wait until each answers, stop them all at the end (also when the
     run is ended by SIGTERM, as `kill` or `timeout` send: it becomes SystemExit here)."""
     servers: list[RunningServer] = []
@@ -299,8 +385,11 @@ def memory(server: RunningServer) -> dict[str, Any]:
         values = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
         rss += int(values.get("VmRSS", "0 kB").split()[0])
         hwm += int(values.get("VmHWM", "0 kB").split()[0])
-    return {"processes": len(pids), "rss_mb": round(rss / 1024, 1),
-            "peak_rss_mb": round(hwm / 1024, 1)}
+    return {
+        "processes": len(pids),
+        "rss_mb": round(rss / 1024, 1),
+        "peak_rss_mb": round(hwm / 1024, 1),
+    }
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")

@@ -47,17 +47,23 @@ def find_layer(layer_id: str) -> tuple[Layer, bool]:
 def catalogue_with_standins() -> Catalogue:
     """The declared catalogue plus the stand-ins of layers it does not declare yet."""
     catalogue = load_catalogue()
-    extra = tuple(layer for layer_id, layer in standin_layers().items()
-                  if layer_id not in catalogue.ids)
+    extra = tuple(
+        layer for layer_id, layer in standin_layers().items() if layer_id not in catalogue.ids
+    )
     return Catalogue(layers=catalogue.layers + extra, rasters=catalogue.rasters)
 
 
 def missing_tables(conninfo: str, catalogue: Catalogue) -> list[str]:
     """Ids of declared layers whose table is not in the database (yet)."""
     with psycopg.connect(conninfo) as conn:
-        return [layer.id for layer in catalogue
-                if conn.execute("SELECT to_regclass(%s)", [
-                    f'"{layer.schema_name}"."{layer.table}"']).fetchone() == (None,)]
+        return [
+            layer.id
+            for layer in catalogue
+            if conn.execute(
+                "SELECT to_regclass(%s)", [f'"{layer.schema_name}"."{layer.table}"']
+            ).fetchone()
+            == (None,)
+        ]
 
 
 def app_spec(layer_id: str, conninfo: str) -> str:
@@ -83,7 +89,8 @@ def app_factory() -> Starlette:
     settings = Settings()
     catalogue = catalogue_with_standins()
     missing = set(missing_tables(Database(settings).admin_conninfo(), catalogue))
-    catalogue = Catalogue(layers=tuple(x for x in catalogue.layers if x.id not in missing),
-                          rasters=catalogue.rasters)
+    catalogue = Catalogue(
+        layers=tuple(x for x in catalogue.layers if x.id not in missing), rasters=catalogue.rasters
+    )
     app_module.load_catalogue = lambda directory=None: catalogue  # type: ignore[assignment]
     return app_module.create_app(settings)

@@ -39,13 +39,21 @@ class CannedFeatureProvider(BaseProvider):
         """Queryables from the prepared feature's properties."""
         if not self._fields:
             properties = self.canned["item"].get("properties") or {}
-            self._fields = {name: {"type": _JSON_TYPES.get(type(value), "string")}
-                            for name, value in properties.items()}
+            self._fields = {
+                name: {"type": _JSON_TYPES.get(type(value), "string")}
+                for name, value in properties.items()
+            }
         return self._fields
 
-    def query(self, offset: int = 0, limit: int = 10, resulttype: str = "results",
-              bbox: list[float] | None = None, filterq: Any = None,
-              **kwargs: Any) -> dict[str, Any]:
+    def query(
+        self,
+        offset: int = 0,
+        limit: int = 10,
+        resulttype: str = "results",
+        bbox: list[float] | None = None,
+        filterq: Any = None,
+        **kwargs: Any,
+    ) -> dict[str, Any]:
         """The prepared page of the matching class (a new top-level dict: pygeoapi adds
         links and a time stamp to it; the features are not modified)."""
         if bbox:

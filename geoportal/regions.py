@@ -59,19 +59,29 @@ async def list_oblasts(conn: AsyncConnection[Any], layer: Layer) -> list[tuple[R
     fields = [f.name for f in layer.public_fields]
     names = [f for f in _NAME_FIELDS if f in fields]
     codes = [f for f in ("iso_3166_2", "adm1_code") if f in fields]
-    geom = sql.SQL("ST_AsBinary(ST_Transform(geom, 4326))") if layer.storage_srid != 4326 \
+    geom = (
+        sql.SQL("ST_AsBinary(ST_Transform(geom, 4326))")
+        if layer.storage_srid != 4326
         else sql.SQL("ST_AsBinary(geom)")
+    )
     query = sql.SQL("SELECT id, {}, {} FROM {} ORDER BY id").format(
-        sql.SQL(", ").join(map(sql.Identifier, [*names, *codes])), geom,
-        sql.Identifier(*layer.qualified_table))
+        sql.SQL(", ").join(map(sql.Identifier, [*names, *codes])),
+        geom,
+        sql.Identifier(*layer.qualified_table),
+    )
     cur = await conn.execute(query)
     out = []
     for row in await cur.fetchall():
-        by_language = {f.removeprefix("name_"): row[1 + i] for i, f in enumerate(names)
-                       if row[1 + i]}
+        by_language = {
+            f.removeprefix("name_"): row[1 + i] for i, f in enumerate(names) if row[1 + i]
+        }
         region = Region(int(row[0]), by_language, shapely.from_wkb(bytes(row[-1])))
-        out.append((region, _keys(region.id, by_language,
-                                  [row[1 + len(names) + i] for i in range(len(codes))])))
+        out.append(
+            (
+                region,
+                _keys(region.id, by_language, [row[1 + len(names) + i] for i in range(len(codes))]),
+            )
+        )
     return out
 
 
@@ -88,5 +98,7 @@ async def get_oblast(conn: AsyncConnection[Any], layer: Layer, text: str) -> Reg
         return found[0]
     valid = "; ".join(f"{r.id}: " + " / ".join(r.names.values()) for r, _ in oblasts)
     reason = "matches several oblasts" if found else "is not an oblast"
-    raise RegionNotFoundError(f"{text!r} {reason}; give an id or a name in Kyrgyz, Russian "
-                              f"or English: {valid or 'no oblast is loaded'}")
+    raise RegionNotFoundError(
+        f"{text!r} {reason}; give an id or a name in Kyrgyz, Russian "
+        f"or English: {valid or 'no oblast is loaded'}"
+    )

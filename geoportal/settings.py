@@ -22,7 +22,10 @@ class Settings(BaseSettings):
     """Deployment settings, read from `GEOPORTAL_*` environment variables (or a `.env` file)."""
 
     model_config = SettingsConfigDict(
-        env_prefix="GEOPORTAL_", env_file=".env", extra="ignore", frozen=True,
+        env_prefix="GEOPORTAL_",
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
         env_nested_delimiter="__",
     )
 
@@ -35,39 +38,58 @@ class Settings(BaseSettings):
         default=None,
         description="Connection for the public read path; unset: DATABASE_URL + SET ROLE.",
     )
-    data_dir: Path = Field(default=DEFAULT_DATA_DIR, description="Where the embedded cluster, "
-                           "generated configuration and caches live.")
+    data_dir: Path = Field(
+        default=DEFAULT_DATA_DIR,
+        description="Where the embedded cluster, generated configuration and caches live.",
+    )
     db_name: str = "geoportal"
-    db_port: int = Field(default=5432, ge=1, le=65535,
-                         description="Port of the embedded cluster (its socket file name).")
+    db_port: int = Field(
+        default=5432,
+        ge=1,
+        le=65535,
+        description="Port of the embedded cluster (its socket file name).",
+    )
     db_listen_tcp: bool = Field(default=False, description="Also listen on 127.0.0.1:db_port.")
     pg_bin_dir: Path | None = Field(default=None, description="Folder of initdb/pg_ctl.")
-    pg_run_user: str = Field(default="postgres",
-                             description="Unprivileged user that runs the cluster under root.")
+    pg_run_user: str = Field(
+        default="postgres", description="Unprivileged user that runs the cluster under root."
+    )
 
     host: str = "127.0.0.1"
     port: int = Field(default=5000, ge=1, le=65535)
-    base_url: str | None = Field(default=None, description="Public URL of the server; "
-                                 "default http://{host}:{port}.")
+    base_url: str | None = Field(
+        default=None, description="Public URL of the server; default http://{host}:{port}."
+    )
     workers: int = Field(default=1, ge=1, le=64)
     statement_timeout_ms: int = Field(default=30_000, ge=100)
     default_language: Literal["en", "ru", "ky"] = "en"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
-    tiles: TileSettings = Field(default_factory=TileSettings,
-                                description="Tile cache and limits (GEOPORTAL_TILES__...).")
-    security: SecuritySettings = Field(default_factory=SecuritySettings, description="Tokens, "
-                                       "keys, limits, CORS (GEOPORTAL_SECURITY__...).")
-    pygeoapi_base: Path | None = Field(default=None, description="Base of the generated "
-                                       "pygeoapi configuration (default config/pygeoapi-base.yml).")
+    tiles: TileSettings = Field(
+        default_factory=TileSettings, description="Tile cache and limits (GEOPORTAL_TILES__...)."
+    )
+    security: SecuritySettings = Field(
+        default_factory=SecuritySettings,
+        description="Tokens, keys, limits, CORS (GEOPORTAL_SECURITY__...).",
+    )
+    pygeoapi_base: Path | None = Field(
+        default=None,
+        description="Base of the generated "
+        "pygeoapi configuration (default config/pygeoapi-base.yml).",
+    )
     viewer_external_basemap: str | None = Field(
-        default=None, description="Optional raster tiles under the viewer's layers for "
+        default=None,
+        description="Optional raster tiles under the viewer's layers for "
         "deployments with internet, an XYZ template such as "
-        "https://tile.example.org/{z}/{x}/{y}.png; off by default (no external requests).")
+        "https://tile.example.org/{z}/{x}/{y}.png; off by default (no external requests).",
+    )
     viewer_external_basemap_attribution: str = Field(
-        default="", description="Attribution shown for viewer_external_basemap.")
+        default="", description="Attribution shown for viewer_external_basemap."
+    )
     viewer_vendor_dir: Path | None = Field(
-        default=None, description="The npm packages the map viewer and folium previews serve "
-        "(default: viewer/node_modules of the source tree, installed by `make setup`).")
+        default=None,
+        description="The npm packages the map viewer and folium previews serve "
+        "(default: viewer/node_modules of the source tree, installed by `make setup`).",
+    )
 
     @field_validator("data_dir")
     @classmethod

@@ -75,13 +75,18 @@ def parse_bbox(text: str) -> BBox:
         values = []
     if len(values) != 4 or not all(math.isfinite(v) for v in values):
         raise InvalidTileRequestError(
-            f"bbox must be four numbers minx,miny,maxx,maxy (CRS84 degrees), got {text!r}")
+            f"bbox must be four numbers minx,miny,maxx,maxy (CRS84 degrees), got {text!r}"
+        )
     box = BBox(*values)
-    if box.xmin >= box.xmax or box.ymin >= box.ymax or not (
-            -180 <= box.xmin and box.xmax <= 180 and -90 <= box.ymin and box.ymax <= 90):
+    if (
+        box.xmin >= box.xmax
+        or box.ymin >= box.ymax
+        or not (-180 <= box.xmin and box.xmax <= 180 and -90 <= box.ymin and box.ymax <= 90)
+    ):
         raise InvalidTileRequestError(
             f"bbox {text!r}: need minx < maxx and miny < maxy, in degrees (lon -180..180, "
-            "lat -90..90)")
+            "lat -90..90)"
+        )
     return box
 
 
@@ -94,8 +99,9 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.casefold()).strip("-") or "region"
 
 
-async def _region(conn: AsyncConnection[Any], catalogue: Catalogue, request: ExportRequest
-                  ) -> tuple[BaseGeometry, str]:
+async def _region(
+    conn: AsyncConnection[Any], catalogue: Catalogue, request: ExportRequest
+) -> tuple[BaseGeometry, str]:
     if (request.bbox is None) == (request.oblast is None):
         raise InvalidTileRequestError("give the area as exactly one of bbox or oblast")
     if request.bbox is not None:
@@ -107,10 +113,15 @@ async def _region(conn: AsyncConnection[Any], catalogue: Catalogue, request: Exp
     return region.geometry, _slug(region.label)
 
 
-async def prepare_export(conn: AsyncConnection[Any], catalogue: Catalogue,
-                         registry: TilesetRegistry, settings: TileSettings,
-                         request: ExportRequest, max_tiles: int,
-                         language: str = "en") -> PreparedExport:
+async def prepare_export(
+    conn: AsyncConnection[Any],
+    catalogue: Catalogue,
+    registry: TilesetRegistry,
+    settings: TileSettings,
+    request: ExportRequest,
+    max_tiles: int,
+    language: str = "en",
+) -> PreparedExport:
     """Resolve and plan an export (no tile is rendered yet).
 
     Raises:
@@ -120,11 +131,11 @@ async def prepare_export(conn: AsyncConnection[Any], catalogue: Catalogue,
     """
     tileset = export_tileset(registry, request.layers)
     region, label = await _region(conn, catalogue, request)
-    plan = plan_export(tileset, region, request.minzoom, request.maxzoom,
-                       BBox(*settings.bounds_4326), max_tiles)
+    plan = plan_export(
+        tileset, region, request.minzoom, request.maxzoom, BBox(*settings.bounds_4326), max_tiles
+    )
     tms = get_tile_matrix_set(EXPORT_TMS)
-    tilejson = metadata.tilejson(tileset, tms, (plan.minzoom, plan.maxzoom), "", settings,
-                                 language)
+    tilejson = metadata.tilejson(tileset, tms, (plan.minzoom, plan.maxzoom), "", settings, language)
     name = f"{_slug(tileset.id)}-{label}-z{plan.minzoom}-{plan.maxzoom}.pmtiles"
     return PreparedExport(plan, archive_metadata(plan, tilejson), name, label)
 
@@ -132,9 +143,13 @@ async def prepare_export(conn: AsyncConnection[Any], catalogue: Catalogue,
 def download_url(base_url: str, tileset: Tileset, bounds: BBox, max_tiles: int) -> str:
     """The archive of a whole tileset over `bounds`, at the highest zoom within the limit
     (what tileset metadata links to as `enclosure`)."""
-    layers = tileset.id if tileset.is_collection or tileset.id == BASEMAP_ID \
+    layers = (
+        tileset.id
+        if tileset.is_collection or tileset.id == BASEMAP_ID
         else ",".join(item.name for item in tileset.layers)
+    )
     maxzoom = largest_maxzoom(bounds, tileset.minzoom, tileset.maxzoom, max_tiles)
-    query = urlencode({"layers": layers, "bbox": ",".join(f"{v:g}" for v in bounds),
-                       "maxzoom": maxzoom}, safe=",")
+    query = urlencode(
+        {"layers": layers, "bbox": ",".join(f"{v:g}" for v in bounds), "maxzoom": maxzoom}, safe=","
+    )
     return f"{base_url}{DOWNLOAD_PATH}?{query}"

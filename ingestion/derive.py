@@ -56,4 +56,5 @@ def get_derivation(name: str) -> Callable[[Any], Any]:
         return DERIVATIONS[name]
     except KeyError:
         raise UnknownDerivationError(
-            f"unknown derivation {name!r}; known: {', '.join(sorted(DERIVATIONS))}") from None
+            f"unknown derivation {name!r}; known: {', '.join(sorted(DERIVATIONS))}"
+        ) from None

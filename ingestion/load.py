@@ -42,7 +42,9 @@ def _replace_rows(conn: psycopg.Connection, prepared: PreparedLayer) -> None:
     highest = max((row[0] for row in prepared.rows), default=0)
     conn.execute(
         sql.SQL("SELECT setval(pg_get_serial_sequence({}, 'id'), {}, true)").format(
-            sql.Literal(f"{schema}.{table}"), sql.Literal(max(highest, 1))))
+            sql.Literal(f"{schema}.{table}"), sql.Literal(max(highest, 1))
+        )
+    )
     if prepared.layer.is_restricted:
         return  # no public statistics of personal data (layer_stats is readable by all)
     time_min, time_max = _time_extent(prepared)
@@ -54,9 +56,14 @@ def _replace_rows(conn: psycopg.Connection, prepared: PreparedLayer) -> None:
         "source_file = EXCLUDED.source_file, time_min = EXCLUDED.time_min, "
         "time_max = EXCLUDED.time_max, loaded_at = now(), "
         "version = catalog.layer_stats.version + 1",
-        [prepared.layer.id, len(prepared.rows),
-         list(prepared.bbox_4326) if prepared.bbox_4326 else None, prepared.source_file,
-         time_min, time_max],
+        [
+            prepared.layer.id,
+            len(prepared.rows),
+            list(prepared.bbox_4326) if prepared.bbox_4326 else None,
+            prepared.source_file,
+            time_min,
+            time_max,
+        ],
     )
 
 
@@ -69,8 +76,10 @@ def _time_extent(prepared: PreparedLayer) -> tuple[dt.datetime | None, dt.dateti
     values = [row[index] for row in prepared.rows if row[index] is not None]
     if not values:
         return None, None
-    stamps = [v if isinstance(v, dt.datetime) else
-              dt.datetime.combine(v, dt.time(), tzinfo=dt.UTC) for v in values]
+    stamps = [
+        v if isinstance(v, dt.datetime) else dt.datetime.combine(v, dt.time(), tzinfo=dt.UTC)
+        for v in values
+    ]
     return min(stamps), max(stamps)
 
 
@@ -100,7 +109,8 @@ def load_layers(
     except psycopg.Error as exc:
         detail = exc.diag.message_primary if exc.diag else str(exc)
         raise IngestionError(
-            f"the database refused the load, nothing was changed: {detail}") from exc
+            f"the database refused the load, nothing was changed: {detail}"
+        ) from exc
     for result in results:
         log.info("loaded %s: %d features", result.layer_id, result.feature_count)
     return results

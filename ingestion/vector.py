@@ -30,8 +30,14 @@ from ingestion.errors import (
 from ingestion.values import check_value, coerce_value, is_null
 from layers.model import Layer, LayerField, ValueSource
 
-TYPE_IDS = {"Point": 0, "LineString": 1, "Polygon": 3, "MultiPoint": 4, "MultiLineString": 5,
-            "MultiPolygon": 6}
+TYPE_IDS = {
+    "Point": 0,
+    "LineString": 1,
+    "Polygon": 3,
+    "MultiPoint": 4,
+    "MultiLineString": 5,
+    "MultiPolygon": 6,
+}
 SINGLE_TYPE_IDS = {"MultiPoint": 0, "MultiLineString": 1, "MultiPolygon": 3}
 """Single-part type id that is promoted to each multi-part type."""
 
@@ -48,8 +54,7 @@ class PreparedLayer:
     repaired: int = 0
 
 
-def read_vector(path: Path, layer_name: str | None = None,
-                geometry: bool = True) -> pd.DataFrame:
+def read_vector(path: Path, layer_name: str | None = None, geometry: bool = True) -> pd.DataFrame:
     """Read a vector file (or, with `geometry=False`, an attribute table) with pyogrio.
 
     Raises:
@@ -105,11 +110,14 @@ def field_values(layer: Layer, field: LayerField, frame: pd.DataFrame, name: str
     if spec is None:
         return [None] * len(frame) if not field.required else _missing(layer, field, name)
     if spec.column not in frame.columns:
-        raise SchemaMismatchError(f"{name}: column {spec.column!r} (for field {field.name!r} of "
-                                  f"layer {layer.id}) is missing; columns: {list(frame.columns)}")
+        raise SchemaMismatchError(
+            f"{name}: column {spec.column!r} (for field {field.name!r} of "
+            f"layer {layer.id}) is missing; columns: {list(frame.columns)}"
+        )
     derive = get_derivation(spec.derive) if spec.derive else None
-    where = f"field {field.name!r}" + (f" (from column {spec.column!r})"
-                                       if spec.column != field.name else "")
+    where = f"field {field.name!r}" + (
+        f" (from column {spec.column!r})" if spec.column != field.name else ""
+    )
     values = []
     for row_number, raw in enumerate(frame[spec.column].tolist(), start=1):
         value = derive(raw) if derive else raw
@@ -120,8 +128,9 @@ def field_values(layer: Layer, field: LayerField, frame: pd.DataFrame, name: str
         try:
             value = coerce_value(field, value)
         except (ValueError, TypeError) as exc:
-            raise InvalidValueError(f"{name}, feature {row_number}, {where}: "
-                                    f"{exc} (expected {field.type})") from exc
+            raise InvalidValueError(
+                f"{name}, feature {row_number}, {where}: {exc} (expected {field.type})"
+            ) from exc
         broken = check_value(field, value)
         if broken:
             detail = broken if value is None else f"{value!r} is {broken}"
@@ -131,8 +140,10 @@ def field_values(layer: Layer, field: LayerField, frame: pd.DataFrame, name: str
 
 
 def _missing(layer: Layer, field: LayerField, name: str) -> list[Any]:
-    raise SchemaMismatchError(f"{name}: field {field.name!r} of layer {layer.id} is required "
-                              "but the declaration maps no source column to it")
+    raise SchemaMismatchError(
+        f"{name}: field {field.name!r} of layer {layer.id} is required "
+        "but the declaration maps no source column to it"
+    )
 
 
 def prepare_geometries(layer: Layer, frame: gpd.GeoDataFrame, name: str) -> tuple[list[str], int]:
@@ -153,21 +164,26 @@ def prepare_geometries(layer: Layer, frame: gpd.GeoDataFrame, name: str) -> tupl
     if repaired:
         if not (layer.source and layer.source.repair_invalid):
             row = int(np.flatnonzero(invalid)[0])
-            raise InvalidGeometryError(f"{name}, feature {row + 1}: invalid geometry "
-                                       f"({shapely.is_valid_reason(geoms[row])})")
+            raise InvalidGeometryError(
+                f"{name}, feature {row + 1}: invalid geometry "
+                f"({shapely.is_valid_reason(geoms[row])})"
+            )
         geoms[invalid] = shapely.make_valid(geoms[invalid])
     types = shapely.get_type_id(geoms)
     single = SINGLE_TYPE_IDS.get(str(layer.geometry_type))
     if single is not None:
         to_promote = types == single
-        geoms[to_promote] = [getattr(shapely, str(layer.geometry_type))([g])
-                             for g in geoms[to_promote]]
+        geoms[to_promote] = [
+            getattr(shapely, str(layer.geometry_type))([g]) for g in geoms[to_promote]
+        ]
         types = shapely.get_type_id(geoms)
     wrong = types != TYPE_IDS[str(layer.geometry_type)]
     if wrong.any():
         row = int(np.flatnonzero(wrong)[0])
-        raise InvalidGeometryError(f"{name}, feature {row + 1}: {geoms[row].geom_type} where "
-                                   f"layer {layer.id} holds {layer.geometry_type}")
+        raise InvalidGeometryError(
+            f"{name}, feature {row + 1}: {geoms[row].geom_type} where "
+            f"layer {layer.id} holds {layer.geometry_type}"
+        )
     with_srid = shapely.set_srid(geoms, layer.storage_srid)
     return list(shapely.to_wkb(with_srid, hex=True, include_srid=True)), repaired
 

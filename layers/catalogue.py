@@ -73,8 +73,13 @@ def declarations_dir() -> Path:
 
 def _parse(path: Path) -> tuple[list[Layer], list[RasterLayer]]:
     try:
-        document: dict[str, Any] = yaml.load(path.read_text(encoding="utf-8"),  # noqa: S506
-                                             Loader=SAFE_LOADER) or {}
+        document: dict[str, Any] = (
+            yaml.load(
+                path.read_text(encoding="utf-8"),  # noqa: S506
+                Loader=SAFE_LOADER,
+            )
+            or {}
+        )
     except yaml.YAMLError as exc:
         raise InvalidDeclarationError(f"{path.name}: not valid YAML: {exc}") from exc
     unknown = set(document) - {"layers", "rasters"}
@@ -110,9 +115,11 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
             raise InvalidDeclarationError(error)
     seen: dict[object, str] = {}
     restricted = [r for r in (lyr.restricted_layer for lyr in layers) if r is not None]
-    for key, owner in [(lyr.id, lyr.id) for lyr in [*layers, *restricted]] + [
-        (lyr.qualified_table, lyr.id) for lyr in [*layers, *restricted]
-    ] + [(r.id, r.id) for r in rasters]:
+    for key, owner in (
+        [(lyr.id, lyr.id) for lyr in [*layers, *restricted]]
+        + [(lyr.qualified_table, lyr.id) for lyr in [*layers, *restricted]]
+        + [(r.id, r.id) for r in rasters]
+    ):
         if key in seen:
             raise InvalidDeclarationError(f"{key!r} is declared twice ({seen[key]} and {owner})")
         seen[key] = owner
@@ -123,6 +130,7 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
             if target is not None and target not in declared:
                 raise InvalidDeclarationError(
                     f"layer {layer.id}: field {layer_field.name!r} references {target!r}, "
-                    "which is not declared before it (files load in name order)")
+                    "which is not declared before it (files load in name order)"
+                )
         declared.add(layer.id)
     return Catalogue(layers=tuple(layers), rasters=tuple(rasters))

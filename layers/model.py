@@ -35,8 +35,16 @@ SQL_TYPES: dict[str, str] = {
 RESTRICTED_SCHEMA = "restricted"
 """The schema of personal data: the public database role has no privilege on it at all."""
 
-THEMES: tuple[str, ...] = ("base", "roads", "agriculture", "irrigation", "cadastre", "sports",
-                           "disaster", "city")
+THEMES: tuple[str, ...] = (
+    "base",
+    "roads",
+    "agriculture",
+    "irrigation",
+    "cadastre",
+    "sports",
+    "disaster",
+    "city",
+)
 """Themes a layer may belong to (an agency's write permission is granted per theme)."""
 
 SUPPORTED_CRS: tuple[int, ...] = (4326, 3857, 7692, 7693, 7694, 7695, 7696, 32642, 32643, 32644)
@@ -183,8 +191,9 @@ class TileBand(_Frozen):
     @model_validator(mode="after")
     def _one_tolerance(self) -> TileBand:
         if self.simplify_px is not None and self.simplify_m is not None:
-            raise ValueError(f"tile band from zoom {self.min_zoom}: give simplify_px or "
-                             "simplify_m, not both")
+            raise ValueError(
+                f"tile band from zoom {self.min_zoom}: give simplify_px or simplify_m, not both"
+            )
         return self
 
 
@@ -276,8 +285,9 @@ class Layer(_Frozen):
             if name is not None and name not in names:
                 raise ValueError(f"layer {self.id}: {name!r} is not one of its fields {names}")
         if self.time_field and not self.field(self.time_field).is_temporal:
-            raise ValueError(f"layer {self.id}: time_field {self.time_field!r} is not a date "
-                             "or timestamp")
+            raise ValueError(
+                f"layer {self.id}: time_field {self.time_field!r} is not a date or timestamp"
+            )
         if self.storage_srid not in SUPPORTED_CRS:
             raise ValueError(f"layer {self.id}: storage SRID {self.storage_srid} not supported")
         return self
@@ -291,9 +301,11 @@ class Layer(_Frozen):
             errors.append(f"layer {self.id}: theme {self.theme!r} is not one of {THEMES}")
         hidden = [f.name for f in self.fields if not f.public]
         if hidden and not self.is_restricted:
-            errors.append(f"layer {self.id}: fields {hidden} are not public; restricted fields "
-                          "live in the layer's `restricted:` table, never as columns of a "
-                          "public table")
+            errors.append(
+                f"layer {self.id}: fields {hidden} are not public; restricted fields "
+                "live in the layer's `restricted:` table, never as columns of a "
+                "public table"
+            )
         return errors
 
     @property
@@ -317,18 +329,33 @@ class Layer(_Frozen):
         if self.restricted is None:
             return None
         link = LayerField(
-            name="feature_id", type="bigint", required=True,
-            unique=self.restricted.one_per_feature, references=self.id, public=False,
-            title=Trilingual(ky=f"{self.id} id", ru=f"id в {self.id}", en=f"{self.id} id"))
-        fields = [link, *(f.model_copy(update={"public": False})
-                          for f in self.restricted.fields)]
+            name="feature_id",
+            type="bigint",
+            required=True,
+            unique=self.restricted.one_per_feature,
+            references=self.id,
+            public=False,
+            title=Trilingual(ky=f"{self.id} id", ru=f"id в {self.id}", en=f"{self.id} id"),
+        )
+        fields = [link, *(f.model_copy(update={"public": False}) for f in self.restricted.fields)]
         source = LayerSource(generated=True) if self.source and self.source.generated else None
         return Layer(
-            id=self.restricted.table, theme=self.theme, schema=RESTRICTED_SCHEMA,
-            table=self.restricted.table, title=self.restricted.title, abstract=self.abstract,
-            keywords=self.keywords, geometry_type=None, custodian=self.custodian,
-            licence=self.licence, attribution=self.attribution, fields=fields,
-            zoom=self.zoom, source=source, editable=False)
+            id=self.restricted.table,
+            theme=self.theme,
+            schema=RESTRICTED_SCHEMA,
+            table=self.restricted.table,
+            title=self.restricted.title,
+            abstract=self.abstract,
+            keywords=self.keywords,
+            geometry_type=None,
+            custodian=self.custodian,
+            licence=self.licence,
+            attribution=self.attribution,
+            fields=fields,
+            zoom=self.zoom,
+            source=source,
+            editable=False,
+        )
 
     @property
     def qualified_table(self) -> tuple[str, str]:

@@ -32,15 +32,21 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
     import shapely
 
     gdal = subprocess.run(["ogrinfo", "--version"], capture_output=True, text=True).stdout
-    return [f"GEOS {shapely.geos_version_string}, PROJ {pyproj.proj_version_str}, "
-            f"{gdal.strip() or 'GDAL CLI missing'}"]
+    return [
+        f"GEOS {shapely.geos_version_string}, PROJ {pyproj.proj_version_str}, "
+        f"{gdal.strip() or 'GDAL CLI missing'}"
+    ]
 
 
 def make_settings(data_dir: Path, **overrides: object) -> Settings:
     """Settings for tests: the embedded cluster in `data_dir`, never an external server."""
-    values: dict[str, object] = {"data_dir": data_dir, "database_url": None,
-                                 "public_database_url": None, "port": free_port(),
-                                 "security": SecuritySettings(rate_limit_per_minute=0)}
+    values: dict[str, object] = {
+        "data_dir": data_dir,
+        "database_url": None,
+        "public_database_url": None,
+        "port": free_port(),
+        "security": SecuritySettings(rate_limit_per_minute=0),
+    }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -62,8 +68,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory, issuer: LocalIssuer) -> S
     """Settings of the test run's cluster and server: tokens of the local issuer accepted,
     no rate limit (tests send many requests from one address; the limiter has its own
     tests)."""
-    security = SecuritySettings(oidc_issuer=ISSUER, oidc_audience=AUDIENCE,
-                                oidc_jwks=str(issuer.jwks_path), rate_limit_per_minute=0)
+    security = SecuritySettings(
+        oidc_issuer=ISSUER,
+        oidc_audience=AUDIENCE,
+        oidc_jwks=str(issuer.jwks_path),
+        rate_limit_per_minute=0,
+    )
     return make_settings(tmp_path_factory.mktemp("geoportal-data"), security=security)
 
 

@@ -169,16 +169,16 @@ class DiskTileCache:
             tms = get_tile_matrix_set(tms_dir.name)
             for z_dir in _subdirs(tms_dir):
                 z = int(z_dir.name)
-                ranges = [tms.tile_range(_grow(box, 360 / tms.matrix_size(z)[0]), z)
-                          for box in boxes]
+                ranges = [
+                    tms.tile_range(_grow(box, 360 / tms.matrix_size(z)[0]), z) for box in boxes
+                ]
                 removed += _remove_in_ranges(z_dir, ranges)
         return removed
 
 
 def _subdirs(path: Path, numeric: bool = True) -> list[Path]:
     try:
-        return [p for p in path.iterdir()
-                if p.is_dir() and (p.name.isdigit() or not numeric)]
+        return [p for p in path.iterdir() if p.is_dir() and (p.name.isdigit() or not numeric)]
     except (FileNotFoundError, NotADirectoryError):
         return []
 

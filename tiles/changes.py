@@ -55,8 +55,14 @@ def _boxes(value: Any) -> tuple[BBox, ...] | None:
     boxes = tuple(BBox(*map(float, box)) for box in value)
     if len(boxes) <= MAX_BOXES:
         return boxes
-    return (BBox(min(b.xmin for b in boxes), min(b.ymin for b in boxes),
-                 max(b.xmax for b in boxes), max(b.ymax for b in boxes)),)
+    return (
+        BBox(
+            min(b.xmin for b in boxes),
+            min(b.ymin for b in boxes),
+            max(b.xmax for b in boxes),
+            max(b.ymax for b in boxes),
+        ),
+    )
 
 
 def parse_change(payload: str) -> TileChange | None:
@@ -84,8 +90,11 @@ def merge_changes(changes: Iterable[TileChange]) -> list[TileChange]:
         if old is None:
             merged[key] = change
             continue
-        boxes = None if old.boxes is None or change.boxes is None else \
-            _boxes([*old.boxes, *change.boxes])
+        boxes = (
+            None
+            if old.boxes is None or change.boxes is None
+            else _boxes([*old.boxes, *change.boxes])
+        )
         merged[key] = TileChange(max(old.seq, change.seq), *key, boxes)
     return list(merged.values())
 
@@ -98,9 +107,16 @@ class ChangeListener:
     tells whether changes are being received, so caches are bypassed while they are not.
     """
 
-    def __init__(self, conninfo: str, on_change: Callable[[TileChange], object], *,
-                 on_reset: Callable[[], None], on_state: Callable[[bool], None],
-                 state_path: Path | None = None, retry_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        conninfo: str,
+        on_change: Callable[[TileChange], object],
+        *,
+        on_reset: Callable[[], None],
+        on_state: Callable[[bool], None],
+        state_path: Path | None = None,
+        retry_s: float = 1.0,
+    ) -> None:
         self.conninfo = conninfo
         self.on_change = on_change
         self.on_reset = on_reset
@@ -133,8 +149,11 @@ class ChangeListener:
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                        self.conninfo, autocommit=True, connect_timeout=10,
-                        application_name=APPLICATION_NAME) as conn:
+                    self.conninfo,
+                    autocommit=True,
+                    connect_timeout=10,
+                    application_name=APPLICATION_NAME,
+                ) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     await self._catch_up(conn)
                     self.ready.set()
@@ -175,11 +194,18 @@ class ChangeListener:
         else:
             cur = await conn.execute(
                 "SELECT seq, table_name, boxes FROM catalog.tile_changes WHERE seq > %s "
-                "ORDER BY seq", [since - CATCH_UP_WINDOW])
+                "ORDER BY seq",
+                [since - CATCH_UP_WINDOW],
+            )
             rows = await cur.fetchall()
-            changes = [c for c in (parse_change(json.dumps(
-                {"seq": seq, "table": name, "boxes": boxes})) for seq, name, boxes in rows)
-                if c is not None]
+            changes = [
+                c
+                for c in (
+                    parse_change(json.dumps({"seq": seq, "table": name, "boxes": boxes}))
+                    for seq, name, boxes in rows
+                )
+                if c is not None
+            ]
             for change in merge_changes(changes):
                 self.on_change(change)
         self.last_seq = current
@@ -208,6 +234,14 @@ class ChangeListener:
             return
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.state_path.with_name(f".{self.state_path.name}.{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"seq": self.last_seq, "database": self.database,
-                                   "at": dt.datetime.now(dt.UTC).isoformat()}), "utf-8")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "seq": self.last_seq,
+                    "database": self.database,
+                    "at": dt.datetime.now(dt.UTC).isoformat(),
+                }
+            ),
+            "utf-8",
+        )
         tmp.replace(self.state_path)

@@ -87,12 +87,14 @@ def export_tileset(registry: TilesetRegistry, layer_ids: Sequence[str]) -> Tiles
     if len(tilesets) == 1:
         return tilesets[0]
     layers: tuple[TilesetLayer, ...] = tuple(t.layers[0] for t in tilesets)
-    return Tileset(id="+".join(ids), key=f"export/{'+'.join(ids)}", layers=layers,
-                   is_collection=False)
+    return Tileset(
+        id="+".join(ids), key=f"export/{'+'.join(ids)}", layers=layers, is_collection=False
+    )
 
 
-def service_renderer(service: TileService, tileset: Tileset
-                     ) -> Callable[[TileCoord], Awaitable[bytes]]:
+def service_renderer(
+    service: TileService, tileset: Tileset
+) -> Callable[[TileCoord], Awaitable[bytes]]:
     """Render an export's tiles with the tile service: a served tileset's tiles go through
     its caches (when they are in use), a multi-layer export's are rendered directly."""
     served = {t.key for t in service.registry.all()}
@@ -141,8 +143,14 @@ def _tiles_in(tms: TileMatrixSet, region: BaseGeometry, bbox: BBox, z: int) -> l
     return [t for t, hit in zip(tiles, shapely.intersects(region, boxes), strict=True) if hit]
 
 
-def plan_export(tileset: Tileset, region: BaseGeometry, minzoom: int | None, maxzoom: int,
-                bounds_4326: BBox, max_tiles: int) -> ExportPlan:
+def plan_export(
+    tileset: Tileset,
+    region: BaseGeometry,
+    minzoom: int | None,
+    maxzoom: int,
+    bounds_4326: BBox,
+    max_tiles: int,
+) -> ExportPlan:
     """The tiles covering a region at zooms minzoom..maxzoom (Web Mercator).
 
     Args:
@@ -164,27 +172,34 @@ def plan_export(tileset: Tileset, region: BaseGeometry, minzoom: int | None, max
     high = min(maxzoom, tileset.maxzoom)
     if low < 0 or maxzoom > tms.maxzoom or low > maxzoom:
         raise InvalidTileRequestError(
-            f"zooms must satisfy 0 <= minzoom <= maxzoom <= {tms.maxzoom}; got {low}-{maxzoom}")
+            f"zooms must satisfy 0 <= minzoom <= maxzoom <= {tms.maxzoom}; got {low}-{maxzoom}"
+        )
     if low > tileset.maxzoom:
         raise InvalidTileRequestError(
             f"{tileset.id} has tiles from zoom {tileset.minzoom} to {tileset.maxzoom}; "
-            f"minzoom {low} is above them")
+            f"minzoom {low} is above them"
+        )
     if region.is_empty:
         raise InvalidTileRequestError("the export region is empty")
     clipped = region.intersection(shapely.box(*bounds_4326))
     if clipped.is_empty:
         raise InvalidTileRequestError(
             f"the region {tuple(round(v, 4) for v in region.bounds)} is outside the served "
-            f"area {bounds_4326}")
+            f"area {bounds_4326}"
+        )
     bbox = BBox(*clipped.bounds)
     upper = count_tiles(tms, bbox, low, high)
     if upper > max_tiles:
         fits = largest_maxzoom(bbox, low, high, max_tiles)
-        hint = (f"; maxzoom {fits} fits, or choose a smaller area" if
-                count_tiles(tms, bbox, low, fits) <= max_tiles else "; choose a smaller area")
+        hint = (
+            f"; maxzoom {fits} fits, or choose a smaller area"
+            if count_tiles(tms, bbox, low, fits) <= max_tiles
+            else "; choose a smaller area"
+        )
         raise ExportTooLargeError(
             f"the export would have up to {upper:,} tiles (zooms {low}-{high}), more than "
-            f"the limit of {max_tiles:,}{hint}")
+            f"the limit of {max_tiles:,}{hint}"
+        )
     tiles = [t for z in range(low, high + 1) for t in _tiles_in(tms, clipped, bbox, z)]
     tiles.sort(key=lambda t: zxy_to_tileid(t.z, t.x, t.y))
     return ExportPlan(tileset=tileset, bbox=bbox, minzoom=low, maxzoom=high, tiles=tuple(tiles))
@@ -194,16 +209,26 @@ def archive_metadata(plan: ExportPlan, tilejson: dict[str, Any]) -> dict[str, An
     """The archive's JSON metadata: the tileset's TileJSON (name, attribution,
     `vector_layers`) without URLs, with the export's bounds and zooms."""
     meta = {k: v for k, v in tilejson.items() if k not in ("tiles", "tilejson", "scheme")}
-    meta.update({"format": "pbf", "type": "overlay", "bounds": list(plan.bbox),
-                 "minzoom": plan.minzoom, "maxzoom": plan.maxzoom,
-                 "center": _center(plan)})
+    meta.update(
+        {
+            "format": "pbf",
+            "type": "overlay",
+            "bounds": list(plan.bbox),
+            "minzoom": plan.minzoom,
+            "maxzoom": plan.maxzoom,
+            "center": _center(plan),
+        }
+    )
     return meta
 
 
 def _center(plan: ExportPlan) -> list[float]:
     b = plan.bbox
-    return [(b.xmin + b.xmax) / 2, (b.ymin + b.ymax) / 2,
-            float(min(max(plan.minzoom, 8), plan.maxzoom))]
+    return [
+        (b.xmin + b.xmax) / 2,
+        (b.ymin + b.ymax) / 2,
+        float(min(max(plan.minzoom, 8), plan.maxzoom)),
+    ]
 
 
 def _header(plan: ExportPlan) -> dict[str, Any]:
@@ -213,15 +238,22 @@ def _header(plan: ExportPlan) -> dict[str, Any]:
     def e7(value: float) -> int:
         return round(value * 10_000_000)
 
-    return {"tile_type": TileType.MVT, "tile_compression": Compression.GZIP,
-            "min_lon_e7": e7(b.xmin), "min_lat_e7": e7(b.ymin),
-            "max_lon_e7": e7(b.xmax), "max_lat_e7": e7(b.ymax),
-            "center_zoom": int(zoom), "center_lon_e7": e7(lon), "center_lat_e7": e7(lat)}
+    return {
+        "tile_type": TileType.MVT,
+        "tile_compression": Compression.GZIP,
+        "min_lon_e7": e7(b.xmin),
+        "min_lat_e7": e7(b.ymin),
+        "max_lon_e7": e7(b.xmax),
+        "max_lat_e7": e7(b.ymax),
+        "center_zoom": int(zoom),
+        "center_lon_e7": e7(lon),
+        "center_lat_e7": e7(lat),
+    }
 
 
-async def _rendered_in_order(tiles: Iterable[TileCoord],
-                             render: Callable[[TileCoord], Awaitable[bytes]],
-                             concurrency: int) -> Any:
+async def _rendered_in_order(
+    tiles: Iterable[TileCoord], render: Callable[[TileCoord], Awaitable[bytes]], concurrency: int
+) -> Any:
     """Render up to `concurrency` tiles at once; yield (tile, bytes) in the input order."""
     window: list[tuple[TileCoord, asyncio.Task[bytes]]] = []
     try:
@@ -238,10 +270,14 @@ async def _rendered_in_order(tiles: Iterable[TileCoord],
             task.cancel()
 
 
-async def write_pmtiles(plan: ExportPlan, render: Callable[[TileCoord], Awaitable[bytes]],
-                        path: Path, metadata: dict[str, Any], concurrency: int = 4,
-                        on_tile: Callable[[TileCoord, int], None] | None = None
-                        ) -> ExportResult:
+async def write_pmtiles(
+    plan: ExportPlan,
+    render: Callable[[TileCoord], Awaitable[bytes]],
+    path: Path,
+    metadata: dict[str, Any],
+    concurrency: int = 4,
+    on_tile: Callable[[TileCoord, int], None] | None = None,
+) -> ExportResult:
     """Render the plan's tiles and write them as a PMTiles v3 archive at `path`.
 
     Args:
@@ -264,8 +300,9 @@ async def write_pmtiles(plan: ExportPlan, render: Callable[[TileCoord], Awaitabl
             try:
                 async for tile, data in _rendered_in_order(plan.tiles, render, concurrency):
                     if data:
-                        writer.write_tile(zxy_to_tileid(tile.z, tile.x, tile.y),
-                                          gzip.compress(data, mtime=0))
+                        writer.write_tile(
+                            zxy_to_tileid(tile.z, tile.x, tile.y), gzip.compress(data, mtime=0)
+                        )
                         written += 1
                     else:
                         empty += 1
@@ -279,7 +316,8 @@ async def write_pmtiles(plan: ExportPlan, render: Callable[[TileCoord], Awaitabl
                 raise ExportEmptyError(
                     f"no feature of {plan.tileset.id} in the area "
                     f"{tuple(round(v, 4) for v in plan.bbox)} at zooms "
-                    f"{plan.minzoom}-{plan.maxzoom}: nothing to export")
+                    f"{plan.minzoom}-{plan.maxzoom}: nothing to export"
+                )
             writer.finalize(_header(plan), metadata)
         partial.replace(path)
     finally:

@@ -15,20 +15,39 @@ from tiles.types import BBox
 MVT = "application/vnd.mapbox-vector-tile"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 TILING_SCHEME_REL = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
-BASEMAP_TITLE = Trilingual(ky="Улуттук негизги карта", ru="Национальная базовая карта",
-                           en="National basemap")
+BASEMAP_TITLE = Trilingual(
+    ky="Улуттук негизги карта", ru="Национальная базовая карта", en="National basemap"
+)
 BASEMAP_ABSTRACT = Trilingual(
     ky="Административдик чек аралар, суулар, жолдор, калктуу конуштар жана имараттар бир "
-       "вектордук плиткада.",
+    "вектордук плиткада.",
     ru="Административные границы, водные объекты, дороги, населённые пункты и здания в одной "
-       "векторной плитке.",
-    en="Administrative boundaries, water, roads, places and buildings in one vector tile.")
-_JSON_TYPES = {"text": "string", "integer": "integer", "bigint": "integer", "double": "number",
-               "boolean": "boolean", "date": "string", "timestamptz": "string"}
-_TILEJSON_TYPES = {"string": "String", "integer": "Number", "number": "Number",
-                   "boolean": "Boolean"}
-_DIMENSION = {"Point": 0, "MultiPoint": 0, "LineString": 1, "MultiLineString": 1,
-              "Polygon": 2, "MultiPolygon": 2}
+    "векторной плитке.",
+    en="Administrative boundaries, water, roads, places and buildings in one vector tile.",
+)
+_JSON_TYPES = {
+    "text": "string",
+    "integer": "integer",
+    "bigint": "integer",
+    "double": "number",
+    "boolean": "boolean",
+    "date": "string",
+    "timestamptz": "string",
+}
+_TILEJSON_TYPES = {
+    "string": "String",
+    "integer": "Number",
+    "number": "Number",
+    "boolean": "Boolean",
+}
+_DIMENSION = {
+    "Point": 0,
+    "MultiPoint": 0,
+    "LineString": 1,
+    "MultiLineString": 1,
+    "Polygon": 2,
+    "MultiPolygon": 2,
+}
 
 
 def tileset_title(tileset: Tileset, language: str) -> str:
@@ -66,44 +85,65 @@ def tile_template(tiles_url: str, tms: TileMatrixSet) -> str:
     return f"{tiles_url}/{tms.id}/{{tileMatrix}}/{{tileRow}}/{{tileCol}}"
 
 
-def tilesets_list(tileset: Tileset, tiles_url: str, sets: list[TileMatrixSet],
-                  base_url: str, language: str) -> dict[str, Any]:
+def tilesets_list(
+    tileset: Tileset, tiles_url: str, sets: list[TileMatrixSet], base_url: str, language: str
+) -> dict[str, Any]:
     """`/collections/{id}/tiles` or `/tiles`: the tilesets, one per tile matrix set."""
     return {
         "links": [{"rel": "self", "type": "application/json", "href": tiles_url}],
-        "tilesets": [{
-            "title": tileset_title(tileset, language),
-            "dataType": "vector",
-            "crs": tms.crs_uri,
-            "tileMatrixSetURI": tms.uri,
-            "links": [
-                {"rel": "self", "type": "application/json", "href": f"{tiles_url}/{tms.id}"},
-                {"rel": "item", "type": MVT, "templated": True,
-                 "href": tile_template(tiles_url, tms)},
-                {"rel": TILING_SCHEME_REL, "type": "application/json",
-                 "href": f"{base_url}/TileMatrixSets/{tms.id}"},
-            ],
-        } for tms in sets],
+        "tilesets": [
+            {
+                "title": tileset_title(tileset, language),
+                "dataType": "vector",
+                "crs": tms.crs_uri,
+                "tileMatrixSetURI": tms.uri,
+                "links": [
+                    {"rel": "self", "type": "application/json", "href": f"{tiles_url}/{tms.id}"},
+                    {
+                        "rel": "item",
+                        "type": MVT,
+                        "templated": True,
+                        "href": tile_template(tiles_url, tms),
+                    },
+                    {
+                        "rel": TILING_SCHEME_REL,
+                        "type": "application/json",
+                        "href": f"{base_url}/TileMatrixSets/{tms.id}",
+                    },
+                ],
+            }
+            for tms in sets
+        ],
     }
 
 
-def tileset_metadata(tileset: Tileset, tms: TileMatrixSet, zooms: tuple[int, int],
-                     tiles_url: str, base_url: str, settings: TileSettings,
-                     language: str) -> dict[str, Any]:
+def tileset_metadata(
+    tileset: Tileset,
+    tms: TileMatrixSet,
+    zooms: tuple[int, int],
+    tiles_url: str,
+    base_url: str,
+    settings: TileSettings,
+    language: str,
+) -> dict[str, Any]:
     """OGC API - Tiles tileset metadata (`/collections/{id}/tiles/{tileMatrixSetId}`)."""
     bounds = BBox(*settings.bounds_4326)
     layers = []
     for item in tileset.layers:
         low = tms.zoom_from_web_mercator(item.minzoom)
         high = tms.zoom_from_web_mercator(item.maxzoom)
-        layers.append({
-            "id": item.name, "title": item.layer.title.get(language),
-            "description": item.layer.abstract.get(language),
-            "dataType": "vector",
-            "geometryDimension": _DIMENSION[item.layer.geometry_type or "Point"],
-            "minTileMatrix": str(low), "maxTileMatrix": str(high),
-            "propertiesSchema": properties_schema(item.layer),
-        })
+        layers.append(
+            {
+                "id": item.name,
+                "title": item.layer.title.get(language),
+                "description": item.layer.abstract.get(language),
+                "dataType": "vector",
+                "geometryDimension": _DIMENSION[item.layer.geometry_type or "Point"],
+                "minTileMatrix": str(low),
+                "maxTileMatrix": str(high),
+                "propertiesSchema": properties_schema(item.layer),
+            }
+        )
     return {
         "title": tileset_title(tileset, language),
         "description": tileset_description(tileset, language),
@@ -112,32 +152,51 @@ def tileset_metadata(tileset: Tileset, tms: TileMatrixSet, zooms: tuple[int, int
         "crs": tms.crs_uri,
         "tileMatrixSetURI": tms.uri,
         "tileMatrixSetLimits": tms.limits(bounds, *zooms),
-        "boundingBox": {"lowerLeft": [bounds.xmin, bounds.ymin],
-                        "upperRight": [bounds.xmax, bounds.ymax], "crs": CRS84},
+        "boundingBox": {
+            "lowerLeft": [bounds.xmin, bounds.ymin],
+            "upperRight": [bounds.xmax, bounds.ymax],
+            "crs": CRS84,
+        },
         "layers": layers,
         "links": [
             {"rel": "self", "type": "application/json", "href": f"{tiles_url}/{tms.id}"},
             {"rel": "item", "type": MVT, "templated": True, "href": tile_template(tiles_url, tms)},
-            {"rel": TILING_SCHEME_REL, "type": "application/json",
-             "href": f"{base_url}/TileMatrixSets/{tms.id}"},
-            {"rel": "alternate", "type": "application/vnd.mapbox.tile+json",
-             "href": f"{tiles_url}/{tms.id}/tilejson.json"},
+            {
+                "rel": TILING_SCHEME_REL,
+                "type": "application/json",
+                "href": f"{base_url}/TileMatrixSets/{tms.id}",
+            },
+            {
+                "rel": "alternate",
+                "type": "application/vnd.mapbox.tile+json",
+                "href": f"{tiles_url}/{tms.id}/tilejson.json",
+            },
         ],
     }
 
 
-def tilejson(tileset: Tileset, tms: TileMatrixSet, zooms: tuple[int, int], tiles_url: str,
-             settings: TileSettings, language: str) -> dict[str, Any]:
+def tilejson(
+    tileset: Tileset,
+    tms: TileMatrixSet,
+    zooms: tuple[int, int],
+    tiles_url: str,
+    settings: TileSettings,
+    language: str,
+) -> dict[str, Any]:
     """TileJSON 3.0.0 of a Web Mercator tileset (what MapLibre reads as a `vector` source)."""
     bounds = BBox(*settings.bounds_4326)
     vector_layers = []
     for item in tileset.layers:
         props = properties_schema(item.layer)["properties"]
-        vector_layers.append({
-            "id": item.name, "description": item.layer.title.get(language),
-            "minzoom": item.minzoom, "maxzoom": item.maxzoom,
-            "fields": {name: _TILEJSON_TYPES[s["type"]] for name, s in props.items()},
-        })
+        vector_layers.append(
+            {
+                "id": item.name,
+                "description": item.layer.title.get(language),
+                "minzoom": item.minzoom,
+                "maxzoom": item.maxzoom,
+                "fields": {name: _TILEJSON_TYPES[s["type"]] for name, s in props.items()},
+            }
+        )
     return {
         "tilejson": "3.0.0",
         "name": tileset_title(tileset, language),
@@ -145,10 +204,14 @@ def tilejson(tileset: Tileset, tms: TileMatrixSet, zooms: tuple[int, int], tiles
         "attribution": _attribution(tileset),
         "scheme": "xyz",
         "tiles": [f"{tiles_url}/{tms.id}/{{z}}/{{y}}/{{x}}"],
-        "minzoom": zooms[0], "maxzoom": zooms[1],
+        "minzoom": zooms[0],
+        "maxzoom": zooms[1],
         "bounds": list(bounds),
-        "center": [(bounds.xmin + bounds.xmax) / 2, (bounds.ymin + bounds.ymax) / 2,
-                   max(zooms[0], 6)],
+        "center": [
+            (bounds.xmin + bounds.xmax) / 2,
+            (bounds.ymin + bounds.ymax) / 2,
+            max(zooms[0], 6),
+        ],
         "vector_layers": vector_layers,
     }
 
@@ -163,6 +226,9 @@ def style(tileset: Tileset, tilejson_url: str, source_id: str = "geoportal") -> 
             entry.update({"source": source_id, "source-layer": item.name})
             entry.setdefault("minzoom", item.minzoom)
             layers.append(entry)
-    return {"version": 8, "name": tileset.id,
-            "sources": {source_id: {"type": "vector", "url": tilejson_url}},
-            "layers": layers}
+    return {
+        "version": 8,
+        "name": tileset.id,
+        "sources": {source_id: {"type": "vector", "url": tilejson_url}},
+        "layers": layers,
+    }

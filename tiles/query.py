@@ -80,8 +80,10 @@ _MERCATOR_RADIUS = 6378137.0
 
 
 def _mercator_to_lonlat(x: float, y: float) -> tuple[float, float]:
-    return (math.degrees(x / _MERCATOR_RADIUS),
-            math.degrees(math.atan(math.sinh(y / _MERCATOR_RADIUS))))
+    return (
+        math.degrees(x / _MERCATOR_RADIUS),
+        math.degrees(math.atan(math.sinh(y / _MERCATOR_RADIUS))),
+    )
 
 
 def storage_envelope(tms: TileMatrixSet, bounds: BBox, srid: int) -> BBox:
@@ -98,7 +100,8 @@ def storage_envelope(tms: TileMatrixSet, bounds: BBox, srid: int) -> BBox:
         xmax, ymax = _mercator_to_lonlat(bounds.xmax, bounds.ymax)
         return BBox(xmin, ymin, xmax, ymax)
     xmin, ymin, xmax, ymax = _transformer(tms.pyproj_crs, srid).transform_bounds(
-        *bounds, densify_pts=21)
+        *bounds, densify_pts=21
+    )
     return BBox(xmin, ymin, xmax, ymax)
 
 
@@ -125,13 +128,15 @@ def property_sql(f: LayerField) -> sql.Composable:
     if f.type == "date":
         return sql.SQL("to_char({}, 'YYYY-MM-DD') AS {}").format(column, sql.Identifier(f.name))
     if f.type == "timestamptz":
-        return sql.SQL("""to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS {}"""
-                       ).format(column, sql.Identifier(f.name))
+        return sql.SQL(
+            """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS {}"""
+        ).format(column, sql.Identifier(f.name))
     return column
 
 
-def geometry_sql(layer: Layer, tms: TileMatrixSet,
-                 tolerance: sql.Composable | None) -> sql.Composable:
+def geometry_sql(
+    layer: Layer, tms: TileMatrixSet, tolerance: sql.Composable | None
+) -> sql.Composable:
     """The candidate's geometry, simplified in storage units, in the set's SRID.
 
     Lines and polygons are simplified with `ST_Simplify(..., true)` (collapsed parts are
@@ -152,23 +157,28 @@ def _size_sql() -> tuple[sql.Composable, sql.Composable]:
     return (sql.SQL("(ST_XMax(geom) - ST_XMin(geom))"), sql.SQL("(ST_YMax(geom) - ST_YMin(geom))"))
 
 
-def where_sql(layer: Layer, p: Mapping[str, sql.Composable], srid: int,
-              tile_filter: TileFilter | None) -> sql.Composable:
+def where_sql(
+    layer: Layer, p: Mapping[str, sql.Composable], srid: int, tile_filter: TileFilter | None
+) -> sql.Composable:
     """Index condition, size filter and the request's filter (`p`: the placeholders of
     `LayerValues.ordered`)."""
     env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
-        p["xmin"], p["ymin"], p["xmax"], p["ymax"], sql.Literal(srid))
+        p["xmin"], p["ymin"], p["xmax"], p["ymax"], sql.Literal(srid)
+    )
     conds: list[sql.Composable] = [sql.SQL("geom && {}").format(env)]
     if "min_width" in p:
         # Position and size in one index (migration 0009): only features at least this
         # large are read; the exact test on both axes follows.
-        conds.append(sql.SQL(
-            "catalog.tiles_size_key(geom) &&& ST_MakeLine(ST_MakePoint({}, {}, {}), "
-            "ST_MakePoint({}, {}, 1e30))").format(
-                p["xmin"], p["ymin"], p["min_side"], p["xmax"], p["ymax"]))
+        conds.append(
+            sql.SQL(
+                "catalog.tiles_size_key(geom) &&& ST_MakeLine(ST_MakePoint({}, {}, {}), "
+                "ST_MakePoint({}, {}, 1e30))"
+            ).format(p["xmin"], p["ymin"], p["min_side"], p["xmax"], p["ymax"])
+        )
         width, height = _size_sql()
-        conds.append(sql.SQL("({} >= {} OR {} >= {})").format(
-            width, p["min_width"], height, p["min_height"]))
+        conds.append(
+            sql.SQL("({} >= {} OR {} >= {})").format(width, p["min_width"], height, p["min_height"])
+        )
     if tile_filter is not None:
         conds.append(sql.SQL("({})").format(tile_filter.where))
     return sql.SQL(" AND ").join(conds)
@@ -202,45 +212,63 @@ class LayerValues:
     def ordered(self) -> list[tuple[str, Any]]:
         """(name, value) of the parameters the statement uses, in a fixed order."""
         out: list[tuple[str, Any]] = [("tolerance", self.tolerance)] if self.tolerance else []
-        out += list(zip(("box_xmin", "box_ymin", "box_xmax", "box_ymax"), self.tile_box,
-                        strict=True))
+        out += list(
+            zip(("box_xmin", "box_ymin", "box_xmax", "box_ymax"), self.tile_box, strict=True)
+        )
         out += list(zip(("xmin", "ymin", "xmax", "ymax"), self.envelope, strict=True))
         if max(self.min_size) > 0:
-            out += [("min_side", min(self.min_size)), ("min_width", self.min_size[0]),
-                    ("min_height", self.min_size[1])]
+            out += [
+                ("min_side", min(self.min_size)),
+                ("min_width", self.min_size[0]),
+                ("min_height", self.min_size[1]),
+            ]
         return [*out, ("max_features", self.max_features)]
 
 
-def layer_values(layer: Layer, rules: ZoomRules, tms: TileMatrixSet, tile: TileCoord,
-                 settings: TileSettings) -> LayerValues:
+def layer_values(
+    layer: Layer, rules: ZoomRules, tms: TileMatrixSet, tile: TileCoord, settings: TileSettings
+) -> LayerValues:
     """The parameters of one MVT layer of a tile."""
     bounds = tms.xy_bounds(tile)
     grow = (bounds.xmax - bounds.xmin) * settings.buffer / settings.extent
     buffered = BBox(bounds.xmin - grow, bounds.ymin - grow, bounds.xmax + grow, bounds.ymax + grow)
     px, py = pixel_size(tms, bounds, layer.storage_srid)
     if rules.simplify_m is not None:
-        tolerance = rules.simplify_m / 111_320 if is_geographic(layer.storage_srid) \
-            else rules.simplify_m
+        tolerance = (
+            rules.simplify_m / 111_320 if is_geographic(layer.storage_srid) else rules.simplify_m
+        )
     else:
         tolerance = rules.simplify_px * min(px, py)
     points = layer.geometry_type in _POINT_TYPES
     return LayerValues(
-        tolerance=0.0 if points else max(tolerance, 0.0), tile_box=bounds,
+        tolerance=0.0 if points else max(tolerance, 0.0),
+        tile_box=bounds,
         envelope=storage_envelope(tms, buffered, layer.storage_srid),
         min_size=(0.0, 0.0) if points else (rules.min_size_px * px, rules.min_size_px * py),
-        max_features=rules.max_features)
+        max_features=rules.max_features,
+    )
 
 
-def layer_sql(layer: Layer, rules: ZoomRules, tms: TileMatrixSet, values: LayerValues,
-              settings: TileSettings, params: _Params,
-              tile_filter: TileFilter | None) -> sql.Composable:
+def layer_sql(
+    layer: Layer,
+    rules: ZoomRules,
+    tms: TileMatrixSet,
+    values: LayerValues,
+    settings: TileSettings,
+    params: _Params,
+    tile_filter: TileFilter | None,
+) -> sql.Composable:
     """The sub-select encoding one MVT layer of a tile (its values added to `params`)."""
     p = {name: params.add(value) for name, value in values.ordered()}
     geometry = geometry_sql(layer, tms, p.get("tolerance"))
     tile_box = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})::box2d").format(
-        p["box_xmin"], p["box_ymin"], p["box_xmax"], p["box_ymax"], sql.Literal(tms.srid))
-    columns = [sql.Identifier("id"), *(sql.Identifier(f.name) for f in rules.fields),
-               sql.Identifier("geom")]
+        p["box_xmin"], p["box_ymin"], p["box_xmax"], p["box_ymax"], sql.Literal(tms.srid)
+    )
+    columns = [
+        sql.Identifier("id"),
+        *(sql.Identifier(f.name) for f in rules.fields),
+        sql.Identifier("geom"),
+    ]
     return sql.SQL(_template()).format(
         layer_name=sql.Literal(layer.id),
         extent=sql.Literal(settings.extent),
@@ -261,34 +289,54 @@ _STATEMENTS: dict[tuple[Any, ...], str] = {}
 from tile to tile, and composing the text cost about 1 ms per layer."""
 
 
-def build_tile_query(tileset: Tileset, tms: TileMatrixSet, tile: TileCoord,
-                     settings: TileSettings, tile_filter: TileFilter | None = None
-                     ) -> tuple[sql.Composable | str, dict[str, Any]] | None:
+def build_tile_query(
+    tileset: Tileset,
+    tms: TileMatrixSet,
+    tile: TileCoord,
+    settings: TileSettings,
+    tile_filter: TileFilter | None = None,
+) -> tuple[sql.Composable | str, dict[str, Any]] | None:
     """The statement (and its parameters) returning the tile's MVT bytes in one row.
 
     Returns None when no layer of the tileset is drawn at this zoom (the tile is empty
     without asking the database). `tile_filter` applies to single-layer tilesets.
     """
     zoom = tms.web_mercator_zoom(tile.z)
-    drawn = [(item.layer, zoom_rules(item.layer, zoom, settings.max_features))
-             for item in tileset.layers_at(zoom)]
+    drawn = [
+        (item.layer, zoom_rules(item.layer, zoom, settings.max_features))
+        for item in tileset.layers_at(zoom)
+    ]
     if not drawn:
         return None
-    layers = [(layer, rules, layer_values(layer, rules, tms, tile, settings))
-              for layer, rules in drawn]
+    layers = [
+        (layer, rules, layer_values(layer, rules, tms, tile, settings)) for layer, rules in drawn
+    ]
     params = _Params()
-    key = (tileset.key, tuple(layer.id for layer, _ in drawn), tms.id, zoom, settings.extent,
-           settings.buffer)
+    key = (
+        tileset.key,
+        tuple(layer.id for layer, _ in drawn),
+        tms.id,
+        zoom,
+        settings.extent,
+        settings.buffer,
+    )
     cached = _STATEMENTS.get(key) if tile_filter is None else None
     if cached is not None:
         for _, _, values in layers:
             for _, value in values.ordered():
                 params.add(value)
         return cached, params.values
-    parts = [layer_sql(layer, rules, tms, values, settings, params, tile_filter)
-             for layer, rules, values in layers]
-    statement: sql.Composable = parts[0] if len(parts) == 1 else sql.SQL("SELECT {}").format(
-        sql.SQL(" || ").join(sql.SQL("({})").format(part) for part in parts))
+    parts = [
+        layer_sql(layer, rules, tms, values, settings, params, tile_filter)
+        for layer, rules, values in layers
+    ]
+    statement: sql.Composable = (
+        parts[0]
+        if len(parts) == 1
+        else sql.SQL("SELECT {}").format(
+            sql.SQL(" || ").join(sql.SQL("({})").format(part) for part in parts)
+        )
+    )
     if tile_filter is not None:
         return statement, {**tile_filter.params, **params.values}
     text = _STATEMENTS[key] = statement.as_string(None)

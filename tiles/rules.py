@@ -52,11 +52,15 @@ def check_tile_rules(layer: Layer) -> None:
     for band in layer.tiles.bands:
         for name in [*(band.fields or []), *([band.priority] if band.priority else [])]:
             if name not in declared:
-                raise TilesConfigError(f"layer {layer.id}: tile band from zoom {band.min_zoom} "
-                                       f"names unknown field {name!r}")
+                raise TilesConfigError(
+                    f"layer {layer.id}: tile band from zoom {band.min_zoom} "
+                    f"names unknown field {name!r}"
+                )
             if name not in public:
-                raise TilesConfigError(f"layer {layer.id}: tile band from zoom {band.min_zoom} "
-                                       f"names restricted field {name!r}; tiles are public")
+                raise TilesConfigError(
+                    f"layer {layer.id}: tile band from zoom {band.min_zoom} "
+                    f"names restricted field {name!r}; tiles are public"
+                )
 
 
 def _band_for(layer: Layer, zoom: int) -> TileBand | None:
@@ -81,10 +85,16 @@ def zoom_rules(layer: Layer, zoom: int, default_max_features: int) -> ZoomRules:
     at_max = zoom >= layer.zoom.max
     public = {f.name: f for f in layer.public_fields}
     names = band.fields if band and band.fields is not None else list(public)
-    simplify_px = band.simplify_px if band and band.simplify_px is not None else (
-        0.0 if at_max else DEFAULT_SIMPLIFY_PX)
-    min_size = band.min_size_px if band and band.min_size_px is not None else (
-        0.0 if at_max else DEFAULT_MIN_SIZE_PX)
+    simplify_px = (
+        band.simplify_px
+        if band and band.simplify_px is not None
+        else (0.0 if at_max else DEFAULT_SIMPLIFY_PX)
+    )
+    min_size = (
+        band.min_size_px
+        if band and band.min_size_px is not None
+        else (0.0 if at_max else DEFAULT_MIN_SIZE_PX)
+    )
     return ZoomRules(
         fields=tuple(public[name] for name in names if name in public),
         simplify_px=simplify_px,

@@ -30,8 +30,14 @@ from tiles.tilematrix import TileMatrixSet, get_tile_matrix_set
 from tiles.tilesets import Tileset, TilesetRegistry
 from tiles.types import BBox, TileCoord
 
-_USER_ERRORS = (errors.DataError, errors.UndefinedFunction, errors.DatatypeMismatch,
-                errors.CannotCoerce, errors.AmbiguousFunction, errors.IndeterminateDatatype)
+_USER_ERRORS = (
+    errors.DataError,
+    errors.UndefinedFunction,
+    errors.DatatypeMismatch,
+    errors.CannotCoerce,
+    errors.AmbiguousFunction,
+    errors.IndeterminateDatatype,
+)
 
 
 @dataclass(frozen=True)
@@ -70,7 +76,9 @@ async def configure_tile_connection(conn: psycopg.AsyncConnection[Any], timeout_
         " set_config('jit', 'off', false),"
         " set_config('plan_cache_mode', 'force_custom_plan', false),"
         " set_config('default_transaction_read_only', 'on', false),"
-        " set_config('application_name', 'geoportal-tiles', false)", [str(timeout_ms)])
+        " set_config('application_name', 'geoportal-tiles', false)",
+        [str(timeout_ms)],
+    )
 
 
 _READABLE_SQL = """
@@ -82,8 +90,9 @@ JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'geom' AND NOT a.attis
 WHERE has_column_privilege(c.oid, a.attnum, 'SELECT')"""
 
 
-async def readable_tables(pool: AsyncConnectionPool[Any],
-                          tables: set[tuple[str, str]]) -> set[tuple[str, str]]:
+async def readable_tables(
+    pool: AsyncConnectionPool[Any], tables: set[tuple[str, str]]
+) -> set[tuple[str, str]]:
     """The tables among `tables` whose geometry the pool's role may read."""
     ordered = sorted(tables)
     async with pool.connection() as conn:
@@ -94,15 +103,19 @@ async def readable_tables(pool: AsyncConnectionPool[Any],
 def filter_variant(*parts: str | None) -> str:
     """A short, stable cache variant name for a request's filter parameters."""
     text = "\x1f".join(part or "" for part in parts)
-    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest() if text.strip("\x1f") \
-        else ""
+    return hashlib.blake2b(text.encode(), digest_size=10).hexdigest() if text.strip("\x1f") else ""
 
 
 class TileService:
     """Answers tile requests for the tilesets of a registry."""
 
-    def __init__(self, pool: AsyncConnectionPool[Any], registry: TilesetRegistry,
-                 cache: TileCache, settings: TileSettings) -> None:
+    def __init__(
+        self,
+        pool: AsyncConnectionPool[Any],
+        registry: TilesetRegistry,
+        cache: TileCache,
+        settings: TileSettings,
+    ) -> None:
         self.pool = pool
         self.registry = registry
         self.cache = cache
@@ -114,11 +127,14 @@ class TileService:
     # -- requests ----------------------------------------------------------------------
     def zoom_range(self, tileset: Tileset, tms: TileMatrixSet) -> tuple[int, int]:
         """The tile matrices of `tms` with content in the tileset."""
-        return (tms.zoom_from_web_mercator(tileset.minzoom),
-                tms.zoom_from_web_mercator(tileset.maxzoom))
+        return (
+            tms.zoom_from_web_mercator(tileset.minzoom),
+            tms.zoom_from_web_mercator(tileset.maxzoom),
+        )
 
-    def resolve(self, tileset: Tileset, tms_id: str, z: int, x: int, y: int
-                ) -> tuple[TileMatrixSet, TileCoord]:
+    def resolve(
+        self, tileset: Tileset, tms_id: str, z: int, x: int, y: int
+    ) -> tuple[TileMatrixSet, TileCoord]:
         """Check a tile request against the set, the tileset's zooms and its limits.
 
         Raises:
@@ -132,17 +148,26 @@ class TileService:
         if not low <= z <= high:
             raise TileOutOfRangeError(
                 f"tile matrix {z} is outside the zoom range of {tileset.id} in {tms.id}: "
-                f"{low} to {high}")
+                f"{low} to {high}"
+            )
         col0, row0, col1, row1 = tms.tile_range(BBox(*self.settings.bounds_4326), z)
         if not (col0 <= x <= col1 and row0 <= y <= row1):
             raise TileOutOfRangeError(
                 f"tile {z}/{y}/{x} (z/row/col) is outside the tile matrix set limits of "
                 f"{tileset.id} in {tms.id} at tile matrix {z}: rows {row0}-{row1}, "
-                f"columns {col0}-{col1}")
+                f"columns {col0}-{col1}"
+            )
         return tms, tile
 
-    async def get_tile(self, tileset: Tileset, tms_id: str, z: int, x: int, y: int,
-                       tile_filter: TileFilter | None = None) -> RenderedTile:
+    async def get_tile(
+        self,
+        tileset: Tileset,
+        tms_id: str,
+        z: int,
+        x: int,
+        y: int,
+        tile_filter: TileFilter | None = None,
+    ) -> RenderedTile:
         """The tile, from the caches or rendered.
 
         Raises:
@@ -160,28 +185,43 @@ class TileService:
         rendered = await self._shared(key, tileset, tms, tile, tile_filter)
         return RenderedTile(rendered.data, rendered.etag, "database")
 
-    def find_cached(self, tileset: Tileset, tms_id: str, z: int, x: int, y: int,
-                    tile_filter: TileFilter | None = None) -> RenderedTile | None:
+    def find_cached(
+        self,
+        tileset: Tileset,
+        tms_id: str,
+        z: int,
+        x: int,
+        y: int,
+        tile_filter: TileFilter | None = None,
+    ) -> RenderedTile | None:
         """The tile from the caches (no I/O beyond a small file read), or None.
 
         Raises the same request errors as `get_tile`.
         """
         self.resolve(tileset, tms_id, z, x, y)
         if tile_filter is not None and not tileset.is_collection:
-            raise InvalidTileRequestError(f"filter and datetime apply to collection tiles, "
-                                          f"not to the {tileset.id} tileset")
+            raise InvalidTileRequestError(
+                f"filter and datetime apply to collection tiles, not to the {tileset.id} tileset"
+            )
         if not self.caching:
             return None
         key = TileKey(tileset.key, tms_id, z, x, y, tile_filter.variant if tile_filter else "")
         hit = self.cache.get(key)
         return RenderedTile(hit[0].data, hit[0].etag, hit[1]) if hit is not None else None
 
-    async def _shared(self, key: TileKey, tileset: Tileset, tms: TileMatrixSet,
-                      tile: TileCoord, tile_filter: TileFilter | None) -> CachedTile:
+    async def _shared(
+        self,
+        key: TileKey,
+        tileset: Tileset,
+        tms: TileMatrixSet,
+        tile: TileCoord,
+        tile_filter: TileFilter | None,
+    ) -> CachedTile:
         flight = self._inflight.get(key)
         if flight is None:
-            task = asyncio.ensure_future(self._render_and_cache(key, tileset, tms, tile,
-                                                                tile_filter))
+            task = asyncio.ensure_future(
+                self._render_and_cache(key, tileset, tms, tile, tile_filter)
+            )
             flight = self._inflight[key] = _Flight(task)
             task.add_done_callback(lambda _: self._forget(key, flight))
         flight.waiters += 1
@@ -198,16 +238,27 @@ class TileService:
         if not flight.task.cancelled():
             flight.task.exception()  # retrieved: the waiters re-raise it
 
-    async def _render_and_cache(self, key: TileKey, tileset: Tileset, tms: TileMatrixSet,
-                                tile: TileCoord, tile_filter: TileFilter | None) -> CachedTile:
+    async def _render_and_cache(
+        self,
+        key: TileKey,
+        tileset: Tileset,
+        tms: TileMatrixSet,
+        tile: TileCoord,
+        tile_filter: TileFilter | None,
+    ) -> CachedTile:
         since = self.cache.generation
         data = await self.render(tileset, tms, tile, tile_filter)
         if self.caching:
             return self.cache.put(key, data, since)
         return TileCache.uncached(data)
 
-    async def render(self, tileset: Tileset, tms: TileMatrixSet, tile: TileCoord,
-                     tile_filter: TileFilter | None = None) -> bytes:
+    async def render(
+        self,
+        tileset: Tileset,
+        tms: TileMatrixSet,
+        tile: TileCoord,
+        tile_filter: TileFilter | None = None,
+    ) -> bytes:
         """Render a tile with PostGIS (no cache); b"" when it has no feature."""
         built = build_tile_query(tileset, tms, tile, self.settings, tile_filter)
         if built is None:
@@ -223,7 +274,8 @@ class TileService:
         except errors.QueryCanceled as exc:
             raise TileQueryTimeoutError(
                 f"tile {tile.z}/{tile.y}/{tile.x} of {tileset.id} took longer than "
-                f"{self.settings.statement_timeout_ms} ms and was cancelled") from exc
+                f"{self.settings.statement_timeout_ms} ms and was cancelled"
+            ) from exc
         except _USER_ERRORS as exc:
             message = exc.diag.message_primary if exc.diag else str(exc)
             raise InvalidTileRequestError(f"invalid filter: {message}") from exc

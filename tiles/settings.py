@@ -15,23 +15,39 @@ class TileSettings(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    cache_dir: Path | None = Field(default=None, description="On-disk tile cache; None: "
-                                   "`tiles` in the server's data directory.")
+    cache_dir: Path | None = Field(
+        default=None,
+        description="On-disk tile cache; None: `tiles` in the server's data directory.",
+    )
     disk_cache: bool = Field(default=True, description="False: memory cache only.")
     memory_cache_mb: int = Field(default=128, ge=0, description="Memory LRU size (MiB).")
     statement_timeout_ms: int = Field(default=10_000, ge=100, description="Per tile query.")
     pool_max_size: int = Field(default=8, ge=1, le=128)
     extent: int = Field(default=4096, ge=256, le=16384, description="MVT tile extent.")
     buffer: int = Field(default=64, ge=0, le=1024, description="MVT buffer in extent units.")
-    max_features: int = Field(default=20_000, ge=1, description="Default feature cap per "
-                              "layer and tile.")
+    max_features: int = Field(
+        default=20_000, ge=1, description="Default feature cap per layer and tile."
+    )
     bounds_4326: tuple[float, float, float, float] = Field(
-        default=KYRGYZSTAN_BOUNDS_4326, description="Tiles outside this box are 404.")
-    export_max_tiles: int = Field(default=200_000, ge=1, description="Most tiles a "
-                                  "`geoportal tiles export` archive may hold (--max-tiles).")
-    download_max_tiles: int = Field(default=20_000, ge=1, description="Most tiles a "
-                                    "`/downloads/pmtiles` archive may hold.")
-    download_concurrency: int = Field(default=2, ge=1, le=16, description="Tiles one "
-                                      "download renders at once (tile pool connections).")
-    max_age_s: int = Field(default=0, ge=0, description="Cache-Control max-age for clients; "
-                           "0: clients revalidate every time (ETag, 304).")
+        default=KYRGYZSTAN_BOUNDS_4326, description="Tiles outside this box are 404."
+    )
+    export_max_tiles: int = Field(
+        default=200_000,
+        ge=1,
+        description="Most tiles a `geoportal tiles export` archive may hold (--max-tiles).",
+    )
+    download_max_tiles: int = Field(
+        default=20_000, ge=1, description="Most tiles a `/downloads/pmtiles` archive may hold."
+    )
+    download_concurrency: int = Field(
+        default=2,
+        ge=1,
+        le=16,
+        description="Tiles one download renders at once (tile pool connections).",
+    )
+    max_age_s: int = Field(
+        default=0,
+        ge=0,
+        description="Cache-Control max-age for clients; "
+        "0: clients revalidate every time (ETag, 304).",
+    )

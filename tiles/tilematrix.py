@@ -63,12 +63,14 @@ class TileMatrixSet:
         if not self.minzoom <= tile.z <= self.maxzoom:
             raise TileOutOfRangeError(
                 f"tile matrix {tile.z} does not exist in {self.id} "
-                f"({self.minzoom} to {self.maxzoom})")
+                f"({self.minzoom} to {self.maxzoom})"
+            )
         cols, rows = self.matrix_size(tile.z)
         if not (0 <= tile.x < cols and 0 <= tile.y < rows):
             raise TileOutOfRangeError(
                 f"tile {tile.z}/{tile.y}/{tile.x} (z/row/col) is outside tile matrix {tile.z} "
-                f"of {self.id}: rows 0-{rows - 1}, columns 0-{cols - 1}")
+                f"of {self.id}: rows 0-{rows - 1}, columns 0-{cols - 1}"
+            )
 
     def xy_bounds(self, tile: TileCoord) -> BBox:
         """Bounds of the tile in the set's CRS (x = east)."""
@@ -92,16 +94,27 @@ class TileMatrixSet:
         north = max(min(bbox_4326.ymax, limit), -limit)
         upper_left = self.grid.tile(west, north, z)
         lower_right = self.grid.tile(east, south, z)
-        return (max(upper_left.x, 0), max(upper_left.y, 0),
-                min(lower_right.x, cols - 1), min(lower_right.y, rows - 1))
+        return (
+            max(upper_left.x, 0),
+            max(upper_left.y, 0),
+            min(lower_right.x, cols - 1),
+            min(lower_right.y, rows - 1),
+        )
 
     def limits(self, bbox_4326: BBox, minzoom: int, maxzoom: int) -> list[dict[str, Any]]:
         """OGC `tileMatrixSetLimits` of the tiles touching a box, per tile matrix."""
         out = []
         for z in range(minzoom, maxzoom + 1):
             col0, row0, col1, row1 = self.tile_range(bbox_4326, z)
-            out.append({"tileMatrix": str(z), "minTileRow": row0, "maxTileRow": row1,
-                        "minTileCol": col0, "maxTileCol": col1})
+            out.append(
+                {
+                    "tileMatrix": str(z),
+                    "minTileRow": row0,
+                    "maxTileRow": row1,
+                    "minTileCol": col0,
+                    "maxTileCol": col1,
+                }
+            )
         return out
 
     def web_mercator_zoom(self, z: int) -> int:
@@ -122,11 +135,17 @@ def get_tile_matrix_set(tms_id: str) -> TileMatrixSet:
     """
     if tms_id not in SUPPORTED_TMS:
         raise TileMatrixSetNotFoundError(
-            f"tile matrix set {tms_id!r} is not supported; use one of {', '.join(SUPPORTED_TMS)}")
+            f"tile matrix set {tms_id!r} is not supported; use one of {', '.join(SUPPORTED_TMS)}"
+        )
     grid = morecantile.tms.get(tms_id)
     return TileMatrixSet(
-        id=tms_id, uri=str(grid.uri), crs_uri=_CRS_URI[tms_id], srid=_POSTGIS_SRID[tms_id],
-        pyproj_crs="EPSG:3857" if tms_id == "WebMercatorQuad" else "OGC:CRS84", grid=grid)
+        id=tms_id,
+        uri=str(grid.uri),
+        crs_uri=_CRS_URI[tms_id],
+        srid=_POSTGIS_SRID[tms_id],
+        pyproj_crs="EPSG:3857" if tms_id == "WebMercatorQuad" else "OGC:CRS84",
+        grid=grid,
+    )
 
 
 @functools.lru_cache(maxsize=65536)

@@ -12,7 +12,15 @@ from tiles.rules import check_tile_rules
 
 BASEMAP_ID = "basemap"
 BASEMAP_LAYERS: tuple[str, ...] = (
-    "country", "oblasts", "rayons", "lakes", "rivers", "roads", "buildings", "settlements")
+    "country",
+    "oblasts",
+    "rayons",
+    "lakes",
+    "rivers",
+    "roads",
+    "buildings",
+    "settlements",
+)
 """Layers of the national basemap, bottom to top; those not declared are left out."""
 
 
@@ -73,7 +81,8 @@ class TilesetRegistry:
         except KeyError:
             raise TilesetNotFoundError(
                 f"collection {collection_id!r} has no vector tiles; collections with tiles: "
-                f"{', '.join(self.collections)}") from None
+                f"{', '.join(self.collections)}"
+            ) from None
 
     def get_basemap(self) -> Tileset:
         """The basemap tileset.
@@ -97,13 +106,20 @@ class TilesetRegistry:
         """The tilesets left when only the `present` tables exist (a declared layer whose
         table is not migrated yet is left out instead of failing every basemap tile)."""
         return build_registry(
-            item.layer for t in self.all() for item in t.layers
-            if item.layer.qualified_table in present)
+            item.layer
+            for t in self.all()
+            for item in t.layers
+            if item.layer.qualified_table in present
+        )
 
     def keys_for_table(self, schema: str, table: str) -> set[str]:
         """Cache keys of the tilesets that draw `schema.table`."""
-        return {tileset.key for tileset in self.all()
-                for item in tileset.layers if item.layer.qualified_table == (schema, table)}
+        return {
+            tileset.key
+            for tileset in self.all()
+            for item in tileset.layers
+            if item.layer.qualified_table == (schema, table)
+        }
 
 
 def build_registry(layers: Iterable[Layer]) -> TilesetRegistry:
@@ -116,13 +132,23 @@ def build_registry(layers: Iterable[Layer]) -> TilesetRegistry:
     for layer in with_geometry:
         check_tile_rules(layer)
     collections = {
-        layer.id: Tileset(id=layer.id, key=f"collections/{layer.id}", is_collection=True,
-                          layers=(TilesetLayer(layer, layer.zoom.min, layer.zoom.max),))
+        layer.id: Tileset(
+            id=layer.id,
+            key=f"collections/{layer.id}",
+            is_collection=True,
+            layers=(TilesetLayer(layer, layer.zoom.min, layer.zoom.max),),
+        )
         for layer in with_geometry
     }
     by_id = {layer.id: layer for layer in with_geometry}
-    basemap_layers = tuple(TilesetLayer(by_id[i], by_id[i].zoom.min, by_id[i].zoom.max)
-                           for i in BASEMAP_LAYERS if i in by_id)
-    basemap = (Tileset(id=BASEMAP_ID, key=BASEMAP_ID, layers=basemap_layers,
-                       is_collection=False) if basemap_layers else None)
+    basemap_layers = tuple(
+        TilesetLayer(by_id[i], by_id[i].zoom.min, by_id[i].zoom.max)
+        for i in BASEMAP_LAYERS
+        if i in by_id
+    )
+    basemap = (
+        Tileset(id=BASEMAP_ID, key=BASEMAP_ID, layers=basemap_layers, is_collection=False)
+        if basemap_layers
+        else None
+    )
     return TilesetRegistry(collections=collections, basemap=basemap)

@@ -20,8 +20,12 @@ class BBox(NamedTuple):
         >>> unit.intersects(BBox(1, 1, 2, 2)), unit.intersects(BBox(2, 2, 3, 3))
         (True, False)
         """
-        return not (other.xmin > self.xmax or other.xmax < self.xmin
-                    or other.ymin > self.ymax or other.ymax < self.ymin)
+        return not (
+            other.xmin > self.xmax
+            or other.xmax < self.xmin
+            or other.ymin > self.ymax
+            or other.ymax < self.ymin
+        )
 
 
 class TileCoord(NamedTuple):

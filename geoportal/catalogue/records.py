@@ -32,8 +32,9 @@ KYRGYZSTAN_BBOX = (69.2, 39.1, 80.3, 43.3)
 """Fallback extent (CRS84) of datasets never loaded; the same literal is in the view."""
 RECORD_CORE = "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-core"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
-ISO_TOPIC_SCHEME = ("https://standards.iso.org/iso/19115/resources/Codelists/cat/"
-                    "codelists.xml#MD_TopicCategoryCode")
+ISO_TOPIC_SCHEME = (
+    "https://standards.iso.org/iso/19115/resources/Codelists/cat/codelists.xml#MD_TopicCategoryCode"
+)
 SYNC_LOCK = 7_310_004  # pg_advisory_xact_lock key: one sync at a time (several workers start)
 
 VECTOR_FORMATS: tuple[dict[str, str], ...] = (
@@ -52,21 +53,33 @@ THEME_TITLES: dict[str, dict[str, str]] = {
     "agriculture": {"ky": "Айыл чарба", "ru": "Сельское хозяйство", "en": "Agriculture"},
     "irrigation": {"ky": "Сугат", "ru": "Ирригация", "en": "Irrigation"},
     "sports": {"ky": "Спорт", "ru": "Спорт", "en": "Sports"},
-    "disaster": {"ky": "Кырсыктардын коркунучу", "ru": "Риски бедствий",
-                 "en": "Disaster risk"},
-    "city": {"ky": "Шаардын санариптик эгизи", "ru": "Цифровой двойник города",
-             "en": "City digital twin"},
+    "disaster": {"ky": "Кырсыктардын коркунучу", "ru": "Риски бедствий", "en": "Disaster risk"},
+    "city": {
+        "ky": "Шаардын санариптик эгизи",
+        "ru": "Цифровой двойник города",
+        "en": "City digital twin",
+    },
     "cadastre": {"ky": "Кадастр", "ru": "Кадастр", "en": "Cadastre"},
 }
 
 # ISO 19115 MD_TopicCategoryCode by theme, with the base layers' own categories.
 TOPIC_CATEGORIES: dict[str, str] = {
-    "roads": "transportation", "agriculture": "farming", "irrigation": "inlandWaters",
-    "sports": "society", "disaster": "geoscientificInformation", "city": "structure",
+    "roads": "transportation",
+    "agriculture": "farming",
+    "irrigation": "inlandWaters",
+    "sports": "society",
+    "disaster": "geoscientificInformation",
+    "city": "structure",
     "cadastre": "planningCadastre",
-    "country": "boundaries", "oblasts": "boundaries", "rayons": "boundaries",
-    "settlements": "location", "rivers": "inlandWaters", "lakes": "inlandWaters",
-    "glaciers": "inlandWaters", "urban_areas": "society", "peaks": "elevation",
+    "country": "boundaries",
+    "oblasts": "boundaries",
+    "rayons": "boundaries",
+    "settlements": "location",
+    "rivers": "inlandWaters",
+    "lakes": "inlandWaters",
+    "glaciers": "inlandWaters",
+    "urban_areas": "society",
+    "peaks": "elevation",
     "elevation": "elevation",
 }
 
@@ -82,15 +95,26 @@ LICENCES: tuple[tuple[str, str, str | None], ...] = (
 )
 
 LINK_TITLES: dict[str, dict[str, str]] = {
-    "collection": {"ky": "Коллекция (OGC API - Features)",
-                   "ru": "Коллекция (OGC API - Features)",
-                   "en": "The collection (OGC API - Features)"},
-    "html": {"ky": "Коллекция HTML форматында", "ru": "Коллекция в формате HTML",
-             "en": "The collection as HTML"},
-    "items": {"ky": "Объекттер GeoJSON форматында", "ru": "Объекты в формате GeoJSON",
-              "en": "The features as GeoJSON"},
-    "queryables": {"ky": "Суроо-талап үчүн касиеттер", "ru": "Свойства для запросов",
-                   "en": "Queryable properties"},
+    "collection": {
+        "ky": "Коллекция (OGC API - Features)",
+        "ru": "Коллекция (OGC API - Features)",
+        "en": "The collection (OGC API - Features)",
+    },
+    "html": {
+        "ky": "Коллекция HTML форматында",
+        "ru": "Коллекция в формате HTML",
+        "en": "The collection as HTML",
+    },
+    "items": {
+        "ky": "Объекттер GeoJSON форматында",
+        "ru": "Объекты в формате GeoJSON",
+        "en": "The features as GeoJSON",
+    },
+    "queryables": {
+        "ky": "Суроо-талап үчүн касиеттер",
+        "ru": "Свойства для запросов",
+        "en": "Queryable properties",
+    },
 }
 
 
@@ -150,9 +174,11 @@ class DatasetMetadata:
         titles = [self.title.get(lang) for lang in LANGUAGES]
         words = [w for lang in LANGUAGES for w in getattr(self.keywords, lang)]
         theme = THEME_TITLES.get(self.theme, {})
-        rest = [self.abstract.get(lang) for lang in LANGUAGES] + [
-            self.custodian.get(lang) for lang in LANGUAGES] + [self.id, self.theme,
-                                                               *theme.values()]
+        rest = (
+            [self.abstract.get(lang) for lang in LANGUAGES]
+            + [self.custodian.get(lang) for lang in LANGUAGES]
+            + [self.id, self.theme, *theme.values()]
+        )
         title_text = " | ".join(titles + words)
         return search_key(" | ".join([title_text, *rest])), search_key(title_text)
 
@@ -161,28 +187,45 @@ class DatasetMetadata:
         code, url = licence_terms(self.licence)
         search_text, search_title = self.search_texts()
         return {
-            "id": self.id, "position": self.position, "kind": self.kind, "theme": self.theme,
+            "id": self.id,
+            "position": self.position,
+            "kind": self.kind,
+            "theme": self.theme,
             "title_i18n": Jsonb(self.title.model_dump()),
             "description_i18n": Jsonb(self.abstract.model_dump()),
             "keywords_i18n": Jsonb(self.keywords.model_dump()),
             "custodian_i18n": Jsonb(self.custodian.model_dump()),
-            "license": code, "license_title": self.licence, "license_url": url,
-            "rights": self.attribution.strip(), "frequency": self.frequency,
-            "lineage": self.lineage.strip(), "formats": Jsonb(list(self.formats)),
+            "license": code,
+            "license_title": self.licence,
+            "license_url": url,
+            "rights": self.attribution.strip(),
+            "frequency": self.frequency,
+            "lineage": self.lineage.strip(),
+            "formats": Jsonb(list(self.formats)),
             "geometry_type": self.geometry_type,
-            "search_text": search_text, "search_title": search_title,
+            "search_text": search_text,
+            "search_title": search_title,
         }
 
 
 def _metadata(item: Layer | RasterLayer, position: int) -> DatasetMetadata:
     is_vector = isinstance(item, Layer)
     return DatasetMetadata(
-        id=item.id, position=position, kind="vector" if is_vector else "raster",
-        theme=item.theme, title=item.title, abstract=item.abstract, keywords=item.keywords,
-        custodian=item.custodian, licence=item.licence, attribution=item.attribution,
-        frequency=item.update_frequency, lineage=item.lineage,
+        id=item.id,
+        position=position,
+        kind="vector" if is_vector else "raster",
+        theme=item.theme,
+        title=item.title,
+        abstract=item.abstract,
+        keywords=item.keywords,
+        custodian=item.custodian,
+        licence=item.licence,
+        attribution=item.attribution,
+        frequency=item.update_frequency,
+        lineage=item.lineage,
         formats=VECTOR_FORMATS if is_vector else RASTER_FORMATS,
-        geometry_type=item.geometry_type if isinstance(item, Layer) else None)
+        geometry_type=item.geometry_type if isinstance(item, Layer) else None,
+    )
 
 
 def list_datasets(catalogue: Catalogue) -> list[DatasetMetadata]:
@@ -191,10 +234,26 @@ def list_datasets(catalogue: Catalogue) -> list[DatasetMetadata]:
     return [_metadata(item, position) for position, item in enumerate(items, start=1)]
 
 
-_COLUMNS = ("id", "position", "kind", "theme", "title_i18n", "description_i18n",
-            "keywords_i18n", "custodian_i18n", "license", "license_title", "license_url",
-            "rights", "frequency", "lineage", "formats", "geometry_type", "search_text",
-            "search_title")
+_COLUMNS = (
+    "id",
+    "position",
+    "kind",
+    "theme",
+    "title_i18n",
+    "description_i18n",
+    "keywords_i18n",
+    "custodian_i18n",
+    "license",
+    "license_title",
+    "license_url",
+    "rights",
+    "frequency",
+    "lineage",
+    "formats",
+    "geometry_type",
+    "search_text",
+    "search_title",
+)
 _METADATA = [c for c in _COLUMNS if c not in ("id", "position")]
 
 
@@ -205,8 +264,10 @@ def _upsert_sql() -> str:
     old = ", ".join(f"d.{c}" for c in _METADATA)
     new = ", ".join(f"EXCLUDED.{c}" for c in _METADATA)
     # A dataset registered after its first load was created no later than that load.
-    created = ("COALESCE((SELECT s.loaded_at FROM catalog.layer_stats AS s "
-               "WHERE s.layer_id = %(id)s), now())")
+    created = (
+        "COALESCE((SELECT s.loaded_at FROM catalog.layer_stats AS s "
+        "WHERE s.layer_id = %(id)s), now())"
+    )
     # Fixed column names of our own table; every value is a bound parameter.
     return (
         f"INSERT INTO catalog.datasets AS d ({columns}, created) "  # noqa: S608
@@ -214,7 +275,8 @@ def _upsert_sql() -> str:
         f"ON CONFLICT (id) DO UPDATE SET {assignments}, metadata_updated = CASE "
         f"WHEN ({old}) IS DISTINCT FROM ({new}) THEN now() ELSE d.metadata_updated END "
         f"WHERE (d.position, {old}) IS DISTINCT FROM (EXCLUDED.position, {new}) "
-        "RETURNING d.id, (xmax = 0) AS inserted")
+        "RETURNING d.id, (xmax = 0) AS inserted"
+    )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -253,20 +315,42 @@ def sync_datasets(conn: psycopg.Connection, catalogue: Catalogue) -> SyncResult:
                 (added if row[1] else changed).append(row[0])
         removed = conn.execute(
             "DELETE FROM catalog.datasets WHERE id <> ALL(%s) RETURNING id",
-            [[d.id for d in datasets]]).fetchall()
+            [[d.id for d in datasets]],
+        ).fetchall()
     except psycopg.errors.UndefinedTable as exc:
         raise CatalogueNotMigratedError(
-            "catalog.datasets does not exist: run `geoportal db migrate` first") from exc
+            "catalog.datasets does not exist: run `geoportal db migrate` first"
+        ) from exc
     return SyncResult(added=added, changed=changed, removed=sorted(r[0] for r in removed))
 
 
 # -- records ----------------------------------------------------------------------------------
 
-RECORD_COLUMNS = ("id", "kind", "theme", "title_i18n", "description_i18n", "keywords_i18n",
-                  "custodian_i18n", "license", "license_title", "license_url", "rights",
-                  "frequency", "lineage", "formats", "geometry_type", "created",
-                  "metadata_updated", "updated", "feature_count", "bbox_4326", "has_extent",
-                  "time_min", "time_max")
+RECORD_COLUMNS = (
+    "id",
+    "kind",
+    "theme",
+    "title_i18n",
+    "description_i18n",
+    "keywords_i18n",
+    "custodian_i18n",
+    "license",
+    "license_title",
+    "license_url",
+    "rights",
+    "frequency",
+    "lineage",
+    "formats",
+    "geometry_type",
+    "created",
+    "metadata_updated",
+    "updated",
+    "feature_count",
+    "bbox_4326",
+    "has_extent",
+    "time_min",
+    "time_max",
+)
 """Columns of `catalog.records` that :func:`build_record` reads."""
 
 
@@ -298,11 +382,18 @@ def envelope_geometry(bbox: Sequence[float]) -> dict[str, Any]:
 
 def _themes(theme: str, dataset_id: str, language: str, base_url: str) -> list[dict[str, Any]]:
     title = THEME_TITLES.get(theme, {}).get(language, theme.replace("_", " "))
-    themes: list[dict[str, Any]] = [{
-        "concepts": [{"id": theme, "title": title,
-                      "url": f"{base_url}/collections/{CATALOGUE_ID}/items?theme={theme}"}],
-        "scheme": f"{base_url}/collections/{CATALOGUE_ID}/queryables#theme",
-    }]
+    themes: list[dict[str, Any]] = [
+        {
+            "concepts": [
+                {
+                    "id": theme,
+                    "title": title,
+                    "url": f"{base_url}/collections/{CATALOGUE_ID}/items?theme={theme}",
+                }
+            ],
+            "scheme": f"{base_url}/collections/{CATALOGUE_ID}/queryables#theme",
+        }
+    ]
     topic = TOPIC_CATEGORIES.get(dataset_id) or TOPIC_CATEGORIES.get(theme)
     if topic:
         themes.append({"concepts": [{"id": topic}], "scheme": ISO_TOPIC_SCHEME})
@@ -348,28 +439,50 @@ def _properties(row: Mapping[str, Any], language: str, base_url: str) -> dict[st
     return properties
 
 
-def _links(row: Mapping[str, Any], language: str, base_url: str,
-           served: Collection[str]) -> Iterator[dict[str, str]]:
+def _links(
+    row: Mapping[str, Any], language: str, base_url: str, served: Collection[str]
+) -> Iterator[dict[str, str]]:
     if row["license_url"]:
-        yield {"rel": "license", "type": "text/html", "title": row["license_title"],
-               "href": row["license_url"]}
+        yield {
+            "rel": "license",
+            "type": "text/html",
+            "title": row["license_title"],
+            "href": row["license_url"],
+        }
     dataset_id = row["id"]
     if dataset_id not in served:
         return
     collection = f"{base_url}/collections/{dataset_id}"
-    yield {"rel": "describes", "type": "application/json",
-           "title": LINK_TITLES["collection"][language], "href": collection}
-    yield {"rel": "describes", "type": "text/html", "title": LINK_TITLES["html"][language],
-           "href": f"{collection}?f=html"}
+    yield {
+        "rel": "describes",
+        "type": "application/json",
+        "title": LINK_TITLES["collection"][language],
+        "href": collection,
+    }
+    yield {
+        "rel": "describes",
+        "type": "text/html",
+        "title": LINK_TITLES["html"][language],
+        "href": f"{collection}?f=html",
+    }
     if row["kind"] == "vector":
-        yield {"rel": "items", "type": "application/geo+json",
-               "title": LINK_TITLES["items"][language], "href": f"{collection}/items"}
-        yield {"rel": QUERYABLES_REL, "type": "application/schema+json",
-               "title": LINK_TITLES["queryables"][language], "href": f"{collection}/queryables"}
+        yield {
+            "rel": "items",
+            "type": "application/geo+json",
+            "title": LINK_TITLES["items"][language],
+            "href": f"{collection}/items",
+        }
+        yield {
+            "rel": QUERYABLES_REL,
+            "type": "application/schema+json",
+            "title": LINK_TITLES["queryables"][language],
+            "href": f"{collection}/queryables",
+        }
 
 
-def build_record(row: Mapping[str, Any], *, language: str, base_url: str,
-                 served: Collection[str]) -> dict[str, Any]:
+def build_record(
+    row: Mapping[str, Any], *, language: str, base_url: str, served: Collection[str]
+) -> dict[str, Any]:
     """The OGC API - Records record (GeoJSON) of one `catalog.records` row.
 
     Args:

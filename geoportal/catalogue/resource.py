@@ -14,20 +14,23 @@ from layers.catalogue import Catalogue
 
 PROVIDER = "geoportal.providers.records.CatalogueRecordProvider"
 
-COLLECTION_TITLE = {"en": "Dataset catalogue", "ru": "Каталог наборов данных",
-                    "ky": "Маалымат топтомдорунун каталогу"}
+COLLECTION_TITLE = {
+    "en": "Dataset catalogue",
+    "ru": "Каталог наборов данных",
+    "ky": "Маалымат топтомдорунун каталогу",
+}
 COLLECTION_DESCRIPTION = {
     "en": "One metadata record per dataset of the national geoportal (OGC API - Records): "
-          "title, abstract, keywords, theme, custodian, licence, extent, feature count and "
-          "last update. Search it in Kyrgyz, Russian or English with q, bbox and theme.",
+    "title, abstract, keywords, theme, custodian, licence, extent, feature count and "
+    "last update. Search it in Kyrgyz, Russian or English with q, bbox and theme.",
     "ru": "Одна запись метаданных на каждый набор данных национального геопортала (OGC API - "
-          "Records): название, аннотация, ключевые слова, тема, ответственная организация, "
-          "лицензия, охват, число объектов и дата обновления. Поиск на кыргызском, русском и "
-          "английском языках: q, bbox и theme.",
+    "Records): название, аннотация, ключевые слова, тема, ответственная организация, "
+    "лицензия, охват, число объектов и дата обновления. Поиск на кыргызском, русском и "
+    "английском языках: q, bbox и theme.",
     "ky": "Улуттук геопорталдын ар бир маалымат топтомуна бир метамаалымат жазуусу (OGC API - "
-          "Records): аталышы, аннотациясы, ачкыч сөздөрү, темасы, жооптуу мекемеси, лицензиясы, "
-          "камтыган аймагы, объекттеринин саны жана акыркы жаңыртылган күнү. Кыргыз, орус же "
-          "англис тилинде издөө: q, bbox жана theme.",
+    "Records): аталышы, аннотациясы, ачкыч сөздөрү, темасы, жооптуу мекемеси, лицензиясы, "
+    "камтыган аймагы, объекттеринин саны жана акыркы жаңыртылган күнү. Кыргыз, орус же "
+    "англис тилинде издөө: q, bbox жана theme.",
 }
 COLLECTION_KEYWORDS = {
     "en": ["catalogue", "metadata", "datasets", "OGC API - Records"],
@@ -56,10 +59,15 @@ def catalogue_resource(
         default_language: the language a record is served in when the request names none
             of ours (English unless the deployment says otherwise).
     """
-    themes = list(dict.fromkeys([*(lyr.theme for lyr in catalogue.layers),
-                                 *(r.theme for r in catalogue.rasters)]))
-    languages = [default_language, *(lang for lang in ("en", "ru", "ky")
-                                     if lang != default_language)]
+    themes = list(
+        dict.fromkeys(
+            [*(lyr.theme for lyr in catalogue.layers), *(r.theme for r in catalogue.rasters)]
+        )
+    )
+    languages = [
+        default_language,
+        *(lang for lang in ("en", "ru", "ky") if lang != default_language),
+    ]
     return {
         "type": "collection",
         "title": dict(COLLECTION_TITLE),
@@ -67,20 +75,22 @@ def catalogue_resource(
         "keywords": {lang: list(words) for lang, words in COLLECTION_KEYWORDS.items()},
         "links": [],
         "extents": {"spatial": {"bbox": list(KYRGYZSTAN_BBOX), "crs": CRS84}},
-        "providers": [{
-            "type": "record",
-            "name": PROVIDER,
-            "data": {
-                "conninfo": conninfo,
-                "base_url": public_url.rstrip("/"),
-                "collections": sorted(set(served) - {CATALOGUE_ID}),
-                "themes": themes,
-            },
-            "id_field": "id",
-            "title_field": "title",
-            "geom_field": "geom",
-            "storage_crs": CRS84,
-            "languages": languages,
-            "options": {"statement_timeout_ms": statement_timeout_ms},
-        }],
+        "providers": [
+            {
+                "type": "record",
+                "name": PROVIDER,
+                "data": {
+                    "conninfo": conninfo,
+                    "base_url": public_url.rstrip("/"),
+                    "collections": sorted(set(served) - {CATALOGUE_ID}),
+                    "themes": themes,
+                },
+                "id_field": "id",
+                "title_field": "title",
+                "geom_field": "geom",
+                "storage_crs": CRS84,
+                "languages": languages,
+                "options": {"statement_timeout_ms": statement_timeout_ms},
+            }
+        ],
     }

@@ -22,13 +22,21 @@ def validate() -> None:
 
     settings = Settings()
     catalogue = load_catalogue()
-    config = build_config(catalogue, public_url=settings.public_url, host=settings.host,
-                          port=settings.port, conninfo="", extents={},
-                          statement_timeout_ms=settings.statement_timeout_ms,
-                          base_path=settings.pygeoapi_base)
+    config = build_config(
+        catalogue,
+        public_url=settings.public_url,
+        host=settings.host,
+        port=settings.port,
+        conninfo="",
+        extents={},
+        statement_timeout_ms=settings.statement_timeout_ms,
+        base_path=settings.pygeoapi_base,
+    )
     validate_config(config)
-    console.print(f"settings valid; {len(catalogue)} vector and {len(catalogue.rasters)} raster "
-                  "layer declarations valid; generated pygeoapi configuration valid")
+    console.print(
+        f"settings valid; {len(catalogue)} vector and {len(catalogue.rasters)} raster "
+        "layer declarations valid; generated pygeoapi configuration valid"
+    )
 
 
 @app.command()

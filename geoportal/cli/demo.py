@@ -22,13 +22,18 @@ from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
 
 console = Console()
-app = typer.Typer(help="Demo data: real open data of Kyrgyzstan (Natural Earth, GeoNames, "
-                  "geoBoundaries, GEBCO) shipped in geoportal/demo/data, and generated data "
-                  "for the layers that have no open source.", no_args_is_help=True)
+app = typer.Typer(
+    help="Demo data: real open data of Kyrgyzstan (Natural Earth, GeoNames, "
+    "geoBoundaries, GEBCO) shipped in geoportal/demo/data, and generated data "
+    "for the layers that have no open source.",
+    no_args_is_help=True,
+)
 
-SCALE_HELP = ("small: every layer in every region, loads in about a minute (make run, tests); "
-              "national: benchmark volumes (300,000 plots, 50,000 road segments, "
-              "200,000 buildings).")
+SCALE_HELP = (
+    "small: every layer in every region, loads in about a minute (make run, tests); "
+    "national: benchmark volumes (300,000 plots, 50,000 road segments, "
+    "200,000 buildings)."
+)
 
 
 def _themes(catalogue: Catalogue) -> list[str]:
@@ -41,18 +46,22 @@ def _generate(catalogue: Catalogue, scale: str, seed: int, out: Path) -> None:
     started = time.perf_counter()
     with progress_bar(console) as progress:
         task = progress.add_task(f"generating {scale} (seed {seed})", total=len(themes))
-        counts = generate(scale, seed, out, themes,
-                          on_theme=lambda theme, _: progress.advance(task))
-    console.print(f"generated {len(counts)} layers, {sum(counts.values())} features in "
-                  f"{time.perf_counter() - started:.1f} s into {out}")
+        counts = generate(
+            scale, seed, out, themes, on_theme=lambda theme, _: progress.advance(task)
+        )
+    console.print(
+        f"generated {len(counts)} layers, {sum(counts.values())} features in "
+        f"{time.perf_counter() - started:.1f} s into {out}"
+    )
 
 
 @app.command("generate")
 def generate_command(
     scale: str = typer.Option("small", help=SCALE_HELP),
     seed: int = typer.Option(42, help="Random seed: the same seed gives the same data."),
-    out: Path = typer.Option(None, help="Output folder [default: DATA_DIR/generated/"
-                             "SCALE-seedSEED]."),
+    out: Path = typer.Option(
+        None, help="Output folder [default: DATA_DIR/generated/SCALE-seedSEED]."
+    ),
 ) -> None:
     """Generate realistic, deterministic data for every layer without an open source, on
     the real geography: roads along least-cost paths over the elevation model, plots that
@@ -67,8 +76,9 @@ def generate_command(
 
 @app.command()
 def load(
-    layers: list[str] = typer.Option(None, "--layer", "-l",
-                                     help="Load only this layer (repeatable). Default: all."),
+    layers: list[str] = typer.Option(
+        None, "--layer", "-l", help="Load only this layer (repeatable). Default: all."
+    ),
     scale: str = typer.Option("small", help=SCALE_HELP),
     seed: int = typer.Option(42, help="Seed of the generated data to load."),
     base_only: bool = typer.Option(False, help="Load only the open base layers."),
@@ -84,8 +94,11 @@ def load(
     database = Database(settings)
     selected = loadable_layers(catalogue, layers, generated=not base_only)
     folder = generated_dir(settings.data_dir, scale, seed)
-    needs_generation = [layer for layer in selected if layer.source and layer.source.generated
-                        and not (folder / f"{layer.id}.gpkg").exists()]
+    needs_generation = [
+        layer
+        for layer in selected
+        if layer.source and layer.source.generated and not (folder / f"{layer.id}.gpkg").exists()
+    ]
     if needs_generation:
         _generate(catalogue, scale, seed, folder)
     with psycopg.connect(database.owner_conninfo) as conn:
@@ -102,6 +115,8 @@ def load(
             on_loaded=lambda item: progress.advance(loaded),
         )
     total = sum(r.feature_count for r in results)
-    console.print(f"loaded {len(results)} layers, {total} features in "
-                  f"{time.perf_counter() - started:.1f} s: "
-                  + ", ".join(f"{r.layer_id} {r.feature_count}" for r in results))
+    console.print(
+        f"loaded {len(results)} layers, {total} features in "
+        f"{time.perf_counter() - started:.1f} s: "
+        + ", ".join(f"{r.layer_id} {r.feature_count}" for r in results)
+    )

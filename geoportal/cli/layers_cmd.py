@@ -17,8 +17,9 @@ from ingestion.vector import prepare_layer
 from layers.catalogue import load_catalogue
 
 console = Console()
-app = typer.Typer(help="The national layers declared in layers/declarations/.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="The national layers declared in layers/declarations/.", no_args_is_help=True
+)
 
 
 @app.command("list")
@@ -30,22 +31,31 @@ def list_layers(
     counts: dict[str, int] = {}
     try:
         with psycopg.connect(Database(Settings()).public_conninfo, connect_timeout=3) as conn:
-            counts = dict(conn.execute(
-                "SELECT layer_id, feature_count FROM catalog.layer_stats").fetchall())
+            counts = dict(
+                conn.execute("SELECT layer_id, feature_count FROM catalog.layer_stats").fetchall()
+            )
     except psycopg.Error:
         console.print("[yellow]database not reachable: feature counts not shown[/]")
     table = Table("id", "theme", "title", "geometry", "features")
     for layer in catalogue:
-        table.add_row(layer.id, layer.theme, layer.title.get(language), layer.geometry_type,
-                      str(counts.get(layer.id, "-")))
+        table.add_row(
+            layer.id,
+            layer.theme,
+            layer.title.get(language),
+            layer.geometry_type,
+            str(counts.get(layer.id, "-")),
+        )
     console.print(table)
 
 
 @app.command()
 def load(
     layer_id: str = typer.Argument(..., help="Id of the layer, e.g. oblasts."),
-    path: Path = typer.Argument(..., help="Vector file GDAL reads (GeoJSON, GeoPackage, ...) "
-                                "with the columns the declaration maps from."),
+    path: Path = typer.Argument(
+        ...,
+        help="Vector file GDAL reads (GeoJSON, GeoPackage, ...) "
+        "with the columns the declaration maps from.",
+    ),
 ) -> None:
     """Replace one layer's data with a file: validated and reprojected first, then swapped
     in one transaction. A bad file changes nothing."""

@@ -22,8 +22,12 @@ def preview_command(
     layer_id: str = typer.Argument(..., help="Id of the layer, e.g. settlements."),
     out: Path = typer.Argument(..., help="The HTML file to write, e.g. settlements.html."),
     feature_id: str | None = typer.Option(None, "--id", help="Draw only this feature id."),
-    limit: int = typer.Option(preview.DEFAULT_LIMIT, min=1, max=preview.MAX_LIMIT,
-                              help="At most this many features (the first by id)."),
+    limit: int = typer.Option(
+        preview.DEFAULT_LIMIT,
+        min=1,
+        max=preview.MAX_LIMIT,
+        help="At most this many features (the first by id).",
+    ),
     language: str = typer.Option("en", "--lang", help="Language of the labels: ky, ru or en."),
 ) -> None:
     """Write a self-contained HTML map of LAYER (or of one feature with --id): Leaflet and the
@@ -39,20 +43,25 @@ def preview_command(
     layer = catalogue.get(layer_id)
     try:
         with psycopg.connect(Database(settings).public_conninfo, connect_timeout=10) as conn:
-            data = preview.read_preview_data(conn, layer, feature_id, limit,
-                                             preview.context_layers(catalogue))
+            data = preview.read_preview_data(
+                conn, layer, feature_id, limit, preview.context_layers(catalogue)
+            )
     except psycopg.OperationalError as exc:
-        raise DatabaseError(f"cannot read {layer_id}: the database is not reachable "
-                            f"(start it with `geoportal db up`): {exc}") from exc
+        raise DatabaseError(
+            f"cannot read {layer_id}: the database is not reachable "
+            f"(start it with `geoportal db up`): {exc}"
+        ) from exc
     except preview.PreviewError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from exc
     try:
-        html = preview.render_standalone(preview.build_map(layer, data, language),
-                                         vendor_dir_of(settings))
+        html = preview.render_standalone(
+            preview.build_map(layer, data, language), vendor_dir_of(settings)
+        )
     except preview.PreviewError as exc:
         console.print(f"[bold red]error:[/] {exc}")
         raise typer.Exit(1) from exc
     out.write_text(html, "utf-8")
-    console.print(f"wrote {out} ({len(data.features['features'])} features, "
-                  f"{len(html) // 1024} KiB)")
+    console.print(
+        f"wrote {out} ({len(data.features['features'])} features, {len(html) // 1024} KiB)"
+    )

@@ -22,11 +22,15 @@ def _check_database(settings: Settings) -> None:
         with psycopg.connect(database.admin_conninfo(), connect_timeout=5) as conn:
             diff = diff_schema(conn, load_catalogue())
     except psycopg.OperationalError as exc:
-        raise DatabaseError(f"the database is not reachable ({str(exc).strip().splitlines()[0]})"
-                            "; start it with `geoportal db up`") from exc
+        raise DatabaseError(
+            f"the database is not reachable ({str(exc).strip().splitlines()[0]})"
+            "; start it with `geoportal db up`"
+        ) from exc
     if diff.statements:
-        raise DatabaseError("the database lacks tables or columns of declared layers; run "
-                            "`geoportal db migrate` (and `geoportal demo load` for data)")
+        raise DatabaseError(
+            "the database lacks tables or columns of declared layers; run "
+            "`geoportal db migrate` (and `geoportal demo load` for data)"
+        )
 
 
 def serve(

@@ -25,8 +25,11 @@ from tiles.settings import TileSettings
 from tiles.tilesets import build_registry
 
 console = Console(stderr=True)
-app = typer.Typer(help="Vector tiles outside the server: offline packages (PMTiles) of the "
-                  "same tiles the server renders.", no_args_is_help=True)
+app = typer.Typer(
+    help="Vector tiles outside the server: offline packages (PMTiles) of the "
+    "same tiles the server renders.",
+    no_args_is_help=True,
+)
 
 EXAMPLES = """
 
@@ -45,61 +48,101 @@ Open the archive in MapLibre with the PMTiles protocol (source url
 """
 
 
-async def _export(settings: Settings, tiles: TileSettings, catalogue: Catalogue,
-                  request: ExportRequest, out: Path, max_tiles: int, concurrency: int
-                  ) -> ExportResult:
+async def _export(
+    settings: Settings,
+    tiles: TileSettings,
+    catalogue: Catalogue,
+    request: ExportRequest,
+    out: Path,
+    max_tiles: int,
+    concurrency: int,
+) -> ExportResult:
     async def configure(conn: Any) -> None:
         await configure_tile_connection(conn, tiles.statement_timeout_ms)
 
     conninfo = Database(settings).public_conninfo
     pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        conninfo, min_size=1, max_size=concurrency + 1, open=False,
-        kwargs={"autocommit": True}, configure=configure, name="tiles-export")
+        conninfo,
+        min_size=1,
+        max_size=concurrency + 1,
+        open=False,
+        kwargs={"autocommit": True},
+        configure=configure,
+        name="tiles-export",
+    )
     try:
         await pool.open(wait=True, timeout=10)
     except PoolTimeout as exc:
-        raise DatabaseError("the database is not reachable; start it with `geoportal db up` "
-                            "(or set GEOPORTAL_DATABASE_URL)") from exc
+        raise DatabaseError(
+            "the database is not reachable; start it with `geoportal db up` "
+            "(or set GEOPORTAL_DATABASE_URL)"
+        ) from exc
     try:
         registry = build_registry(catalogue)
         registry = registry.only_tables(await readable_tables(pool, registry.tables()))
         service = TileService(pool, registry, TileCache(0, None), tiles)
         async with pool.connection() as conn:
-            prepared = await prepare_export(conn, catalogue, registry, tiles, request, max_tiles,
-                                            settings.default_language)
+            prepared = await prepare_export(
+                conn, catalogue, registry, tiles, request, max_tiles, settings.default_language
+            )
         plan = prepared.plan
-        console.print(f"{plan.tileset.id}: {len(plan.tiles):,} tiles, zooms {plan.minzoom}-"
-                      f"{plan.maxzoom}, area {tuple(round(v, 4) for v in plan.bbox)}")
+        console.print(
+            f"{plan.tileset.id}: {len(plan.tiles):,} tiles, zooms {plan.minzoom}-"
+            f"{plan.maxzoom}, area {tuple(round(v, 4) for v in plan.bbox)}"
+        )
         with progress_bar(console) as progress:
             task = progress.add_task("rendering tiles", total=len(plan.tiles))
             return await write_pmtiles(
-                plan, service_renderer(service, plan.tileset), out, prepared.metadata,
-                concurrency=concurrency, on_tile=lambda tile, size: progress.advance(task))
+                plan,
+                service_renderer(service, plan.tileset),
+                out,
+                prepared.metadata,
+                concurrency=concurrency,
+                on_tile=lambda tile, size: progress.advance(task),
+            )
     finally:
         await pool.close()
 
 
 @app.command(epilog=EXAMPLES)
 def export(
-    out: Path = typer.Argument(..., help="The archive to write, e.g. chuy.pmtiles "
-                               "(replaced if it exists)."),
-    layers: str = typer.Option(..., "--layers", "-l", help="Collection ids separated by "
-                               "commas (e.g. roads,rivers,settlements), or `basemap` for the "
-                               "national basemap (one MVT layer per base layer)."),
-    oblast: str = typer.Option(None, help="The area: an oblast by id, ISO code (KG-C) or "
-                               "name in Kyrgyz, Russian or English, any case (Chuy, "
-                               "'Чуйская область', 'Чүй облусу'). Tiles touching the oblast "
-                               "are written."),
-    bbox: str = typer.Option(None, help="The area instead of an oblast: minx,miny,maxx,maxy "
-                             "in CRS84 degrees, e.g. 74.4,42.7,74.8,42.95."),
-    maxzoom: int = typer.Option(..., help="Highest Web Mercator zoom written (lowered to the "
-                                "layers' highest; clients overzoom it)."),
-    minzoom: int = typer.Option(None, help="Lowest zoom written [default: the layers' "
-                                "lowest]."),
-    max_tiles: int = typer.Option(None, help="Refuse archives with more tiles than this "
-                                  "[default: the tiles export_max_tiles setting, 200,000]."),
-    concurrency: int = typer.Option(4, min=1, max=16, help="Tiles rendered at once "
-                                    "(database connections)."),
+    out: Path = typer.Argument(
+        ..., help="The archive to write, e.g. chuy.pmtiles (replaced if it exists)."
+    ),
+    layers: str = typer.Option(
+        ...,
+        "--layers",
+        "-l",
+        help="Collection ids separated by "
+        "commas (e.g. roads,rivers,settlements), or `basemap` for the "
+        "national basemap (one MVT layer per base layer).",
+    ),
+    oblast: str = typer.Option(
+        None,
+        help="The area: an oblast by id, ISO code (KG-C) or "
+        "name in Kyrgyz, Russian or English, any case (Chuy, "
+        "'Чуйская область', 'Чүй облусу'). Tiles touching the oblast "
+        "are written.",
+    ),
+    bbox: str = typer.Option(
+        None,
+        help="The area instead of an oblast: minx,miny,maxx,maxy "
+        "in CRS84 degrees, e.g. 74.4,42.7,74.8,42.95.",
+    ),
+    maxzoom: int = typer.Option(
+        ...,
+        help="Highest Web Mercator zoom written (lowered to the "
+        "layers' highest; clients overzoom it).",
+    ),
+    minzoom: int = typer.Option(None, help="Lowest zoom written [default: the layers' lowest]."),
+    max_tiles: int = typer.Option(
+        None,
+        help="Refuse archives with more tiles than this "
+        "[default: the tiles export_max_tiles setting, 200,000].",
+    ),
+    concurrency: int = typer.Option(
+        4, min=1, max=16, help="Tiles rendered at once (database connections)."
+    ),
 ) -> None:
     """Write the vector tiles of an area as one PMTiles v3 archive for offline use.
 
@@ -111,14 +154,31 @@ def export(
     if out.suffix != ".pmtiles":
         raise typer.BadParameter("the archive name must end in .pmtiles", param_hint="OUT")
     if (oblast is None) == (bbox is None):
-        raise typer.BadParameter("give the area as exactly one of --oblast or --bbox",
-                                 param_hint="--oblast / --bbox")
+        raise typer.BadParameter(
+            "give the area as exactly one of --oblast or --bbox", param_hint="--oblast / --bbox"
+        )
     settings = Settings()
     tiles = tile_settings_for(settings)
-    request = ExportRequest(layers=parse_layers(layers), bbox=parse_bbox(bbox) if bbox else None,
-                            oblast=oblast, maxzoom=maxzoom, minzoom=minzoom)
+    request = ExportRequest(
+        layers=parse_layers(layers),
+        bbox=parse_bbox(bbox) if bbox else None,
+        oblast=oblast,
+        maxzoom=maxzoom,
+        minzoom=minzoom,
+    )
     started = time.perf_counter()
-    result = asyncio.run(_export(settings, tiles, load_catalogue(), request, out.absolute(),
-                                 max_tiles or tiles.export_max_tiles, concurrency))
-    console.print(f"wrote {out}: {result.tiles:,} tiles ({result.empty:,} empty left out), "
-                  f"{result.bytes / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s")
+    result = asyncio.run(
+        _export(
+            settings,
+            tiles,
+            load_catalogue(),
+            request,
+            out.absolute(),
+            max_tiles or tiles.export_max_tiles,
+            concurrency,
+        )
+    )
+    console.print(
+        f"wrote {out}: {result.tiles:,} tiles ({result.empty:,} empty left out), "
+        f"{result.bytes / 1e6:.1f} MB in {time.perf_counter() - started:.1f} s"
+    )

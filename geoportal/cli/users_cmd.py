@@ -20,10 +20,14 @@ from geoportal.settings import Settings
 from layers.model import THEMES
 
 console = Console()
-users_app = typer.Typer(help="Users who may write: agency staff bound to themes (and "
-                        "optionally oblasts) and administrators.", no_args_is_help=True)
-keys_app = typer.Typer(help="API keys of the users: create (shown once), list, revoke.",
-                       no_args_is_help=True)
+users_app = typer.Typer(
+    help="Users who may write: agency staff bound to themes (and "
+    "optionally oblasts) and administrators.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(
+    help="API keys of the users: create (shown once), list, revoke.", no_args_is_help=True
+)
 WRITABLE_THEMES = [theme for theme in THEMES if theme != "base"]
 
 
@@ -51,8 +55,9 @@ def resolve_oblasts(conn: psycopg.Connection, names: list[str]) -> list[str]:
     Raises:
         SecurityInputError: an unknown oblast, naming the valid ones.
     """
-    rows = conn.execute("SELECT id::text, name_ky, name_ru, name_en FROM base.oblasts "
-                        "ORDER BY name_en").fetchall()
+    rows = conn.execute(
+        "SELECT id::text, name_ky, name_ru, name_en FROM base.oblasts ORDER BY name_en"
+    ).fetchall()
     found = []
     for name in names:
         match = [r[3] for r in rows if name.casefold().strip() in _spellings(r)]
@@ -66,13 +71,24 @@ def resolve_oblasts(conn: psycopg.Connection, names: list[str]) -> list[str]:
 @users_app.command("add")
 def add_user(
     name: str = typer.Argument(..., help="Login name, e.g. roads.editor@mot.gov.kg."),
-    role: str = typer.Option("agency", help="agency (writes its themes) or admin (writes "
-                             "every theme, reads the audit trail)."),
-    theme: list[str] = typer.Option(None, "--theme", "-t", help="Theme the user may write "
-                                    f"(repeatable): {', '.join(WRITABLE_THEMES)}."),
-    oblast: list[str] = typer.Option(None, "--oblast", "-o", help="Bind the user to an oblast "
-                                     "(repeatable; id or name in ky, ru or en): writes only "
-                                     "inside it. Default: the whole country."),
+    role: str = typer.Option(
+        "agency",
+        help="agency (writes its themes) or admin (writes every theme, reads the audit trail).",
+    ),
+    theme: list[str] = typer.Option(
+        None,
+        "--theme",
+        "-t",
+        help=f"Theme the user may write (repeatable): {', '.join(WRITABLE_THEMES)}.",
+    ),
+    oblast: list[str] = typer.Option(
+        None,
+        "--oblast",
+        "-o",
+        help="Bind the user to an oblast "
+        "(repeatable; id or name in ky, ru or en): writes only "
+        "inside it. Default: the whole country.",
+    ),
     full_name: str = typer.Option(None, help="The person's name, for the administrators."),
 ) -> None:
     """Add a user. Then give them a key with `geoportal keys create USER`."""
@@ -85,8 +101,11 @@ def add_user(
             keys.add_user(conn, name, role, sorted(set(theme or [])), oblasts, full_name)
     except SecurityInputError as exc:
         _fail(str(exc))
-    console.print(f"added {role} {name}" + (f" (themes {', '.join(theme)})" if theme else "")
-                  + (f" in {', '.join(oblasts)}" if oblasts else ""))
+    console.print(
+        f"added {role} {name}"
+        + (f" (themes {', '.join(theme)})" if theme else "")
+        + (f" in {', '.join(oblasts)}" if oblasts else "")
+    )
 
 
 @users_app.command("list")
@@ -97,8 +116,14 @@ def list_users() -> None:
     table = Table("name", "role", "themes", "oblasts", "full name", "state")
     for row in rows:
         state = f"disabled {row.disabled_at:%Y-%m-%d}" if row.disabled_at else "active"
-        table.add_row(row.name, row.role, ", ".join(row.themes) or "-",
-                      ", ".join(row.oblasts) or "all", row.full_name or "", state)
+        table.add_row(
+            row.name,
+            row.role,
+            ", ".join(row.themes) or "-",
+            ", ".join(row.oblasts) or "all",
+            row.full_name or "",
+            state,
+        )
     console.print(table)
 
 
@@ -118,9 +143,14 @@ def disable_user(name: str = typer.Argument(..., help="The user to disable.")) -
 def create_key(
     user: str = typer.Argument(..., help="The user the key acts as."),
     note: str = typer.Option(None, help="What the key is for (e.g. the client system)."),
-    days: int = typer.Option(None, min=1, max=3650, help="Expire after this many days "
-                             "(default: never; rotate by creating a new key and revoking "
-                             "the old one)."),
+    days: int = typer.Option(
+        None,
+        min=1,
+        max=3650,
+        help="Expire after this many days "
+        "(default: never; rotate by creating a new key and revoking "
+        "the old one).",
+    ),
 ) -> None:
     """Create an API key. It is printed once: hand it over securely; it cannot be shown
     again. Clients send it as `X-API-Key: <key>` or `Authorization: Bearer <key>`."""
@@ -142,14 +172,23 @@ def list_keys(user: str = typer.Option(None, help="Only this user's keys.")) -> 
     table = Table("prefix", "user", "note", "created", "expires", "state")
     for row in rows:
         state = f"revoked {row.revoked_at:%Y-%m-%d}" if row.revoked_at else "active"
-        table.add_row(row.prefix, row.user_name, row.note or "", f"{row.created_at:%Y-%m-%d}",
-                      f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never", state)
+        table.add_row(
+            row.prefix,
+            row.user_name,
+            row.note or "",
+            f"{row.created_at:%Y-%m-%d}",
+            f"{row.expires_at:%Y-%m-%d}" if row.expires_at else "never",
+            state,
+        )
     console.print(table)
 
 
 @keys_app.command("revoke")
-def revoke_key(prefix: str = typer.Argument(..., help="The key's prefix (12 hex digits after "
-                                            "`gpk_`, as `keys list` shows) or the key.")) -> None:
+def revoke_key(
+    prefix: str = typer.Argument(
+        ..., help="The key's prefix (12 hex digits after `gpk_`, as `keys list` shows) or the key."
+    ),
+) -> None:
     """Revoke a key at once (servers forget verified keys within
     GEOPORTAL_SECURITY__KEY_CACHE_S seconds)."""
     try:

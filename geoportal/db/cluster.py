@@ -108,9 +108,7 @@ class EmbeddedCluster:
         self.settings = settings
         self.run_user = settings.pg_run_user if is_root() else pwd.getpwuid(os.getuid()).pw_name
         key = hashlib.sha1(str(settings.data_dir).encode()).hexdigest()[:12]
-        self.cluster_dir = (
-            ROOT_CLUSTERS_DIR / key if is_root() else settings.data_dir / "postgres"
-        )
+        self.cluster_dir = ROOT_CLUSTERS_DIR / key if is_root() else settings.data_dir / "postgres"
         self.pgdata = self.cluster_dir / "pgdata"
         socket_dir = self.cluster_dir / "run"
         if len(str(socket_dir)) > MAX_SOCKET_PATH - 16:
@@ -191,8 +189,19 @@ class EmbeddedCluster:
             return False
         self._remove_stale_locks()
         options = f"-c port={self.settings.db_port}"
-        command = [str(bin_dir / "pg_ctl"), "start", "-D", str(self.pgdata),
-                   "-l", str(self.log_file), "-w", "-t", str(int(timeout_s)), "-o", options]
+        command = [
+            str(bin_dir / "pg_ctl"),
+            "start",
+            "-D",
+            str(self.pgdata),
+            "-l",
+            str(self.log_file),
+            "-w",
+            "-t",
+            str(int(timeout_s)),
+            "-o",
+            options,
+        ]
         result = self._run(command, check=False)
         if result.returncode != 0:
             raise ClusterStartError(
@@ -209,8 +218,19 @@ class EmbeddedCluster:
             self._remove_stale_locks()
             return False
         bin_dir = find_bin_dir(self.settings.pg_bin_dir)
-        self._run([str(bin_dir / "pg_ctl"), "stop", "-D", str(self.pgdata), "-m", "fast",
-                   "-w", "-t", str(int(timeout_s))])
+        self._run(
+            [
+                str(bin_dir / "pg_ctl"),
+                "stop",
+                "-D",
+                str(self.pgdata),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                str(int(timeout_s)),
+            ]
+        )
         log.info("embedded PostGIS stopped (%s)", self.cluster_dir)
         return True
 
@@ -231,8 +251,19 @@ class EmbeddedCluster:
             pwd.getpwnam(self.run_user)
         except KeyError:
             log.info("creating system user %s to run PostgreSQL", self.run_user)
-            subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent",
-                            "--shell", "/usr/sbin/nologin", self.run_user], check=True)
+            subprocess.run(
+                [
+                    "useradd",
+                    "--system",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    self.run_user,
+                ],
+                check=True,
+            )
 
     def _prepare_dirs(self) -> None:
         for folder in (self.cluster_dir, self.socket_dir):
@@ -247,14 +278,27 @@ class EmbeddedCluster:
 
     def _initdb(self, bin_dir: Path) -> None:
         log.info("initialising the embedded cluster in %s", self.pgdata)
-        command = [str(bin_dir / "initdb"), "-D", str(self.pgdata), "-U", SUPERUSER,
-                   "-A", "trust", "-E", "UTF8", "--no-sync"]
+        command = [
+            str(bin_dir / "initdb"),
+            "-D",
+            str(self.pgdata),
+            "-U",
+            SUPERUSER,
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-sync",
+        ]
         # C.UTF-8 sorts by code point like C, and knows the case of Cyrillic letters, so
         # that ILIKE search finds "Каракол" for "каракол". Systems without it get plain C.
         result = self._run([*command, "--locale=C.UTF-8"], check=False)
         if result.returncode != 0:
-            log.warning("locale C.UTF-8 unavailable (%s); case-insensitive search will only "
-                        "fold ASCII letters", result.stderr.strip().splitlines()[-1:])
+            log.warning(
+                "locale C.UTF-8 unavailable (%s); case-insensitive search will only "
+                "fold ASCII letters",
+                result.stderr.strip().splitlines()[-1:],
+            )
             shutil.rmtree(self.pgdata, ignore_errors=True)
             self._run([*command, "--no-locale"])
         listen = "127.0.0.1" if self.settings.db_listen_tcp else ""
@@ -279,9 +323,11 @@ class EmbeddedCluster:
         """Delete a postmaster.pid and socket lock left by a server that is gone."""
         if self.running_pid() is not None:
             return
-        stale = [self.pgdata / "postmaster.pid",
-                 self.socket_dir / f".s.PGSQL.{self.settings.db_port}.lock",
-                 self.socket_dir / f".s.PGSQL.{self.settings.db_port}"]
+        stale = [
+            self.pgdata / "postmaster.pid",
+            self.socket_dir / f".s.PGSQL.{self.settings.db_port}.lock",
+            self.socket_dir / f".s.PGSQL.{self.settings.db_port}",
+        ]
         for path in stale:
             if path.exists() or path.is_symlink():
                 log.warning("removing stale %s", path)
@@ -297,8 +343,9 @@ class EmbeddedCluster:
             except psycopg.OperationalError as exc:
                 last_error = exc
                 time.sleep(0.2)
-        raise ClusterStartError(f"PostgreSQL does not accept connections: {last_error}\n"
-                                f"{self._log_tail()}")
+        raise ClusterStartError(
+            f"PostgreSQL does not accept connections: {last_error}\n{self._log_tail()}"
+        )
 
     def _log_tail(self, lines: int = 15) -> str:
         try:
@@ -313,8 +360,7 @@ class EmbeddedCluster:
             user = pwd.getpwnam(self.run_user)
             kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
             env["HOME"] = user.pw_dir
-        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd="/",
-                                **kwargs)  # type: ignore[call-overload]
+        result = subprocess.run(command, capture_output=True, text=True, env=env, cwd="/", **kwargs)  # type: ignore[call-overload]
         if check and result.returncode != 0:
             raise ClusterStartError(f"{Path(command[0]).name} failed: {result.stderr.strip()}")
         return result

@@ -53,8 +53,9 @@ class Database:
         if role == PUBLIC_ROLE and self.settings.public_database_url:
             return self.settings.public_database_url
         if self.settings.database_url:
-            return psycopg.conninfo.make_conninfo(self.settings.database_url,
-                                                  options=f"-c role={role}")
+            return psycopg.conninfo.make_conninfo(
+                self.settings.database_url, options=f"-c role={role}"
+            )
         cluster = self.cluster
         assert cluster is not None
         return cluster.conninfo(role)
@@ -79,10 +80,14 @@ class Database:
         if self.settings.database_url:
             return False
         with psycopg.connect(self.admin_conninfo("postgres"), autocommit=True) as conn:
-            exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s",
-                                  [self.settings.db_name]).fetchone()
+            exists = conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", [self.settings.db_name]
+            ).fetchone()
             if exists:
                 return False
-            conn.execute(sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0")
-                         .format(sql.Identifier(self.settings.db_name)))
+            conn.execute(
+                sql.SQL("CREATE DATABASE {} ENCODING 'UTF8' TEMPLATE template0").format(
+                    sql.Identifier(self.settings.db_name)
+                )
+            )
             return True

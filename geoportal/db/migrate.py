@@ -54,8 +54,10 @@ def list_migrations(directory: Path | None = None) -> list[Migration]:
     expected = 1
     for migration in found:
         if migration.version != expected:
-            raise MigrationError(f"migration {migration.version:04d} found where "
-                                 f"{expected:04d} was expected (gap or duplicate)")
+            raise MigrationError(
+                f"migration {migration.version:04d} found where "
+                f"{expected:04d} was expected (gap or duplicate)"
+            )
         expected += 1
     return found
 
@@ -87,7 +89,8 @@ def migrate(conninfo: str, directory: Path | None = None) -> list[Migration]:
                     if done[migration.version] != migration.checksum:
                         raise MigrationError(
                             f"migration {migration.version:04d}_{migration.name} was changed "
-                            "after it was applied; add a new migration instead")
+                            "after it was applied; add a new migration instead"
+                        )
                     continue
                 _apply(conn, migration)
                 applied.append(migration)
@@ -108,4 +111,5 @@ def _apply(conn: psycopg.Connection, migration: Migration) -> None:
             )
     except psycopg.Error as exc:
         raise MigrationError(
-            f"migration {migration.version:04d}_{migration.name} failed: {exc}") from exc
+            f"migration {migration.version:04d}_{migration.name} failed: {exc}"
+        ) from exc

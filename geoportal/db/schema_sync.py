@@ -53,7 +53,8 @@ def diff_schema(conn: psycopg.Connection, catalogue: Catalogue) -> SchemaDiff:
         readers = AGENCY_ROLE if schema == RESTRICTED_SCHEMA else f"{AGENCY_ROLE}, {PUBLIC_ROLE}"
         diff.statements.append(
             f"CREATE SCHEMA {quote_ident(schema)} AUTHORIZATION {OWNER_ROLE};\n"
-            f"GRANT USAGE ON SCHEMA {quote_ident(schema)} TO {readers};\n")
+            f"GRANT USAGE ON SCHEMA {quote_ident(schema)} TO {readers};\n"
+        )
     by_id = {layer.id: layer for layer in catalogue}
     for layer in tables:
         columns = existing.get(layer.qualified_table)
@@ -64,8 +65,12 @@ def diff_schema(conn: psycopg.Connection, catalogue: Catalogue) -> SchemaDiff:
             if layer_field.name not in columns:
                 target = by_id.get(layer_field.references or "")
                 diff.statements.append(add_column_sql(layer, layer_field, target))
-        declared = {"id", *(["geom"] if layer.has_geometry else []),
-                    *(f.name for f in layer.fields)}
-        diff.undeclared_columns += [f"{layer.schema_name}.{layer.table}.{c}"
-                                    for c in sorted(columns - declared)]
+        declared = {
+            "id",
+            *(["geom"] if layer.has_geometry else []),
+            *(f.name for f in layer.fields),
+        }
+        diff.undeclared_columns += [
+            f"{layer.schema_name}.{layer.table}.{c}" for c in sorted(columns - declared)
+        ]
     return diff

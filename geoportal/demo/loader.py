@@ -18,15 +18,21 @@ def demo_data_dir() -> Path:
     return Path(str(resources.files("geoportal.demo") / "data"))
 
 
-def loadable_layers(catalogue: Catalogue, ids: Sequence[str] | None = None,
-                    generated: bool = True) -> list[Layer]:
+def loadable_layers(
+    catalogue: Catalogue, ids: Sequence[str] | None = None, generated: bool = True
+) -> list[Layer]:
     """Layers with demo data (all, or those named): the open ones, and with `generated` the
     generated ones too; each followed by its restricted table when it has one (a reload of a
     layer deletes its features' personal data, so both are always loaded together)."""
     if ids:
         return catalogue.with_restricted([catalogue.get(layer_id) for layer_id in ids])
-    return catalogue.with_restricted([layer for layer in catalogue if layer.source is not None
-                                      and (generated or not layer.source.generated)])
+    return catalogue.with_restricted(
+        [
+            layer
+            for layer in catalogue
+            if layer.source is not None and (generated or not layer.source.generated)
+        ]
+    )
 
 
 def load_demo(

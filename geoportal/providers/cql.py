@@ -30,7 +30,7 @@ from pygeoapi.provider.base import ProviderInvalidQueryError
 from pygeofilter import ast, values
 from pygeofilter.cql2 import SPATIAL_PREDICATES_MAP, TEMPORAL_PREDICATES_MAP
 
-TEMPORAL_FORMATS = ('date', 'date-time')
+TEMPORAL_FORMATS = ("date", "date-time")
 
 
 class CrsInfo(NamedTuple):
@@ -49,24 +49,26 @@ def crs_info(uri: str) -> CrsInfo:
     Features Part 2), so ``EPSG:4326`` is lat/lon and needs a coordinate flip
     relative to PostGIS' x/y storage.
     """
-    if uri.rstrip('h').lower().endswith(('crs84', 'crs:84')):
+    if uri.rstrip("h").lower().endswith(("crs84", "crs:84")):
         return CrsInfo(4326, False, 7)
     try:
-        crs = get_crs(uri) if '/' in uri or uri.lower().startswith('urn:') \
-            else pyproj.CRS.from_user_input(uri)  # e.g. EPSG:4326
+        crs = (
+            get_crs(uri)
+            if "/" in uri or uri.lower().startswith("urn:")
+            else pyproj.CRS.from_user_input(uri)
+        )  # e.g. EPSG:4326
         srid = crs.to_epsg()
     except Exception:  # pyproj.exceptions.CRSError and parse errors
         srid = None
     if not srid:
-        raise ProviderInvalidQueryError(
-            user_msg=f'unsupported CRS {uri!r}: no EPSG code')
+        raise ProviderInvalidQueryError(user_msg=f"unsupported CRS {uri!r}: no EPSG code")
     axes = crs.axis_info
-    flip = bool(axes) and axes[0].direction.lower() == 'north'
-    degrees = bool(axes) and axes[0].unit_name.startswith('degree')
+    flip = bool(axes) and axes[0].direction.lower() == "north"
+    degrees = bool(axes) and axes[0].unit_name.startswith("degree")
     return CrsInfo(int(srid), flip, 7 if degrees else 3)
 
 
-CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
 class Params:
@@ -77,7 +79,7 @@ class Params:
 
     def add(self, value: Any) -> sql.Placeholder:
         """Register ``value`` and return the placeholder that binds it."""
-        name = f'p{len(self.values)}'
+        name = f"p{len(self.values)}"
         self.values[name] = value
         return sql.Placeholder(name)
 
@@ -87,8 +89,9 @@ def invalid(message: str) -> ProviderInvalidQueryError:
     return ProviderInvalidQueryError(user_msg=message)
 
 
-def envelope_sql(params: Params, bounds: tuple[float, float, float, float],
-                 source: CrsInfo, target_srid: int) -> sql.Composable:
+def envelope_sql(
+    params: Params, bounds: tuple[float, float, float, float], source: CrsInfo, target_srid: int
+) -> sql.Composable:
     """``ST_MakeEnvelope`` in ``source`` CRS, reprojected to ``target_srid``.
 
     Coordinates are given in the source CRS authority axis order.
@@ -96,35 +99,45 @@ def envelope_sql(params: Params, bounds: tuple[float, float, float, float],
     x1, y1, x2, y2 = (float(v) for v in bounds)
     if source.flip:
         x1, y1, x2, y2 = y1, x1, y2, x2
-    env = sql.SQL('ST_MakeEnvelope({}, {}, {}, {}, {})').format(
-        params.add(min(x1, x2)), params.add(min(y1, y2)),
-        params.add(max(x1, x2)), params.add(max(y1, y2)),
-        params.add(source.srid))
+    env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
+        params.add(min(x1, x2)),
+        params.add(min(y1, y2)),
+        params.add(max(x1, x2)),
+        params.add(max(y1, y2)),
+        params.add(source.srid),
+    )
     if source.srid == target_srid:
         return env
     # densify so that edges follow the curved shape after reprojection
     step = max(abs(x2 - x1), abs(y2 - y1)) / 32 or 1.0
-    return sql.SQL('ST_Transform(ST_Segmentize({}, {}), {})').format(
-        env, params.add(step), params.add(target_srid))
+    return sql.SQL("ST_Transform(ST_Segmentize({}, {}), {})").format(
+        env, params.add(step), params.add(target_srid)
+    )
 
 
-_COMPARISON = {ast.Equal: '=', ast.NotEqual: '<>', ast.LessThan: '<',
-               ast.LessEqual: '<=', ast.GreaterThan: '>',
-               ast.GreaterEqual: '>='}
-_ARITHMETIC = {ast.Add: '+', ast.Sub: '-', ast.Mul: '*', ast.Div: '/'}
-_SPATIAL = {cls: 'ST_' + name[2:].title()  # s_intersects -> ST_Intersects
-            for name, cls in SPATIAL_PREDICATES_MAP.items()}
-_FUNCTIONS = {'lower': 'lower', 'upper': 'upper'}
+_COMPARISON = {
+    ast.Equal: "=",
+    ast.NotEqual: "<>",
+    ast.LessThan: "<",
+    ast.LessEqual: "<=",
+    ast.GreaterThan: ">",
+    ast.GreaterEqual: ">=",
+}
+_ARITHMETIC = {ast.Add: "+", ast.Sub: "-", ast.Mul: "*", ast.Div: "/"}
+_SPATIAL = {
+    cls: "ST_" + name[2:].title()  # s_intersects -> ST_Intersects
+    for name, cls in SPATIAL_PREDICATES_MAP.items()
+}
+_FUNCTIONS = {"lower": "lower", "upper": "upper"}
 _SCALARS = (bool, int, float, str, dt.date, dt.datetime, dt.time)
-_TEMPORAL_NAMES = {cls: name.upper()
-                   for name, cls in TEMPORAL_PREDICATES_MAP.items()}
-_RELATE_PATTERN = re.compile(r'^[012TF*]{9}$', re.IGNORECASE)
+_TEMPORAL_NAMES = {cls: name.upper() for name, cls in TEMPORAL_PREDICATES_MAP.items()}
+_RELATE_PATTERN = re.compile(r"^[012TF*]{9}$", re.IGNORECASE)
 
 
 def _describe(node: Any) -> str:
     name = type(node).__name__
-    op = getattr(node, 'op', None)
-    return f'{name} ({op.value})' if op is not None else name
+    op = getattr(node, "op", None)
+    return f"{name} ({op.value})" if op is not None else name
 
 
 class CQLTranslator:
@@ -136,19 +149,26 @@ class CQLTranslator:
     :param params: parameter collector shared with the rest of the query
     """
 
-    def __init__(self, fields: Mapping[str, Mapping[str, Any]],
-                 geom_column: str, srid: int, params: Params) -> None:
+    def __init__(
+        self, fields: Mapping[str, Mapping[str, Any]], geom_column: str, srid: int, params: Params
+    ) -> None:
         self.fields = fields
         self.geom_column = geom_column
         self.srid = srid
         self.params = params
         self._predicates: dict[type, Callable[[Any], sql.Composable]] = {
-            ast.And: self.combination, ast.Or: self.combination,
-            ast.Not: self.negation, ast.Comparison: self.comparison,
-            ast.Between: self.between, ast.Like: self.like, ast.In: self.in_,
-            ast.IsNull: self.is_null, ast.Include: self.include,
+            ast.And: self.combination,
+            ast.Or: self.combination,
+            ast.Not: self.negation,
+            ast.Comparison: self.comparison,
+            ast.Between: self.between,
+            ast.Like: self.like,
+            ast.In: self.in_,
+            ast.IsNull: self.is_null,
+            ast.Include: self.include,
             ast.SpatialComparisonPredicate: self.spatial,
-            ast.Relate: self.relate, ast.BBox: self.bbox,
+            ast.Relate: self.relate,
+            ast.BBox: self.bbox,
             ast.TemporalPredicate: self.temporal,
         }
 
@@ -159,19 +179,20 @@ class CQLTranslator:
             handler = self._predicates.get(cls)
             if handler is not None:
                 return handler(node)
-        raise invalid(f'unsupported filter predicate: {_describe(node)}')
+        raise invalid(f"unsupported filter predicate: {_describe(node)}")
 
     # -- expressions -------------------------------------------------------
     def column(self, name: str) -> sql.Identifier:
         """Validated column identifier for a property name."""
-        if name in ('geometry', self.geom_column):
+        if name in ("geometry", self.geom_column):
             if not self.geom_column:
-                raise invalid('this collection has no geometry to filter on')
+                raise invalid("this collection has no geometry to filter on")
             return sql.Identifier(self.geom_column)
         if name not in self.fields:
-            valid = ', '.join(sorted(self.fields))
-            raise invalid(f'unknown property {name!r} in filter; valid '
-                          f'properties: {valid}, geometry')
+            valid = ", ".join(sorted(self.fields))
+            raise invalid(
+                f"unknown property {name!r} in filter; valid properties: {valid}, geometry"
+            )
         return sql.Identifier(name)
 
     def expression(self, node: Any) -> sql.Composable:
@@ -179,132 +200,148 @@ class CQLTranslator:
         if isinstance(node, ast.Attribute):
             return self.column(node.name)
         if isinstance(node, ast.Arithmetic):
-            return sql.SQL('({} {} {})').format(
-                self.expression(node.lhs), sql.SQL(_ARITHMETIC[type(node)]),
-                self.expression(node.rhs))
+            return sql.SQL("({} {} {})").format(
+                self.expression(node.lhs),
+                sql.SQL(_ARITHMETIC[type(node)]),
+                self.expression(node.rhs),
+            )
         if isinstance(node, ast.Function):
             return self.function(node)
         if isinstance(node, (values.Geometry, values.Envelope)):
             return self.geometry(node)
         if isinstance(node, _SCALARS):
             return self.params.add(node)
-        raise invalid(f'unsupported value in filter: {_describe(node)}')
+        raise invalid(f"unsupported value in filter: {_describe(node)}")
 
     def function(self, node: ast.Function) -> sql.Composable:
         name = node.name.lower()
         if name not in _FUNCTIONS:
-            raise invalid(f'unsupported filter function {node.name!r}; '
-                          'supported: CASEI, LOWER, UPPER')
+            raise invalid(
+                f"unsupported filter function {node.name!r}; supported: CASEI, LOWER, UPPER"
+            )
         if len(node.arguments) != 1:
-            raise invalid(f'{node.name} takes exactly one argument')
-        return sql.SQL('{}({})').format(
-            sql.SQL(_FUNCTIONS[name]), self.expression(node.arguments[0]))
+            raise invalid(f"{node.name} takes exactly one argument")
+        return sql.SQL("{}({})").format(
+            sql.SQL(_FUNCTIONS[name]), self.expression(node.arguments[0])
+        )
 
     def geometry(self, node: Any) -> sql.Composable:
         """Geometry literal as WKB, in (or transformed to) storage SRID."""
         if isinstance(node, values.Envelope):
-            return envelope_sql(self.params, (node.x1, node.y1, node.x2,
-                                              node.y2),
-                                crs_info(CRS84), self.srid)
-        crs_name = (node.geometry.get('crs') or {}).get(
-            'properties', {}).get('name')
+            return envelope_sql(
+                self.params, (node.x1, node.y1, node.x2, node.y2), crs_info(CRS84), self.srid
+            )
+        crs_name = (node.geometry.get("crs") or {}).get("properties", {}).get("name")
         source = crs_info(crs_name or CRS84)
         try:
             wkb = shapely.to_wkb(shapely.geometry.shape(node.geometry))
         except Exception as err:
-            raise invalid(f'invalid geometry in filter: {err}') from None
-        geom = sql.SQL('ST_GeomFromWKB({}, {})').format(
-            self.params.add(wkb), self.params.add(source.srid))
+            raise invalid(f"invalid geometry in filter: {err}") from None
+        geom = sql.SQL("ST_GeomFromWKB({}, {})").format(
+            self.params.add(wkb), self.params.add(source.srid)
+        )
         if source.flip:
-            geom = sql.SQL('ST_FlipCoordinates({})').format(geom)
+            geom = sql.SQL("ST_FlipCoordinates({})").format(geom)
         if source.srid != self.srid:
-            geom = sql.SQL('ST_Transform({}, {})').format(
-                geom, self.params.add(self.srid))
+            geom = sql.SQL("ST_Transform({}, {})").format(geom, self.params.add(self.srid))
         return geom
 
     def spatial_operand(self, node: Any) -> sql.Composable:
-        if isinstance(node, ast.Attribute) and \
-                node.name not in ('geometry', self.geom_column):
+        if isinstance(node, ast.Attribute) and node.name not in ("geometry", self.geom_column):
             self.column(node.name)  # unknown -> error naming it
-            raise invalid(f'property {node.name!r} is not a geometry; use '
-                          f'{self.geom_column!r} or geometry')
-        if not isinstance(node, (ast.Attribute, values.Geometry,
-                                 values.Envelope)):
-            raise invalid('spatial predicates need a geometry property or '
-                          'geometry literal operands')
+            raise invalid(
+                f"property {node.name!r} is not a geometry; use {self.geom_column!r} or geometry"
+            )
+        if not isinstance(node, (ast.Attribute, values.Geometry, values.Envelope)):
+            raise invalid(
+                "spatial predicates need a geometry property or geometry literal operands"
+            )
         return self.expression(node)
 
     def temporal_column(self, node: Any, op: str) -> sql.Composable:
         if not isinstance(node, ast.Attribute):
-            raise invalid(f'{op}: the first argument must be a property')
+            raise invalid(f"{op}: the first argument must be a property")
         ident = self.column(node.name)
-        fmt = self.fields.get(node.name, {}).get('format')
+        fmt = self.fields.get(node.name, {}).get("format")
         if fmt not in TEMPORAL_FORMATS:
-            raise invalid(f'{op}: property {node.name!r} is not a date or '
-                          'timestamp')
+            raise invalid(f"{op}: property {node.name!r} is not a date or timestamp")
         return ident
 
     # -- predicates --------------------------------------------------------
     def combination(self, node: ast.Combination) -> sql.Composable:
-        joiner = sql.SQL(' AND ' if isinstance(node, ast.And) else ' OR ')
-        return sql.SQL('({})').format(joiner.join(
-            [self.translate(node.lhs), self.translate(node.rhs)]))
+        joiner = sql.SQL(" AND " if isinstance(node, ast.And) else " OR ")
+        return sql.SQL("({})").format(
+            joiner.join([self.translate(node.lhs), self.translate(node.rhs)])
+        )
 
     def negation(self, node: ast.Not) -> sql.Composable:
-        return sql.SQL('(NOT {})').format(self.translate(node.sub_node))
+        return sql.SQL("(NOT {})").format(self.translate(node.sub_node))
 
     def comparison(self, node: ast.Comparison) -> sql.Composable:
-        return sql.SQL('{} {} {}').format(
-            self.expression(node.lhs), sql.SQL(_COMPARISON[type(node)]),
-            self.expression(node.rhs))
+        return sql.SQL("{} {} {}").format(
+            self.expression(node.lhs), sql.SQL(_COMPARISON[type(node)]), self.expression(node.rhs)
+        )
 
     def between(self, node: ast.Between) -> sql.Composable:
-        return sql.SQL('{} {}BETWEEN {} AND {}').format(
-            self.expression(node.lhs), sql.SQL('NOT ' if node.not_ else ''),
-            self.expression(node.low), self.expression(node.high))
+        return sql.SQL("{} {}BETWEEN {} AND {}").format(
+            self.expression(node.lhs),
+            sql.SQL("NOT " if node.not_ else ""),
+            self.expression(node.low),
+            self.expression(node.high),
+        )
 
     def like(self, node: ast.Like) -> sql.Composable:
         if not isinstance(node.pattern, (str, ast.Function)):
-            raise invalid('LIKE needs a text pattern')
-        op = 'ILIKE' if node.nocase else 'LIKE'
-        return sql.SQL('{} {}{} {}').format(
-            self.expression(node.lhs), sql.SQL('NOT ' if node.not_ else ''),
-            sql.SQL(op), self.expression(node.pattern))
+            raise invalid("LIKE needs a text pattern")
+        op = "ILIKE" if node.nocase else "LIKE"
+        return sql.SQL("{} {}{} {}").format(
+            self.expression(node.lhs),
+            sql.SQL("NOT " if node.not_ else ""),
+            sql.SQL(op),
+            self.expression(node.pattern),
+        )
 
     def in_(self, node: ast.In) -> sql.Composable:
         if not node.sub_nodes:
-            raise invalid('IN needs at least one value')
-        items = sql.SQL(', ').join(self.expression(n) for n in node.sub_nodes)
-        return sql.SQL('{} {}IN ({})').format(
-            self.expression(node.lhs), sql.SQL('NOT ' if node.not_ else ''),
-            items)
+            raise invalid("IN needs at least one value")
+        items = sql.SQL(", ").join(self.expression(n) for n in node.sub_nodes)
+        return sql.SQL("{} {}IN ({})").format(
+            self.expression(node.lhs), sql.SQL("NOT " if node.not_ else ""), items
+        )
 
     def is_null(self, node: ast.IsNull) -> sql.Composable:
-        return sql.SQL('{} IS {}NULL').format(
-            self.expression(node.lhs), sql.SQL('NOT ' if node.not_ else ''))
+        return sql.SQL("{} IS {}NULL").format(
+            self.expression(node.lhs), sql.SQL("NOT " if node.not_ else "")
+        )
 
     def include(self, node: ast.Include) -> sql.Composable:
-        return sql.SQL('FALSE' if node.not_ else 'TRUE')
+        return sql.SQL("FALSE" if node.not_ else "TRUE")
 
     def spatial(self, node: ast.SpatialComparisonPredicate) -> sql.Composable:
-        return sql.SQL('{}({}, {})').format(
-            sql.SQL(_SPATIAL[type(node)]), self.spatial_operand(node.lhs),
-            self.spatial_operand(node.rhs))
+        return sql.SQL("{}({}, {})").format(
+            sql.SQL(_SPATIAL[type(node)]),
+            self.spatial_operand(node.lhs),
+            self.spatial_operand(node.rhs),
+        )
 
     def relate(self, node: ast.Relate) -> sql.Composable:
         if not _RELATE_PATTERN.match(str(node.pattern)):
-            raise invalid('RELATE needs a 9 character DE-9IM pattern')
-        return sql.SQL('ST_Relate({}, {}, {})').format(
-            self.spatial_operand(node.lhs), self.spatial_operand(node.rhs),
-            self.params.add(str(node.pattern).upper()))
+            raise invalid("RELATE needs a 9 character DE-9IM pattern")
+        return sql.SQL("ST_Relate({}, {}, {})").format(
+            self.spatial_operand(node.lhs),
+            self.spatial_operand(node.rhs),
+            self.params.add(str(node.pattern).upper()),
+        )
 
     def bbox(self, node: ast.BBox) -> sql.Composable:
         geom = self.spatial_operand(node.lhs)
-        env = envelope_sql(self.params, (node.minx, node.miny, node.maxx,
-                                         node.maxy),
-                           crs_info(node.crs or CRS84), self.srid)
-        return sql.SQL('({0} && {1} AND ST_Intersects({0}, {1}))').format(
-            geom, env)
+        env = envelope_sql(
+            self.params,
+            (node.minx, node.miny, node.maxx, node.maxy),
+            crs_info(node.crs or CRS84),
+            self.srid,
+        )
+        return sql.SQL("({0} && {1} AND ST_Intersects({0}, {1}))").format(geom, env)
 
     def temporal(self, node: ast.TemporalPredicate) -> sql.Composable:
         """Temporal predicates on an instant-valued date/timestamp column."""
@@ -314,28 +351,37 @@ class CQLTranslator:
         add = self.params.add
         if isinstance(node, ast.TimeEquals):
             if start != end:
-                return sql.SQL('FALSE')
-            return sql.SQL('{} = {}').format(col, add(start))
+                return sql.SQL("FALSE")
+            return sql.SQL("{} = {}").format(col, add(start))
         if isinstance(node, ast.TimeBefore):
-            return (sql.SQL('{} < {}').format(col, add(start))
-                    if start is not None else sql.SQL('FALSE'))
+            return (
+                sql.SQL("{} < {}").format(col, add(start))
+                if start is not None
+                else sql.SQL("FALSE")
+            )
         if isinstance(node, ast.TimeAfter):
-            return (sql.SQL('{} > {}').format(col, add(end))
-                    if end is not None else sql.SQL('FALSE'))
-        if isinstance(node, (ast.TimeDuring, ast.TimeOverlaps,
-                             ast.TimeDisjoint)):
+            return sql.SQL("{} > {}").format(col, add(end)) if end is not None else sql.SQL("FALSE")
+        if isinstance(node, (ast.TimeDuring, ast.TimeOverlaps, ast.TimeDisjoint)):
             strict = isinstance(node, ast.TimeDuring)
-            lo, hi = ('>', '<') if strict else ('>=', '<=')
-            parts = [sql.SQL('{} {} {}').format(col, sql.SQL(op_), add(v))
-                     for op_, v in ((lo, start), (hi, end)) if v is not None]
-            cond = (sql.SQL('({})').format(sql.SQL(' AND ').join(parts))
-                    if parts else sql.SQL('{} IS NOT NULL').format(col))
+            lo, hi = (">", "<") if strict else (">=", "<=")
+            parts = [
+                sql.SQL("{} {} {}").format(col, sql.SQL(op_), add(v))
+                for op_, v in ((lo, start), (hi, end))
+                if v is not None
+            ]
+            cond = (
+                sql.SQL("({})").format(sql.SQL(" AND ").join(parts))
+                if parts
+                else sql.SQL("{} IS NOT NULL").format(col)
+            )
             if isinstance(node, ast.TimeDisjoint):
-                return sql.SQL('(NOT {})').format(cond)
+                return sql.SQL("(NOT {})").format(cond)
             return cond
-        raise invalid(f'{op} is not supported for instant-valued properties;'
-                      ' use T_BEFORE, T_AFTER, T_DURING, T_INTERSECTS, '
-                      'T_EQUALS or T_DISJOINT')
+        raise invalid(
+            f"{op} is not supported for instant-valued properties;"
+            " use T_BEFORE, T_AFTER, T_DURING, T_INTERSECTS, "
+            "T_EQUALS or T_DISJOINT"
+        )
 
 
 def _time_bounds(value: Any, op: str) -> tuple[Any, Any]:
@@ -345,12 +391,10 @@ def _time_bounds(value: Any, op: str) -> tuple[Any, Any]:
     elif isinstance(value, (dt.date, dt.datetime)):
         bounds = (value, value)
     else:
-        raise invalid(f'{op}: the second argument must be a DATE, TIMESTAMP '
-                      'or INTERVAL literal')
+        raise invalid(f"{op}: the second argument must be a DATE, TIMESTAMP or INTERVAL literal")
     for bound in bounds:
-        if bound is not None and not isinstance(bound, (dt.date,
-                                                        dt.datetime)):
-            raise invalid(f'{op}: durations in intervals are not supported')
+        if bound is not None and not isinstance(bound, (dt.date, dt.datetime)):
+            raise invalid(f"{op}: durations in intervals are not supported")
     return bounds
 
 
@@ -361,9 +405,10 @@ def _parse_instant(text: str) -> dt.date:
             return dt.date.fromisoformat(text.strip())
         value = dt.datetime.fromisoformat(text.strip())
     except ValueError:
-        raise invalid(f'invalid datetime {text!r}: use RFC 3339, e.g. '
-                      '2020-01-01T00:00:00Z, or an interval a/b, ../b, a/..'
-                      ) from None
+        raise invalid(
+            f"invalid datetime {text!r}: use RFC 3339, e.g. "
+            "2020-01-01T00:00:00Z, or an interval a/b, ../b, a/.."
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
@@ -372,14 +417,13 @@ def parse_datetime(text: str) -> tuple[dt.date | None, dt.date | None]:
 
     Bounds are ``date`` (date only) or aware ``datetime``; ``None`` = open.
     """
-    parts = text.split('/')
+    parts = text.split("/")
     if len(parts) > 2:
-        raise invalid(f'invalid datetime {text!r}')
-    bounds = [None if p in ('..', '') else _parse_instant(p) for p in parts]
+        raise invalid(f"invalid datetime {text!r}")
+    bounds = [None if p in ("..", "") else _parse_instant(p) for p in parts]
     start, end = bounds[0], bounds[-1]
-    if start is not None and end is not None and \
-            as_datetime(start) > as_datetime(end):
-        raise invalid(f'invalid datetime interval {text!r}: start > end')
+    if start is not None and end is not None and as_datetime(start) > as_datetime(end):
+        raise invalid(f"invalid datetime interval {text!r}: start > end")
     return start, end
 
 
@@ -398,8 +442,13 @@ def as_datetime(value: dt.date, end: bool = False) -> dt.datetime:
     return dt.datetime.combine(value, dt.time(), dt.UTC)
 
 
-def to_sql(node: Any, fields: Mapping[str, Mapping[str, Any]],
-           geom_column: str | None, srid: int, params: Params) -> sql.Composable:
+def to_sql(
+    node: Any,
+    fields: Mapping[str, Mapping[str, Any]],
+    geom_column: str | None,
+    srid: int,
+    params: Params,
+) -> sql.Composable:
     """Translate a pygeofilter AST into a WHERE condition.
 
     :param node: pygeofilter AST (``filterq`` as passed by pygeoapi)

@@ -35,11 +35,15 @@ from tiles.query import TileFilter
 from tiles.service import filter_variant
 
 FILTER_LANGS = ("cql2-text", "cql2-json")
-_JSON_SCHEMA = {"text": {"type": "string"}, "integer": {"type": "integer"},
-                "bigint": {"type": "integer"}, "double": {"type": "number"},
-                "boolean": {"type": "boolean"},
-                "date": {"type": "string", "format": "date"},
-                "timestamptz": {"type": "string", "format": "date-time"}}
+_JSON_SCHEMA = {
+    "text": {"type": "string"},
+    "integer": {"type": "integer"},
+    "bigint": {"type": "integer"},
+    "double": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "date": {"type": "string", "format": "date"},
+    "timestamptz": {"type": "string", "format": "date-time"},
+}
 
 
 def queryables(layer: Layer) -> dict[str, dict[str, str]]:
@@ -51,8 +55,9 @@ def queryables(layer: Layer) -> dict[str, dict[str, str]]:
 
 def _parse_filter(text: str, lang: str) -> Any:
     if lang not in FILTER_LANGS:
-        raise invalid(f"filter-lang {lang!r} is not supported; use one of "
-                      f"{', '.join(FILTER_LANGS)}")
+        raise invalid(
+            f"filter-lang {lang!r} is not supported; use one of {', '.join(FILTER_LANGS)}"
+        )
     try:
         return parse_cql2_text(text) if lang == "cql2-text" else parse_cql2_json(text)
     except Exception as exc:  # pygeofilter raises lark/JSON errors of many kinds
@@ -76,13 +81,20 @@ def datetime_sql(layer: Layer, params: Params, text: str) -> sql.Composable | No
     if end is not None:
         high = as_date(end) if is_date else as_datetime(end, end=True)
         strict = not is_date and high != end
-        conds.append(sql.SQL("{} {} {}").format(column, sql.SQL("<" if strict else "<="),
-                                               params.add(high)))
+        conds.append(
+            sql.SQL("{} {} {}").format(column, sql.SQL("<" if strict else "<="), params.add(high))
+        )
     return sql.SQL(" AND ").join(conds) if conds else None
 
 
-def compile_tile_filter(layer: Layer, *, filter_text: str | None, filter_lang: str | None,
-                        filter_crs: str | None, datetime_text: str | None) -> TileFilter | None:
+def compile_tile_filter(
+    layer: Layer,
+    *,
+    filter_text: str | None,
+    filter_lang: str | None,
+    filter_crs: str | None,
+    datetime_text: str | None,
+) -> TileFilter | None:
     """The WHERE fragment of a collection tile request; None when it has no filter.
 
     Raises:
@@ -101,8 +113,11 @@ def compile_tile_filter(layer: Layer, *, filter_text: str | None, filter_lang: s
             conds.append(cond)
     if not conds:
         return None
-    return TileFilter(where=sql.SQL(" AND ").join(conds), params=dict(params.values),
-                      variant=filter_variant(filter_text, filter_lang, datetime_text))
+    return TileFilter(
+        where=sql.SQL(" AND ").join(conds),
+        params=dict(params.values),
+        variant=filter_variant(filter_text, filter_lang, datetime_text),
+    )
 
 
 MVT_FORMAT = {"name": "mvt", "mimetype": "application/vnd.mapbox-vector-tile"}
@@ -111,9 +126,16 @@ PROVIDER = "geoportal.providers.tiles.GeoportalTileProvider"
 
 def tile_provider_config(layer: Layer) -> dict[str, Any]:
     """The pygeoapi `providers` entry advertising a layer's tiles."""
-    return {"type": "tile", "name": PROVIDER, "data": layer.id, "format": dict(MVT_FORMAT),
-            "options": {"zoom": {"min": layer.zoom.min, "max": layer.zoom.max},
-                        "schemes": ["WebMercatorQuad", "WorldCRS84Quad"]}}
+    return {
+        "type": "tile",
+        "name": PROVIDER,
+        "data": layer.id,
+        "format": dict(MVT_FORMAT),
+        "options": {
+            "zoom": {"min": layer.zoom.min, "max": layer.zoom.max},
+            "schemes": ["WebMercatorQuad", "WorldCRS84Quad"],
+        },
+    }
 
 
 class GeoportalTileProvider(BaseTileProvider):  # type: ignore[misc]
@@ -135,18 +157,36 @@ class GeoportalTileProvider(BaseTileProvider):  # type: ignore[misc]
         """WebMercatorQuad and WorldCRS84Quad."""
         return [TileMatrixSetEnum.WEBMERCATORQUAD.value, TileMatrixSetEnum.WORLDCRS84QUAD.value]
 
-    def get_tiles_service(self, baseurl: str | None = None, servicepath: str | None = None,
-                          dirpath: str | None = None, tile_type: str | None = None
-                          ) -> dict[str, Any]:
+    def get_tiles_service(
+        self,
+        baseurl: str | None = None,
+        servicepath: str | None = None,
+        dirpath: str | None = None,
+        tile_type: str | None = None,
+    ) -> dict[str, Any]:
         """The URL template of the tiles."""
         href = (servicepath or "").split("?")[0]
-        return {"links": [{"type": MVT_FORMAT["mimetype"], "rel": "item",
-                           "title": "This collection as Mapbox vector tiles", "href": href,
-                           "templated": True}]}
+        return {
+            "links": [
+                {
+                    "type": MVT_FORMAT["mimetype"],
+                    "rel": "item",
+                    "title": "This collection as Mapbox vector tiles",
+                    "href": href,
+                    "templated": True,
+                }
+            ]
+        }
 
-    def get_tiles(self, layer: str = "default", tileset: str | None = None,
-                  z: int | None = None, y: int | None = None, x: int | None = None,
-                  format_: str | None = None) -> bytes | None:
+    def get_tiles(
+        self,
+        layer: str = "default",
+        tileset: str | None = None,
+        z: int | None = None,
+        y: int | None = None,
+        x: int | None = None,
+        format_: str | None = None,
+    ) -> bytes | None:
         """Never reached: our tile routes answer these paths before pygeoapi."""
         raise ProviderTileNotFoundError(user_msg="tiles are served by the geoportal routes")
 
@@ -155,5 +195,12 @@ class GeoportalTileProvider(BaseTileProvider):  # type: ignore[misc]
         return {}
 
 
-__all__ = ["CRS84", "FILTER_LANGS", "GeoportalTileProvider", "compile_tile_filter",
-           "datetime_sql", "queryables", "tile_provider_config"]
+__all__ = [
+    "CRS84",
+    "FILTER_LANGS",
+    "GeoportalTileProvider",
+    "compile_tile_filter",
+    "datetime_sql",
+    "queryables",
+    "tile_provider_config",
+]

@@ -39,8 +39,9 @@ class Authenticator:
         scheme, _, credentials = authorization.strip().partition(" ")
         credentials = credentials.strip()
         if scheme.lower() != "bearer" or not credentials:
-            raise AuthenticationError("use `Authorization: Bearer <token or API key>` or "
-                                      "`X-API-Key: <API key>`")
+            raise AuthenticationError(
+                "use `Authorization: Bearer <token or API key>` or `X-API-Key: <API key>`"
+            )
         if credentials.startswith("gpk_"):
             return await self._api_key(credentials)
         if self.oidc is None:
@@ -55,13 +56,20 @@ class Authenticator:
             return cached[1]
         prefix, secret = split_key(key)
         async with self.pool.connection() as conn:
-            cur = await conn.execute("SELECT secret_hash, user_name, role, themes, oblasts "
-                                     "FROM auth.api_key_lookup(%s)", [prefix])
+            cur = await conn.execute(
+                "SELECT secret_hash, user_name, role, themes, oblasts FROM auth.api_key_lookup(%s)",
+                [prefix],
+            )
             row = await cur.fetchone()
         if row is None or not await asyncio.to_thread(verify_secret, secret, row[0]):
             raise AuthenticationError("unknown, revoked or expired API key")
-        identity = Identity(name=row[1], role=row[2], themes=frozenset(row[3]),
-                            oblasts=frozenset(row[4]), method="api_key")
+        identity = Identity(
+            name=row[1],
+            role=row[2],
+            themes=frozenset(row[3]),
+            oblasts=frozenset(row[4]),
+            method="api_key",
+        )
         if self.settings.key_cache_s > 0:
             if len(self._cache) > 10_000:
                 self._cache.clear()

@@ -34,9 +34,12 @@ class Identity:
     def transaction_settings(self) -> dict[str, str]:
         """The `geoportal.*` settings a write transaction carries (read by audit triggers and
         row-level policies)."""
-        return {"geoportal.user": self.name, "geoportal.role": self.role,
-                "geoportal.themes": ",".join(sorted(self.themes)),
-                "geoportal.oblasts": ",".join(sorted(self.oblasts))}
+        return {
+            "geoportal.user": self.name,
+            "geoportal.role": self.role,
+            "geoportal.themes": ",".join(sorted(self.themes)),
+            "geoportal.oblasts": ",".join(sorted(self.oblasts)),
+        }
 
 
 ANONYMOUS = Identity(name="anonymous", role="public")

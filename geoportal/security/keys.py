@@ -49,8 +49,9 @@ def verify_secret(secret: str, stored: str) -> bool:
         scheme, n, r, p, salt, digest = stored.split("$")
         if scheme != "scrypt":
             return False
-        computed = hashlib.scrypt(secret.encode(), salt=_unb64(salt), n=int(n), r=int(r),
-                                  p=int(p), dklen=32)
+        computed = hashlib.scrypt(
+            secret.encode(), salt=_unb64(salt), n=int(n), r=int(r), p=int(p), dklen=32
+        )
     except (ValueError, TypeError):
         return False
     return hmac.compare_digest(computed, _unb64(digest))
@@ -100,31 +101,43 @@ class KeyRow:
     revoked_at: dt.datetime | None
 
 
-def add_user(conn: psycopg.Connection, name: str, role: str, themes: list[str],
-             oblasts: list[str], full_name: str | None = None) -> None:
+def add_user(
+    conn: psycopg.Connection,
+    name: str,
+    role: str,
+    themes: list[str],
+    oblasts: list[str],
+    full_name: str | None = None,
+) -> None:
     """Create a user (agency bound to themes and optionally oblasts, or admin).
 
     Raises:
         SecurityInputError: bad name or role, an agency without themes, or a duplicate.
     """
     if not USER_PATTERN.match(name):
-        raise SecurityInputError(f"user name {name!r}: lower-case letters, digits and . _ @ -, "
-                                 "2 to 64 characters")
+        raise SecurityInputError(
+            f"user name {name!r}: lower-case letters, digits and . _ @ -, 2 to 64 characters"
+        )
     if role not in ("agency", "admin"):
         raise SecurityInputError(f"role {role!r}: agency or admin")
     if role == "agency" and not themes:
         raise SecurityInputError("an agency user needs at least one theme")
     try:
-        conn.execute("INSERT INTO auth.users (name, role, themes, oblasts, full_name) "
-                     "VALUES (%s, %s, %s, %s, %s)", [name, role, themes, oblasts, full_name])
+        conn.execute(
+            "INSERT INTO auth.users (name, role, themes, oblasts, full_name) "
+            "VALUES (%s, %s, %s, %s, %s)",
+            [name, role, themes, oblasts, full_name],
+        )
     except psycopg.errors.UniqueViolation as exc:
         raise SecurityInputError(f"user {name!r} exists already") from exc
 
 
 def list_users(conn: psycopg.Connection) -> list[UserRow]:
     """All users, by name."""
-    rows = conn.execute("SELECT name, role, themes, oblasts, full_name, created_at, "
-                        "disabled_at FROM auth.users ORDER BY name").fetchall()
+    rows = conn.execute(
+        "SELECT name, role, themes, oblasts, full_name, created_at, "
+        "disabled_at FROM auth.users ORDER BY name"
+    ).fetchall()
     return [UserRow(*row) for row in rows]
 
 
@@ -134,14 +147,19 @@ def disable_user(conn: psycopg.Connection, name: str) -> None:
     Raises:
         SecurityInputError: no such user.
     """
-    cur = conn.execute("UPDATE auth.users SET disabled_at = coalesce(disabled_at, now()) "
-                       "WHERE name = %s", [name])
+    cur = conn.execute(
+        "UPDATE auth.users SET disabled_at = coalesce(disabled_at, now()) WHERE name = %s", [name]
+    )
     if cur.rowcount == 0:
         raise SecurityInputError(f"no user {name!r}")
 
 
-def create_key(conn: psycopg.Connection, user: str, note: str | None = None,
-               expires_at: dt.datetime | None = None) -> str:
+def create_key(
+    conn: psycopg.Connection,
+    user: str,
+    note: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> str:
     """Create a key for `user`; returns the full key (shown once, stored only hashed).
 
     Raises:
@@ -153,9 +171,11 @@ def create_key(conn: psycopg.Connection, user: str, note: str | None = None,
     if row[0] is not None:
         raise SecurityInputError(f"user {user!r} is disabled")
     key, prefix, secret = new_key()
-    conn.execute("INSERT INTO auth.api_keys (prefix, user_name, secret_hash, note, expires_at) "
-                 "VALUES (%s, %s, %s, %s, %s)",
-                 [prefix, user, hash_secret(secret), note, expires_at])
+    conn.execute(
+        "INSERT INTO auth.api_keys (prefix, user_name, secret_hash, note, expires_at) "
+        "VALUES (%s, %s, %s, %s, %s)",
+        [prefix, user, hash_secret(secret), note, expires_at],
+    )
     return key
 
 
@@ -166,15 +186,20 @@ def revoke_key(conn: psycopg.Connection, prefix: str) -> None:
         SecurityInputError: no such key.
     """
     prefix = prefix.removeprefix("gpk_").split("_")[0]
-    cur = conn.execute("UPDATE auth.api_keys SET revoked_at = coalesce(revoked_at, now()) "
-                       "WHERE prefix = %s", [prefix])
+    cur = conn.execute(
+        "UPDATE auth.api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE prefix = %s",
+        [prefix],
+    )
     if cur.rowcount == 0:
         raise SecurityInputError(f"no key with prefix {prefix!r}")
 
 
 def list_keys(conn: psycopg.Connection, user: str | None = None) -> list[KeyRow]:
     """Keys (of one user or all), newest first; never the secrets."""
-    rows = conn.execute("SELECT prefix, user_name, note, created_at, expires_at, revoked_at "
-                        "FROM auth.api_keys WHERE %(user)s::text IS NULL OR user_name = "
-                        "%(user)s ORDER BY created_at DESC", {"user": user}).fetchall()
+    rows = conn.execute(
+        "SELECT prefix, user_name, note, created_at, expires_at, revoked_at "
+        "FROM auth.api_keys WHERE %(user)s::text IS NULL OR user_name = "
+        "%(user)s ORDER BY created_at DESC",
+        {"user": user},
+    ).fetchall()
     return [KeyRow(*row) for row in rows]

@@ -52,11 +52,17 @@ class OidcVerifier:
             raise AuthenticationError("bearer tokens are not accepted by this server")
         try:
             claims = jwt.decode(
-                token, self._signing_key(token), algorithms=list(self.settings.oidc_algorithms),
-                issuer=self.settings.oidc_issuer, audience=self.settings.oidc_audience,
+                token,
+                self._signing_key(token),
+                algorithms=list(self.settings.oidc_algorithms),
+                issuer=self.settings.oidc_issuer,
+                audience=self.settings.oidc_audience,
                 leeway=self.settings.oidc_leeway_s,
-                options={"require": ["exp", "iss", "sub"],
-                         "verify_aud": self.settings.oidc_audience is not None})
+                options={
+                    "require": ["exp", "iss", "sub"],
+                    "verify_aud": self.settings.oidc_audience is not None,
+                },
+            )
         except (jwt.PyJWTError, ValueError) as exc:
             raise AuthenticationError(f"invalid bearer token: {exc}") from exc
         return self._identity(claims)
@@ -64,16 +70,21 @@ class OidcVerifier:
     def _identity(self, claims: dict[str, Any]) -> Identity:
         role = claims.get(self.settings.oidc_role_claim)
         if role not in ("agency", "admin"):
-            raise AuthenticationError(f"token has no {self.settings.oidc_role_claim} claim "
-                                      "of agency or admin")
+            raise AuthenticationError(
+                f"token has no {self.settings.oidc_role_claim} claim of agency or admin"
+            )
         themes = _strings(claims.get(self.settings.oidc_themes_claim))
         unknown = themes - set(THEMES)
         if unknown:
             raise AuthenticationError(f"token names unknown themes {sorted(unknown)}")
         name = str(claims.get("preferred_username") or claims["sub"])
-        return Identity(name=f"oidc:{name}", role=role, themes=frozenset(themes),
-                        oblasts=frozenset(_strings(claims.get(self.settings.oidc_oblasts_claim))),
-                        method="oidc")
+        return Identity(
+            name=f"oidc:{name}",
+            role=role,
+            themes=frozenset(themes),
+            oblasts=frozenset(_strings(claims.get(self.settings.oidc_oblasts_claim))),
+            method="oidc",
+        )
 
 
 def _strings(value: Any) -> set[str]:

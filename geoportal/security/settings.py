@@ -13,33 +13,52 @@ class SecuritySettings(BaseModel):
 
     model_config = {"frozen": True}
 
-    oidc_issuer: str | None = Field(default=None, description="Issuer (`iss`) of accepted "
-                                    "bearer tokens; unset: OIDC tokens are refused.")
+    oidc_issuer: str | None = Field(
+        default=None,
+        description="Issuer (`iss`) of accepted bearer tokens; unset: OIDC tokens are refused.",
+    )
     oidc_audience: str | None = Field(default=None, description="Required `aud` of tokens.")
-    oidc_jwks: str | None = Field(default=None, description="The issuer's signing keys: a "
-                                  "JWKS file path or an https URL (fetched, cached).")
+    oidc_jwks: str | None = Field(
+        default=None,
+        description="The issuer's signing keys: a "
+        "JWKS file path or an https URL (fetched, cached).",
+    )
     oidc_algorithms: tuple[str, ...] = ("RS256", "ES256", "PS256", "EdDSA")
-    oidc_role_claim: str = Field(default="geoportal_role",
-                                 description="Claim naming the role: agency or admin.")
+    oidc_role_claim: str = Field(
+        default="geoportal_role", description="Claim naming the role: agency or admin."
+    )
     oidc_themes_claim: str = "geoportal_themes"
     oidc_oblasts_claim: str = "geoportal_oblasts"
     oidc_leeway_s: int = Field(default=30, ge=0, le=300)
-    key_cache_s: float = Field(default=30.0, ge=0, le=600, description="How long a verified "
-                               "API key is remembered; a revocation takes effect within it.")
-    rate_limit_per_minute: int = Field(default=600, ge=0, description="Requests per minute "
-                                       "per anonymous client address; 0: no limit.")
+    key_cache_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=600,
+        description="How long a verified "
+        "API key is remembered; a revocation takes effect within it.",
+    )
+    rate_limit_per_minute: int = Field(
+        default=600,
+        ge=0,
+        description="Requests per minute per anonymous client address; 0: no limit.",
+    )
     rate_limit_burst: int = Field(default=120, ge=1)
     max_body_bytes: int = Field(default=5_000_000, ge=1024, description="Largest request body.")
     cors_allow_origins: tuple[str, ...] = ("*",)
-    trust_forwarded_for: bool = Field(default=False, description="Take the client address "
-                                      "from X-Forwarded-For (behind a trusted proxy only).")
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="Take the client address from X-Forwarded-For (behind a trusted proxy only).",
+    )
     hsts: bool = Field(default=False, description="Send Strict-Transport-Security (HTTPS).")
 
     @model_validator(mode="after")
     def _jwks_with_issuer(self) -> SecuritySettings:
         if self.oidc_issuer and not self.oidc_jwks:
             raise ValueError("oidc_issuer needs oidc_jwks (a JWKS file or URL)")
-        if self.oidc_jwks and not self.oidc_jwks.startswith(("https://", "http://")) \
-                and not Path(self.oidc_jwks).exists():
+        if (
+            self.oidc_jwks
+            and not self.oidc_jwks.startswith(("https://", "http://"))
+            and not Path(self.oidc_jwks).exists()
+        ):
             raise ValueError(f"oidc_jwks file {self.oidc_jwks} does not exist")
         return self

@@ -105,8 +105,9 @@ async def readyz(request: Request) -> Response:
             await conn.execute("SELECT 1 FROM catalog.layer_stats LIMIT 1")
     except psycopg.Error:
         log.exception("readiness check failed")
-        return JSONResponse({"status": "unavailable", "detail": "database unreachable"},
-                            status_code=503)
+        return JSONResponse(
+            {"status": "unavailable", "detail": "database unreachable"}, status_code=503
+        )
     return JSONResponse({"status": "ok"})
 
 
@@ -125,12 +126,15 @@ def sync_catalogue(settings: Settings, catalogue: Catalogue) -> None:
         log.warning("catalogue records not synced: %s", exc)
         return
     if not result.is_empty:
-        log.info("catalogue: added %s, changed %s, removed %s",
-                 result.added, result.changed, result.removed)
+        log.info(
+            "catalogue: added %s, changed %s, removed %s",
+            result.added,
+            result.changed,
+            result.removed,
+        )
 
 
-def create_app(settings: Settings | None = None, catalogue: Catalogue | None = None
-               ) -> Starlette:
+def create_app(settings: Settings | None = None, catalogue: Catalogue | None = None) -> Starlette:
     """Build the geoportal ASGI app from settings (generates the pygeoapi configuration).
 
     `catalogue` defaults to the declared layers; benchmarks pass a subset.
@@ -144,8 +148,10 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     # JSON items and item requests are answered in front of pygeoapi (features_fast)
     # and pygeoapi's HTML pages load their browser libraries from us, not from CDNs
     features = FeaturesFastPath(
-        LocalAssets(pygeoapi_app, urlsplit(settings.public_url).path.rstrip("/")), pygeoapi_api,
-        etags={layer.id: etag_sql(layer, "p") for layer in catalogue if layer.is_editable})
+        LocalAssets(pygeoapi_app, urlsplit(settings.public_url).path.rstrip("/")),
+        pygeoapi_api,
+        etags={layer.id: etag_sql(layer, "p") for layer in catalogue if layer.is_editable},
+    )
     declare_conformance()
     pygeoapi_patches.apply()
     install_locale_fix()
@@ -155,18 +161,31 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
 
     writer: dict[str, Any] = {}  # the agency pool and authenticator, opened in the lifespan
     # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
-    items_app = (CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"],
-                                expose_headers=["*"])
-                 if pygeoapi_api.config["server"].get("cors") else features)
-    writes = WriteRoutes(catalogue, lambda: writer.get("pool"), settings.public_url,
-                         settings.statement_timeout_ms, searches=items_app)
+    items_app = (
+        CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"], expose_headers=["*"])
+        if pygeoapi_api.config["server"].get("cors")
+        else features
+    )
+    writes = WriteRoutes(
+        catalogue,
+        lambda: writer.get("pool"),
+        settings.public_url,
+        settings.statement_timeout_ms,
+        searches=items_app,
+    )
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
-        pool = AsyncConnectionPool(Database(settings).agency_conninfo, min_size=0, max_size=4,
-                                   open=False, name="agency", timeout=10,
-                                   kwargs={"autocommit": True})
+        pool = AsyncConnectionPool(
+            Database(settings).agency_conninfo,
+            min_size=0,
+            max_size=4,
+            open=False,
+            name="agency",
+            timeout=10,
+            kwargs={"autocommit": True},
+        )
         await pool.open(wait=False)
         writer["pool"] = pool
         writer["authenticator"] = Authenticator(settings.security, pool)
@@ -193,11 +212,15 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             *viewer_routes(settings, catalogue, public_conninfo),
             Mount("/", app=items_app),
         ],
-        middleware=[Middleware(SecurityMiddleware, settings=settings.security,
-                               authenticator=lambda: writer.get("authenticator")),
-                    Middleware(ItemETagMiddleware, catalogue=catalogue,
-                               pool=lambda: writer.get("pool")),
-                    Middleware(ItemsShortcut, features=items_app)],
+        middleware=[
+            Middleware(
+                SecurityMiddleware,
+                settings=settings.security,
+                authenticator=lambda: writer.get("authenticator"),
+            ),
+            Middleware(ItemETagMiddleware, catalogue=catalogue, pool=lambda: writer.get("pool")),
+            Middleware(ItemsShortcut, features=items_app),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

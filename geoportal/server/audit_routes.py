@@ -44,14 +44,23 @@ def _integer(request: Request, name: str, default: int | None, maximum: int) -> 
 
 def _filters(request: Request) -> tuple[list[sql.Composable], list[Any]]:
     """WHERE conditions and their parameters from the query string (400 on bad values)."""
-    unknown = set(request.query_params) - {"layer", "user", "since", "until", "limit",
-                                           "before", "f"}
+    unknown = set(request.query_params) - {
+        "layer",
+        "user",
+        "since",
+        "until",
+        "limit",
+        "before",
+        "f",
+    }
     if unknown:
         raise HTTPProblem(400, f"unknown parameters {sorted(unknown)}")
     filters: list[sql.Composable] = []
     params: list[Any] = []
-    for column, value in (("layer_id", request.query_params.get("layer")),
-                          ("user_name", request.query_params.get("user"))):
+    for column, value in (
+        ("layer_id", request.query_params.get("layer")),
+        ("user_name", request.query_params.get("user")),
+    ):
         if value is not None:
             filters.append(sql.SQL("{} = %s").format(sql.Identifier(column)))
             params.append(value)
@@ -79,16 +88,21 @@ def audit_route(pool: Callable[[], AsyncConnectionPool | None]) -> Route:
     async def _audit(request: Request) -> Response:
         identity: Identity = getattr(request.state, "identity", ANONYMOUS)
         if not identity.is_authenticated:
-            raise HTTPProblem(401, "the audit trail needs an administrator's credentials",
-                              headers={"WWW-Authenticate": 'Bearer realm="geoportal"'})
+            raise HTTPProblem(
+                401,
+                "the audit trail needs an administrator's credentials",
+                headers={"WWW-Authenticate": 'Bearer realm="geoportal"'},
+            )
         if identity.role != "admin":
             raise HTTPProblem(403, "only administrators read the audit trail")
         filters, params = _filters(request)
         limit = _integer(request, "limit", 100, 1000)
         where = sql.SQL(" AND ").join(filters) if filters else sql.SQL("true")
-        query = sql.SQL("SELECT id, changed_at, user_name, user_role, db_role, layer_id, "
-                        "feature_id, operation, before, after FROM audit.changes WHERE {} "
-                        "ORDER BY id DESC LIMIT %s").format(where)
+        query = sql.SQL(
+            "SELECT id, changed_at, user_name, user_role, db_role, layer_id, "
+            "feature_id, operation, before, after FROM audit.changes WHERE {} "
+            "ORDER BY id DESC LIMIT %s"
+        ).format(where)
         current = pool()
         if current is None:
             raise HTTPProblem(503, "the audit trail is not available yet; retry shortly")

@@ -28,8 +28,9 @@ class ItemETagMiddleware:
     """Adds `ETag` to 200 answers of editable layers' items that have none; answers 304 to a
     matching `If-None-Match`. Any database trouble only means no ETag."""
 
-    def __init__(self, app: ASGIApp, catalogue: Catalogue,
-                 pool: Callable[[], AsyncConnectionPool | None]) -> None:
+    def __init__(
+        self, app: ASGIApp, catalogue: Catalogue, pool: Callable[[], AsyncConnectionPool | None]
+    ) -> None:
         self.app = app
         self.layers = {layer.id: layer for layer in catalogue if layer.is_editable}
         self.pool = pool
@@ -48,19 +49,29 @@ class ItemETagMiddleware:
             nonlocal not_modified
             if not_modified:  # the body of the answer replaced by a 304
                 return
-            if message["type"] == "http.response.start" and message["status"] == 200 and \
-                    not any(name == b"etag" for name, _ in message.get("headers", [])):
+            if (
+                message["type"] == "http.response.start"
+                and message["status"] == 200
+                and not any(name == b"etag" for name, _ in message.get("headers", []))
+            ):
                 etag = await self._etag(layer, fid)
                 wanted = dict(scope["headers"]).get(b"if-none-match", b"").decode("latin-1")
                 if etag is not None and etag in entity_tags(wanted):
                     not_modified = True
-                    await send({"type": "http.response.start", "status": 304,
-                                "headers": [(b"etag", etag.encode())]})
+                    await send(
+                        {
+                            "type": "http.response.start",
+                            "status": 304,
+                            "headers": [(b"etag", etag.encode())],
+                        }
+                    )
                     await send({"type": "http.response.body", "body": b""})
                     return
                 if etag is not None:
-                    message = {**message, "headers": [*message.get("headers", []),
-                                                      (b"etag", etag.encode())]}
+                    message = {
+                        **message,
+                        "headers": [*message.get("headers", []), (b"etag", etag.encode())],
+                    }
             await send(message)
 
         await self.app(scope, receive, tagged)

@@ -13,8 +13,7 @@ from geoportal.server.problems import HTTPProblem
 from ingestion.values import check_value, coerce_value
 from layers.model import Layer
 
-GEOJSON_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon",
-                 "MultiPolygon"}
+GEOJSON_TYPES = {"Point", "MultiPoint", "LineString", "MultiLineString", "Polygon", "MultiPolygon"}
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,13 @@ def parse_body(body: bytes) -> dict[str, Any]:
 def _value(layer: Layer, name: str, value: Any) -> Any:
     field = layer.field(name)
     if isinstance(value, (dict, list)):
-        raise HTTPProblem(400, f"property {name!r}: expected a {field.type}, got JSON "
-                          f"{type(value).__name__}", field=name)
+        raise HTTPProblem(
+            400,
+            f"property {name!r}: expected a {field.type}, got JSON {type(value).__name__}",
+            field=name,
+        )
     if field.type in ("integer", "bigint", "double") and isinstance(value, (bool, str)):
-        raise HTTPProblem(400, f"property {name!r}: expected a number, got {value!r}",
-                          field=name)
+        raise HTTPProblem(400, f"property {name!r}: expected a number, got {value!r}", field=name)
     if field.type == "boolean" and not isinstance(value, bool) and value is not None:
         raise HTTPProblem(400, f"property {name!r}: expected true or false", field=name)
     if field.type == "text" and value is not None and not isinstance(value, str):
@@ -52,10 +53,14 @@ def _value(layer: Layer, name: str, value: Any) -> Any:
         coerced = coerce_value(field, value)
     except (ValueError, TypeError, OverflowError) as exc:
         raise HTTPProblem(400, f"property {name!r}: {exc}", field=name) from exc
-    if field.type == "timestamptz" and isinstance(coerced, dt.datetime) \
-            and isinstance(value, str) and "T" not in value and ":" not in value:
-        raise HTTPProblem(400, f"property {name!r}: expected an ISO 8601 date-time",
-                          field=name)
+    if (
+        field.type == "timestamptz"
+        and isinstance(coerced, dt.datetime)
+        and isinstance(value, str)
+        and "T" not in value
+        and ":" not in value
+    ):
+        raise HTTPProblem(400, f"property {name!r}: expected an ISO 8601 date-time", field=name)
     if field.type in ("integer",) and coerced is not None and abs(coerced) > 2**31 - 1:
         raise HTTPProblem(400, f"property {name!r}: out of range", field=name)
     broken = check_value(field, coerced)
@@ -64,8 +69,7 @@ def _value(layer: Layer, name: str, value: Any) -> Any:
     return coerced
 
 
-def check_feature(layer: Layer, document: dict[str, Any], partial: bool = False
-                  ) -> FeatureInput:
+def check_feature(layer: Layer, document: dict[str, Any], partial: bool = False) -> FeatureInput:
     """The checked properties and geometry of a Feature (all fields, or with `partial` only
     those sent, for PATCH; a null in a PATCH removes the value).
 
@@ -73,17 +77,18 @@ def check_feature(layer: Layer, document: dict[str, Any], partial: bool = False
         HTTPProblem: 400 naming the property or the geometry at fault.
     """
     if document.get("type") != "Feature":
-        raise HTTPProblem(400, "the body must be a GeoJSON Feature (\"type\": \"Feature\")")
+        raise HTTPProblem(400, 'the body must be a GeoJSON Feature ("type": "Feature")')
     properties = document.get("properties")
     if properties is None:
         properties = {}
     if not isinstance(properties, dict):
-        raise HTTPProblem(400, "\"properties\" must be an object")
+        raise HTTPProblem(400, '"properties" must be an object')
     declared = [f.name for f in layer.fields]
     unknown = sorted(set(properties) - set(declared))
     if unknown:
-        raise HTTPProblem(400, f"unknown properties {unknown}; layer {layer.id} has "
-                          f"{declared}", field=unknown[0])
+        raise HTTPProblem(
+            400, f"unknown properties {unknown}; layer {layer.id} has {declared}", field=unknown[0]
+        )
     names = [n for n in declared if n in properties] if partial else declared
     values = {name: _value(layer, name, properties.get(name)) for name in names}
     return FeatureInput(values, _geometry(layer, document, partial))
@@ -92,22 +97,29 @@ def check_feature(layer: Layer, document: dict[str, Any], partial: bool = False
 def _geometry(layer: Layer, document: dict[str, Any], partial: bool) -> str | None:
     if not layer.has_geometry:
         if document.get("geometry") is not None:
-            raise HTTPProblem(400, f"layer {layer.id} has no geometry; send \"geometry\": null",
-                              field="geometry")
+            raise HTTPProblem(
+                400, f'layer {layer.id} has no geometry; send "geometry": null', field="geometry"
+            )
         return None
     geometry = document.get("geometry")
     if geometry is None:
         if partial and "geometry" not in document:
             return None
-        raise HTTPProblem(400, f"layer {layer.id} needs a {layer.geometry_type} geometry",
-                          field="geometry")
-    if not isinstance(geometry, dict) or geometry.get("type") not in GEOJSON_TYPES \
-            or not isinstance(geometry.get("coordinates"), list):
-        raise HTTPProblem(400, "\"geometry\" must be a GeoJSON geometry with coordinates",
-                          field="geometry")
+        raise HTTPProblem(
+            400, f"layer {layer.id} needs a {layer.geometry_type} geometry", field="geometry"
+        )
+    if (
+        not isinstance(geometry, dict)
+        or geometry.get("type") not in GEOJSON_TYPES
+        or not isinstance(geometry.get("coordinates"), list)
+    ):
+        raise HTTPProblem(
+            400, '"geometry" must be a GeoJSON geometry with coordinates', field="geometry"
+        )
     declared = layer.geometry_type or ""
     sent = geometry["type"]
     if sent != declared and f"Multi{sent}" != declared:
-        raise HTTPProblem(400, f"geometry: layer {layer.id} holds {declared}, got {sent}",
-                          field="geometry")
+        raise HTTPProblem(
+            400, f"geometry: layer {layer.id} holds {declared}, got {sent}", field="geometry"
+        )
     return json.dumps(geometry)

@@ -65,9 +65,24 @@ log = logging.getLogger(__name__)
 
 PROVIDER_NAME = f"{PostGISFeatureProvider.__module__}.{PostGISFeatureProvider.__name__}"
 _PATH = re.compile(r"/collections/(?P<collection>[^/]+)/items(?:/(?P<item>[^/]+))?")
-_RESERVED = {"bbox", "bbox-crs", "crs", "f", "lang", "limit", "offset", "resulttype",
-             "datetime", "sortby", "properties", "skipGeometry", "q", "filter",
-             "filter-lang", "filter-crs"}
+_RESERVED = {
+    "bbox",
+    "bbox-crs",
+    "crs",
+    "f",
+    "lang",
+    "limit",
+    "offset",
+    "resulttype",
+    "datetime",
+    "sortby",
+    "properties",
+    "skipGeometry",
+    "q",
+    "filter",
+    "filter-lang",
+    "filter-crs",
+}
 _FILTER_LANGS = {None, "cql-json", "cql-text", "cql2-text", "cql2-json"}  # as pygeoapi
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]{1,64}")  # the same in a URL and in JSON
 _ID_MARK = "\ue000id\ue000"  # private-use characters: kept as they are by _dumps, never in a link
@@ -117,8 +132,9 @@ class ItemPlan:
 class FeaturesFastPath:
     """ASGI app in front of pygeoapi's: answers JSON items and item requests itself."""
 
-    def __init__(self, app: ASGIApp, api: API,
-                 etags: dict[str, sql.Composable] | None = None) -> None:
+    def __init__(
+        self, app: ASGIApp, api: API, etags: dict[str, sql.Composable] | None = None
+    ) -> None:
         """`etags`: per collection, the SQL of a feature's entity tag over its row `p`; a
         feature of those collections is answered with its `ETag` (selected in the same
         statement) and a matching `If-None-Match` gets a 304."""
@@ -132,10 +148,12 @@ class FeaturesFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
             match = _PATH.fullmatch(scope["path"])
-            if match and not any(name in (b"content-length", b"transfer-encoding")
-                                 for name, _ in scope["headers"]):
+            if match and not any(
+                name in (b"content-length", b"transfer-encoding") for name, _ in scope["headers"]
+            ):
                 response = await self.respond(  # the path is percent-decoded already
-                    Request(scope, receive), match["collection"], match["item"])
+                    Request(scope, receive), match["collection"], match["item"]
+                )
                 if response is not None:
                     await response(scope, receive, send)
                     return
@@ -156,9 +174,14 @@ class FeaturesFastPath:
         try:
             provider_def = get_provider_by_type(resource.get("providers") or [], "feature")
             if resource.get("type") == "collection" and provider_def["name"] == PROVIDER_NAME:
-                found = Collection(name, resource, provider_def,
-                                   load_plugin("provider", provider_def),
-                                   get_dataset_formatters(resource), self.etags.get(name))
+                found = Collection(
+                    name,
+                    resource,
+                    provider_def,
+                    load_plugin("provider", provider_def),
+                    get_dataset_formatters(resource),
+                    self.etags.get(name),
+                )
         except ProviderGenericError:  # misconfigured or database down: pygeoapi explains
             return None
         except Exception:  # noqa: BLE001 - pygeoapi's lookup raises several kinds
@@ -198,14 +221,17 @@ class FeaturesFastPath:
         if formatters:
             api_request._format = api_request._get_format(
                 api_request.get_request_headers(request.headers),
-                {f.f: f.mimetype for f in formatters.values()})
+                {f.f: f.mimetype for f in formatters.values()},
+            )
         return api_request
 
-    def exception(self, err: ProviderGenericError, headers: dict[str, str],
-                  fmt: str | None) -> Response:
+    def exception(
+        self, err: ProviderGenericError, headers: dict[str, str], fmt: str | None
+    ) -> Response:
         """A provider error in pygeoapi's exception format."""
         headers, status, content = self.api.get_exception(
-            err.http_status_code, headers, fmt, err.ogc_exception_code, err.message)
+            err.http_status_code, headers, fmt, err.ogc_exception_code, err.message
+        )
         return Response(content, status_code=status, headers=headers)
 
     async def pool(self, provider: PostGISFeatureProvider) -> AsyncConnectionPool:
@@ -226,16 +252,26 @@ class FeaturesFastPath:
         set_content_crs_header(headers, collection.provider_def, query.crs)
         page = collection.provider.query_page(**query.provider_args())
         links = self.items_links(request, collection, query, page.returned, page.matched)
-        parts = ['{"type":"FeatureCollection","features":', page.text,
-                 ',"numberReturned":', str(page.returned)]
+        parts = [
+            '{"type":"FeatureCollection","features":',
+            page.text,
+            ',"numberReturned":',
+            str(page.returned),
+        ]
         if page.matched is not None:
             parts += [',"numberMatched":', str(page.matched)]
-        parts += [',"links":', _dumps(links), ',"timeStamp":',
-                  _dumps(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")), "}"]
+        parts += [
+            ',"links":',
+            _dumps(links),
+            ',"timeStamp":',
+            _dumps(datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")),
+            "}",
+        ]
         return "".join(parts)
 
-    async def item(self, request: Request, collection: Collection,
-                   identifier: str) -> Response | None:
+    async def item(
+        self, request: Request, collection: Collection, identifier: str
+    ) -> Response | None:
         """`/items/{id}` as pygeoapi's get_collection_item would answer it in JSON."""
         plan = self.item_plan(request, collection)
         if plan is None:
@@ -276,8 +312,12 @@ class FeaturesFastPath:
         per collection and distinct request (they are few: `?f=json`, a language, a CRS).
         None when pygeoapi should answer (another format, an unsupported CRS)."""
         headers = request.headers
-        key = (request.scope["query_string"], headers.get("accept"),
-               headers.get("accept-language"), headers.get("accept-encoding"))
+        key = (
+            request.scope["query_string"],
+            headers.get("accept"),
+            headers.get("accept-language"),
+            headers.get("accept-encoding"),
+        )
         if key in collection.item_plans:
             return collection.item_plans[key]
         api_request = self.api_request(request, collection)
@@ -301,74 +341,140 @@ class FeaturesFastPath:
         l10n.set_response_language(headers, prv_locale, request.locale)
         links = _dumps(self._item_links(request.locale, request.format, collection, _ID_MARK))
         return ItemPlan(
-            format=request.format, locale=request.locale, spec=spec, error_headers=error_headers,
-            headers=tuple((k.lower().encode("latin-1"), str(v).encode("latin-1"))
-                          for k, v in headers.items()),
-            links=tuple(links.split(_ID_MARK)))
+            format=request.format,
+            locale=request.locale,
+            spec=spec,
+            error_headers=error_headers,
+            headers=tuple(
+                (k.lower().encode("latin-1"), str(v).encode("latin-1")) for k, v in headers.items()
+            ),
+            links=tuple(links.split(_ID_MARK)),
+        )
 
-    def _item_links(self, locale: Any, fmt: str | None, collection: Collection,
-                    identifier: str) -> list[dict[str, str]]:
+    def _item_links(
+        self, locale: Any, fmt: str | None, collection: Collection, identifier: str
+    ) -> list[dict[str, str]]:
         """A feature's links, as pygeoapi's get_collection_item writes them."""
+
         def rel(link_format: str) -> str:  # pygeoapi's APIRequest.get_linkrel
-            return "self" if link_format == fmt or (link_format == F_JSON and not fmt) \
-                else "alternate"
+            return (
+                "self" if link_format == fmt or (link_format == F_JSON and not fmt) else "alternate"
+            )
 
         collections_url = self.api.get_collections_url()
         uri = f"{collections_url}/{collection.name}/items/{identifier}"
         return [
-            {"type": FORMAT_TYPES[F_JSON], "rel": "root",
-             "title": l10n.translate("The landing page of this server as JSON", locale),
-             "href": f"{self.api.base_url}?f={F_JSON}"},
-            {"type": FORMAT_TYPES[F_HTML], "rel": "root",
-             "title": l10n.translate("The landing page of this server as HTML", locale),
-             "href": f"{self.api.base_url}?f={F_HTML}"},
-            {"rel": rel(F_JSON), "type": "application/geo+json",
-             "title": l10n.translate("This document as JSON", locale), "href": f"{uri}?f={F_JSON}"},
-            {"rel": rel(F_JSONLD), "type": FORMAT_TYPES[F_JSONLD],
-             "title": l10n.translate("This document as RDF (JSON-LD)", locale),
-             "href": f"{uri}?f={F_JSONLD}"},
-            {"rel": rel(F_HTML), "type": FORMAT_TYPES[F_HTML],
-             "title": l10n.translate("This document as HTML", locale), "href": f"{uri}?f={F_HTML}"},
-            {"rel": "collection", "type": FORMAT_TYPES[F_JSON],
-             "title": l10n.translate(collection.resource["title"], locale),
-             "href": f"{collections_url}/{collection.name}"},
+            {
+                "type": FORMAT_TYPES[F_JSON],
+                "rel": "root",
+                "title": l10n.translate("The landing page of this server as JSON", locale),
+                "href": f"{self.api.base_url}?f={F_JSON}",
+            },
+            {
+                "type": FORMAT_TYPES[F_HTML],
+                "rel": "root",
+                "title": l10n.translate("The landing page of this server as HTML", locale),
+                "href": f"{self.api.base_url}?f={F_HTML}",
+            },
+            {
+                "rel": rel(F_JSON),
+                "type": "application/geo+json",
+                "title": l10n.translate("This document as JSON", locale),
+                "href": f"{uri}?f={F_JSON}",
+            },
+            {
+                "rel": rel(F_JSONLD),
+                "type": FORMAT_TYPES[F_JSONLD],
+                "title": l10n.translate("This document as RDF (JSON-LD)", locale),
+                "href": f"{uri}?f={F_JSONLD}",
+            },
+            {
+                "rel": rel(F_HTML),
+                "type": FORMAT_TYPES[F_HTML],
+                "title": l10n.translate("This document as HTML", locale),
+                "href": f"{uri}?f={F_HTML}",
+            },
+            {
+                "rel": "collection",
+                "type": FORMAT_TYPES[F_JSON],
+                "title": l10n.translate(collection.resource["title"], locale),
+                "href": f"{collections_url}/{collection.name}",
+            },
         ]
 
-    def items_links(self, request: APIRequest, collection: Collection, query: ItemsQuery,
-                    returned: int, matched: int | None) -> list[dict[str, str]]:
+    def items_links(
+        self,
+        request: APIRequest,
+        collection: Collection,
+        query: ItemsQuery,
+        returned: int,
+        matched: int | None,
+    ) -> list[dict[str, str]]:
         """self/alternate, prev/next and collection links, as pygeoapi writes them."""
         serialized = "".join(
             f"&{urllib.parse.quote(key, safe='')}={urllib.parse.quote(str(value), safe=',')}"
-            for key, value in request.params.items() if key not in ("f", "offset"))
+            for key, value in request.params.items()
+            if key not in ("f", "offset")
+        )
         uri = f"{self.api.get_collections_url()}/{collection.name}/items"
         locale = request.locale
         links = [
-            {"type": "application/geo+json", "rel": request.get_linkrel(F_JSON),
-             "title": l10n.translate("This document as GeoJSON", locale),
-             "href": f"{uri}?f={F_JSON}{serialized}"},
-            {"rel": request.get_linkrel(F_JSONLD), "type": FORMAT_TYPES[F_JSONLD],
-             "title": l10n.translate("This document as RDF (JSON-LD)", locale),
-             "href": f"{uri}?f={F_JSONLD}{serialized}"},
-            {"type": FORMAT_TYPES[F_HTML], "rel": request.get_linkrel(F_HTML),
-             "title": l10n.translate("This document as HTML", locale),
-             "href": f"{uri}?f={F_HTML}{serialized}"},
+            {
+                "type": "application/geo+json",
+                "rel": request.get_linkrel(F_JSON),
+                "title": l10n.translate("This document as GeoJSON", locale),
+                "href": f"{uri}?f={F_JSON}{serialized}",
+            },
+            {
+                "rel": request.get_linkrel(F_JSONLD),
+                "type": FORMAT_TYPES[F_JSONLD],
+                "title": l10n.translate("This document as RDF (JSON-LD)", locale),
+                "href": f"{uri}?f={F_JSONLD}{serialized}",
+            },
+            {
+                "type": FORMAT_TYPES[F_HTML],
+                "rel": request.get_linkrel(F_HTML),
+                "title": l10n.translate("This document as HTML", locale),
+                "href": f"{uri}?f={F_HTML}{serialized}",
+            },
         ]
-        links += [{"type": value.mimetype, "rel": "alternate", "title": f"This document as {key}",
-                   "href": f"{uri}?f={value.name}{serialized}"}
-                  for key, value in collection.formatters.items()]
+        links += [
+            {
+                "type": value.mimetype,
+                "rel": "alternate",
+                "title": f"This document as {key}",
+                "href": f"{uri}?f={value.name}{serialized}",
+            }
+            for key, value in collection.formatters.items()
+        ]
         fmt = f"f={request.format}&" if request.format is not None else ""
         limit, offset = query.limit, query.offset
         if offset > 0:
-            links.append({"type": "application/geo+json", "rel": "prev",
-                          "title": l10n.translate("Items (prev)", locale),
-                          "href": f"{uri}?{fmt}offset={max(0, offset - limit)}{serialized}"})
+            links.append(
+                {
+                    "type": "application/geo+json",
+                    "rel": "prev",
+                    "title": l10n.translate("Items (prev)", locale),
+                    "href": f"{uri}?{fmt}offset={max(0, offset - limit)}{serialized}",
+                }
+            )
         if (matched if matched is not None else -1) > limit + offset or returned == limit:
-            links.append({"type": "application/geo+json", "rel": "next",
-                          "title": l10n.translate("Items (next)", locale),
-                          "href": f"{uri}?{fmt}offset={offset + limit}{serialized}"})
-        links.append({"type": FORMAT_TYPES[F_JSON],
-                      "title": l10n.translate(collection.resource["title"], locale),
-                      "rel": "collection", "href": uri.rsplit("/", 1)[0]})
+            links.append(
+                {
+                    "type": "application/geo+json",
+                    "rel": "next",
+                    "title": l10n.translate("Items (next)", locale),
+                    "href": f"{uri}?{fmt}offset={offset + limit}{serialized}",
+                }
+            )
+        links.append(
+            {
+                "type": FORMAT_TYPES[F_JSON],
+                "title": l10n.translate(collection.resource["title"], locale),
+                "rel": "collection",
+                "href": uri.rsplit("/", 1)[0],
+            }
+        )
         return links
 
 
@@ -382,8 +488,7 @@ class ItemsShortcut:
         self.features = features
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and _PATH.fullmatch(
-                scope["path"]):
+        if scope["type"] == "http" and scope["method"] == "GET" and _PATH.fullmatch(scope["path"]):
             await self.features(scope, receive, send)
         else:
             await self.app(scope, receive, send)
@@ -415,8 +520,11 @@ class ItemsQuery:
         provider, provider_def = collection.provider, collection.provider_def
         try:
             offset = int(params["offset"]) if "offset" in params else 0
-            limit = evaluate_limit(params.get("limit"), api.config["server"].get("limits", {}),
-                                   collection.resource.get("limits", {}))
+            limit = evaluate_limit(
+                params.get("limit"),
+                api.config["server"].get("limits", {}),
+                collection.resource.get("limits", {}),
+            )
             bbox = validate_bbox(params["bbox"]) if "bbox" in params else []
             datetime_ = validate_datetime(collection.resource["extents"], params.get("datetime"))
             crs = params.get("crs")
@@ -425,8 +533,11 @@ class ItemsQuery:
             if bbox_crs is not None and bbox_crs not in get_supported_crs_list(provider_def):
                 raise NotHandled
             if bbox:
-                bbox = transform_bbox(bbox, bbox_crs or DEFAULT_STORAGE_CRS,
-                                      provider_def.get("storage_crs", DEFAULT_STORAGE_CRS))
+                bbox = transform_bbox(
+                    bbox,
+                    bbox_crs or DEFAULT_STORAGE_CRS,
+                    provider_def.get("storage_crs", DEFAULT_STORAGE_CRS),
+                )
             filter_lang = params.get("filter-lang")
             filterq = None
             if "filter" in params:
@@ -434,7 +545,8 @@ class ItemsQuery:
                     parse_cql2_text(params["filter"]),
                     filter_crs_uri=params.get("filter-crs", DEFAULT_CRS),
                     storage_crs_uri=provider_def.get("storage_crs"),
-                    geometry_column_name=provider_def.get("geom_field"))
+                    geometry_column_name=provider_def.get("geom_field"),
+                )
             skip_geometry = str2bool(params["skipGeometry"]) if "skipGeometry" in params else False
         except NotHandled:
             raise
@@ -443,26 +555,57 @@ class ItemsQuery:
         if offset < 0 or filter_lang not in _FILTER_LANGS or (bbox_crs is not None and not bbox):
             raise NotHandled
         fields = provider.fields
-        sortby = [{"property": key[1:] if key[:1] in ("+", "-") else key,
-                   "order": "-" if key[:1] == "-" else "+"}
-                  for key in params["sortby"].split(",")] if "sortby" in params else []
+        sortby = (
+            [
+                {
+                    "property": key[1:] if key[:1] in ("+", "-") else key,
+                    "order": "-" if key[:1] == "-" else "+",
+                }
+                for key in params["sortby"].split(",")
+            ]
+            if "sortby" in params
+            else []
+        )
         select = params["properties"].split(",") if "properties" in params else []
         if any(s["property"] not in fields for s in sortby) or (
-                set(select) - set(provider.properties) - set(fields)):
+            set(select) - set(provider.properties) - set(fields)
+        ):
             raise NotHandled
-        properties = [(key, value) for key, value in params.items()
-                      if key not in _RESERVED and key in fields]
-        return cls(offset, limit, params.get("resulttype") or "results", bbox, datetime_,
-                   params.get("q") or None, crs, spec, properties, sortby, select,
-                   skip_geometry, filterq)
+        properties = [
+            (key, value) for key, value in params.items() if key not in _RESERVED and key in fields
+        ]
+        return cls(
+            offset,
+            limit,
+            params.get("resulttype") or "results",
+            bbox,
+            datetime_,
+            params.get("q") or None,
+            crs,
+            spec,
+            properties,
+            sortby,
+            select,
+            skip_geometry,
+            filterq,
+        )
 
     def provider_args(self) -> dict[str, Any]:
         """Keyword arguments of the provider's query."""
-        return {"offset": self.offset, "limit": self.limit, "resulttype": self.resulttype,
-                "bbox": self.bbox, "datetime_": self.datetime, "properties": self.properties,
-                "sortby": self.sortby, "select_properties": self.select_properties,
-                "skip_geometry": self.skip_geometry, "q": self.q, "filterq": self.filterq,
-                "crs_transform_spec": self.crs_transform_spec}
+        return {
+            "offset": self.offset,
+            "limit": self.limit,
+            "resulttype": self.resulttype,
+            "bbox": self.bbox,
+            "datetime_": self.datetime,
+            "properties": self.properties,
+            "sortby": self.sortby,
+            "select_properties": self.select_properties,
+            "skip_geometry": self.skip_geometry,
+            "q": self.q,
+            "filterq": self.filterq,
+            "crs_transform_spec": self.crs_transform_spec,
+        }
 
 
 def _dumps(value: Any) -> str:

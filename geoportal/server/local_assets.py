@@ -20,12 +20,14 @@ VENDOR_PREFIX = "/map/vendor"
 # https://unpkg.com/leaflet@1.3.1/dist/leaflet.js, https://cdn.jsdelivr.net/npm/redoc@latest/...
 _NPM_CDN = re.compile(
     r"https://(?:unpkg\.com|cdn\.jsdelivr\.net/npm)/"
-    r"(?P<package>(?:@[\w.-]+/)?[\w.-]+?)(?:@[\w.^~-]+)?/(?P<path>[^\"'\s?#]*)")
+    r"(?P<package>(?:@[\w.-]+/)?[\w.-]+?)(?:@[\w.^~-]+)?/(?P<path>[^\"'\s?#]*)"
+)
 # cdnjs keeps Leaflet's files at the top of the version folder; npm keeps them in dist/
 _CDNJS_LEAFLET = re.compile(r"https://cdnjs\.cloudflare\.com/ajax/libs/leaflet/[\d.]+/")
 _DROPPED = re.compile(
     r"<script[^>]*src=\"https://cdnjs\.cloudflare\.com/ajax/libs/html5shiv/[^\"]*\"[^>]*>\s*"
-    r"</script>|<link[^>]*href=\"https://fonts\.googleapis\.com/[^\"]*\"[^>]*>")
+    r"</script>|<link[^>]*href=\"https://fonts\.googleapis\.com/[^\"]*\"[^>]*>"
+)
 
 
 def localise(html: str, prefix: str = "") -> str:

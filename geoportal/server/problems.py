@@ -12,18 +12,30 @@ from starlette.responses import JSONResponse
 PROBLEM_JSON = "application/problem+json"
 CODES = {400: "InvalidParameterValue", 404: "NotFound", 503: "ServiceUnavailable"}
 CORS = {"Access-Control-Allow-Origin": "*"}
-TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-          405: "Method Not Allowed", 409: "Conflict", 412: "Precondition Failed",
-          413: "Content Too Large", 415: "Unsupported Media Type", 428: "Precondition Required",
-          429: "Too Many Requests", 500: "Internal Server Error", 503: "Service Unavailable",
-          504: "Gateway Timeout"}
+TITLES = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    412: "Precondition Failed",
+    413: "Content Too Large",
+    415: "Unsupported Media Type",
+    428: "Precondition Required",
+    429: "Too Many Requests",
+    500: "Internal Server Error",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 class HTTPProblem(Exception):
     """Raised by our handlers; turned into a problem details response."""
 
-    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, status: int, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
@@ -33,18 +45,32 @@ class HTTPProblem(Exception):
 
 def problem_body(status: int, detail: str, request_id: str | None, **extra: Any) -> dict:
     """The JSON body of a problem."""
-    body = {"type": "about:blank", "title": TITLES.get(status, "Error"), "status": status,
-            "detail": detail, **extra}
+    body = {
+        "type": "about:blank",
+        "title": TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
     if request_id:
         body["requestId"] = request_id
     return body
 
 
-def problem_response(status: int, detail: str, request_id: str | None = None,
-                     headers: dict[str, str] | None = None, **extra: Any) -> JSONResponse:
+def problem_response(
+    status: int,
+    detail: str,
+    request_id: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """A problem details response."""
-    return JSONResponse(problem_body(status, detail, request_id, **extra), status_code=status,
-                        headers=headers, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        problem_body(status, detail, request_id, **extra),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_JSON,
+    )
 
 
 def route_problem(request: Request, status: int, detail: str) -> JSONResponse:
@@ -52,6 +78,15 @@ def route_problem(request: Request, status: int, detail: str) -> JSONResponse:
     the path, the request id, CORS for browsers elsewhere (and Retry-After on a 503)."""
     code = CODES.get(status, "ServerError")
     headers = dict(CORS, **({"Retry-After": "5"} if status == 503 else {}))
-    return JSONResponse(problem_body(status, detail, getattr(request.state, "request_id", None),
-                                     instance=request.url.path, code=code),
-                        status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return JSONResponse(
+        problem_body(
+            status,
+            detail,
+            getattr(request.state, "request_id", None),
+            instance=request.url.path,
+            code=code,
+        ),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )

@@ -55,8 +55,10 @@ def read_extents(conninfo: str) -> dict[str, Extent]:
             ).fetchall()
     except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
         return {}
-    return {layer_id: Extent(tuple(bbox) if bbox else None, t0, t1)  # type: ignore[arg-type]
-            for layer_id, bbox, t0, t1 in rows}
+    return {
+        layer_id: Extent(tuple(bbox) if bbox else None, t0, t1)  # type: ignore[arg-type]
+        for layer_id, bbox, t0, t1 in rows
+    }
 
 
 def extents_config(extent: Extent | None) -> dict[str, Any]:
@@ -106,9 +108,11 @@ def collection_config(
     statement_timeout_ms: int,
 ) -> dict[str, Any]:
     """One pygeoapi collection (resource) from a layer declaration."""
-    provider = {key: value for key, value in provider_config(layer, conninfo,
-                                                             statement_timeout_ms).items()
-                if value is not None}
+    provider = {
+        key: value
+        for key, value in provider_config(layer, conninfo, statement_timeout_ms).items()
+        if value is not None
+    }
     return {
         "type": "collection",
         "title": trilingual(layer.title),
@@ -149,11 +153,13 @@ def build_config(
     """The whole pygeoapi configuration: the base file plus one resource per layer."""
     config: dict[str, Any] = yaml.safe_load((base_path or default_base_path()).read_text("utf-8"))
     others = [lang for lang in ("en", "ru", "ky") if lang != default_language]
-    config["server"].update({
-        "bind": {"host": host, "port": port},
-        "url": public_url,
-        "languages": [default_language, *others],
-    })
+    config["server"].update(
+        {
+            "bind": {"host": host, "port": port},
+            "url": public_url,
+            "languages": [default_language, *others],
+        }
+    )
     config["metadata"]["identification"]["url"] = public_url
     config["metadata"]["provider"]["url"] = public_url
     config["metadata"]["contact"]["url"] = public_url
@@ -162,9 +168,13 @@ def build_config(
         for layer in catalogue
     }
     config["resources"][CATALOGUE_ID] = catalogue_resource(
-        catalogue, conninfo=conninfo, public_url=public_url,
-        served=list(config["resources"]), statement_timeout_ms=statement_timeout_ms,
-        default_language=default_language)
+        catalogue,
+        conninfo=conninfo,
+        public_url=public_url,
+        served=list(config["resources"]),
+        statement_timeout_ms=statement_timeout_ms,
+        default_language=default_language,
+    )
     return config
 
 

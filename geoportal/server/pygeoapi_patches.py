@@ -28,15 +28,15 @@ def _transform(from_uri: str, to_uri: str, always_xy: bool) -> tuple[Callable[..
     return transformer.transform, target.to_epsg() == 3857
 
 
-def transform_bbox(bbox: list, from_crs: str | pyproj.CRS, to_crs: str | pyproj.CRS,
-                   always_xy: bool = False) -> list:
+def transform_bbox(
+    bbox: list, from_crs: str | pyproj.CRS, to_crs: str | pyproj.CRS, always_xy: bool = False
+) -> list:
     """pygeoapi.crs.transform_bbox with the CRS work cached per pair of URIs."""
     if not isinstance(from_crs, str) or not isinstance(to_crs, str):
         return pygeoapi_transform_bbox(bbox, from_crs, to_crs, always_xy)
     transform, to_web_mercator = _transform(from_crs, to_crs, always_xy)
     if to_web_mercator:
-        bbox = [bbox[0], max(-WEB_MERCATOR_LAT, bbox[1]), bbox[2],
-                min(WEB_MERCATOR_LAT, bbox[3])]
+        bbox = [bbox[0], max(-WEB_MERCATOR_LAT, bbox[1]), bbox[2], min(WEB_MERCATOR_LAT, bbox[3])]
     dims = len(bbox) // 2
     return list(transform(*bbox[:dims]) + transform(*bbox[dims:]))
 

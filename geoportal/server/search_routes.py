@@ -33,8 +33,17 @@ MIN_QUERY_LENGTH = 2
 MAX_QUERY_LENGTH = 100
 DEFAULT_LIMIT = 10
 MAX_LIMIT = 50
-PRIORITY = ("settlements", "cadastre_parcels", "roads", "oblasts", "rayons", "lakes", "rivers",
-            "peaks", "buildings")
+PRIORITY = (
+    "settlements",
+    "cadastre_parcels",
+    "roads",
+    "oblasts",
+    "rayons",
+    "lakes",
+    "rivers",
+    "peaks",
+    "buildings",
+)
 """Layers whose results come first at equal rank (places before buildings of that name)."""
 
 
@@ -62,23 +71,24 @@ class SearchParams:
             raise SearchParamsError(f"unknown parameters {unknown}; use q, lang and limit")
         q = " ".join(str(query.get("q", "")).split())
         if not MIN_QUERY_LENGTH <= len(q) <= MAX_QUERY_LENGTH:
-            raise SearchParamsError(f"q must have {MIN_QUERY_LENGTH} to {MAX_QUERY_LENGTH} "
-                                    f"characters, got {len(q)}")
+            raise SearchParamsError(
+                f"q must have {MIN_QUERY_LENGTH} to {MAX_QUERY_LENGTH} characters, got {len(q)}"
+            )
         lang = query.get("lang") or default_language
         if lang not in LANGUAGES:
             raise SearchParamsError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
         text = query.get("limit") or str(DEFAULT_LIMIT)
         if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
-            raise SearchParamsError(f"limit must be an integer from 1 to {MAX_LIMIT}, "
-                                    f"got {text!r}")
+            raise SearchParamsError(f"limit must be an integer from 1 to {MAX_LIMIT}, got {text!r}")
         return cls(q=q, lang=lang, limit=int(text))
 
 
 def searchable_layers(catalogue: Catalogue) -> list[Layer]:
     """Layers with geometry and search fields, the priority ones first."""
     layers = [lyr for lyr in catalogue if lyr.has_geometry and lyr.search_fields]
-    return sorted(layers, key=lambda lyr: PRIORITY.index(lyr.id) if lyr.id in PRIORITY
-                  else len(PRIORITY))
+    return sorted(
+        layers, key=lambda lyr: PRIORITY.index(lyr.id) if lyr.id in PRIORITY else len(PRIORITY)
+    )
 
 
 def label_field(layer: Layer, lang: str) -> str:
@@ -99,28 +109,43 @@ def layer_query(layer: Layer, lang: str, position: int) -> sql.Composed:
     # What matched, shown beside the label (a road number beside the road's name); the
     # names in other languages are translations of the label, not shown.
     codes = [sql.Identifier(n) for n in layer.search_fields if not n.startswith("name_")]
-    matched = sql.SQL("CASE {} END").format(sql.SQL(" ").join(
-        sql.SQL("WHEN {f} ILIKE %(contains)s THEN {f}::text").format(f=f) for f in codes)
-    ) if codes else sql.SQL("NULL::text")
+    matched = (
+        sql.SQL("CASE {} END").format(
+            sql.SQL(" ").join(
+                sql.SQL("WHEN {f} ILIKE %(contains)s THEN {f}::text").format(f=f) for f in codes
+            )
+        )
+        if codes
+        else sql.SQL("NULL::text")
+    )
     return sql.SQL(
         "(SELECT {collection} AS collection, id::text AS fid, {label}::text AS label, "
         "{matched} AS matched, CASE WHEN {exact} THEN 0 WHEN {prefix} THEN 1 ELSE 2 END AS rank,"
         " {position} AS position, box2d(ST_Transform(geom, 4326)) AS box "
         "FROM {table} WHERE geom IS NOT NULL AND ({contains}) "
         "ORDER BY rank, length({label}::text) LIMIT %(limit)s)"
-    ).format(collection=sql.Literal(layer.id), label=sql.Identifier(label_field(layer, lang)),
-             matched=matched, exact=exact, prefix=prefix, position=sql.Literal(position),
-             table=sql.Identifier(*layer.qualified_table), contains=contains)
+    ).format(
+        collection=sql.Literal(layer.id),
+        label=sql.Identifier(label_field(layer, lang)),
+        matched=matched,
+        exact=exact,
+        prefix=prefix,
+        position=sql.Literal(position),
+        table=sql.Identifier(*layer.qualified_table),
+        contains=contains,
+    )
 
 
 def search_query(layers: list[Layer], lang: str) -> sql.Composed:
     """The whole search: every layer's matches, best first."""
     parts = sql.SQL(" UNION ALL ").join(
-        layer_query(layer, lang, index) for index, layer in enumerate(layers))
+        layer_query(layer, lang, index) for index, layer in enumerate(layers)
+    )
     return sql.SQL(
         "SELECT collection, fid, label, matched, ST_XMin(box), ST_YMin(box), ST_XMax(box), "
         "ST_YMax(box) FROM ({parts}) AS hits ORDER BY rank, position, length(label) "
-        "LIMIT %(limit)s").format(parts=parts)
+        "LIMIT %(limit)s"
+    ).format(parts=parts)
 
 
 def _like_escape(text: str) -> str:
@@ -138,9 +163,13 @@ def result_json(row: tuple[Any, ...], titles: dict[str, str]) -> dict[str, Any]:
     label = label or matched
     if matched and matched.lower() not in (label or "").lower():
         label = f"{matched} · {label}"
-    return {"collection": collection, "id": fid, "label": label,
-            "layer": titles.get(collection, collection),
-            "bbox": [round(float(v), 7) for v in bbox]}
+    return {
+        "collection": collection,
+        "id": fid,
+        "label": label,
+        "layer": titles.get(collection, collection),
+        "bbox": [round(float(v), 7) for v in bbox],
+    }
 
 
 @dataclass
@@ -160,8 +189,12 @@ class SearchService:
         except SearchParamsError as exc:
             return route_problem(request, 400, str(exc))
         layers = searchable_layers(self.catalogue)
-        values = {"q": params.q, "contains": f"%{_like_escape(params.q)}%",
-                  "prefix": f"{_like_escape(params.q)}%", "limit": params.limit}
+        values = {
+            "q": params.q,
+            "contains": f"%{_like_escape(params.q)}%",
+            "prefix": f"{_like_escape(params.q)}%",
+            "limit": params.limit,
+        }
         if self.pool is None:
             return route_problem(request, 503, "search is not started")
         try:
@@ -172,9 +205,14 @@ class SearchService:
             log.warning("search failed: %s", exc)
             return route_problem(request, 503, "the database did not answer")
         titles = {layer.id: layer.title.get(params.lang) for layer in layers}
-        return JSONResponse({"query": params.q, "lang": params.lang,
-                             "results": [result_json(row, titles) for row in rows]},
-                            headers=CORS)
+        return JSONResponse(
+            {
+                "query": params.q,
+                "lang": params.lang,
+                "results": [result_json(row, titles) for row in rows],
+            },
+            headers=CORS,
+        )
 
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -184,9 +222,16 @@ class SearchService:
         async def configure(conn: Any) -> None:
             await conn.execute(f"SET statement_timeout = {int(timeout)}")
 
-        self.pool = AsyncConnectionPool(self.conninfo, min_size=0, max_size=4, open=False,
-                                        kwargs={"autocommit": True}, configure=configure,
-                                        name="search", timeout=10)
+        self.pool = AsyncConnectionPool(
+            self.conninfo,
+            min_size=0,
+            max_size=4,
+            open=False,
+            kwargs={"autocommit": True},
+            configure=configure,
+            name="search",
+            timeout=10,
+        )
         await self.pool.open(wait=False)
         try:
             yield

@@ -40,8 +40,10 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 ALLOWED_METHODS = "GET, HEAD, OPTIONS, POST, PUT, PATCH, DELETE"
-ALLOWED_HEADERS = ("Accept, Accept-Language, Authorization, Content-Type, Content-Crs, "
-                   "If-Match, If-None-Match, X-API-Key, X-Request-Id")
+ALLOWED_HEADERS = (
+    "Accept, Accept-Language, Authorization, Content-Type, Content-Crs, "
+    "If-Match, If-None-Match, X-API-Key, X-Request-Id"
+)
 EXPOSED_HEADERS = "ETag, Location, Link, Content-Crs, X-Request-Id, X-Tile-Cache, Retry-After"
 SECURITY_HEADERS = [
     (b"x-content-type-options", b"nosniff"),
@@ -94,8 +96,12 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class SecurityMiddleware:
     """See the module docstring."""
 
-    def __init__(self, app: ASGIApp, settings: SecuritySettings,
-                 authenticator: Callable[[], Authenticator | None]) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        settings: SecuritySettings,
+        authenticator: Callable[[], Authenticator | None],
+    ) -> None:
         self.app = app
         self.settings = settings
         self.authenticator = authenticator
@@ -120,16 +126,17 @@ class SecurityMiddleware:
         try:
             identity = await self._identity(scope)
         except AuthenticationError as exc:
-            await reply.problem(401, str(exc), [(b"www-authenticate",
-                                                 b'Bearer realm="geoportal"')])
+            await reply.problem(401, str(exc), [(b"www-authenticate", b'Bearer realm="geoportal"')])
             return
         state["identity"] = identity
         if not identity.is_authenticated and scope["path"] not in UNLIMITED_PATHS:
             wait = self.limiter.take(self._client(scope))
             if wait > 0:
-                await reply.problem(429, "too many requests from this address; retry later "
-                                    "or authenticate", [(b"retry-after",
-                                                         str(max(1, round(wait))).encode())])
+                await reply.problem(
+                    429,
+                    "too many requests from this address; retry later or authenticate",
+                    [(b"retry-after", str(max(1, round(wait))).encode())],
+                )
                 return
         length = _header(scope, b"content-length")
         if length and length.isdigit() and int(length) > self.settings.max_body_bytes:
@@ -189,8 +196,10 @@ class SecurityMiddleware:
         headers = [(b"x-request-id", request_id.encode()), *SECURITY_HEADERS]
         origin = self._allow_origin(scope)
         if origin:
-            headers += [(b"access-control-allow-origin", origin),
-                        (b"access-control-expose-headers", EXPOSED_HEADERS.encode())]
+            headers += [
+                (b"access-control-allow-origin", origin),
+                (b"access-control-expose-headers", EXPOSED_HEADERS.encode()),
+            ]
             if not self.any_origin:
                 headers.append((b"vary", b"Origin"))
         if self.settings.hsts:
@@ -198,9 +207,11 @@ class SecurityMiddleware:
         return headers
 
     def _preflight_headers(self) -> list[tuple[bytes, bytes]]:
-        return [(b"access-control-allow-methods", ALLOWED_METHODS.encode()),
-                (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
-                (b"access-control-max-age", b"600")]
+        return [
+            (b"access-control-allow-methods", ALLOWED_METHODS.encode()),
+            (b"access-control-allow-headers", ALLOWED_HEADERS.encode()),
+            (b"access-control-max-age", b"600"),
+        ]
 
 
 class _Replier:
@@ -225,10 +236,13 @@ class _Replier:
                 self._swallow = True
                 log.error("%s answered by the handler (request id %s)", status, self.request_id)
                 await self._start(status, self._problem_headers([]))
-                body = problem_body(status, "the server could not answer this request; quote "
-                                    "the request id when reporting it", self.request_id)
-                await self._send({"type": "http.response.body",
-                                  "body": json.dumps(body).encode()})
+                body = problem_body(
+                    status,
+                    "the server could not answer this request; quote "
+                    "the request id when reporting it",
+                    self.request_id,
+                )
+                await self._send({"type": "http.response.body", "body": json.dumps(body).encode()})
                 return
             message = {**message, "headers": self._merge(list(message.get("headers", [])))}
             await self._send(message)
@@ -243,8 +257,9 @@ class _Replier:
     async def _start(self, status: int, headers: list[tuple[bytes, bytes]]) -> None:
         await self._send({"type": "http.response.start", "status": status, "headers": headers})
 
-    async def problem(self, status: int, detail: str,
-                      headers: list[tuple[bytes, bytes]] | None = None) -> None:
+    async def problem(
+        self, status: int, detail: str, headers: list[tuple[bytes, bytes]] | None = None
+    ) -> None:
         """Answer with a problem (only if nothing was sent yet)."""
         if self.started:
             return

@@ -62,18 +62,24 @@ def parse_request(request: Request) -> ExportRequest:
     q = request.query_params
     unknown = sorted(set(q) - {*_PARAMS, "lang", "f"})
     if unknown:
-        raise InvalidTileRequestError(f"unknown parameters {', '.join(unknown)}; this "
-                                      f"endpoint takes {', '.join(_PARAMS)}")
+        raise InvalidTileRequestError(
+            f"unknown parameters {', '.join(unknown)}; this endpoint takes {', '.join(_PARAMS)}"
+        )
     layers = parse_layers(q.get("layers", ""))
     if not layers:
-        raise InvalidTileRequestError("layers is required: collection ids separated by "
-                                      "commas, or basemap")
+        raise InvalidTileRequestError(
+            "layers is required: collection ids separated by commas, or basemap"
+        )
     bbox = q.get("bbox", "").strip()
     maxzoom = _zoom(request, "maxzoom", required=True)
     assert maxzoom is not None
-    return ExportRequest(layers=layers, bbox=parse_bbox(bbox) if bbox else None,
-                         oblast=q.get("oblast", "").strip() or None, maxzoom=maxzoom,
-                         minzoom=_zoom(request, "minzoom", required=False))
+    return ExportRequest(
+        layers=layers,
+        bbox=parse_bbox(bbox) if bbox else None,
+        oblast=q.get("oblast", "").strip() or None,
+        maxzoom=maxzoom,
+        minzoom=_zoom(request, "minzoom", required=False),
+    )
 
 
 class PMTilesDownloads:
@@ -92,8 +98,14 @@ class PMTilesDownloads:
         try:
             async with service.pool.connection() as conn:
                 prepared = await prepare_export(
-                    conn, self.catalogue, service.registry, self.server.tiles, asked,
-                    self.server.tiles.download_max_tiles, self.server.language_of(request))
+                    conn,
+                    self.catalogue,
+                    service.registry,
+                    self.server.tiles,
+                    asked,
+                    self.server.tiles.download_max_tiles,
+                    self.server.language_of(request),
+                )
         except RegionNotFoundError as exc:
             raise InvalidTileRequestError(str(exc)) from exc
         except TilesetNotFoundError as exc:
@@ -102,25 +114,42 @@ class PMTilesDownloads:
         path = folder / prepared.filename
         try:
             async with self.slots:
-                written = await self._until_done(request, write_pmtiles(
-                    prepared.plan, service_renderer(service, prepared.plan.tileset), path,
-                    prepared.metadata, concurrency=self.server.tiles.download_concurrency))
+                written = await self._until_done(
+                    request,
+                    write_pmtiles(
+                        prepared.plan,
+                        service_renderer(service, prepared.plan.tileset),
+                        path,
+                        prepared.metadata,
+                        concurrency=self.server.tiles.download_concurrency,
+                    ),
+                )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
         if written is None:  # the client left
             shutil.rmtree(folder, ignore_errors=True)
             return Response(status_code=499)
-        headers = dict(CORS, **{"X-Tile-Count": str(written.tiles), "Cache-Control": "no-store",
-                                "Access-Control-Expose-Headers":
-                                    "Content-Disposition, X-Tile-Count"})
-        return FileResponse(path, media_type=PMTILES, filename=prepared.filename,
-                            headers=headers,
-                            background=BackgroundTask(shutil.rmtree, folder, True))
+        headers = dict(
+            CORS,
+            **{
+                "X-Tile-Count": str(written.tiles),
+                "Cache-Control": "no-store",
+                "Access-Control-Expose-Headers": "Content-Disposition, X-Tile-Count",
+            },
+        )
+        return FileResponse(
+            path,
+            media_type=PMTILES,
+            filename=prepared.filename,
+            headers=headers,
+            background=BackgroundTask(shutil.rmtree, folder, True),
+        )
 
     @staticmethod
-    async def _until_done(request: Request, work: Coroutine[Any, Any, ExportResult]
-                          ) -> ExportResult | None:
+    async def _until_done(
+        request: Request, work: Coroutine[Any, Any, ExportResult]
+    ) -> ExportResult | None:
         """The work's result, or None (work cancelled) when the client disconnects first."""
         task = asyncio.ensure_future(work)
         watcher = asyncio.ensure_future(until_disconnected(request))

@@ -75,8 +75,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     TileQueryTimeoutError: (503, "ServiceUnavailable"),
     TilesUnavailableError: (503, "ServiceUnavailable"),
 }
-CORS = {"Access-Control-Allow-Origin": "*",
-        "Access-Control-Expose-Headers": "ETag, X-Tile-Cache"}
+CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, X-Tile-Cache"}
 LANGUAGES = ("en", "ru", "ky")
 
 
@@ -84,8 +83,11 @@ def tile_settings_for(settings: Settings) -> TileSettings:
     """The tile engine's settings: `settings.tiles` when composed there, else the defaults,
     with the disk cache in `<data_dir>/tiles`."""
     configured = getattr(settings, "tiles", None)
-    tiles = configured if isinstance(configured, TileSettings) else TileSettings(
-        statement_timeout_ms=min(settings.statement_timeout_ms, 10_000))
+    tiles = (
+        configured
+        if isinstance(configured, TileSettings)
+        else TileSettings(statement_timeout_ms=min(settings.statement_timeout_ms, 10_000))
+    )
     if tiles.cache_dir is None:
         tiles = tiles.model_copy(update={"cache_dir": settings.data_dir / "tiles"})
     return tiles
@@ -93,8 +95,9 @@ def tile_settings_for(settings: Settings) -> TileSettings:
 
 def problem(request: Request, exc: Exception) -> JSONResponse:
     """An RFC 9457 problem details response for a tile error (500 for anything unmapped)."""
-    status, code = next((v for cls, v in ERROR_STATUS.items() if isinstance(exc, cls)),
-                        (500, "ServerError"))
+    status, code = next(
+        (v for cls, v in ERROR_STATUS.items() if isinstance(exc, cls)), (500, "ServerError")
+    )
     if status == 500:
         log.exception("tile request %s failed", request.url.path, exc_info=exc)
         detail = "internal error"
@@ -103,10 +106,19 @@ def problem(request: Request, exc: Exception) -> JSONResponse:
     else:
         detail = str(exc)
     headers = dict(CORS, **({"Retry-After": "5"} if status == 503 else {}))
-    return JSONResponse({"type": "about:blank", "title": code, "status": status,
-                         "detail": detail, "instance": request.url.path, "code": code},
-                        status_code=status, media_type="application/problem+json",
-                        headers=headers)
+    return JSONResponse(
+        {
+            "type": "about:blank",
+            "title": code,
+            "status": status,
+            "detail": detail,
+            "instance": request.url.path,
+            "code": code,
+        },
+        status_code=status,
+        media_type="application/problem+json",
+        headers=headers,
+    )
 
 
 def _index(request: Request, name: str) -> int:
@@ -149,14 +161,16 @@ class TileServer:
         """`lang` parameter, else the first of ours in Accept-Language, else the default."""
         asked = [request.query_params.get("lang", "")] + [
             part.split(";")[0].strip()[:2]
-            for part in request.headers.get("accept-language", "").split(",")]
+            for part in request.headers.get("accept-language", "").split(",")
+        ]
         return next((lang for lang in asked if lang in LANGUAGES), self.language)
 
     def tiles_url(self, tileset: Tileset) -> str:
         """Base URL of a tileset's tiles."""
         base = self.settings.public_url
-        return f"{base}/collections/{tileset.id}/tiles" if tileset.is_collection \
-            else f"{base}/tiles"
+        return (
+            f"{base}/collections/{tileset.id}/tiles" if tileset.is_collection else f"{base}/tiles"
+        )
 
     def headers(self, etag: str, source: str) -> dict[str, str]:
         """Caching headers of a tile answer."""
@@ -167,17 +181,27 @@ class TileServer:
     def tileset_of(self, request: Request) -> Tileset:
         """The collection's tileset, or the basemap for `/tiles/...`."""
         collection = request.path_params.get("collectionId")
-        return (self.registry.collection(collection) if collection is not None
-                else self.registry.get_basemap())
+        return (
+            self.registry.collection(collection)
+            if collection is not None
+            else self.registry.get_basemap()
+        )
 
     # -- handlers ------------------------------------------------------------------------
     async def tilesets(self, request: Request) -> Response:
         """The tilesets of a collection (or of the basemap), one per tile matrix set."""
         tileset = self.tileset_of(request)
         sets = [get_tile_matrix_set(tms_id) for tms_id in SUPPORTED_TMS]
-        return JSONResponse(metadata.tilesets_list(
-            tileset, self.tiles_url(tileset), sets, self.settings.public_url,
-            self.language_of(request)), headers=CORS)
+        return JSONResponse(
+            metadata.tilesets_list(
+                tileset,
+                self.tiles_url(tileset),
+                sets,
+                self.settings.public_url,
+                self.language_of(request),
+            ),
+            headers=CORS,
+        )
 
     async def tileset(self, request: Request) -> Response:
         """Tileset metadata (`?f=tilejson` for TileJSON)."""
@@ -187,14 +211,28 @@ class TileServer:
         tms = get_tile_matrix_set(request.path_params["tileMatrixSetId"])
         zooms = self._service().zoom_range(tileset, tms)
         document = metadata.tileset_metadata(
-            tileset, tms, zooms, self.tiles_url(tileset), self.settings.public_url, self.tiles,
-            self.language_of(request))
+            tileset,
+            tms,
+            zooms,
+            self.tiles_url(tileset),
+            self.settings.public_url,
+            self.tiles,
+            self.language_of(request),
+        )
         if tms.id == EXPORT_TMS:  # the offline package of the whole tileset
-            document["links"].append({
-                "rel": "enclosure", "type": PMTILES, "title": "PMTiles archive (offline use)",
-                "href": download_url(self.settings.public_url, tileset,
-                                     BBox(*self.tiles.bounds_4326),
-                                     self.tiles.download_max_tiles)})
+            document["links"].append(
+                {
+                    "rel": "enclosure",
+                    "type": PMTILES,
+                    "title": "PMTiles archive (offline use)",
+                    "href": download_url(
+                        self.settings.public_url,
+                        tileset,
+                        BBox(*self.tiles.bounds_4326),
+                        self.tiles.download_max_tiles,
+                    ),
+                }
+            )
         return JSONResponse(document, headers=CORS)
 
     async def tilejson(self, request: Request) -> Response:
@@ -204,9 +242,12 @@ class TileServer:
         if tms.id != "WebMercatorQuad":
             raise InvalidTileRequestError("TileJSON describes WebMercatorQuad tiles only")
         zooms = self._service().zoom_range(tileset, tms)
-        return JSONResponse(metadata.tilejson(tileset, tms, zooms, self.tiles_url(tileset),
-                                              self.tiles, self.language_of(request)),
-                            headers=CORS)
+        return JSONResponse(
+            metadata.tilejson(
+                tileset, tms, zooms, self.tiles_url(tileset), self.tiles, self.language_of(request)
+            ),
+            headers=CORS,
+        )
 
     async def style(self, request: Request) -> Response:
         """A MapLibre style of the tileset from the layers' declared default styles."""
@@ -254,12 +295,16 @@ class TileServer:
         if not any(q.get(name) for name in ("filter", "datetime")):
             return None
         if not tileset.is_collection:
-            raise InvalidTileRequestError("filter and datetime apply to collection tiles, "
-                                          "not to the basemap")
-        return compile_tile_filter(tileset.layers[0].layer, filter_text=q.get("filter"),
-                                   filter_lang=q.get("filter-lang"),
-                                   filter_crs=q.get("filter-crs"),
-                                   datetime_text=q.get("datetime"))
+            raise InvalidTileRequestError(
+                "filter and datetime apply to collection tiles, not to the basemap"
+            )
+        return compile_tile_filter(
+            tileset.layers[0].layer,
+            filter_text=q.get("filter"),
+            filter_lang=q.get("filter-lang"),
+            filter_crs=q.get("filter-crs"),
+            datetime_text=q.get("datetime"),
+        )
 
     def _service(self) -> TileService:
         if self.service is None:
@@ -276,16 +321,26 @@ class TileServer:
             await configure_tile_connection(conn, timeout)
 
         pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            self.conninfo, min_size=1, max_size=self.tiles.pool_max_size, open=False,
-            kwargs={"autocommit": True}, configure=configure, name="tiles", timeout=10)
+            self.conninfo,
+            min_size=1,
+            max_size=self.tiles.pool_max_size,
+            open=False,
+            kwargs={"autocommit": True},
+            configure=configure,
+            name="tiles",
+            timeout=10,
+        )
         await pool.open(wait=False)
         await self._drop_missing_tables(pool)
         self.service = TileService(pool, self.registry, self.cache, self.tiles)
         disk = self.cache.disk
         self.listener = ChangeListener(
-            self.conninfo, self.service.apply_change, on_reset=self.cache.clear,
+            self.conninfo,
+            self.service.apply_change,
+            on_reset=self.cache.clear,
             on_state=self.service.set_listening,
-            state_path=disk.root / "changes.json" if disk is not None else None)
+            state_path=disk.root / "changes.json" if disk is not None else None,
+        )
         if not await self.listener.start():
             log.warning("tile change listener not ready: tiles are served without cache")
         try:
@@ -294,7 +349,6 @@ class TileServer:
             await self.listener.stop()
             await pool.close()
             self.service = None
-
 
     async def _drop_missing_tables(self, pool: AsyncConnectionPool[Any]) -> None:
         """Serve only layers whose table exists and is readable by the public role."""
@@ -305,18 +359,22 @@ class TileServer:
             return
         missing = sorted(self.registry.tables() - present)
         if missing:
-            log.warning("no tiles for layers whose table is missing or unreadable: %s",
-                        ", ".join(f"{s}.{t}" for s, t in missing))
+            log.warning(
+                "no tiles for layers whose table is missing or unreadable: %s",
+                ", ".join(f"{s}.{t}" for s, t in missing),
+            )
             self.registry = self.registry.only_tables(present)
 
 
-def guarded(handler: Callable[[Request], Awaitable[Response]]
-             ) -> Callable[[Request], Awaitable[Response]]:
+def guarded(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         try:
             return await handler(request)
         except (TilesError, ProviderInvalidQueryError) as exc:
             return problem(request, exc)
+
     endpoint.__name__ = handler.__name__
     endpoint.__doc__ = handler.__doc__
     return endpoint
@@ -331,8 +389,9 @@ class TileRoutes:
     server: TileServer
 
 
-def tile_routes(settings: Settings, catalogue: Catalogue,
-                tiles: TileSettings | None = None) -> TileRoutes:
+def tile_routes(
+    settings: Settings, catalogue: Catalogue, tiles: TileSettings | None = None
+) -> TileRoutes:
     """Build the tile routes of a server process (`tiles` overrides the tile settings).
 
     Raises:
@@ -341,19 +400,30 @@ def tile_routes(settings: Settings, catalogue: Catalogue,
     tiles = tiles or tile_settings_for(settings)
     disk_root = tiles.cache_dir if tiles.disk_cache else None
     server = TileServer(
-        settings=settings, tiles=tiles, registry=build_registry(catalogue),
+        settings=settings,
+        tiles=tiles,
+        registry=build_registry(catalogue),
         cache=TileCache(tiles.memory_cache_mb * 1024 * 1024, disk_root),
-        language=settings.default_language, conninfo=Database(settings).public_conninfo)
+        language=settings.default_language,
+        conninfo=Database(settings).public_conninfo,
+    )
     routes: list[BaseRoute] = []
     for prefix in ("/collections/{collectionId}/tiles", "/tiles"):
         routes += [
             Route(prefix, guarded(server.tilesets), methods=["GET"]),
             Route(f"{prefix}/{{tileMatrixSetId}}", guarded(server.tileset), methods=["GET"]),
-            Route(f"{prefix}/{{tileMatrixSetId}}/tilejson.json", guarded(server.tilejson),
-                  methods=["GET"]),
-            Route(f"{prefix}/{{tileMatrixSetId}}/style.json", guarded(server.style),
-                  methods=["GET"]),
-            Route(f"{prefix}/{{tileMatrixSetId}}/{{z}}/{{y}}/{{x}}", guarded(server.tile),
-                  methods=["GET"]),
+            Route(
+                f"{prefix}/{{tileMatrixSetId}}/tilejson.json",
+                guarded(server.tilejson),
+                methods=["GET"],
+            ),
+            Route(
+                f"{prefix}/{{tileMatrixSetId}}/style.json", guarded(server.style), methods=["GET"]
+            ),
+            Route(
+                f"{prefix}/{{tileMatrixSetId}}/{{z}}/{{y}}/{{x}}",
+                guarded(server.tile),
+                methods=["GET"],
+            ),
         ]
     return TileRoutes(routes=routes, lifespan=server.lifespan, server=server)

@@ -60,7 +60,8 @@ def etag_sql(layer: Layer, alias: str = "t") -> sql.Composable:
 async def item_etag(conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int) -> str | None:
     """The quoted ETag of one feature, None when it does not exist."""
     query = sql.SQL("SELECT {} FROM {} AS t WHERE t.id = %s").format(
-        etag_sql(layer), sql.Identifier(*layer.qualified_table))
+        etag_sql(layer), sql.Identifier(*layer.qualified_table)
+    )
     row = await (await conn.execute(query, [fid])).fetchone()
     return f'"{row[0]}"' if row else None
 
@@ -112,14 +113,22 @@ class WriteRoutes:
     def routes(self) -> list[Route]:
         """POST on items, PUT/PATCH/DELETE on an item."""
         return [
-            Route("/collections/{collectionId}/items", _AsgiEndpoint(self._post),
-                  methods=["POST"]),
-            Route("/collections/{collectionId}/items/{featureId}", self._guard(self.replace),
-                  methods=["PUT"]),
-            Route("/collections/{collectionId}/items/{featureId}", self._guard(self.update),
-                  methods=["PATCH"]),
-            Route("/collections/{collectionId}/items/{featureId}", self._guard(self.delete),
-                  methods=["DELETE"]),
+            Route("/collections/{collectionId}/items", _AsgiEndpoint(self._post), methods=["POST"]),
+            Route(
+                "/collections/{collectionId}/items/{featureId}",
+                self._guard(self.replace),
+                methods=["PUT"],
+            ),
+            Route(
+                "/collections/{collectionId}/items/{featureId}",
+                self._guard(self.update),
+                methods=["PATCH"],
+            ),
+            Route(
+                "/collections/{collectionId}/items/{featureId}",
+                self._guard(self.delete),
+                methods=["DELETE"],
+            ),
         ]
 
     async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -131,15 +140,21 @@ class WriteRoutes:
             return
         await request_response(self._guard(self.create))(scope, receive, send)
 
-    def _guard(self, handler: Callable[[Request], Awaitable[Response]]
-               ) -> Callable[[Request], Awaitable[Response]]:
+    def _guard(
+        self, handler: Callable[[Request], Awaitable[Response]]
+    ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             try:
                 return await handler(request)
             except HTTPProblem as exc:
-                return problem_response(exc.status, exc.detail,
-                                        getattr(request.state, "request_id", None),
-                                        headers=exc.headers, **exc.extra)
+                return problem_response(
+                    exc.status,
+                    exc.detail,
+                    getattr(request.state, "request_id", None),
+                    headers=exc.headers,
+                    **exc.extra,
+                )
+
         return endpoint
 
     # -- the four operations -----------------------------------------------------------
@@ -155,6 +170,7 @@ class WriteRoutes:
                 fid, etag = await self._insert(conn, layer, feature, geom)
             location = f"{self.public_url}/collections/{layer.id}/items/{fid}"
             return Response(status_code=201, headers={"Location": location, "ETag": etag})
+
         return await run_cancellable(request, work())
 
     async def replace(self, request: Request) -> Response:
@@ -174,9 +190,14 @@ class WriteRoutes:
         async def work() -> Response:
             async with self._transaction(identity) as conn:
                 await self._lock(conn, layer, fid, expected, identity)
-                await conn.execute(sql.SQL("DELETE FROM {} WHERE id = %s").format(
-                    sql.Identifier(*layer.qualified_table)), [fid])
+                await conn.execute(
+                    sql.SQL("DELETE FROM {} WHERE id = %s").format(
+                        sql.Identifier(*layer.qualified_table)
+                    ),
+                    [fid],
+                )
             return Response(status_code=204)
+
         return await run_cancellable(request, work())
 
     async def _change(self, request: Request, partial: bool) -> Response:
@@ -192,6 +213,7 @@ class WriteRoutes:
                 geom = await self._geometry(conn, layer, feature, srid, identity)
                 etag = await self._update(conn, layer, fid, feature, geom)
             return Response(status_code=204, headers={"ETag": etag})
+
         return await run_cancellable(request, work())
 
     # -- request checks ----------------------------------------------------------------
@@ -199,15 +221,22 @@ class WriteRoutes:
         try:
             layer = self.catalogue.get(request.path_params["collectionId"])
         except LayerNotFoundError as exc:
-            raise HTTPProblem(404, f"no collection {request.path_params['collectionId']!r}"
-                              ) from exc
+            raise HTTPProblem(
+                404, f"no collection {request.path_params['collectionId']!r}"
+            ) from exc
         if not layer.is_editable:
-            raise HTTPProblem(405, f"collection {layer.id} is not editable",
-                              headers={"Allow": "GET, HEAD, OPTIONS"})
+            raise HTTPProblem(
+                405,
+                f"collection {layer.id} is not editable",
+                headers={"Allow": "GET, HEAD, OPTIONS"},
+            )
         identity: Identity = getattr(request.state, "identity", ANONYMOUS)
         if not identity.is_authenticated:
-            raise HTTPProblem(401, "writes need credentials (an API key or a bearer token)",
-                              headers={"WWW-Authenticate": 'Bearer realm="geoportal"'})
+            raise HTTPProblem(
+                401,
+                "writes need credentials (an API key or a bearer token)",
+                headers={"WWW-Authenticate": 'Bearer realm="geoportal"'},
+            )
         if not identity.may_write_theme(layer.theme):
             raise HTTPProblem(403, f"{identity.name} may not write the {layer.theme} theme")
         return layer, identity
@@ -233,8 +262,11 @@ class WriteRoutes:
         except Exception as exc:  # pygeoapi's ProviderInvalidQueryError and parse errors
             raise HTTPProblem(400, f"Content-Crs {header!r} is not supported") from exc
         if info.srid not in SUPPORTED_CRS:
-            raise HTTPProblem(400, f"Content-Crs {header!r} is not supported; use one of "
-                              f"EPSG {list(SUPPORTED_CRS)} or CRS84")
+            raise HTTPProblem(
+                400,
+                f"Content-Crs {header!r} is not supported; use one of "
+                f"EPSG {list(SUPPORTED_CRS)} or CRS84",
+            )
         return info.srid, info.flip
 
     # -- database ----------------------------------------------------------------------
@@ -245,8 +277,10 @@ class WriteRoutes:
             raise HTTPProblem(503, "the write path is starting; retry shortly")
         try:
             async with pool.connection() as conn, conn.transaction():
-                await conn.execute("SELECT set_config('statement_timeout', %s, true)",
-                                   [str(self.statement_timeout_ms)])
+                await conn.execute(
+                    "SELECT set_config('statement_timeout', %s, true)",
+                    [str(self.statement_timeout_ms)],
+                )
                 for name, value in identity.transaction_settings().items():
                     await conn.execute("SELECT set_config(%s, %s, true)", [name, value])
                 yield conn
@@ -255,37 +289,55 @@ class WriteRoutes:
         except psycopg.errors.QueryCanceled as exc:
             raise HTTPProblem(503, "the write took too long and was cancelled") from exc
         except psycopg.errors.IntegrityError as exc:
-            raise HTTPProblem(409 if isinstance(exc, psycopg.errors.UniqueViolation) else 400,
-                              _integrity_message(exc)) from exc
+            raise HTTPProblem(
+                409 if isinstance(exc, psycopg.errors.UniqueViolation) else 400,
+                _integrity_message(exc),
+            ) from exc
         except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
-            raise HTTPProblem(400, "the geometry or a value could not be stored: "
-                              f"{_first_line(exc)}", field="geometry") from exc
+            raise HTTPProblem(
+                400,
+                f"the geometry or a value could not be stored: {_first_line(exc)}",
+                field="geometry",
+            ) from exc
 
-    async def _lock(self, conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int,
-                    expected: set[str] | None, identity: Identity) -> None:
+    async def _lock(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        layer: Layer,
+        fid: int,
+        expected: set[str] | None,
+        identity: Identity,
+    ) -> None:
         """Lock the feature; 404 when missing, 412 on a stale If-Match, 403 outside the
         user's oblasts."""
         query = sql.SQL("SELECT {}, {} FROM {} AS t WHERE t.id = %s FOR UPDATE").format(
-            etag_sql(layer), self._area_sql(layer, sql.SQL("t.geom"), identity),
-            sql.Identifier(*layer.qualified_table))
+            etag_sql(layer),
+            self._area_sql(layer, sql.SQL("t.geom"), identity),
+            sql.Identifier(*layer.qualified_table),
+        )
         row = await (await conn.execute(query, self._area_params(identity, [fid]))).fetchone()
         if row is None:
             raise HTTPProblem(404, f"no feature {fid} in {layer.id}")
         if expected is not None and "*" not in expected and f'"{row[0]}"' not in expected:
-            raise HTTPProblem(412, "the feature changed since you read it (If-Match does not "
-                              "match its ETag); read it again", headers={"ETag": f'"{row[0]}"'})
+            raise HTTPProblem(
+                412,
+                "the feature changed since you read it (If-Match does not "
+                "match its ETag); read it again",
+                headers={"ETag": f'"{row[0]}"'},
+            )
         if not row[1]:
             raise HTTPProblem(403, f"feature {fid} lies outside the oblasts of {identity.name}")
 
-    def _area_sql(self, layer: Layer, geom: sql.Composable, identity: Identity
-                  ) -> sql.Composable:
+    def _area_sql(self, layer: Layer, geom: sql.Composable, identity: Identity) -> sql.Composable:
         if not identity.oblasts or identity.role == "admin" or not layer.has_geometry:
             return sql.SQL("true")
         # oblasts named by id or by name in any of the three languages (any case)
-        return sql.SQL("coalesce(ST_CoveredBy(ST_Transform({}, 4326), (SELECT ST_Union(o.geom) "
-                       "FROM base.oblasts o WHERE EXISTS (SELECT FROM unnest(%s::text[]) n "
-                       "WHERE lower(n) IN (lower(o.name_en), lower(o.name_ru), "
-                       "lower(o.name_ky), o.id::text)))), false)").format(geom)
+        return sql.SQL(
+            "coalesce(ST_CoveredBy(ST_Transform({}, 4326), (SELECT ST_Union(o.geom) "
+            "FROM base.oblasts o WHERE EXISTS (SELECT FROM unnest(%s::text[]) n "
+            "WHERE lower(n) IN (lower(o.name_en), lower(o.name_ru), "
+            "lower(o.name_ky), o.id::text)))), false)"
+        ).format(geom)
 
     @staticmethod
     def _area_params(identity: Identity, params: list[Any]) -> list[Any]:
@@ -293,9 +345,14 @@ class WriteRoutes:
             return params
         return [sorted(identity.oblasts), *params]
 
-    async def _geometry(self, conn: psycopg.AsyncConnection[Any], layer: Layer,
-                        feature: FeatureInput, srid: tuple[int, bool], identity: Identity
-                        ) -> Any:
+    async def _geometry(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        layer: Layer,
+        feature: FeatureInput,
+        srid: tuple[int, bool],
+        identity: Identity,
+    ) -> Any:
         """The geometry in the storage CRS as EWKB (None when not sent); 400 when invalid,
         403 outside the user's oblasts."""
         if feature.geometry is None:
@@ -306,8 +363,9 @@ class WriteRoutes:
         geom = sql.SQL("ST_Transform(ST_SetSRID({}, %s::int), %s::int)").format(geom)
         if (layer.geometry_type or "").startswith("Multi"):
             geom = sql.SQL("ST_Multi({})").format(geom)
-        query = sql.SQL("SELECT g, ST_IsValid(g), ST_IsValidReason(g), {} FROM (SELECT {} AS g)"
-                        " AS x").format(self._area_sql(layer, sql.SQL("g"), identity), geom)
+        query = sql.SQL(
+            "SELECT g, ST_IsValid(g), ST_IsValidReason(g), {} FROM (SELECT {} AS g) AS x"
+        ).format(self._area_sql(layer, sql.SQL("g"), identity), geom)
         params = self._area_params(identity, [feature.geometry, srid[0], layer.storage_srid])
         row = await (await conn.execute(query, params)).fetchone()
         assert row is not None
@@ -317,33 +375,49 @@ class WriteRoutes:
             raise HTTPProblem(403, f"the geometry lies outside the oblasts of {identity.name}")
         return row[0]
 
-    async def _insert(self, conn: psycopg.AsyncConnection[Any], layer: Layer,
-                      feature: FeatureInput, geom: Any) -> tuple[int, str]:
+    async def _insert(
+        self, conn: psycopg.AsyncConnection[Any], layer: Layer, feature: FeatureInput, geom: Any
+    ) -> tuple[int, str]:
         names = list(feature.properties) + (["geom"] if layer.has_geometry else [])
         values = list(feature.properties.values()) + ([geom] if layer.has_geometry else [])
         query = sql.SQL("INSERT INTO {} AS t ({}) VALUES ({}) RETURNING t.id, {}").format(
             sql.Identifier(*layer.qualified_table),
             sql.SQL(", ").join(map(sql.Identifier, names)),
-            sql.SQL(", ").join(sql.Placeholder() * len(names)), etag_sql(layer))
+            sql.SQL(", ").join(sql.Placeholder() * len(names)),
+            etag_sql(layer),
+        )
         row = await (await conn.execute(query, values)).fetchone()
         assert row is not None
         return int(row[0]), f'"{row[1]}"'
 
-    async def _update(self, conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int,
-                      feature: FeatureInput, geom: Any) -> str:
+    async def _update(
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        layer: Layer,
+        fid: int,
+        feature: FeatureInput,
+        geom: Any,
+    ) -> str:
         values = dict(feature.properties)
         if geom is not None:
             values["geom"] = geom
         if not values:
-            row = await (await conn.execute(sql.SQL("SELECT {} FROM {} AS t WHERE t.id = %s")
-                         .format(etag_sql(layer), sql.Identifier(*layer.qualified_table)),
-                         [fid])).fetchone()
+            row = await (
+                await conn.execute(
+                    sql.SQL("SELECT {} FROM {} AS t WHERE t.id = %s").format(
+                        etag_sql(layer), sql.Identifier(*layer.qualified_table)
+                    ),
+                    [fid],
+                )
+            ).fetchone()
             assert row is not None
             return f'"{row[0]}"'
-        assignments = sql.SQL(", ").join(sql.SQL("{} = %s").format(sql.Identifier(name))
-                                         for name in values)
+        assignments = sql.SQL(", ").join(
+            sql.SQL("{} = %s").format(sql.Identifier(name)) for name in values
+        )
         query = sql.SQL("UPDATE {} AS t SET {} WHERE t.id = %s RETURNING {}").format(
-            sql.Identifier(*layer.qualified_table), assignments, etag_sql(layer))
+            sql.Identifier(*layer.qualified_table), assignments, etag_sql(layer)
+        )
         row = await (await conn.execute(query, [*values.values(), fid])).fetchone()
         assert row is not None
         return f'"{row[0]}"'

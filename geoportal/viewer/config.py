@@ -19,8 +19,9 @@ from tiles.tilesets import BASEMAP_LAYERS
 
 TMS = "WebMercatorQuad"
 HEIGHT_FIELD = "height_m"
-DEFAULT_VISIBLE = frozenset({"country", "oblasts", "lakes", "rivers", "roads", "settlements",
-                             "buildings"})
+DEFAULT_VISIBLE = frozenset(
+    {"country", "oblasts", "lakes", "rivers", "roads", "settlements", "buildings"}
+)
 KYRGYZSTAN_VIEW = {"center": [74.6, 41.4], "zoom": 6}
 
 
@@ -53,8 +54,7 @@ def style_layers(layer: Layer, source: str) -> list[dict[str, Any]]:
     out = []
     for index, declared in enumerate(layer.style):
         entry = dict(declared)
-        entry.update({"id": f"{layer.id}-{index}", "source": source,
-                      "source-layer": layer.id})
+        entry.update({"id": f"{layer.id}-{index}", "source": source, "source-layer": layer.id})
         entry.setdefault("minzoom", layer.zoom.min)
         out.append(entry)
     return out
@@ -63,15 +63,22 @@ def style_layers(layer: Layer, source: str) -> list[dict[str, Any]]:
 def extrusion(layer: Layer) -> dict[str, Any] | None:
     """A fill-extrusion layer for polygons with a height (city twins), or None."""
     if layer.geometry_type not in ("Polygon", "MultiPolygon") or HEIGHT_FIELD not in {
-            f.name for f in layer.fields}:
+        f.name for f in layer.fields
+    }:
         return None
     fill = next((s for s in layer.style if s.get("type") == "fill"), {})
     color = fill.get("paint", {}).get(COLOR_PAINT["fill"], "#cccccc")
-    return {"id": f"{layer.id}-3d", "type": "fill-extrusion", "source-layer": layer.id,
-            "minzoom": layer.zoom.min,
-            "paint": {"fill-extrusion-color": color,
-                      "fill-extrusion-height": ["get", HEIGHT_FIELD],
-                      "fill-extrusion-opacity": 0.9}}
+    return {
+        "id": f"{layer.id}-3d",
+        "type": "fill-extrusion",
+        "source-layer": layer.id,
+        "minzoom": layer.zoom.min,
+        "paint": {
+            "fill-extrusion-color": color,
+            "fill-extrusion-height": ["get", HEIGHT_FIELD],
+            "fill-extrusion-opacity": 0.9,
+        },
+    }
 
 
 def related_tables(catalogue: Catalogue, layer: Layer) -> list[dict[str, Any]]:
@@ -82,36 +89,59 @@ def related_tables(catalogue: Catalogue, layer: Layer) -> list[dict[str, Any]]:
             continue
         for f in other.fields:
             if f.references == layer.id:
-                numeric = [g for g in other.public_fields if g.type in ("double", "integer")
-                           and g.name != f.name]
-                out.append({"collection": other.id, "field": f.name,
-                            "time_field": other.time_field, "title": trilingual(other.title),
-                            "values": [{"name": g.name, "title": trilingual(g.title)}
-                                       for g in numeric]})
+                numeric = [
+                    g
+                    for g in other.public_fields
+                    if g.type in ("double", "integer") and g.name != f.name
+                ]
+                out.append(
+                    {
+                        "collection": other.id,
+                        "field": f.name,
+                        "time_field": other.time_field,
+                        "title": trilingual(other.title),
+                        "values": [{"name": g.name, "title": trilingual(g.title)} for g in numeric],
+                    }
+                )
     return out
 
 
-def layer_config(layer: Layer, catalogue: Catalogue, base_url: str,
-                 temporal: dict[str, Any] | None, capabilities: Capabilities) -> dict[str, Any]:
+def layer_config(
+    layer: Layer,
+    catalogue: Catalogue,
+    base_url: str,
+    temporal: dict[str, Any] | None,
+    capabilities: Capabilities,
+) -> dict[str, Any]:
     """One layer of the viewer's panel."""
     in_basemap = layer.id in BASEMAP_LAYERS
     source = "basemap" if in_basemap else f"layer-{layer.id}"
-    downloads = {"geojson": f"{base_url}/collections/{layer.id}/items?f=json",
-                 "csv": (f"{base_url}/collections/{layer.id}/items?f=csv"
-                         if layer.id in capabilities.csv_collections else None)}
+    downloads = {
+        "geojson": f"{base_url}/collections/{layer.id}/items?f=json",
+        "csv": (
+            f"{base_url}/collections/{layer.id}/items?f=csv"
+            if layer.id in capabilities.csv_collections
+            else None
+        ),
+    }
     time = None
     if layer.time_field and temporal:
-        time = {"field": layer.time_field, "begin": temporal.get("begin"),
-                "end": temporal.get("end")}
+        time = {
+            "field": layer.time_field,
+            "begin": temporal.get("begin"),
+            "end": temporal.get("end"),
+        }
     return {
         "id": layer.id,
         "theme": layer.theme,
         "title": trilingual(layer.title),
         "geometry": layer.geometry_type,
-        "minzoom": layer.zoom.min, "maxzoom": layer.zoom.max,
+        "minzoom": layer.zoom.min,
+        "maxzoom": layer.zoom.max,
         "source": source,
-        "tiles": None if in_basemap else
-        f"{base_url}/collections/{layer.id}/tiles/{TMS}/{{z}}/{{y}}/{{x}}",
+        "tiles": None
+        if in_basemap
+        else f"{base_url}/collections/{layer.id}/tiles/{TMS}/{{z}}/{{y}}/{{x}}",
         "style": style_layers(layer, source),
         "extrusion": extrusion(layer),
         "legend": layer_legend(layer),
@@ -119,8 +149,10 @@ def layer_config(layer: Layer, catalogue: Catalogue, base_url: str,
         "licence": layer.licence,
         "visible": layer.id in DEFAULT_VISIBLE,
         "title_field": layer.title_field,
-        "fields": [{"name": f.name, "type": f.type, "title": trilingual(f.title)}
-                   for f in layer.public_fields],
+        "fields": [
+            {"name": f.name, "type": f.type, "title": trilingual(f.title)}
+            for f in layer.public_fields
+        ],
         "time": time,
         "related": related_tables(catalogue, layer),
         "items": f"{base_url}/collections/{layer.id}/items",
@@ -129,9 +161,13 @@ def layer_config(layer: Layer, catalogue: Catalogue, base_url: str,
     }
 
 
-def viewer_config(catalogue: Catalogue, base_url: str, default_language: str,
-                  temporal: dict[str, dict[str, Any]], capabilities: Capabilities
-                  ) -> dict[str, Any]:
+def viewer_config(
+    catalogue: Catalogue,
+    base_url: str,
+    default_language: str,
+    temporal: dict[str, dict[str, Any]],
+    capabilities: Capabilities,
+) -> dict[str, Any]:
     """The whole `/map/config.json` document.
 
     Args:
@@ -141,29 +177,41 @@ def viewer_config(catalogue: Catalogue, base_url: str, default_language: str,
         temporal: per collection id, pygeoapi's temporal extent (`begin`, `end`).
         capabilities: the optional endpoints this server really has.
     """
-    layers = [layer_config(layer, catalogue, base_url, temporal.get(layer.id), capabilities)
-              for layer in catalogue if layer.has_geometry and layer.style]
+    layers = [
+        layer_config(layer, catalogue, base_url, temporal.get(layer.id), capabilities)
+        for layer in catalogue
+        if layer.has_geometry and layer.style
+    ]
     themes = list(dict.fromkeys(layer["theme"] for layer in layers))
     return {
         "base": base_url,
         "languages": list(LANGUAGES),
         "default_language": default_language,
         "view": KYRGYZSTAN_VIEW,
-        "basemap": {"tilejson": f"{base_url}/tiles/{TMS}/tilejson.json",
-                    "layers": [lid for lid in BASEMAP_LAYERS if lid in catalogue.ids]},
-        "external_basemap": {"tiles": capabilities.external_basemap,
-                             "attribution": capabilities.external_attribution}
-        if capabilities.external_basemap else None,
-        "themes": [{"id": theme, "title": trilingual(THEME_TITLES.get(theme, {"en": theme}))}
-                   for theme in themes],
+        "basemap": {
+            "tilejson": f"{base_url}/tiles/{TMS}/tilejson.json",
+            "layers": [lid for lid in BASEMAP_LAYERS if lid in catalogue.ids],
+        },
+        "external_basemap": {
+            "tiles": capabilities.external_basemap,
+            "attribution": capabilities.external_attribution,
+        }
+        if capabilities.external_basemap
+        else None,
+        "themes": [
+            {"id": theme, "title": trilingual(THEME_TITLES.get(theme, {"en": theme}))}
+            for theme in themes
+        ],
         "layers": layers,
         "search": f"{base_url}/search",
         "downloads": {
             "pmtiles": f"{base_url}/downloads/pmtiles" if capabilities.pmtiles else None,
-            "geopackage": f"{base_url}/downloads/geopackage" if capabilities.geopackage
-            else None,
+            "geopackage": f"{base_url}/downloads/geopackage" if capabilities.geopackage else None,
             "max_items": capabilities.max_items,
         },
-        "links": {"api": f"{base_url}/", "collections": f"{base_url}/collections",
-                  "catalogue": f"{base_url}/collections/{CATALOGUE_ID}/items"},
+        "links": {
+            "api": f"{base_url}/",
+            "collections": f"{base_url}/collections",
+            "catalogue": f"{base_url}/collections/{CATALOGUE_ID}/items",
+        },
     }

@@ -17,23 +17,27 @@ from typing import Any
 
 import pygeoapi.api as core_api
 
-VIEWER_TITLES = {"en": "Map viewer", "ru": "Картографический просмотрщик",
-                 "ky": "Карта көрүүчү"}
+VIEWER_TITLES = {"en": "Map viewer", "ru": "Картографический просмотрщик", "ky": "Карта көрүүчү"}
 HTML_ANCHOR = '<section id="identification">'
 
 
 def viewer_link(base_url: str, language: str) -> dict[str, str]:
     """The landing page's link to the viewer."""
-    return {"rel": "alternate", "type": "text/html",
-            "title": VIEWER_TITLES.get(language, VIEWER_TITLES["en"]),
-            "href": f"{base_url}/map"}
+    return {
+        "rel": "alternate",
+        "type": "text/html",
+        "title": VIEWER_TITLES.get(language, VIEWER_TITLES["en"]),
+        "href": f"{base_url}/map",
+    }
 
 
 def _add_link(content: Any, base_url: str, language: str, is_html: bool) -> Any:
     link = viewer_link(base_url, language)
     if is_html and isinstance(content, str) and HTML_ANCHOR in content:
-        banner = (f'<p class="lead" id="map-viewer-link"><a class="btn btn-primary" '
-                  f'href="{link["href"]}">{link["title"]} &rarr;</a></p>')
+        banner = (
+            f'<p class="lead" id="map-viewer-link"><a class="btn btn-primary" '
+            f'href="{link["href"]}">{link["title"]} &rarr;</a></p>'
+        )
         return content.replace(HTML_ANCHOR, HTML_ANCHOR + banner, 1)
     if isinstance(content, (str, bytes)):
         try:
@@ -57,8 +61,7 @@ def apply() -> None:
         headers, status, content = original(api, request)
         if int(status) == 200:
             is_html = request.format == "html"
-            content = _add_link(content, api.base_url, request.locale.language or "en",
-                                is_html)
+            content = _add_link(content, api.base_url, request.locale.language or "en", is_html)
         return headers, status, content
 
     landing_page._geoportal_viewer_link = True  # type: ignore[attr-defined]

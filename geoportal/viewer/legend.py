@@ -13,8 +13,12 @@ from typing import Any
 
 from layers.model import Layer
 
-COLOR_PAINT = {"fill": "fill-color", "fill-extrusion": "fill-extrusion-color",
-               "line": "line-color", "circle": "circle-color"}
+COLOR_PAINT = {
+    "fill": "fill-color",
+    "fill-extrusion": "fill-extrusion-color",
+    "line": "line-color",
+    "circle": "circle-color",
+}
 OUTLINE_PAINT = {"fill": "fill-outline-color", "circle": "circle-stroke-color"}
 
 
@@ -29,8 +33,12 @@ class LegendEntry:
 
     def as_json(self) -> dict[str, Any]:
         """The entry as the viewer reads it."""
-        return {"symbol": self.symbol, "color": self.color, "value": self.value,
-                "outline": self.outline}
+        return {
+            "symbol": self.symbol,
+            "color": self.color,
+            "value": self.value,
+            "outline": self.outline,
+        }
 
 
 def first_color(expression: Any) -> str | None:
@@ -59,8 +67,13 @@ def match_classes(expression: Any) -> tuple[str, list[tuple[str, str]]] | None:
     >>> match_classes(["match", ["get", "use"], "a", "#1", ["b", "c"], "#2", "#0"])
     ('use', [('a', '#1'), ('b, c', '#2'), ('*', '#0')])
     """
-    if not (isinstance(expression, list) and len(expression) >= 4 and expression[0] == "match"
-            and isinstance(expression[1], list) and expression[1][:1] == ["get"]):
+    if not (
+        isinstance(expression, list)
+        and len(expression) >= 4
+        and expression[0] == "match"
+        and isinstance(expression[1], list)
+        and expression[1][:1] == ["get"]
+    ):
         return None
     field = str(expression[1][1])
     pairs = expression[2:]
@@ -86,15 +99,22 @@ def layer_legend(layer: Layer) -> dict[str, Any]:
         classes = match_classes(style_layer.get("paint", {}).get(COLOR_PAINT[kind]))
         if classes is not None:
             field, values = classes
-            return {"field": field, "entries": [
-                LegendEntry(kind, color, value).as_json() for value, color in values]}
+            return {
+                "field": field,
+                "entries": [LegendEntry(kind, color, value).as_json() for value, color in values],
+            }
     for style_layer in symbols:
         kind = style_layer["type"]
         paint = style_layer.get("paint", {})
         color = first_color(paint.get(COLOR_PAINT[kind]))
         if color is not None:
-            outline = next((first_color(s.get("paint", {}).get("line-color"))
-                            for s in symbols if s["type"] == "line" and s is not style_layer),
-                           first_color(paint.get(OUTLINE_PAINT.get(kind, ""))))
+            outline = next(
+                (
+                    first_color(s.get("paint", {}).get("line-color"))
+                    for s in symbols
+                    if s["type"] == "line" and s is not style_layer
+                ),
+                first_color(paint.get(OUTLINE_PAINT.get(kind, ""))),
+            )
             return {"field": None, "entries": [LegendEntry(kind, color, None, outline).as_json()]}
     return {"field": None, "entries": []}

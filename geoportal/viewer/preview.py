@@ -79,14 +79,18 @@ def vendor_file(vendor_dir: Path, relative: str) -> Path:
 
 def missing_assets(vendor_dir: Path) -> list[str]:
     """Vendor files folium needs that are not installed (empty when all are there)."""
-    return [rel for rel in [*FOLIUM_JS.values(), *FOLIUM_CSS.values()]
-            if not vendor_file(vendor_dir, rel).is_file()]
+    return [
+        rel
+        for rel in [*FOLIUM_JS.values(), *FOLIUM_CSS.values()]
+        if not vendor_file(vendor_dir, rel).is_file()
+    ]
 
 
 def _feature_sql(layer: Layer, feature_id: str | None) -> sql.Composed:
     props = sql.SQL(", ").join(
         sql.SQL("{}, {}").format(sql.Literal(f.name), sql.Identifier(f.name))
-        for f in layer.public_fields)
+        for f in layer.public_fields
+    )
     where = sql.SQL("id::text = %(fid)s") if feature_id is not None else sql.SQL("true")
     return sql.SQL(
         "SELECT json_build_object('type', 'FeatureCollection', 'features', "
@@ -105,18 +109,25 @@ CONTEXT_LAYERS = ("country", "oblasts")
 def _context_sql(context: list[Layer]) -> sql.Composed:
     parts = sql.SQL(" UNION ALL ").join(
         sql.SQL("SELECT {kind} AS kind, geom FROM {table}").format(
-            kind=sql.Literal(lyr.id), table=sql.Identifier(*lyr.qualified_table))
-        for lyr in context)
+            kind=sql.Literal(lyr.id), table=sql.Identifier(*lyr.qualified_table)
+        )
+        for lyr in context
+    )
     return sql.SQL(
         "SELECT json_build_object('type', 'FeatureCollection', 'features', coalesce(json_agg("
         "json_build_object('type', 'Feature', 'properties', json_build_object('kind', kind), "
         "'geometry', ST_AsGeoJSON(ST_SimplifyPreserveTopology(ST_Transform(geom, 4326), 0.01),"
-        " 5)::json)), '[]'::json)) FROM ({parts}) AS c").format(parts=parts)
+        " 5)::json)), '[]'::json)) FROM ({parts}) AS c"
+    ).format(parts=parts)
 
 
-def read_preview_data(conn: psycopg.Connection, layer: Layer, feature_id: str | None = None,
-                      limit: int = DEFAULT_LIMIT, context: list[Layer] | None = None
-                      ) -> PreviewData:
+def read_preview_data(
+    conn: psycopg.Connection,
+    layer: Layer,
+    feature_id: str | None = None,
+    limit: int = DEFAULT_LIMIT,
+    context: list[Layer] | None = None,
+) -> PreviewData:
     """The features to draw (public fields only, CRS84) and the outlines of the `context`
     layers (simplified to about 1 km), first one filled.
 
@@ -126,8 +137,9 @@ def read_preview_data(conn: psycopg.Connection, layer: Layer, feature_id: str | 
     """
     if not layer.has_geometry:
         raise PreviewError(f"layer {layer.id} has no geometry: nothing to draw on a map")
-    row = conn.execute(_feature_sql(layer, feature_id),
-                       {"fid": feature_id, "limit": limit}).fetchone()
+    row = conn.execute(
+        _feature_sql(layer, feature_id), {"fid": feature_id, "limit": limit}
+    ).fetchone()
     features = row[0] if row else {"type": "FeatureCollection", "features": []}
     if feature_id is not None and not features["features"]:
         raise FeatureNotFoundError(f"layer {layer.id} has no feature {feature_id!r}")
@@ -152,9 +164,9 @@ def _style_function(layer: Layer) -> Callable[[dict[str, Any]], dict[str, Any]]:
 
     def style(feature: dict[str, Any]) -> dict[str, Any]:
         value = feature["properties"].get(field) if field else None
-        color = next((c for key, c in colors.items()
-                      if str(value) in key.split(", ")), default)
+        color = next((c for key, c in colors.items() if str(value) in key.split(", ")), default)
         return {"color": color, "fillColor": color, "weight": 2, "fillOpacity": 0.5}
+
     return style
 
 
@@ -164,14 +176,19 @@ def build_map(layer: Layer, data: PreviewData, language: str = "en") -> folium.M
     import folium
 
     fmap = folium.Map(tiles=None, control_scale=True, prefer_canvas=True)
-    first = data.context["features"][0]["properties"]["kind"] if data.context["features"] \
-        else None
-    folium.GeoJson(data.context, name="context", control=False,
-                   style_function=lambda f: {"color": "#7a5c8e", "weight": 1.5 if
-                                             f["properties"]["kind"] == first else 0.7,
-                                             "fill": f["properties"]["kind"] == first,
-                                             "fillColor": "#f3efe6", "fillOpacity": 0.6}
-                   ).add_to(fmap)
+    first = data.context["features"][0]["properties"]["kind"] if data.context["features"] else None
+    folium.GeoJson(
+        data.context,
+        name="context",
+        control=False,
+        style_function=lambda f: {
+            "color": "#7a5c8e",
+            "weight": 1.5 if f["properties"]["kind"] == first else 0.7,
+            "fill": f["properties"]["kind"] == first,
+            "fillColor": "#f3efe6",
+            "fillOpacity": 0.6,
+        },
+    ).add_to(fmap)
     fields = [f.name for f in layer.public_fields]
     aliases = [f.title.get(language) for f in layer.public_fields]
     style = _style_function(layer)
@@ -180,10 +197,11 @@ def build_map(layer: Layer, data: PreviewData, language: str = "en") -> folium.M
         marker = folium.CircleMarker(radius=5, weight=1, fill=True, fill_opacity=0.9)
     if data.features["features"]:
         folium.GeoJson(
-            data.features, name=layer.title.get(language), style_function=style,
+            data.features,
+            name=layer.title.get(language),
+            style_function=style,
             marker=marker,
-            tooltip=folium.GeoJsonTooltip(fields=[layer.title_field or fields[0]],
-                                          labels=False),
+            tooltip=folium.GeoJsonTooltip(fields=[layer.title_field or fields[0]], labels=False),
             popup=folium.GeoJsonPopup(fields=fields, aliases=aliases),
         ).add_to(fmap)
         bounds = _bounds(data.features)
@@ -205,6 +223,7 @@ def _bounds(collection: dict[str, Any]) -> tuple[float, float, float, float]:
         else:
             for part in coords:
                 walk(part)
+
     for feature in collection["features"]:
         walk(feature["geometry"]["coordinates"])
     return min(xs), min(ys), max(xs), max(ys)
@@ -213,10 +232,12 @@ def _bounds(collection: dict[str, Any]) -> tuple[float, float, float, float]:
 def render_html(fmap: folium.Map, vendor_url: str, static_url: str) -> str:
     """The page, with folium's default JS/CSS pointed at `vendor_url/<package path>` (and
     our own stylesheet at `static_url/<name>`)."""
+
     def url(path: str) -> str:
         if path.startswith(OWN_PREFIX):
             return f"{static_url}/{path.removeprefix(OWN_PREFIX)}"
         return f"{vendor_url}/{path}"
+
     fmap.default_js = [(name, url(path)) for name, path in FOLIUM_JS.items()]
     fmap.default_css = [(name, url(path)) for name, path in FOLIUM_CSS.items()]
     return fmap.get_root().render()
@@ -224,12 +245,14 @@ def render_html(fmap: folium.Map, vendor_url: str, static_url: str) -> str:
 
 def _data_uri(path: Path) -> str:
     kind = mimetypes.guess_type(path.name)[0] or (
-        "font/woff2" if path.suffix == ".woff2" else "application/octet-stream")
+        "font/woff2" if path.suffix == ".woff2" else "application/octet-stream"
+    )
     return f"data:{kind};base64,{base64.b64encode(path.read_bytes()).decode()}"
 
 
 def inline_css(path: Path) -> str:
     """A stylesheet with its images and woff2 fonts as data URIs, other references dropped."""
+
     def replace(match: re.Match[str]) -> str:
         target = match.group(2)
         if target.startswith(("data:", "#")):
@@ -238,6 +261,7 @@ def inline_css(path: Path) -> str:
         if file.suffix in INLINE_URL_TYPES and file.is_file():
             return f'url("{_data_uri(file)}")'
         return 'url("data:,")'
+
     return re.sub(r"""url\((['"]?)([^'")]+)\1\)""", replace, path.read_text("utf-8"))
 
 
@@ -249,8 +273,10 @@ def render_standalone(fmap: folium.Map, vendor_dir: Path) -> str:
     """
     missing = missing_assets(vendor_dir)
     if missing:
-        raise PreviewError(f"browser libraries missing in {vendor_dir}: {', '.join(missing)}; "
-                           "run `make setup` (npm ci in viewer/)")
+        raise PreviewError(
+            f"browser libraries missing in {vendor_dir}: {', '.join(missing)}; "
+            "run `make setup` (npm ci in viewer/)"
+        )
     marker = "geoportal-vendor:"
     page = render_html(fmap, marker, marker + "/" + OWN_PREFIX.rstrip("/"))
 
@@ -262,12 +288,12 @@ def render_standalone(fmap: folium.Map, vendor_dir: Path) -> str:
         return "<style>" + inline_css(vendor_file(vendor_dir, match.group(1))) + "</style>"
 
     page = re.sub(rf'<script src="{marker}/([^"]+)"></script>', lambda m: script(m), page)
-    page = re.sub(rf'<link rel="stylesheet" href="{marker}/([^"]+)"\s*/?>',
-                  lambda m: stylesheet(m), page)
+    page = re.sub(
+        rf'<link rel="stylesheet" href="{marker}/([^"]+)"\s*/?>', lambda m: stylesheet(m), page
+    )
     if marker in page:
         raise PreviewError("a folium asset could not be inlined")  # folium changed its tags
     return page
-
 
 
 def context_layers(catalogue: Catalogue) -> list[Layer]:

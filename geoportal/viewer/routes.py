@@ -60,8 +60,7 @@ def _route_paths(routes: list[BaseRoute], prefix: str = "") -> set[str]:
     return paths
 
 
-def server_capabilities(routes: list[BaseRoute], pygeoapi_config: dict[str, Any]
-                        ) -> Capabilities:
+def server_capabilities(routes: list[BaseRoute], pygeoapi_config: dict[str, Any]) -> Capabilities:
     """What this server really offers: routed download endpoints, CSV-capable collections."""
     from pygeoapi.util import get_dataset_formatters
 
@@ -74,9 +73,12 @@ def server_capabilities(routes: list[BaseRoute], pygeoapi_config: dict[str, Any]
         if any(getattr(f, "f", None) == "csv" for f in formatters.values()):
             csv.add(collection_id)
     limits = pygeoapi_config.get("server", {}).get("limits", {})
-    return Capabilities(pmtiles=PMTILES_PATH in paths, geopackage=GEOPACKAGE_PATH in paths,
-                        csv_collections=frozenset(csv),
-                        max_items=int(limits.get("max_items", 10_000)))
+    return Capabilities(
+        pmtiles=PMTILES_PATH in paths,
+        geopackage=GEOPACKAGE_PATH in paths,
+        csv_collections=frozenset(csv),
+        max_items=int(limits.get("max_items", 10_000)),
+    )
 
 
 def _iso(value: Any) -> str | None:
@@ -86,9 +88,11 @@ def _iso(value: Any) -> str | None:
 
 
 def _temporal_extents(pygeoapi_config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {cid: {"begin": _iso(temporal.get("begin")), "end": _iso(temporal.get("end"))}
-            for cid, resource in pygeoapi_config.get("resources", {}).items()
-            if (temporal := resource.get("extents", {}).get("temporal"))}
+    return {
+        cid: {"begin": _iso(temporal.get("begin")), "end": _iso(temporal.get("end"))}
+        for cid, resource in pygeoapi_config.get("resources", {}).items()
+        if (temporal := resource.get("extents", {}).get("temporal"))
+    }
 
 
 @dataclass
@@ -120,7 +124,9 @@ class Viewer:
                 "unavailable</h1><p>The browser libraries are not installed in "
                 f"<code>{self.vendor_dir}</code> (missing: {', '.join(missing)}). Run "
                 "<code>make setup</code> (it runs <code>npm ci</code> in "
-                "<code>viewer/</code>).</p>", status_code=503)
+                "<code>viewer/</code>).</p>",
+                status_code=503,
+            )
         html = (STATIC_DIR / "index.html").read_text("utf-8").replace("%PREFIX%", self.prefix)
         return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
@@ -132,10 +138,15 @@ class Viewer:
             capabilities = replace(
                 server_capabilities(list(request.app.routes), pygeoapi_config),
                 external_basemap=self.settings.viewer_external_basemap,
-                external_attribution=self.settings.viewer_external_basemap_attribution)
-            self._config = viewer_config(self.catalogue, self.settings.public_url,
-                                         self.settings.default_language,
-                                         _temporal_extents(pygeoapi_config), capabilities)
+                external_attribution=self.settings.viewer_external_basemap_attribution,
+            )
+            self._config = viewer_config(
+                self.catalogue,
+                self.settings.public_url,
+                self.settings.default_language,
+                _temporal_extents(pygeoapi_config),
+                capabilities,
+            )
         return JSONResponse(self._config, headers=CORS)
 
     async def layer_preview(self, request: Request) -> Response:
@@ -151,14 +162,19 @@ class Viewer:
         if lang not in LANGUAGES:
             return route_problem(request, 400, f"lang must be one of {', '.join(LANGUAGES)}")
         if not limit_text.isdigit() or not 1 <= int(limit_text) <= preview.MAX_LIMIT:
-            return route_problem(request, 400, f"limit must be an integer from 1 to "
-                                          f"{preview.MAX_LIMIT}, got {limit_text!r}")
+            return route_problem(
+                request,
+                400,
+                f"limit must be an integer from 1 to {preview.MAX_LIMIT}, got {limit_text!r}",
+            )
         if preview.missing_assets(self.vendor_dir):
-            return route_problem(request, 503, "the Leaflet assets are not installed "
-                                          "(run make setup)")
+            return route_problem(
+                request, 503, "the Leaflet assets are not installed (run make setup)"
+            )
         try:
-            html = await run_in_threadpool(self._render, layer.id, feature_id, lang,
-                                           int(limit_text))
+            html = await run_in_threadpool(
+                self._render, layer.id, feature_id, lang, int(limit_text)
+            )
         except preview.FeatureNotFoundError as exc:
             return route_problem(request, 404, str(exc))
         except preview.PreviewError as exc:
@@ -172,11 +188,11 @@ class Viewer:
         layer = self.catalogue.get(layer_id)
         with psycopg.connect(self.conninfo, connect_timeout=10) as conn:
             conn.execute("SET statement_timeout = 20000")
-            data = preview.read_preview_data(conn, layer, feature_id, limit,
-                                             preview.context_layers(self.catalogue))
+            data = preview.read_preview_data(
+                conn, layer, feature_id, limit, preview.context_layers(self.catalogue)
+            )
         fmap = preview.build_map(layer, data, lang)
-        return preview.render_html(fmap, f"{self.prefix}/map/vendor",
-                                   f"{self.prefix}/map/static")
+        return preview.render_html(fmap, f"{self.prefix}/map/vendor", f"{self.prefix}/map/static")
 
     def routes(self) -> list[BaseRoute]:
         """The viewer's routes, to be placed before the pygeoapi mount."""
@@ -187,8 +203,11 @@ class Viewer:
             Mount("/map/static", app=StaticFiles(directory=STATIC_DIR)),
             Mount("/map/vendor", app=StaticFiles(directory=self.vendor_dir, check_dir=False)),
             Route("/collections/{collectionId}/preview", self.layer_preview, methods=["GET"]),
-            Route("/collections/{collectionId}/items/{featureId}/preview", self.layer_preview,
-                  methods=["GET"]),
+            Route(
+                "/collections/{collectionId}/items/{featureId}/preview",
+                self.layer_preview,
+                methods=["GET"],
+            ),
         ]
 
 

@@ -63,8 +63,9 @@ def test_collection_is_a_record_catalogue(client: httpx.Client) -> None:
     assert meta["itemType"] == "record"
     conformance = client.get("/conformance", params={"f": "json"}).json()["conformsTo"]
     assert any(c.endswith("ogcapi-records-1/1.0/conf/core") for c in conformance)
-    queryables = client.get(f"/collections/{CATALOGUE_ID}/queryables",
-                            params={"f": "json"}).json()["properties"]
+    queryables = client.get(f"/collections/{CATALOGUE_ID}/queryables", params={"f": "json"}).json()[
+        "properties"
+    ]
     assert {"theme", "title", "type", "updated", "featureCount"} <= set(queryables)
 
 
@@ -81,15 +82,17 @@ def test_record_shape(client: httpx.Client, synced: Database) -> None:
     assert "oblast" in props["keywords"]
     assert props["themes"][0]["concepts"][0]["id"] == "base"
     assert props["language"]["code"] == "en"
-    assert props["contacts"] == [{"organization": "State Cartography and Geodesy Service",
-                                  "roles": ["custodian"]}]
+    assert props["contacts"] == [
+        {"organization": "State Cartography and Geodesy Service", "roles": ["custodian"]}
+    ]
     assert props["license"] == "other" and props["rights"] == "Made with Natural Earth."
     assert {"name": "GeoJSON", "mediaType": "application/geo+json"} in props["formats"]
     assert props["frequency"] == "asNeeded" and props["lineage"].startswith("Natural Earth")
     assert props["featureCount"] == 8
     with psycopg.connect(synced.public_conninfo) as conn:
-        row = conn.execute("SELECT loaded_at FROM catalog.layer_stats "
-                           "WHERE layer_id = 'oblasts'").fetchone()
+        row = conn.execute(
+            "SELECT loaded_at FROM catalog.layer_stats WHERE layer_id = 'oblasts'"
+        ).fetchone()
     assert row is not None and props["updated"] == row[0].isoformat().replace("+00:00", "Z")
     assert props["created"] <= props["updated"]
 
@@ -101,8 +104,10 @@ def test_record_links_resolve(client: httpx.Client, server: LiveServer) -> None:
     assert links[("describes", "application/json")] == base
     assert links[("items", "application/geo+json")] == f"{base}/items"
     queryables = f"{base}/queryables"
-    assert links[("http://www.opengis.net/def/rel/ogc/1.0/queryables",
-                  "application/schema+json")] == queryables
+    assert (
+        links[("http://www.opengis.net/def/rel/ogc/1.0/queryables", "application/schema+json")]
+        == queryables
+    )
     assert ("license", "text/html") in links
     assert client.get(base, params={"f": "json"}).json()["id"] == "oblasts"
     items = client.get(f"{base}/items", params={"f": "json"}).json()
@@ -117,11 +122,19 @@ def test_raster_record(client: httpx.Client) -> None:
     assert record["geometry"]["coordinates"][0][0] == [69.2, 39.1]  # Kyrgyzstan's bbox
 
 
-@pytest.mark.parametrize(("q", "expected"), [
-    ("Облустар", "oblasts"), ("области", "oblasts"), ("oblasts", "oblasts"),
-    ("OBLASTS", "oblasts"), ("мөңгүлөр", "glaciers"), ("озера", "lakes"),
-    ("GEBCO", "elevation"), ("административное деление", "country"),
-])
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("Облустар", "oblasts"),
+        ("области", "oblasts"),
+        ("oblasts", "oblasts"),
+        ("OBLASTS", "oblasts"),
+        ("мөңгүлөр", "glaciers"),
+        ("озера", "lakes"),
+        ("GEBCO", "elevation"),
+        ("административное деление", "country"),
+    ],
+)
 def test_q_in_three_languages(client: httpx.Client, q: str, expected: str) -> None:
     body = _items(client, q=q)
     assert _ids(body)[0] == expected
@@ -142,22 +155,29 @@ def _intersects(a: list[float], b: list[float]) -> bool:
 def test_bbox_search(client: httpx.Client) -> None:
     everything = _items(client)["features"]
     box = [69.3, 39.2, 69.6, 39.5]  # far south-west of Batken oblast
-    expected = {r["id"] for r in everything
-                if _intersects(r["properties"]["extent"]["spatial"]["bbox"][0], box)}
+    expected = {
+        r["id"]
+        for r in everything
+        if _intersects(r["properties"]["extent"]["spatial"]["bbox"][0], box)
+    }
     assert 0 < len(expected) < len(everything)
     body = _items(client, bbox=",".join(map(str, box)))
     assert set(_ids(body)) == expected and body["numberMatched"] == len(expected)
     assert _items(client, bbox="0,0,1,1")["numberMatched"] == 0
 
 
-@pytest.mark.parametrize(("params", "themes"), [
-    ({"theme": "base"}, {"base"}),
-    ({"theme": "base,roads"}, {"base", "roads"}),
-    ({"filter": "theme='base'"}, {"base"}),
-    ({"filter": "theme IN ('base','roads')"}, {"base", "roads"}),
-])
-def test_theme_filter(client: httpx.Client, catalogue: Catalogue, params: dict,
-                      themes: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("params", "themes"),
+    [
+        ({"theme": "base"}, {"base"}),
+        ({"theme": "base,roads"}, {"base", "roads"}),
+        ({"filter": "theme='base'"}, {"base"}),
+        ({"filter": "theme IN ('base','roads')"}, {"base", "roads"}),
+    ],
+)
+def test_theme_filter(
+    client: httpx.Client, catalogue: Catalogue, params: dict, themes: set[str]
+) -> None:
     expected = {d.id for d in list_datasets(catalogue) if d.theme in themes}
     body = _items(client, **params)
     assert set(_ids(body)) == expected and body["numberMatched"] == len(expected)
@@ -176,8 +196,9 @@ def test_cql2_on_counts_and_sortby(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("lang", ["ky", "ru", "en"])
-def test_records_in_the_request_language(client: httpx.Client, catalogue: Catalogue,
-                                         lang: str) -> None:
+def test_records_in_the_request_language(
+    client: httpx.Client, catalogue: Catalogue, lang: str
+) -> None:
     response = client.get(ITEMS, params={"f": "json", "lang": lang, "limit": 100})
     assert response.headers["content-language"].startswith(lang)
     titles = {r["id"]: r["properties"]["title"] for r in response.json()["features"]}
@@ -221,8 +242,9 @@ def test_html_pages_render(client: httpx.Client) -> None:
         assert client.get(path, params={"f": "jsonld"}).status_code == 200
 
 
-def test_reload_updates_the_record(client: httpx.Client, synced: Database,
-                                   catalogue: Catalogue, tmp_path: Path) -> None:
+def test_reload_updates_the_record(
+    client: httpx.Client, synced: Database, catalogue: Catalogue, tmp_path: Path
+) -> None:
     layer = catalogue.get("peaks")
     before = client.get(f"{ITEMS}/peaks", params={"f": "json"}).json()["properties"]
     source = json.loads((demo_data_dir() / "kg_peaks.geojson").read_text("utf-8"))
@@ -240,8 +262,7 @@ def test_reload_updates_the_record(client: httpx.Client, synced: Database,
     assert restored["updated"] > after["updated"]
 
 
-def test_sync_is_idempotent_and_removes_undeclared(synced: Database,
-                                                   catalogue: Catalogue) -> None:
+def test_sync_is_idempotent_and_removes_undeclared(synced: Database, catalogue: Catalogue) -> None:
     with psycopg.connect(synced.owner_conninfo) as conn:
         assert sync_datasets(conn, catalogue).is_empty
         smaller = Catalogue(layers=catalogue.layers[1:], rasters=catalogue.rasters)
@@ -256,19 +277,24 @@ DENIED = (psycopg.errors.InsufficientPrivilege, psycopg.errors.ReadOnlySqlTransa
 """Public sessions are read-only (migration 0008) and have no write privilege anyway."""
 
 
-@pytest.mark.parametrize(("statement", "error"), [
-    ("INSERT INTO catalog.datasets (id) VALUES ('intruder')", DENIED),
-    ("UPDATE catalog.datasets SET theme = 'x'", DENIED),
-    ("DELETE FROM catalog.datasets", DENIED),
-    ("UPDATE catalog.layer_stats SET feature_count = 0", DENIED),
-    ("SELECT * FROM catalog.datasets", psycopg.errors.InsufficientPrivilege),
-    # A view over a join is not updatable for anybody.
-    ("DELETE FROM catalog.records", (psycopg.errors.ObjectNotInPrerequisiteState,
-                                     psycopg.errors.ReadOnlySqlTransaction)),
-])
+@pytest.mark.parametrize(
+    ("statement", "error"),
+    [
+        ("INSERT INTO catalog.datasets (id) VALUES ('intruder')", DENIED),
+        ("UPDATE catalog.datasets SET theme = 'x'", DENIED),
+        ("DELETE FROM catalog.datasets", DENIED),
+        ("UPDATE catalog.layer_stats SET feature_count = 0", DENIED),
+        ("SELECT * FROM catalog.datasets", psycopg.errors.InsufficientPrivilege),
+        # A view over a join is not updatable for anybody.
+        (
+            "DELETE FROM catalog.records",
+            (psycopg.errors.ObjectNotInPrerequisiteState, psycopg.errors.ReadOnlySqlTransaction),
+        ),
+    ],
+)
 def test_public_role_reads_but_cannot_write_the_catalogue(
-        synced: Database, statement: str,
-        error: type[Exception] | tuple[type[Exception], ...]) -> None:
+    synced: Database, statement: str, error: type[Exception] | tuple[type[Exception], ...]
+) -> None:
     with psycopg.connect(synced.public_conninfo) as conn:
         row = conn.execute("SELECT count(*) FROM catalog.records").fetchone()
         assert row is not None and row[0] > 0
@@ -285,7 +311,11 @@ def test_owslib_reads_the_catalogue(server: LiveServer) -> None:
 
 
 def test_gdal_reads_the_catalogue(server: LiveServer, catalogue: Catalogue) -> None:
-    result = subprocess.run(["ogrinfo", "-ro", "-al", "-q", f"OAPIF:{server.url}",
-                             CATALOGUE_ID], capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["ogrinfo", "-ro", "-al", "-q", f"OAPIF:{server.url}", CATALOGUE_ID],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert "oblasts" in result.stdout and "Oblasts and the city of Bishkek" in result.stdout

@@ -13,12 +13,35 @@ import pytest
 from geoportal.db.database import Database
 from geoportal.settings import Settings
 
-COMMANDS = [[], ["db"], ["db", "up"], ["db", "down"], ["db", "status"], ["db", "migrate"],
-            ["db", "makemigration"], ["demo"], ["demo", "load"], ["demo", "generate"], ["layers"],
-            ["layers", "list"], ["layers", "load"], ["config"], ["config", "validate"],
-            ["config", "show"], ["serve"], ["tiles"], ["tiles", "export"], ["users"],
-            ["users", "add"], ["users", "list"], ["users", "disable"], ["keys"],
-            ["keys", "create"], ["keys", "list"], ["keys", "revoke"]]
+COMMANDS = [
+    [],
+    ["db"],
+    ["db", "up"],
+    ["db", "down"],
+    ["db", "status"],
+    ["db", "migrate"],
+    ["db", "makemigration"],
+    ["demo"],
+    ["demo", "load"],
+    ["demo", "generate"],
+    ["layers"],
+    ["layers", "list"],
+    ["layers", "load"],
+    ["config"],
+    ["config", "validate"],
+    ["config", "show"],
+    ["serve"],
+    ["tiles"],
+    ["tiles", "export"],
+    ["users"],
+    ["users", "add"],
+    ["users", "list"],
+    ["users", "disable"],
+    ["keys"],
+    ["keys", "create"],
+    ["keys", "list"],
+    ["keys", "revoke"],
+]
 
 
 def geoportal(*args: str, settings: Settings | None = None) -> subprocess.CompletedProcess[str]:
@@ -26,8 +49,14 @@ def geoportal(*args: str, settings: Settings | None = None) -> subprocess.Comple
     env.pop("DATABASE_URL", None)
     if settings is not None:
         env["GEOPORTAL_DATA_DIR"] = str(settings.data_dir)
-    return subprocess.run([sys.executable, "-m", "geoportal.cli", *args], capture_output=True,
-                          text=True, env=env, timeout=120, cwd=Path(__file__).parents[2])
+    return subprocess.run(
+        [sys.executable, "-m", "geoportal.cli", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=Path(__file__).parents[2],
+    )
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "geoportal")
@@ -45,12 +74,24 @@ def test_status_reports_the_running_cluster(loaded: Database, settings: Settings
     assert "applied of" in result.stdout
 
 
-def test_bad_file_is_one_clear_line_and_exit_1(loaded: Database, settings: Settings,
-                                               tmp_path: Path) -> None:
+def test_bad_file_is_one_clear_line_and_exit_1(
+    loaded: Database, settings: Settings, tmp_path: Path
+) -> None:
     bad = tmp_path / "oblasts.geojson"
-    bad.write_text(json.dumps({"type": "FeatureCollection", "features": [
-        {"type": "Feature", "properties": {"adm1_code": "nope"},
-         "geometry": {"type": "Point", "coordinates": [74, 42]}}]}))
+    bad.write_text(
+        json.dumps(
+            {
+                "type": "FeatureCollection",
+                "features": [
+                    {
+                        "type": "Feature",
+                        "properties": {"adm1_code": "nope"},
+                        "geometry": {"type": "Point", "coordinates": [74, 42]},
+                    }
+                ],
+            }
+        )
+    )
     result = geoportal("layers", "load", "oblasts", str(bad), settings=settings)
     assert result.returncode == 1
     assert "error:" in result.stderr
@@ -69,31 +110,55 @@ def test_config_validate() -> None:
     assert "pygeoapi configuration valid" in result.stdout
 
 
-def test_tiles_export_writes_a_pmtiles_archive(loaded: Database, settings: Settings,
-                                               tmp_path: Path) -> None:
+def test_tiles_export_writes_a_pmtiles_archive(
+    loaded: Database, settings: Settings, tmp_path: Path
+) -> None:
     from pmtiles.reader import MmapSource, Reader
 
     out = tmp_path / "osh.pmtiles"
-    result = geoportal("tiles", "export", "--layers", "basemap", "--oblast", "ош облусу",
-                       "--maxzoom", "7", str(out), settings=settings)
+    result = geoportal(
+        "tiles",
+        "export",
+        "--layers",
+        "basemap",
+        "--oblast",
+        "ош облусу",
+        "--maxzoom",
+        "7",
+        str(out),
+        settings=settings,
+    )
     assert result.returncode == 0, result.stderr
     assert "rendering tiles" in result.stderr and "wrote" in result.stderr
     with out.open("rb") as f:
         reader = Reader(MmapSource(f))
         assert reader.header()["max_zoom"] == 7
         assert {"country", "oblasts", "roads"} <= {
-            layer["id"] for layer in reader.metadata()["vector_layers"]}
+            layer["id"] for layer in reader.metadata()["vector_layers"]
+        }
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--oblast", "Atlantis"], "Jalal-Abad Region"),
-    (["--bbox", "72,40,73,41", "--max-tiles", "10"], "more than the limit of 10"),
-])
-def test_tiles_export_errors_are_one_clear_line(loaded: Database, settings: Settings,
-                                                tmp_path: Path, args: list[str],
-                                                message: str) -> None:
-    result = geoportal("tiles", "export", "--layers", "roads", *args, "--maxzoom", "12",
-                       str(tmp_path / "x.pmtiles"), settings=settings)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--oblast", "Atlantis"], "Jalal-Abad Region"),
+        (["--bbox", "72,40,73,41", "--max-tiles", "10"], "more than the limit of 10"),
+    ],
+)
+def test_tiles_export_errors_are_one_clear_line(
+    loaded: Database, settings: Settings, tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = geoportal(
+        "tiles",
+        "export",
+        "--layers",
+        "roads",
+        *args,
+        "--maxzoom",
+        "12",
+        str(tmp_path / "x.pmtiles"),
+        settings=settings,
+    )
     assert result.returncode == 1
     assert message in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr

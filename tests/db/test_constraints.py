@@ -44,53 +44,70 @@ def test_database_refuses_what_the_declaration_forbids(
     table = sql.Identifier(*layer.qualified_table)
     with psycopg.connect(loaded.owner_conninfo) as conn:
         columns = [f.name for f in layer.fields] + (["geom"] if layer.has_geometry else [])
-        row = conn.execute(sql.SQL("SELECT {} FROM {} ORDER BY id LIMIT 1").format(
-            sql.SQL(", ").join(map(sql.Identifier, columns)), table)).fetchone()
+        row = conn.execute(
+            sql.SQL("SELECT {} FROM {} ORDER BY id LIMIT 1").format(
+                sql.SQL(", ").join(map(sql.Identifier, columns)), table
+            )
+        ).fetchone()
         assert row is not None, f"{layer_id} has no data"
         values = dict(zip(columns, row, strict=True))
         values[field_name] = value
         insert = sql.SQL("INSERT INTO {} ({}) VALUES ({})").format(
-            table, sql.SQL(", ").join(map(sql.Identifier, values)),
-            sql.SQL(", ").join(sql.Placeholder() * len(values)))
+            table,
+            sql.SQL(", ").join(map(sql.Identifier, values)),
+            sql.SQL(", ").join(sql.Placeholder() * len(values)),
+        )
         # NOT NULL and CHECK constraints are checked before the unique indexes, so the copy
         # of a row with unique fields still fails for the rule under test.
         with pytest.raises(error), conn.transaction():
             conn.execute(insert, list(values.values()))
 
 
-@pytest.mark.parametrize("layer_id", [layer.id for layer in load_catalogue()
-                                      if any(f.unique for f in layer.fields)])
+@pytest.mark.parametrize(
+    "layer_id", [layer.id for layer in load_catalogue() if any(f.unique for f in layer.fields)]
+)
 def test_unique_fields_are_unique(loaded: Database, layer_id: str) -> None:
     layer = load_catalogue().get(layer_id)
     table = sql.Identifier(*layer.qualified_table)
     columns = sql.SQL(", ").join(
-        sql.Identifier(c) for c in [f.name for f in layer.fields]
-        + (["geom"] if layer.has_geometry else []))
-    with psycopg.connect(loaded.owner_conninfo) as conn, \
-            pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
-        conn.execute(sql.SQL("INSERT INTO {0} ({1}) SELECT {1} FROM {0} ORDER BY id LIMIT 1")
-                     .format(table, columns))
+        sql.Identifier(c)
+        for c in [f.name for f in layer.fields] + (["geom"] if layer.has_geometry else [])
+    )
+    with (
+        psycopg.connect(loaded.owner_conninfo) as conn,
+        pytest.raises(psycopg.errors.UniqueViolation),
+        conn.transaction(),
+    ):
+        conn.execute(
+            sql.SQL("INSERT INTO {0} ({1}) SELECT {1} FROM {0} ORDER BY id LIMIT 1").format(
+                table, columns
+            )
+        )
 
 
-@pytest.mark.parametrize("layer_id", [layer.id for layer in load_catalogue()
-                                      if layer.has_geometry])
+@pytest.mark.parametrize("layer_id", [layer.id for layer in load_catalogue() if layer.has_geometry])
 def test_invalid_geometry_is_refused(loaded: Database, layer_id: str) -> None:
     layer = load_catalogue().get(layer_id)
     bowtie = {
-        "Point": None, "MultiPoint": None,
-        "LineString": None, "MultiLineString": None,
+        "Point": None,
+        "MultiPoint": None,
+        "LineString": None,
+        "MultiLineString": None,
         "Polygon": "POLYGON((74 42, 75 43, 75 42, 74 43, 74 42))",
         "MultiPolygon": "MULTIPOLYGON(((74 42, 75 43, 75 42, 74 43, 74 42)))",
     }[str(layer.geometry_type)]
-    wrong_type = "POINT(74 42)" if "Point" not in str(layer.geometry_type) else \
-        "LINESTRING(74 42, 75 43)"
+    wrong_type = (
+        "POINT(74 42)" if "Point" not in str(layer.geometry_type) else "LINESTRING(74 42, 75 43)"
+    )
     with psycopg.connect(loaded.owner_conninfo) as conn:
-        for wkt, error in ((bowtie, psycopg.errors.CheckViolation),
-                           (wrong_type, psycopg.errors.InvalidParameterValue)):
+        for wkt, error in (
+            (bowtie, psycopg.errors.CheckViolation),
+            (wrong_type, psycopg.errors.InvalidParameterValue),
+        ):
             if wkt is None:
                 continue
-            statement = sql.SQL("UPDATE {} SET geom = ST_GeomFromText(%s, 4326) "
-                                "WHERE id = (SELECT min(id) FROM {})").format(
-                sql.Identifier(*layer.qualified_table), sql.Identifier(*layer.qualified_table))
+            statement = sql.SQL(
+                "UPDATE {} SET geom = ST_GeomFromText(%s, 4326) WHERE id = (SELECT min(id) FROM {})"
+            ).format(sql.Identifier(*layer.qualified_table), sql.Identifier(*layer.qualified_table))
             with pytest.raises(error), conn.transaction():
                 conn.execute(statement, [wkt])

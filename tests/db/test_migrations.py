@@ -23,8 +23,7 @@ def test_second_migrate_applies_nothing(database: Database) -> None:
     assert migrate(database.admin_conninfo()) == []
 
 
-def test_migrated_schema_matches_the_declarations(database: Database,
-                                                   catalogue: Catalogue) -> None:
+def test_migrated_schema_matches_the_declarations(database: Database, catalogue: Catalogue) -> None:
     with psycopg.connect(database.admin_conninfo()) as conn:
         diff = diff_schema(conn, catalogue)
     assert diff.statements == []
@@ -44,7 +43,8 @@ def test_failed_migration_rolls_back(database: Database, tmp_path: Path) -> None
     for migration in list_migrations():
         (tmp_path / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
     (tmp_path / f"{last + 1:04d}_broken.sql").write_text(
-        "CREATE TABLE base.half_done (id int);\nSELECT no_such_function();\n")
+        "CREATE TABLE base.half_done (id int);\nSELECT no_such_function();\n"
+    )
     with pytest.raises(MigrationError, match="broken failed"):
         migrate(database.admin_conninfo(), tmp_path)
     with psycopg.connect(database.admin_conninfo()) as conn:
@@ -61,8 +61,9 @@ def test_gap_in_versions_is_refused(tmp_path: Path) -> None:
 @pytest.mark.parametrize("role", ["geoportal_owner", "geoportal_agency", "geoportal_public"])
 def test_roles_exist_and_are_not_superusers(database: Database, role: str) -> None:
     with psycopg.connect(database.admin_conninfo()) as conn:
-        row = conn.execute("SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = %s",
-                           [role]).fetchone()
+        row = conn.execute(
+            "SELECT rolsuper, rolcreaterole FROM pg_roles WHERE rolname = %s", [role]
+        ).fetchone()
     assert row == (False, False)
 
 

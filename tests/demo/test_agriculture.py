@@ -54,8 +54,7 @@ def test_same_seed_same_frames(ctx: Context, frames: dict[str, pd.DataFrame]) ->
 
 
 @pytest.mark.parametrize("layer_id", LAYERS)
-def test_frames_pass_the_loader(layer_id: str, frames: dict[str, pd.DataFrame],
-                                tmp_path) -> None:
+def test_frames_pass_the_loader(layer_id: str, frames: dict[str, pd.DataFrame], tmp_path) -> None:
     assert_loads_as_declared(frames[layer_id], load_catalogue().get(layer_id), tmp_path)
 
 
@@ -65,8 +64,7 @@ def test_counts(plots: gpd.GeoDataFrame, seasons: pd.DataFrame) -> None:
     assert per_plot.min() >= 2 and 3.0 <= per_plot.mean() <= 6.0
 
 
-def test_geometries_valid_multipolygons_in_country(ctx: Context,
-                                                   plots: gpd.GeoDataFrame) -> None:
+def test_geometries_valid_multipolygons_in_country(ctx: Context, plots: gpd.GeoDataFrame) -> None:
     geoms = plots.geometry.to_numpy()
     assert shapely.is_valid(geoms).all() and not shapely.is_empty(geoms).any()
     assert (shapely.get_type_id(geoms) == 6).all()
@@ -100,12 +98,20 @@ def test_plot_sizes(plots: gpd.GeoDataFrame) -> None:
     assert area.between(1.0, 10.0).mean() > 0.7
 
 
-def test_plots_lie_in_the_valleys(ctx: Context, plots: gpd.GeoDataFrame,
-                                  points: gpd.GeoSeries) -> None:
+def test_plots_lie_in_the_valleys(
+    ctx: Context, plots: gpd.GeoDataFrame, points: gpd.GeoSeries
+) -> None:
     chuy = ctx.oblasts.loc[ctx.oblasts["name_en"] == "Chuy"].geometry.iloc[0]
     assert points.within(chuy).mean() > 0.2
-    assert set(plots["oblast"]) == {"Chuy", "Talas", "Ysyk-Köl", "Naryn", "Osh", "Jalal-Abad",
-                                    "Batken"}
+    assert set(plots["oblast"]) == {
+        "Chuy",
+        "Talas",
+        "Ysyk-Köl",
+        "Naryn",
+        "Osh",
+        "Jalal-Abad",
+        "Batken",
+    }
     elevation = ctx.elevation_at(points.x.to_numpy(), points.y.to_numpy())
     assert np.nanmax(elevation) < 2_500
     fergana = plots["oblast"].isin(["Osh", "Jalal-Abad", "Batken"]).to_numpy()
@@ -114,14 +120,16 @@ def test_plots_lie_in_the_valleys(ctx: Context, plots: gpd.GeoDataFrame,
         assert not points.within(blocked.geometry.union_all()).any()
 
 
-def test_irrigated_plots_are_commanded_by_a_canal(ctx: Context, plots: gpd.GeoDataFrame,
-                                                  points: gpd.GeoSeries) -> None:
+def test_irrigated_plots_are_commanded_by_a_canal(
+    ctx: Context, plots: gpd.GeoDataFrame, points: gpd.GeoSeries
+) -> None:
     xy = shapely.get_coordinates(points.to_crs(UTM_43N).to_numpy())
     irrigated = (plots["irrigation"] == "irrigated").to_numpy()
     assert 0.6 < irrigated.mean() < 0.95
     mains = agri_canals.get_main_canals(ctx)
-    commanded = agri_canals.is_commanded(mains, xy[:, 0], xy[:, 1],
-                                         plots["elevation_m"].to_numpy() + 0.5)
+    commanded = agri_canals.is_commanded(
+        mains, xy[:, 0], xy[:, 1], plots["elevation_m"].to_numpy() + 0.5
+    )
     assert commanded[irrigated].mean() > 0.98
     assert (~commanded[~irrigated]).mean() > 0.4  # the others: canals in disrepair
     vertices = np.concatenate([canal.coords for canal in mains])  # 250 m apart
@@ -144,19 +152,26 @@ def test_seasons_reference_plots(plots: gpd.GeoDataFrame, seasons: pd.DataFrame)
     assert (seasons["sown_area_ha"] <= area).all()
     dates = pd.to_datetime(seasons["sowing_date"])
     assert (dates.dt.year == seasons["year"]).all() and seasons["year"].between(2023, 2026).all()
-    season = np.select([dates.dt.month.isin([12, 1, 2]), dates.dt.month <= 5,
-                        dates.dt.month <= 8], ["winter", "spring", "summer"], "autumn")
+    season = np.select(
+        [dates.dt.month.isin([12, 1, 2]), dates.dt.month <= 5, dates.dt.month <= 8],
+        ["winter", "spring", "summer"],
+        "autumn",
+    )
     assert (season == seasons["season"]).all()
     assert dates.max() <= pd.Timestamp("2026-06-30")
 
 
-@pytest.mark.parametrize(("crop", "oblasts"), [
-    ("cotton", {"Osh", "Jalal-Abad", "Batken"}),
-    ("sugar_beet", {"Chuy", "Talas"}),
-    ("rice", {"Osh"}),
-])
-def test_crops_grow_where_they_do(plots: gpd.GeoDataFrame, seasons: pd.DataFrame, crop: str,
-                                  oblasts: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("crop", "oblasts"),
+    [
+        ("cotton", {"Osh", "Jalal-Abad", "Batken"}),
+        ("sugar_beet", {"Chuy", "Talas"}),
+        ("rice", {"Osh"}),
+    ],
+)
+def test_crops_grow_where_they_do(
+    plots: gpd.GeoDataFrame, seasons: pd.DataFrame, crop: str, oblasts: set[str]
+) -> None:
     where = seasons.loc[seasons["crop"] == crop, "plot_id"].map(plots.set_index("id")["oblast"])
     assert len(where) and set(where) <= oblasts
 
@@ -177,9 +192,9 @@ def test_inputs_and_yields(seasons: pd.DataFrame) -> None:
     assert seasons.loc[seasons["year"] == 2026, "yield_t_ha"].isna().mean() > 0.8
 
 
-def test_plot_operators_are_fictional_and_load_as_declared(frames: dict[str, pd.DataFrame],
-                                                           plots: gpd.GeoDataFrame,
-                                                           tmp_path) -> None:
+def test_plot_operators_are_fictional_and_load_as_declared(
+    frames: dict[str, pd.DataFrame], plots: gpd.GeoDataFrame, tmp_path
+) -> None:
     operators = frames["agri_plot_operators"]
     restricted = load_catalogue().get("agri_plots").restricted_layer
     assert restricted is not None

@@ -43,14 +43,22 @@ def buildings(ctx: Context, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
-def with_agri_plots(ctx: Context, parcels: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame,
-                                                                          gpd.GeoDataFrame]:
+def with_agri_plots(
+    ctx: Context, parcels: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Parcels generated after a stand-in agriculture theme: its plots are the generated
     fields of the run without it."""
     fields = parcels[parcels.land_category == "agricultural"].head(3000)
-    plots = gpd.GeoDataFrame({"plot_code": [f"P-{i:05d}" for i in range(len(fields))],
-                              "area_ha": fields.area_m2 / 1e4, "oblast": "x", "rayon": "y"},
-                             geometry=fields.geometry.to_numpy(), crs=4326)
+    plots = gpd.GeoDataFrame(
+        {
+            "plot_code": [f"P-{i:05d}" for i in range(len(fields))],
+            "area_ha": fields.area_m2 / 1e4,
+            "oblast": "x",
+            "rayon": "y",
+        },
+        geometry=fields.geometry.to_numpy(),
+        crs=4326,
+    )
     other = Context(scale=SCALES["small"], seed=SEED, outputs={"agri_plots": plots})
     return plots, cadastre.generate(other)["cadastre_parcels"]
 
@@ -61,15 +69,14 @@ def test_deterministic(parcels: gpd.GeoDataFrame) -> None:
     pd.testing.assert_frame_equal(pd.DataFrame(parcels), pd.DataFrame(again))
 
 
-def test_loads_as_declared(parcels: gpd.GeoDataFrame, catalogue: Catalogue,
-                           tmp_path: Path) -> None:
+def test_loads_as_declared(parcels: gpd.GeoDataFrame, catalogue: Catalogue, tmp_path: Path) -> None:
     assert_loads_as_declared(parcels, catalogue.get("cadastre_parcels"), tmp_path)
     assert {"id", "geometry"} <= set(parcels.columns)
 
 
 def test_right_holders_are_fictional_and_load_as_declared(
-        frames: dict[str, pd.DataFrame], parcels: gpd.GeoDataFrame, catalogue: Catalogue,
-        tmp_path: Path) -> None:
+    frames: dict[str, pd.DataFrame], parcels: gpd.GeoDataFrame, catalogue: Catalogue, tmp_path: Path
+) -> None:
     holders = frames["cadastre_right_holders"]
     restricted = catalogue.get("cadastre_parcels").restricted_layer
     assert restricted is not None
@@ -112,14 +119,15 @@ def test_parcels_do_not_overlap(parcels: gpd.GeoDataFrame) -> None:
     assert (shared < 0.01).all()
 
 
-def test_every_building_in_exactly_one_parcel(parcels: gpd.GeoDataFrame,
-                                               buildings: gpd.GeoDataFrame) -> None:
+def test_every_building_in_exactly_one_parcel(
+    parcels: gpd.GeoDataFrame, buildings: gpd.GeoDataFrame
+) -> None:
     tree = shapely.STRtree(parcels.geometry.to_numpy())
     holder, _ = tree.query(buildings.geometry.to_numpy(), predicate="within")
     counts = np.bincount(holder, minlength=len(buildings))
     assert (counts == 1).all()
     hits = tree.query(buildings.geometry.to_numpy(), predicate="intersects")
-    assert hits.shape[1] == len(buildings)   # and crosses no other parcel
+    assert hits.shape[1] == len(buildings)  # and crosses no other parcel
 
 
 def test_area_is_geodesic(parcels: gpd.GeoDataFrame) -> None:
@@ -133,17 +141,22 @@ def test_dates_and_uses(parcels: gpd.GeoDataFrame) -> None:
     dates = pd.to_datetime(parcels.registered_on)
     assert dates.between("1999-01-01", "2025-06-30").all()
     agri = parcels[parcels.land_category == "agricultural"].designated_use
-    assert set(agri) <= {"arable_irrigated", "arable_rainfed", "perennial_plantings",
-                         "hayfield", "pasture"}
+    assert set(agri) <= {
+        "arable_irrigated",
+        "arable_rainfed",
+        "perennial_plantings",
+        "hayfield",
+        "pasture",
+    }
 
 
 def test_agricultural_parcels_come_from_agri_plots(
-        with_agri_plots: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]) -> None:
+    with_agri_plots: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame],
+) -> None:
     plots, parcels = with_agri_plots
     agri = parcels[parcels.land_category == "agricultural"]
     assert 0.15 * len(plots) < len(agri) < 0.35 * len(plots)
     source = plots.set_index("plot_code").geometry
-    same = shapely.equals(agri.geometry.to_numpy(),
-                          source.reindex(agri.agri_plot_code).to_numpy())
+    same = shapely.equals(agri.geometry.to_numpy(), source.reindex(agri.agri_plot_code).to_numpy())
     assert same.all()
     assert parcels.cadastral_code.is_unique

@@ -40,27 +40,34 @@ def test_deterministic(frames: dict[str, pd.DataFrame]) -> None:
     city_buildings._CACHE.clear()
     again = city.generate(Context(scale=SCALES["small"], seed=SEED))
     for layer_id in LAYERS:
-        pd.testing.assert_frame_equal(pd.DataFrame(frames[layer_id]),
-                                      pd.DataFrame(again[layer_id]))
+        pd.testing.assert_frame_equal(pd.DataFrame(frames[layer_id]), pd.DataFrame(again[layer_id]))
 
 
 @pytest.mark.parametrize("layer_id", LAYERS)
-def test_loads_as_declared(layer_id: str, frames: dict[str, pd.DataFrame],
-                           catalogue: Catalogue, tmp_path: Path) -> None:
+def test_loads_as_declared(
+    layer_id: str, frames: dict[str, pd.DataFrame], catalogue: Catalogue, tmp_path: Path
+) -> None:
     assert_loads_as_declared(frames[layer_id], catalogue.get(layer_id), tmp_path)
     assert {"id", "geometry"} <= set(frames[layer_id].columns)
 
 
-@pytest.mark.parametrize(("layer_id", "low", "high"), [
-    ("city_districts", 9, 9), ("buildings", 19_000, 21_500),
-    ("utility_lines", 5_000, 40_000), ("environment_sensors", 40, 150)])
+@pytest.mark.parametrize(
+    ("layer_id", "low", "high"),
+    [
+        ("city_districts", 9, 9),
+        ("buildings", 19_000, 21_500),
+        ("utility_lines", 5_000, 40_000),
+        ("environment_sensors", 40, 150),
+    ],
+)
 def test_counts(frames: dict[str, pd.DataFrame], layer_id: str, low: int, high: int) -> None:
     assert low <= len(frames[layer_id]) <= high
 
 
 @pytest.mark.parametrize("layer_id", LAYERS)
-def test_geometries_valid_and_in_country(frames: dict[str, pd.DataFrame], ctx: Context,
-                                         layer_id: str) -> None:
+def test_geometries_valid_and_in_country(
+    frames: dict[str, pd.DataFrame], ctx: Context, layer_id: str
+) -> None:
     geoms = frames[layer_id].geometry.to_numpy()
     assert shapely.is_valid(geoms).all()
     assert not shapely.is_empty(geoms).any()
@@ -86,14 +93,14 @@ def test_buildings_do_not_overlap(metric: dict[str, gpd.GeoDataFrame]) -> None:
     assert (left == right).all()
 
 
-def test_no_building_crosses_a_street(metric: dict[str, gpd.GeoDataFrame],
-                                      ctx: Context) -> None:
+def test_no_building_crosses_a_street(metric: dict[str, gpd.GeoDataFrame], ctx: Context) -> None:
     geoms = metric["buildings"].geometry.to_numpy()
     tree = shapely.STRtree(geoms)
     for plan in city_model(ctx).plans:
         streets = plan.streets
-        corridors = shapely.buffer(streets.geometry.to_numpy(), streets.width_m / 2,
-                                   cap_style="flat")
+        corridors = shapely.buffer(
+            streets.geometry.to_numpy(), streets.width_m / 2, cap_style="flat"
+        )
         hits = tree.query(plan.utm(corridors), predicate="intersects")
         assert hits.size == 0
 
@@ -154,13 +161,15 @@ def test_addresses_are_unique_in_a_city(frames: dict[str, pd.DataFrame]) -> None
     assert b.address.str.match(r"^\S.* \S+, \d+[а-к]?(/\d+)?$").all()
 
 
-def test_utility_lines_follow_the_streets(metric: dict[str, gpd.GeoDataFrame],
-                                          ctx: Context) -> None:
+def test_utility_lines_follow_the_streets(
+    metric: dict[str, gpd.GeoDataFrame], ctx: Context
+) -> None:
     lines = metric["utility_lines"]
     for plan in city_model(ctx).plans:
         mine = lines[lines.city == plan.spec.name].sample(400, random_state=1)
-        corridors = shapely.buffer(plan.streets.geometry.to_numpy(),
-                                   plan.streets.width_m / 2 + 0.5, cap_style="flat")
+        corridors = shapely.buffer(
+            plan.streets.geometry.to_numpy(), plan.streets.width_m / 2 + 0.5, cap_style="flat"
+        )
         corridors = shapely.union_all(plan.utm(corridors))
         assert shapely.covered_by(mine.geometry.to_numpy(), corridors).all()
     assert lines.loc[lines.network_type == "power", "diameter_mm"].isna().all()
@@ -170,7 +179,7 @@ def test_utility_lines_follow_the_streets(metric: dict[str, gpd.GeoDataFrame],
 def test_sensors(frames: dict[str, pd.DataFrame]) -> None:
     s = frames["environment_sensors"]
     assert s.sensor_code.is_unique
-    assert (s.last_observed_at.dt.tz is not None)
+    assert s.last_observed_at.dt.tz is not None
     assert (s.installed < s.last_observed_at.dt.date).all()
     assert set(s.parameter) <= {"pm2_5", "pm10", "no2", "so2", "co", "noise_db", "temperature"}
     np.testing.assert_array_equal(s.city.unique(), ["Bishkek", "Osh"])

@@ -49,21 +49,23 @@ def test_deterministic(frames: dict[str, pd.DataFrame], ctx: Context) -> None:
     again_ctx.__dict__["streams"] = ctx.streams  # the shared DEM streams: derived once
     again = disaster.generate(again_ctx)
     for layer_id in LAYERS:
-        pd.testing.assert_frame_equal(pd.DataFrame(frames[layer_id]),
-                                      pd.DataFrame(again[layer_id]))
+        pd.testing.assert_frame_equal(pd.DataFrame(frames[layer_id]), pd.DataFrame(again[layer_id]))
 
 
 @pytest.mark.parametrize("layer_id", LAYERS)
-def test_loads_as_declared(layer_id: str, frames: dict[str, pd.DataFrame],
-                           catalogue: Catalogue, tmp_path: Path) -> None:
+def test_loads_as_declared(
+    layer_id: str, frames: dict[str, pd.DataFrame], catalogue: Catalogue, tmp_path: Path
+) -> None:
     assert_loads_as_declared(frames[layer_id], catalogue.get(layer_id), tmp_path)
     assert {"id", "geometry"} <= set(frames[layer_id].columns)
 
 
-@pytest.mark.parametrize(("layer_id", "low", "high"), [("hazard_zones", 500, 8000),
-                                                       ("early_warning_areas", 20, 111)])
-def test_counts_and_geometry(layer_id: str, low: int, high: int,
-                             frames: dict[str, pd.DataFrame], ctx: Context) -> None:
+@pytest.mark.parametrize(
+    ("layer_id", "low", "high"), [("hazard_zones", 500, 8000), ("early_warning_areas", 20, 111)]
+)
+def test_counts_and_geometry(
+    layer_id: str, low: int, high: int, frames: dict[str, pd.DataFrame], ctx: Context
+) -> None:
     frame = frames[layer_id]
     assert low <= len(frame) <= high
     assert set(frame.geom_type) == {"MultiPolygon"}
@@ -96,8 +98,9 @@ def test_seismic_zones_tile_the_country(zones_m: gpd.GeoDataFrame, ctx: Context)
     assert set(shares.index) == {"7", "8", "9", ">=9"}
 
 
-def test_flood_zones_follow_streams_in_low_valleys(frames: dict[str, pd.DataFrame],
-                                                   ctx: Context) -> None:
+def test_flood_zones_follow_streams_in_low_valleys(
+    frames: dict[str, pd.DataFrame], ctx: Context
+) -> None:
     zones = frames["hazard_zones"]
     floods = zones[zones["hazard_type"] == "flood"]
     streams = shapely.STRtree(ctx.streams.geometry.values)
@@ -114,8 +117,9 @@ def test_avalanche_zones_lie_high(frames: dict[str, pd.DataFrame], ctx: Context)
     assert (values[mask] > 2000).mean() > 0.9
 
 
-def test_landslides_in_the_south_mudflows_below_ranges(frames: dict[str, pd.DataFrame],
-                                                       ctx: Context) -> None:
+def test_landslides_in_the_south_mudflows_below_ranges(
+    frames: dict[str, pd.DataFrame], ctx: Context
+) -> None:
     zones = frames["hazard_zones"]
     landslides = zones[zones["hazard_type"] == "landslide"]
     oblasts = ctx.oblasts
@@ -128,8 +132,9 @@ def test_landslides_in_the_south_mudflows_below_ranges(frames: dict[str, pd.Data
     assert mudflows.intersects(south_of_bishkek)
 
 
-def test_early_warning_areas_cover_exposed_settlements(frames: dict[str, pd.DataFrame],
-                                                       ctx: Context) -> None:
+def test_early_warning_areas_cover_exposed_settlements(
+    frames: dict[str, pd.DataFrame], ctx: Context
+) -> None:
     areas = ctx.to_metric(frames["early_warning_areas"])
     zones = ctx.to_metric(frames["hazard_zones"])
     exposing = zones[zones["hazard_type"].isin(["mudflow", "flood"])]
@@ -138,8 +143,7 @@ def test_early_warning_areas_cover_exposed_settlements(frames: dict[str, pd.Data
         hits = exposing.geometry.values[tree.query(area, "intersects")]
         assert shapely.area(shapely.intersection(hits, area)).max() > 1000.0
     settlements = settlement_table(ctx)
-    near = shapely.STRtree(settlements.geometry.values).query(areas.geometry.values,
-                                                              "intersects")
+    near = shapely.STRtree(settlements.geometry.values).query(areas.geometry.values, "intersects")
     assert set(near[0]) == set(range(len(areas)))
     named = settlements.set_index("name_en").geometry
     for name, area in zip(areas["settlement"], areas.geometry, strict=True):

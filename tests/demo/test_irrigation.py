@@ -16,8 +16,13 @@ from layers.catalogue import load_catalogue
 from tests.support.generated import assert_loads_as_declared
 
 SEED = 11
-LAYERS = ["irrigation_canals", "irrigation_structures", "water_user_associations",
-          "irrigation_sensors", "irrigation_readings"]
+LAYERS = [
+    "irrigation_canals",
+    "irrigation_structures",
+    "water_user_associations",
+    "irrigation_sensors",
+    "irrigation_readings",
+]
 
 
 @pytest.fixture(scope="module")
@@ -46,8 +51,10 @@ def dem_bilinear(ctx: Context, points: np.ndarray) -> np.ndarray:
 
 def ends(lines: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """First and last point of (multi)lines."""
-    return (shapely.get_point(shapely.get_geometry(lines, 0), 0),
-            shapely.get_point(shapely.get_geometry(lines, -1), -1))
+    return (
+        shapely.get_point(shapely.get_geometry(lines, 0), 0),
+        shapely.get_point(shapely.get_geometry(lines, -1), -1),
+    )
 
 
 def test_same_seed_same_frames(ctx: Context, frames: dict[str, pd.DataFrame]) -> None:
@@ -59,8 +66,7 @@ def test_same_seed_same_frames(ctx: Context, frames: dict[str, pd.DataFrame]) ->
 
 
 @pytest.mark.parametrize("layer_id", LAYERS)
-def test_frames_pass_the_loader(layer_id: str, frames: dict[str, pd.DataFrame],
-                                tmp_path) -> None:
+def test_frames_pass_the_loader(layer_id: str, frames: dict[str, pd.DataFrame], tmp_path) -> None:
     assert_loads_as_declared(frames[layer_id], load_catalogue().get(layer_id), tmp_path)
 
 
@@ -72,10 +78,13 @@ def test_counts(canals: gpd.GeoDataFrame, frames: dict[str, pd.DataFrame]) -> No
     assert 10 <= len(frames["water_user_associations"]) <= 200
 
 
-@pytest.mark.parametrize("layer_id", ["irrigation_canals", "irrigation_structures",
-                                      "water_user_associations", "irrigation_sensors"])
-def test_geometries_valid_in_country(ctx: Context, frames: dict[str, pd.DataFrame],
-                                     layer_id: str) -> None:
+@pytest.mark.parametrize(
+    "layer_id",
+    ["irrigation_canals", "irrigation_structures", "water_user_associations", "irrigation_sensors"],
+)
+def test_geometries_valid_in_country(
+    ctx: Context, frames: dict[str, pd.DataFrame], layer_id: str
+) -> None:
     geoms = frames[layer_id].geometry.to_numpy()
     assert shapely.is_valid(geoms).all() and not shapely.is_empty(geoms).any()
     country = ctx.country.geometry.iloc[0].buffer(1e-4)
@@ -87,8 +96,9 @@ def test_main_canals_start_at_a_stream(ctx: Context, canals: gpd.GeoDataFrame) -
     main = canals[canals["canal_order"] == "main"].to_crs(UTM_43N)
     start, _ = ends(main.geometry.to_numpy())
     streams = ctx.to_metric(ctx.streams).geometry.to_numpy()
-    _, distance = shapely.STRtree(streams).query_nearest(start, return_distance=True,
-                                                         all_matches=False)
+    _, distance = shapely.STRtree(streams).query_nearest(
+        start, return_distance=True, all_matches=False
+    )
     assert distance.max() < 50.0
     assert (main["source_river"] != "unnamed stream").mean() > 0.6
     assert {"Chu", "Talas", "Naryn", "Kara-Darya"} & set(main["source_river"])
@@ -107,13 +117,15 @@ def test_branches_reach_the_irrigated_plots(ctx: Context, canals: gpd.GeoDataFra
     irrigated = plots[plots["irrigation"] == "irrigated"].to_crs(UTM_43N)
     points = shapely.point_on_surface(irrigated.geometry.to_numpy())
     branches = canals[canals["canal_order"] != "main"].to_crs(UTM_43N).geometry.to_numpy()
-    _, distance = shapely.STRtree(branches).query_nearest(points, return_distance=True,
-                                                          all_matches=False)
+    _, distance = shapely.STRtree(branches).query_nearest(
+        points, return_distance=True, all_matches=False
+    )
     assert (distance < 1_500.0).mean() > 0.95
 
 
-def test_structures_sit_on_their_canals(canals: gpd.GeoDataFrame,
-                                        frames: dict[str, pd.DataFrame]) -> None:
+def test_structures_sit_on_their_canals(
+    canals: gpd.GeoDataFrame, frames: dict[str, pd.DataFrame]
+) -> None:
     structures = frames["irrigation_structures"].to_crs(UTM_43N)
     lines = canals.set_index("id").to_crs(UTM_43N).geometry
     assert structures["canal_id"].isin(lines.index).all()
@@ -127,7 +139,8 @@ def test_structures_sit_on_their_canals(canals: gpd.GeoDataFrame,
 
 
 def test_associations_cover_irrigated_plots_without_overlaps(
-        ctx: Context, frames: dict[str, pd.DataFrame]) -> None:
+    ctx: Context, frames: dict[str, pd.DataFrame]
+) -> None:
     wuas = frames["water_user_associations"]
     assert wuas["registration_number"].is_unique and wuas["name"].is_unique
     assert wuas["name"].str.match(r"^АВП «.+»$").all()
@@ -143,8 +156,7 @@ def test_associations_cover_irrigated_plots_without_overlaps(
     assert inside.mean() > 0.95
 
 
-def test_sensors_sit_on_canals(canals: gpd.GeoDataFrame,
-                               frames: dict[str, pd.DataFrame]) -> None:
+def test_sensors_sit_on_canals(canals: gpd.GeoDataFrame, frames: dict[str, pd.DataFrame]) -> None:
     sensors = frames["irrigation_sensors"].to_crs(UTM_43N)
     assert sensors["sensor_code"].is_unique
     lines = canals.set_index("id").to_crs(UTM_43N).geometry

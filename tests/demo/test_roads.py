@@ -48,8 +48,7 @@ def test_same_seed_same_frames(ctx, frames):
     again = roads.generate(again_ctx)
     for layer_id in LAYERS:
         left, right = frames[layer_id], again[layer_id]
-        pd.testing.assert_frame_equal(left.drop(columns="geometry"),
-                                      right.drop(columns="geometry"))
+        pd.testing.assert_frame_equal(left.drop(columns="geometry"), right.drop(columns="geometry"))
         assert (left.geometry.to_wkb() == right.geometry.to_wkb()).all(), layer_id
 
 
@@ -77,8 +76,10 @@ def test_geometries_valid_typed_and_in_the_country(ctx, frames, metric, layer_id
     assert metric[layer_id].geometry.within(country.buffer(4_000)).all()
     if layer_id == "roads":
         lines = metric[layer_id].geometry.values
-        assert shapely.length(shapely.intersection(lines, country)).sum() > 0.99 * shapely.length(
-            lines).sum()
+        assert (
+            shapely.length(shapely.intersection(lines, country)).sum()
+            > 0.99 * shapely.length(lines).sum()
+        )
 
 
 def test_counts_reach_the_small_scale(frames):
@@ -96,8 +97,12 @@ def test_segments_are_300_m_to_2_km(frames):
 
 def test_road_numbers_follow_the_scheme(frames):
     numbers = frames["roads"].groupby("road_class")["road_number"]
-    patterns = {"international": r"ЭМ-\d\d", "national": r"ЭАН-\d\d",
-                "local": r"ЭЛ-(БШ|ЧУ|ИК|НР|ТЛ|ДЖ|ОШ|БТ)-\d{3}", "urban": r"(БШК|ОШК)-\d{4}"}
+    patterns = {
+        "international": r"ЭМ-\d\d",
+        "national": r"ЭАН-\d\d",
+        "local": r"ЭЛ-(БШ|ЧУ|ИК|НР|ТЛ|ДЖ|ОШ|БТ)-\d{3}",
+        "urban": r"(БШК|ОШК)-\d{4}",
+    }
     for road_class, values in numbers:
         assert values.str.fullmatch(patterns[road_class]).all(), road_class
     bishkek_osh = frames["roads"].loc[frames["roads"]["road_number"] == "ЭМ-01", "name"]
@@ -111,12 +116,14 @@ def test_bishkek_osh_is_one_connected_road_below_3600_m(ctx, frames, metric):
         start, end = shapely.get_coordinates(line)[[0, -1]].round(1)
         graph.add_edge(tuple(start), tuple(end))
     assert nx.is_connected(graph)
-    ends = ctx.to_metric(gpd.GeoDataFrame(
-        geometry=gpd.points_from_xy([74.59, 72.798], [42.87, 40.528]), crs=4326)).geometry
+    ends = ctx.to_metric(
+        gpd.GeoDataFrame(geometry=gpd.points_from_xy([74.59, 72.798], [42.87, 40.528]), crs=4326)
+    ).geometry
     assert road.distance(ends.iloc[0]).min() < 2_000 and road.distance(ends.iloc[1]).min() < 2_000
     assert 550 < road.length.sum() / 1000 < 750  # the real road is about 650 km
-    points = shapely.get_coordinates(shapely.segmentize(frames["roads"].loc[road.index].geometry
-                                                        .values, 0.002))
+    points = shapely.get_coordinates(
+        shapely.segmentize(frames["roads"].loc[road.index].geometry.values, 0.002)
+    )
     assert np.nanmax(ctx.elevation_at(points[:, 0], points[:, 1])) < 3_600
     inside = ctx.to_metric(ctx.country).geometry.iloc[0].buffer(1_000)
     assert road.within(inside).all()
@@ -137,8 +144,13 @@ def test_trunk_roads_keep_to_gentle_ground(ctx, frames):
     points = shapely.get_coordinates(shapely.segmentize(trunk.geometry.values, 0.002))
     cols, rows = ~transform @ (points[:, 0], points[:, 1])
     along = slope[rows.astype(int), cols.astype(int)]
-    country = shapely.contains_xy(ctx.country.geometry.iloc[0], *(transform @ (
-        np.arange(dem.shape[1])[None, :] + 0.5, np.arange(dem.shape[0])[:, None] + 0.5)))
+    country = shapely.contains_xy(
+        ctx.country.geometry.iloc[0],
+        *(
+            transform
+            @ (np.arange(dem.shape[1])[None, :] + 0.5, np.arange(dem.shape[0])[:, None] + 0.5)
+        ),
+    )
     assert np.median(along) < 0.5 * np.median(slope[country])
     assert np.percentile(along, 95) < 0.2
 
@@ -161,8 +173,9 @@ def test_attributes_hang_together(frames):
 
 def test_traffic_is_heaviest_near_bishkek_and_lightest_on_passes(ctx, frames, metric):
     road = metric["roads"][frames["roads"]["road_number"] == "ЭМ-01"]
-    bishkek = ctx.to_metric(gpd.GeoDataFrame(geometry=gpd.points_from_xy([74.59], [42.87]),
-                                             crs=4326)).geometry.iloc[0]
+    bishkek = ctx.to_metric(
+        gpd.GeoDataFrame(geometry=gpd.points_from_xy([74.59], [42.87]), crs=4326)
+    ).geometry.iloc[0]
     near = road.distance(bishkek) < 30_000
     middle = frames["roads"].loc[road.index].geometry.representative_point()
     high = ctx.elevation_at(middle.x.to_numpy(), middle.y.to_numpy()) > 2_500
@@ -175,13 +188,18 @@ def test_bridges_lie_on_their_road_and_on_a_stream(ctx, frames, metric):
     bridges, segments = metric["bridges"], metric["roads"].set_index(frames["roads"]["id"])
     on_road = segments.geometry.loc[bridges["road_id"]].distance(bridges.geometry, align=False)
     assert (on_road < 1.0).all()
-    water = np.concatenate([ctx.to_metric(ctx.streams).geometry.values,
-                            ctx.to_metric(ctx.rivers).geometry.values])
-    _, distance = shapely.STRtree(water).query_nearest(bridges.geometry.values,
-                                                       return_distance=True, all_matches=False)
+    water = np.concatenate(
+        [ctx.to_metric(ctx.streams).geometry.values, ctx.to_metric(ctx.rivers).geometry.values]
+    )
+    _, distance = shapely.STRtree(water).query_nearest(
+        bridges.geometry.values, return_distance=True, all_matches=False
+    )
     assert (distance < 1.0).all()
-    assert bridges["road_number"].eq(
-        frames["roads"].set_index("id").loc[bridges["road_id"], "road_number"].to_numpy()).all()
+    assert (
+        bridges["road_number"]
+        .eq(frames["roads"].set_index("id").loc[bridges["road_id"], "road_number"].to_numpy())
+        .all()
+    )
     assert re.fullmatch(r".+-М\d{3}", bridges["bridge_code"].iloc[0])
 
 
@@ -195,14 +213,16 @@ def test_works_reference_segments_and_are_dated_consistently(frames, metric):
     for number, group in metric["road_works"].groupby("road_number"):
         vertices = shapely.get_coordinates(group.geometry.values)
         same_road = shapely.STRtree(segments[r["road_number"] == number].values)
-        _, distance = same_road.query_nearest(shapely.points(vertices), return_distance=True,
-                                              all_matches=False)
+        _, distance = same_road.query_nearest(
+            shapely.points(vertices), return_distance=True, all_matches=False
+        )
         assert distance.max() < 1.0, number
     start, end = pd.to_datetime(works["start_date"]), pd.to_datetime(works["end_date"])
     assert (end >= start).all()
     reference = pd.Timestamp(REFERENCE_DATE)
-    expected = np.where(start > reference, "planned",
-                        np.where(end >= reference, "in_progress", "completed"))
+    expected = np.where(
+        start > reference, "planned", np.where(end >= reference, "in_progress", "completed")
+    )
     assert (works["status"] == expected).all()
     done = works["status"] == "completed"
     assert works.loc[done, ["acceptance_date", "acceptance_iri_m_per_km"]].notna().all().all()

@@ -37,8 +37,7 @@ def test_another_seed_differs(facilities: pd.DataFrame) -> None:
     assert not facilities["name"].equals(other["name"])
 
 
-def test_loads_as_declared(facilities: pd.DataFrame, catalogue: Catalogue,
-                           tmp_path: Path) -> None:
+def test_loads_as_declared(facilities: pd.DataFrame, catalogue: Catalogue, tmp_path: Path) -> None:
     assert_loads_as_declared(facilities, catalogue.get("sports_facilities"), tmp_path)
     assert {"id", "geometry"} <= set(facilities.columns)
 
@@ -68,11 +67,12 @@ def test_villages_get_a_pitch_or_a_school(facilities: pd.DataFrame) -> None:
     assert set(single["facility_type"]) <= {"football_pitch", "sports_school"}
 
 
-@pytest.mark.parametrize(("kind", "low_m", "high_m"), [("ski_base", 1700, 3600),
-                                                       ("hippodrome", 400, 2300)])
-def test_special_facilities_lie_where_they_belong(facilities: pd.DataFrame, ctx: Context,
-                                                  kind: str, low_m: float,
-                                                  high_m: float) -> None:
+@pytest.mark.parametrize(
+    ("kind", "low_m", "high_m"), [("ski_base", 1700, 3600), ("hippodrome", 400, 2300)]
+)
+def test_special_facilities_lie_where_they_belong(
+    facilities: pd.DataFrame, ctx: Context, kind: str, low_m: float, high_m: float
+) -> None:
     rows = facilities[facilities["facility_type"] == kind]
     assert len(rows) >= 8
     elevation = ctx.elevation_at(rows.geometry.x.to_numpy(), rows.geometry.y.to_numpy())

@@ -31,8 +31,9 @@ def _count(database: Database, layer_id: str, catalogue: Catalogue) -> int:
     return int(row[0]) if row else -1
 
 
-def test_counts_match_the_source_files(loaded: Database, catalogue: Catalogue,
-                                       generated: Path) -> None:
+def test_counts_match_the_source_files(
+    loaded: Database, catalogue: Catalogue, generated: Path
+) -> None:
     for layer in catalogue:
         folder = generated if layer.source and layer.source.generated else demo_data_dir()
         expected = pyogrio.read_info(source_path(layer, folder))["features"]
@@ -50,19 +51,25 @@ def test_all_loaded_geometries_are_valid(loaded: Database, catalogue: Catalogue)
     with psycopg.connect(loaded.owner_conninfo) as conn:
         for layer in (layer for layer in catalogue if layer.has_geometry):
             schema, table = layer.qualified_table
-            row = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}" '
-                               "WHERE NOT ST_IsValid(geom) OR ST_SRID(geom) <> 4326").fetchone()
+            row = conn.execute(
+                f'SELECT count(*) FROM "{schema}"."{table}" '
+                "WHERE NOT ST_IsValid(geom) OR ST_SRID(geom) <> 4326"
+            ).fetchone()
             assert row == (0,), layer.id
 
 
 def test_translations_are_filled(loaded: Database) -> None:
     with psycopg.connect(loaded.public_conninfo) as conn:
-        rows = conn.execute("SELECT name_en, name_ru, name_ky FROM base.oblasts "
-                            "WHERE name_en IN ('Chuy Region', 'Osh Region')").fetchall()
-        jalal_abad = conn.execute("SELECT name_en, name_ru FROM base.settlements "
-                                  "WHERE geonameid = 1528249").fetchone()
-        capital = conn.execute("SELECT name_en FROM base.settlements "
-                               "WHERE capital = 'national'").fetchall()
+        rows = conn.execute(
+            "SELECT name_en, name_ru, name_ky FROM base.oblasts "
+            "WHERE name_en IN ('Chuy Region', 'Osh Region')"
+        ).fetchall()
+        jalal_abad = conn.execute(
+            "SELECT name_en, name_ru FROM base.settlements WHERE geonameid = 1528249"
+        ).fetchone()
+        capital = conn.execute(
+            "SELECT name_en FROM base.settlements WHERE capital = 'national'"
+        ).fetchall()
     assert {r[0]: r[2] for r in rows} == {"Chuy Region": "Чүй облусу", "Osh Region": "Ош облусу"}
     assert jalal_abad is not None and jalal_abad[0] == "Jalal-Abad"
     assert capital == [("Bishkek",)]
@@ -74,12 +81,22 @@ def _write_geojson(path: Path, features: list[dict]) -> Path:
 
 
 def _oblast_feature(**properties: object) -> dict:
-    base = {"adm1_code": "KGZ-1116", "name_en": "Chuy", "name": "Chuy", "name_ru": "Чуй",
-            "iso_3166_2": "KG-C", "gn_id": 1538652, "wikidataid": "Q318283"}
+    base = {
+        "adm1_code": "KGZ-1116",
+        "name_en": "Chuy",
+        "name": "Chuy",
+        "name_ru": "Чуй",
+        "iso_3166_2": "KG-C",
+        "gn_id": 1538652,
+        "wikidataid": "Q318283",
+    }
     base.update(properties)
     ring = [[74, 42], [75, 42], [75, 43], [74, 43], [74, 42]]
-    return {"type": "Feature", "properties": base,
-            "geometry": {"type": "Polygon", "coordinates": [ring]}}
+    return {
+        "type": "Feature",
+        "properties": base,
+        "geometry": {"type": "Polygon", "coordinates": [ring]},
+    }
 
 
 BOWTIE = {"type": "Polygon", "coordinates": [[[74, 42], [75, 43], [75, 42], [74, 43], [74, 42]]]}
@@ -91,17 +108,27 @@ BOWTIE = {"type": "Polygon", "coordinates": [[[74, 42], [75, 43], [75, 42], [74,
         ([_oblast_feature(adm1_code=None)], InvalidValueError, "adm1_code"),
         ([_oblast_feature(adm1_code="KGZ-9999")], InvalidValueError, "KGZ-9999"),
         ([{**_oblast_feature(), "geometry": BOWTIE}], InvalidGeometryError, "Self-intersection"),
-        ([{**_oblast_feature(), "geometry": {"type": "Point", "coordinates": [74, 42]}}],
-         InvalidGeometryError, "Point where layer oblasts holds MultiPolygon"),
+        (
+            [{**_oblast_feature(), "geometry": {"type": "Point", "coordinates": [74, 42]}}],
+            InvalidGeometryError,
+            "Point where layer oblasts holds MultiPolygon",
+        ),
         ([{**_oblast_feature(), "geometry": None}], InvalidGeometryError, "missing or empty"),
-        ([{"type": "Feature", "properties": {"name": "x"}, "geometry": BOWTIE}],
-         SchemaMismatchError, "is missing"),
+        (
+            [{"type": "Feature", "properties": {"name": "x"}, "geometry": BOWTIE}],
+            SchemaMismatchError,
+            "is missing",
+        ),
         ([], IngestionError, "no features"),
     ],
 )
 def test_bad_input_is_refused_with_a_clear_message(
-    loaded: Database, catalogue: Catalogue, tmp_path: Path,
-    features: list[dict], error: type[Exception], message: str,
+    loaded: Database,
+    catalogue: Catalogue,
+    tmp_path: Path,
+    features: list[dict],
+    error: type[Exception],
+    message: str,
 ) -> None:
     path = _write_geojson(tmp_path / "oblasts.geojson", features)
     with pytest.raises(error, match=message):
@@ -118,8 +145,9 @@ def test_unreadable_file_is_refused(catalogue: Catalogue, tmp_path: Path) -> Non
         prepare_layer(catalogue.get("oblasts"), tmp_path, tmp_path / "absent.gpkg")
 
 
-def test_database_refusal_rolls_back_every_layer(loaded: Database, catalogue: Catalogue,
-                                                 tmp_path: Path) -> None:
+def test_database_refusal_rolls_back_every_layer(
+    loaded: Database, catalogue: Catalogue, tmp_path: Path
+) -> None:
     """Two valid features with the same unique code pass the file checks, the database
     refuses them, and neither layer of the transaction changes."""
     good_rayons = prepare_layer(catalogue.get("rayons"), demo_data_dir())

@@ -40,10 +40,24 @@ def _documented(catalogue) -> list:
 
 
 ALL_IDS = BASE_IDS | {
-    "roads", "bridges", "road_works", "agri_plots", "agri_plot_seasons", "irrigation_canals",
-    "irrigation_structures", "water_user_associations", "irrigation_sensors",
-    "irrigation_readings", "sports_facilities", "hazard_zones", "early_warning_areas",
-    "buildings", "city_districts", "utility_lines", "environment_sensors", "cadastre_parcels",
+    "roads",
+    "bridges",
+    "road_works",
+    "agri_plots",
+    "agri_plot_seasons",
+    "irrigation_canals",
+    "irrigation_structures",
+    "water_user_associations",
+    "irrigation_sensors",
+    "irrigation_readings",
+    "sports_facilities",
+    "hazard_zones",
+    "early_warning_areas",
+    "buildings",
+    "city_districts",
+    "utility_lines",
+    "environment_sensors",
+    "cadastre_parcels",
 }
 
 
@@ -220,8 +234,14 @@ def _declaration(tmp_path: Path, **changes: object) -> Path:
 def test_restricted_fields_are_refused_as_public_table_columns(tmp_path: Path) -> None:
     document = yaml.safe_load((declarations_dir() / "20_agriculture.yaml").read_text("utf-8"))
     fields = document["layers"][0]["fields"]
-    fields.append({"name": "owner_pin", "type": "text", "public": False,
-                   "title": {"ky": "ПИН", "ru": "ПИН", "en": "PIN"}})
+    fields.append(
+        {
+            "name": "owner_pin",
+            "type": "text",
+            "public": False,
+            "title": {"ky": "ПИН", "ru": "ПИН", "en": "PIN"},
+        }
+    )
     with pytest.raises(InvalidDeclarationError, match="restricted fields live in"):
         load_catalogue(_declaration(tmp_path, fields=fields))
 

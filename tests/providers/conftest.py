@@ -9,9 +9,9 @@ import os
 import psycopg
 import pytest
 
-SCHEMA = 'provtest'
-CRS84 = 'http://www.opengis.net/def/crs/OGC/1.3/CRS84'
-EPSG = 'http://www.opengis.net/def/crs/EPSG/0/'
+SCHEMA = "provtest"
+CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 
 SETUP_SQL = f"""
 DROP SCHEMA IF EXISTS {SCHEMA} CASCADE;
@@ -82,7 +82,7 @@ FROM generate_series(1, 12000) AS i;
 -- more columns than json_build_object accepts (100 arguments)
 CREATE TABLE {SCHEMA}.wide (id bigint PRIMARY KEY, geom geometry(Point, 4326));
 ALTER TABLE {SCHEMA}.wide
- {', '.join(f'ADD COLUMN c{i:02d} integer DEFAULT {i}' for i in range(60))};
+ {", ".join(f"ADD COLUMN c{i:02d} integer DEFAULT {i}" for i in range(60))};
 INSERT INTO {SCHEMA}.wide (id, geom) VALUES (1, 'SRID=4326;POINT(74 42)');
 
 ANALYZE {SCHEMA}.many;
@@ -93,49 +93,56 @@ INSERT INTO catalog.layer_stats (layer_id, feature_count) VALUES
 """
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope="session")
 def provider_db():
     """Owner conninfo and schema of the provider test tables."""
-    conninfo = os.environ.get('GEOPORTAL_TEST_OWNER_CONNINFO')
+    conninfo = os.environ.get("GEOPORTAL_TEST_OWNER_CONNINFO")
     if not conninfo:
-        pytest.fail('GEOPORTAL_TEST_OWNER_CONNINFO is not set: the provider '
-                    'tests need a PostGIS database owner conninfo, e.g. '
-                    '"host=/tmp/pg dbname=geoportal user=postgres"',
-                    pytrace=False)
+        pytest.fail(
+            "GEOPORTAL_TEST_OWNER_CONNINFO is not set: the provider "
+            "tests need a PostGIS database owner conninfo, e.g. "
+            '"host=/tmp/pg dbname=geoportal user=postgres"',
+            pytrace=False,
+        )
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute('CREATE EXTENSION IF NOT EXISTS postgis')
-        if conn.execute("SELECT to_regclass('catalog.layer_stats')"
-                        ).fetchone()[0] is None:  # else: the project's table
-            conn.execute('CREATE SCHEMA IF NOT EXISTS catalog')
-            conn.execute('CREATE TABLE catalog.layer_stats (layer_id text '
-                         'PRIMARY KEY, feature_count bigint NOT NULL)')
+        conn.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+        if (
+            conn.execute("SELECT to_regclass('catalog.layer_stats')").fetchone()[0] is None
+        ):  # else: the project's table
+            conn.execute("CREATE SCHEMA IF NOT EXISTS catalog")
+            conn.execute(
+                "CREATE TABLE catalog.layer_stats (layer_id text "
+                "PRIMARY KEY, feature_count bigint NOT NULL)"
+            )
         conn.execute(SETUP_SQL)
-    yield {'conninfo': conninfo, 'schema': SCHEMA}
+    yield {"conninfo": conninfo, "schema": SCHEMA}
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS {SCHEMA} CASCADE')
-        conn.execute("DELETE FROM catalog.layer_stats "
-                     "WHERE layer_id LIKE 'provtest%'")
+        conn.execute(f"DROP SCHEMA IF EXISTS {SCHEMA} CASCADE")
+        conn.execute("DELETE FROM catalog.layer_stats WHERE layer_id LIKE 'provtest%'")
 
 
-@pytest.fixture(scope='session')
+@pytest.fixture(scope="session")
 def make_provider(provider_db):
     """Factory: a PostGISFeatureProvider on one provtest table."""
     from geoportal.providers.features import PostGISFeatureProvider
 
-    def make(table, storage_crs=CRS84, layer_id=None, search_fields=(),
-             **extra):
+    def make(table, storage_crs=CRS84, layer_id=None, search_fields=(), **extra):
         provider_def = {
-            'type': 'feature',
-            'name': 'geoportal.providers.features.PostGISFeatureProvider',
-            'data': {'conninfo': provider_db['conninfo'],
-                     'schema': provider_db['schema'], 'table': table,
-                     'layer_id': layer_id or f'provtest_{table}',
-                     'search_fields': list(search_fields)},
-            'id_field': 'id', 'geom_field': 'geom',
-            'storage_crs': storage_crs,
-            'crs': [CRS84, EPSG + '4326', EPSG + '3857', EPSG + '7694',
-                    EPSG + '32643'],
-            **extra}
+            "type": "feature",
+            "name": "geoportal.providers.features.PostGISFeatureProvider",
+            "data": {
+                "conninfo": provider_db["conninfo"],
+                "schema": provider_db["schema"],
+                "table": table,
+                "layer_id": layer_id or f"provtest_{table}",
+                "search_fields": list(search_fields),
+            },
+            "id_field": "id",
+            "geom_field": "geom",
+            "storage_crs": storage_crs,
+            "crs": [CRS84, EPSG + "4326", EPSG + "3857", EPSG + "7694", EPSG + "32643"],
+            **extra,
+        }
         return PostGISFeatureProvider(provider_def)
 
     return make

@@ -9,11 +9,15 @@ import pytest
 def slow(provider_db, make_provider):
     """A view whose rows each cost 0.2 ms to produce: counting 2,000 of them takes 400 ms."""
     with psycopg.connect(provider_db["conninfo"], autocommit=True) as conn:
-        conn.execute("CREATE TABLE provtest.slow_base AS SELECT i::bigint AS id, "
-                     "(ARRAY['a','b'])[i % 2 + 1] AS kind, ST_Point(74, 42, 4326) AS geom "
-                     "FROM generate_series(1, 2000) i")
-        conn.execute("CREATE VIEW provtest.slow AS SELECT * FROM provtest.slow_base "
-                     "WHERE pg_sleep(0.0002) IS NOT NULL")
+        conn.execute(
+            "CREATE TABLE provtest.slow_base AS SELECT i::bigint AS id, "
+            "(ARRAY['a','b'])[i % 2 + 1] AS kind, ST_Point(74, 42, 4326) AS geom "
+            "FROM generate_series(1, 2000) i"
+        )
+        conn.execute(
+            "CREATE VIEW provtest.slow AS SELECT * FROM provtest.slow_base "
+            "WHERE pg_sleep(0.0002) IS NOT NULL"
+        )
     return make_provider("slow", layer_id="provtest_slow_has_no_stats")
 
 

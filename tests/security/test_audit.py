@@ -17,22 +17,40 @@ def edited(client: httpx.Client, api_keys: dict[str, str]) -> tuple[int, dt.date
     started = dt.datetime.now(dt.UTC)
     headers = {"X-API-Key": api_keys["sports.editor"]}
     stored = client.get("/collections/sports_facilities/items/2", params={"f": "json"}).json()
-    created = client.post("/collections/sports_facilities/items", headers=headers, json={
-        "type": "Feature", "properties": stored["properties"],
-        "geometry": {"type": "Point", "coordinates": [74.59, 42.87]}})
+    created = client.post(
+        "/collections/sports_facilities/items",
+        headers=headers,
+        json={
+            "type": "Feature",
+            "properties": stored["properties"],
+            "geometry": {"type": "Point", "coordinates": [74.59, 42.87]},
+        },
+    )
     assert created.status_code == 201
     location = created.headers["location"]
-    assert client.patch(location, headers=headers, json={
-        "type": "Feature", "properties": {"capacity": 77}}).status_code == 204
+    assert (
+        client.patch(
+            location, headers=headers, json={"type": "Feature", "properties": {"capacity": 77}}
+        ).status_code
+        == 204
+    )
     assert client.delete(location, headers=headers).status_code == 204
     return int(location.rsplit("/", 1)[1]), started
 
 
-def test_every_write_is_recorded_with_who_and_what(client: httpx.Client, api_keys: dict,
-                                                   edited: tuple[int, dt.datetime]) -> None:
+def test_every_write_is_recorded_with_who_and_what(
+    client: httpx.Client, api_keys: dict, edited: tuple[int, dt.datetime]
+) -> None:
     fid, started = edited
-    response = client.get("/audit", headers={"X-API-Key": api_keys["chief.admin"]}, params={
-        "layer": "sports_facilities", "user": "sports.editor", "since": started.isoformat()})
+    response = client.get(
+        "/audit",
+        headers={"X-API-Key": api_keys["chief.admin"]},
+        params={
+            "layer": "sports_facilities",
+            "user": "sports.editor",
+            "since": started.isoformat(),
+        },
+    )
     assert response.status_code == 200, response.text
     records = [r for r in response.json()["records"] if r["feature_id"] == fid]
     assert [r["operation"] for r in records] == ["DELETE", "UPDATE", "INSERT"]
@@ -45,38 +63,53 @@ def test_every_write_is_recorded_with_who_and_what(client: httpx.Client, api_key
 
 
 @pytest.mark.parametrize(("user", "status"), [(None, 401), ("sports.editor", 403)])
-def test_only_admins_read_the_audit(client: httpx.Client, api_keys: dict, user: str | None,
-                                    status: int) -> None:
+def test_only_admins_read_the_audit(
+    client: httpx.Client, api_keys: dict, user: str | None, status: int
+) -> None:
     headers = {"X-API-Key": api_keys[user]} if user else {}
     assert client.get("/audit", headers=headers).status_code == status
 
 
-@pytest.mark.parametrize("params", [{"since": "yesterday"}, {"limit": "0"}, {"limit": "x"},
-                                    {"until": "2026-13-01"}, {"colour": "red"}])
-def test_bad_audit_parameters_are_400(client: httpx.Client, api_keys: dict,
-                                      params: dict[str, str]) -> None:
-    response = client.get("/audit", params=params,
-                          headers={"X-API-Key": api_keys["chief.admin"]})
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"since": "yesterday"},
+        {"limit": "0"},
+        {"limit": "x"},
+        {"until": "2026-13-01"},
+        {"colour": "red"},
+    ],
+)
+def test_bad_audit_parameters_are_400(
+    client: httpx.Client, api_keys: dict, params: dict[str, str]
+) -> None:
+    response = client.get("/audit", params=params, headers={"X-API-Key": api_keys["chief.admin"]})
     assert response.status_code == 400
 
 
-def test_audit_paging(client: httpx.Client, api_keys: dict,
-                      edited: tuple[int, dt.datetime]) -> None:
+def test_audit_paging(
+    client: httpx.Client, api_keys: dict, edited: tuple[int, dt.datetime]
+) -> None:
     headers = {"X-API-Key": api_keys["chief.admin"]}
     first = client.get("/audit", params={"limit": 2}, headers=headers).json()
-    second = client.get("/audit", params={"limit": 2, "before": first["next"]},
-                        headers=headers).json()
+    second = client.get(
+        "/audit", params={"limit": 2, "before": first["next"]}, headers=headers
+    ).json()
     assert first["numberReturned"] == 2
     assert max(r["id"] for r in second["records"]) < min(r["id"] for r in first["records"])
 
 
-@pytest.mark.parametrize("statement", [
-    "UPDATE audit.changes SET user_name = 'nobody'",
-    "DELETE FROM audit.changes",
-    "TRUNCATE audit.changes",
-])
-def test_the_audit_is_append_only_even_for_its_owner(loaded: Database, statement: str,
-                                                     edited: tuple) -> None:
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit.changes SET user_name = 'nobody'",
+        "DELETE FROM audit.changes",
+        "TRUNCATE audit.changes",
+    ],
+)
+def test_the_audit_is_append_only_even_for_its_owner(
+    loaded: Database, statement: str, edited: tuple
+) -> None:
     with psycopg.connect(loaded.owner_conninfo) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege, match="append-only"):
             conn.execute(statement)
@@ -85,19 +118,26 @@ def test_the_audit_is_append_only_even_for_its_owner(loaded: Database, statement
 def test_records_cannot_be_forged_or_read_by_other_roles(loaded: Database) -> None:
     with psycopg.connect(loaded.agency_conninfo) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
-            conn.execute("INSERT INTO audit.changes (user_name, user_role, db_role, layer_id, "
-                         "operation) VALUES ('x', 'admin', 'x', 'roads', 'DELETE')")
+            conn.execute(
+                "INSERT INTO audit.changes (user_name, user_role, db_role, layer_id, "
+                "operation) VALUES ('x', 'admin', 'x', 'roads', 'DELETE')"
+            )
         with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
             conn.execute("UPDATE audit.changes SET user_name = 'x'")
     with psycopg.connect(loaded.public_conninfo) as conn:
-        for query in ("SELECT * FROM audit.changes", "SELECT * FROM auth.api_keys",
-                      "SELECT * FROM auth.api_key_lookup('000000000000')"):
+        for query in (
+            "SELECT * FROM audit.changes",
+            "SELECT * FROM auth.api_keys",
+            "SELECT * FROM auth.api_key_lookup('000000000000')",
+        ):
             with pytest.raises(psycopg.errors.InsufficientPrivilege), conn.transaction():
                 conn.execute(query)
 
 
 def test_loads_are_recorded_per_statement(loaded: Database) -> None:
     with psycopg.connect(loaded.owner_conninfo) as conn:
-        rows = conn.execute("SELECT DISTINCT operation FROM audit.changes WHERE layer_id = "
-                            "'agri_plots' AND db_role = 'geoportal_owner'").fetchall()
+        rows = conn.execute(
+            "SELECT DISTINCT operation FROM audit.changes WHERE layer_id = "
+            "'agri_plots' AND db_role = 'geoportal_owner'"
+        ).fetchall()
     assert {r[0] for r in rows} >= {"DELETE", "INSERT"}

@@ -16,14 +16,22 @@ from geoportal.security.settings import SecuritySettings
 from geoportal.server.security_middleware import SecurityMiddleware, TokenBuckets
 from tests.support.server import free_port, serve_asgi
 
-PATHS = ["/", "/collections", "/collections/roads/items?limit=1", "/conformance",
-         "/collections/roads/tiles/WebMercatorQuad/5/11/22", "/healthz",
-         "/collections/nowhere/items", "/collections/roads/items?bbox=a,b"]
+PATHS = [
+    "/",
+    "/collections",
+    "/collections/roads/items?limit=1",
+    "/conformance",
+    "/collections/roads/tiles/WebMercatorQuad/5/11/22",
+    "/healthz",
+    "/collections/nowhere/items",
+    "/collections/roads/items?bbox=a,b",
+]
 
 
 @pytest.mark.parametrize("path", PATHS)
-def test_every_answer_has_request_id_cors_and_security_headers(client: httpx.Client,
-                                                               path: str) -> None:
+def test_every_answer_has_request_id_cors_and_security_headers(
+    client: httpx.Client, path: str
+) -> None:
     response = client.get(path, headers={"Accept": "application/json"})
     assert response.status_code < 500
     assert len(response.headers["x-request-id"]) == 32
@@ -41,9 +49,14 @@ def test_client_request_id_is_kept_when_well_formed(client: httpx.Client) -> Non
 
 
 def test_preflight(client: httpx.Client) -> None:
-    response = client.options("/collections/roads/items", headers={
-        "Origin": "https://maps.example.kg", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-crs, if-match"})
+    response = client.options(
+        "/collections/roads/items",
+        headers={
+            "Origin": "https://maps.example.kg",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-crs, if-match",
+        },
+    )
     assert response.status_code == 204
     assert response.headers["access-control-allow-origin"] == "*"
     assert "POST" in response.headers["access-control-allow-methods"]
@@ -52,17 +65,22 @@ def test_preflight(client: httpx.Client) -> None:
 
 def test_body_over_the_limit_is_413(client: httpx.Client, live_server) -> None:
     limit = live_server.settings.security.max_body_bytes
-    declared = client.post("/collections/roads/items", content=b"x" * (limit + 1),
-                           headers={"Content-Type": "application/json"})
+    declared = client.post(
+        "/collections/roads/items",
+        content=b"x" * (limit + 1),
+        headers={"Content-Type": "application/json"},
+    )
     assert declared.status_code == 413
 
     def chunks() -> Iterator[bytes]:
         for _ in range(limit // 65536 + 2):
             yield b"x" * 65536
 
-    streamed = client.post("/collections/roads/items", content=chunks(),
-                           headers={"Content-Type": "application/json",
-                                    "X-API-Key": "gpk_000000000000_" + "A" * 43})
+    streamed = client.post(
+        "/collections/roads/items",
+        content=chunks(),
+        headers={"Content-Type": "application/json", "X-API-Key": "gpk_000000000000_" + "A" * 43},
+    )
     assert streamed.status_code in (401, 413)  # bad key refused before the body is read
 
 
@@ -90,9 +108,10 @@ async def _ok(request: Request) -> Response:
 def small_app() -> Iterator[str]:
     """A bare app behind the middleware: 3 anonymous requests of burst, then 1 per 10 s."""
     settings = SecuritySettings(rate_limit_per_minute=6, rate_limit_burst=3)
-    app = Starlette(routes=[Route("/boom", _boom), Route("/leaky", _leaky), Route("/ok", _ok)],
-                    middleware=[Middleware(SecurityMiddleware, settings=settings,
-                                           authenticator=lambda: None)])
+    app = Starlette(
+        routes=[Route("/boom", _boom), Route("/leaky", _leaky), Route("/ok", _ok)],
+        middleware=[Middleware(SecurityMiddleware, settings=settings, authenticator=lambda: None)],
+    )
     port = free_port()
     with serve_asgi(app, "127.0.0.1", port):
         yield f"http://127.0.0.1:{port}"

@@ -24,19 +24,23 @@ QUERIES = [
 
 
 @pytest.mark.parametrize("query", QUERIES)
-def test_public_role_is_denied_every_restricted_table(loaded: Database, catalogue: Catalogue,
-                                                      query: str) -> None:
+def test_public_role_is_denied_every_restricted_table(
+    loaded: Database, catalogue: Catalogue, query: str
+) -> None:
     with psycopg.connect(loaded.public_conninfo) as conn:
         for table in catalogue.restricted_layers:
-            with pytest.raises(psycopg.errors.InsufficientPrivilege,
-                               match="permission denied"), conn.transaction():
+            with (
+                pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"),
+                conn.transaction(),
+            ):
                 conn.execute(sql.SQL(query).format(table=sql.Identifier(table.table)))
 
 
 def test_public_role_has_no_privilege_at_all(loaded: Database) -> None:
     with psycopg.connect(loaded.admin_conninfo()) as conn:
-        schema = conn.execute("SELECT has_schema_privilege('geoportal_public', 'restricted', "
-                              "'USAGE')").fetchone()
+        schema = conn.execute(
+            "SELECT has_schema_privilege('geoportal_public', 'restricted', 'USAGE')"
+        ).fetchone()
         grants = conn.execute(
             "SELECT count(*) FROM information_schema.role_table_grants "
             "WHERE grantee IN ('geoportal_public', 'PUBLIC') AND table_schema = 'restricted'"
@@ -48,14 +52,17 @@ def test_public_role_has_no_privilege_at_all(loaded: Database) -> None:
     assert schema == (False,) and grants == (0,) and columns == (0,)
 
 
-def test_no_public_table_has_a_restricted_column(loaded: Database,
-                                                 catalogue: Catalogue) -> None:
+def test_no_public_table_has_a_restricted_column(loaded: Database, catalogue: Catalogue) -> None:
     """Names, PINs and phones appear in no column the public role can select."""
     restricted = {f.name for table in catalogue.restricted_layers for f in table.fields}
     with psycopg.connect(loaded.admin_conninfo()) as conn:
-        columns = {row[0] for row in conn.execute(
-            "SELECT column_name FROM information_schema.column_privileges "
-            "WHERE grantee = 'geoportal_public' AND privilege_type = 'SELECT'").fetchall()}
+        columns = {
+            row[0]
+            for row in conn.execute(
+                "SELECT column_name FROM information_schema.column_privileges "
+                "WHERE grantee = 'geoportal_public' AND privilege_type = 'SELECT'"
+            ).fetchall()
+        }
     assert columns and not columns & restricted
     assert not [c for c in columns if re.search(r"(pin$|phone|e?mail|holder|person)", c)]
 
@@ -65,11 +72,18 @@ def test_restricted_tables_are_loaded_and_linked(loaded: Database) -> None:
         operators = conn.execute(
             "SELECT count(*), count(DISTINCT o.feature_id), (SELECT count(*) FROM "
             "agriculture.agri_plots) FROM restricted.agri_plot_operators o "
-            "JOIN agriculture.agri_plots p ON p.id = o.feature_id").fetchone()
-        pins = [r[0] for r in conn.execute(
-            "SELECT holder_pin FROM restricted.cadastre_right_holders LIMIT 500").fetchall()]
-        stats = conn.execute("SELECT count(*) FROM catalog.layer_stats WHERE layer_id IN "
-                             "('agri_plot_operators', 'cadastre_right_holders')").fetchone()
+            "JOIN agriculture.agri_plots p ON p.id = o.feature_id"
+        ).fetchone()
+        pins = [
+            r[0]
+            for r in conn.execute(
+                "SELECT holder_pin FROM restricted.cadastre_right_holders LIMIT 500"
+            ).fetchall()
+        ]
+        stats = conn.execute(
+            "SELECT count(*) FROM catalog.layer_stats WHERE layer_id IN "
+            "('agri_plot_operators', 'cadastre_right_holders')"
+        ).fetchone()
     assert operators is not None and operators[0] == operators[1] == operators[2] > 0
     assert pins and all(is_fictional_pin(pin) for pin in pins)
     assert stats == (0,)  # no public statistics of personal data
@@ -77,10 +91,12 @@ def test_restricted_tables_are_loaded_and_linked(loaded: Database) -> None:
 
 def test_personal_data_goes_with_its_feature(loaded: Database) -> None:
     with psycopg.connect(loaded.owner_conninfo) as conn, conn.transaction(force_rollback=True):
-        feature = conn.execute("SELECT feature_id FROM restricted.cadastre_right_holders "
-                               "LIMIT 1").fetchone()
+        feature = conn.execute(
+            "SELECT feature_id FROM restricted.cadastre_right_holders LIMIT 1"
+        ).fetchone()
         assert feature is not None
         conn.execute("DELETE FROM cadastre.cadastre_parcels WHERE id = %s", feature)
-        left = conn.execute("SELECT count(*) FROM restricted.cadastre_right_holders "
-                            "WHERE feature_id = %s", feature).fetchone()
+        left = conn.execute(
+            "SELECT count(*) FROM restricted.cadastre_right_holders WHERE feature_id = %s", feature
+        ).fetchone()
         assert left == (0,)

@@ -19,8 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from tests.support.server import LiveServer
 
 COLLECTIONS = ("agri_plots", "sports_facilities", "agri_plot_seasons", "catalogue")
-PATHS = re.compile(r"^/(|conformance|collections|collections/(" + "|".join(COLLECTIONS)
-                   + r")(/.*)?)$")
+PATHS = re.compile(
+    r"^/(|conformance|collections|collections/(" + "|".join(COLLECTIONS) + r")(/.*)?)$"
+)
 EXAMPLES = 10
 
 
@@ -29,14 +30,14 @@ def _external_parameter(ref: str, path: str) -> dict[str, Any]:
     name = ref.rsplit("/", 1)[-1].removesuffix(".yaml")
     where = "path" if "{" + name + "}" in path else "query"
     kind = "integer" if name in ("tileRow", "tileCol") else "string"
-    return {"name": name, "in": where, "required": where == "path",
-            "schema": {"type": kind}}
+    return {"name": name, "in": where, "required": where == "path", "schema": {"type": kind}}
 
 
 def offline(document: dict[str, Any]) -> dict[str, Any]:
     """The document with its references to OGC documents on the internet replaced by
     permissive stand-ins (no network in tests). The served document still has them: making
     it self-contained (CONVENTIONS) is separate work."""
+
     def walk(node: Any, path: str) -> Any:
         if isinstance(node, dict):
             ref = node.get("$ref")
@@ -70,12 +71,19 @@ def test_no_server_errors(live_server: LiveServer) -> None:
         for operation in operations:
 
             @given(case=operation.as_strategy())
-            @settings(max_examples=EXAMPLES, deadline=None, derandomize=True, database=None,
-                      suppress_health_check=list(HealthCheck))
+            @settings(
+                max_examples=EXAMPLES,
+                deadline=None,
+                derandomize=True,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
             def check(case: schemathesis.Case) -> None:
-                response = client.get(case.formatted_path, params=case.query or None,
-                                      headers={k: str(v) for k, v in
-                                               (case.headers or {}).items()})
+                response = client.get(
+                    case.formatted_path,
+                    params=case.query or None,
+                    headers={k: str(v) for k, v in (case.headers or {}).items()},
+                )
                 if response.status_code >= 500 or "Traceback" in response.text:
                     failures.append(f"{response.status_code} {response.request.url}")
 

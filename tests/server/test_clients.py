@@ -19,17 +19,24 @@ LAYERS = [layer.id for layer in load_catalogue()]
 
 def _count(database: Database, layer_id: str) -> int:
     with psycopg.connect(database.public_conninfo) as conn:
-        row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(
-            sql.Identifier(*load_catalogue().get(layer_id).qualified_table))).fetchone()
+        row = conn.execute(
+            sql.SQL("SELECT count(*) FROM {}").format(
+                sql.Identifier(*load_catalogue().get(layer_id).qualified_table)
+            )
+        ).fetchone()
     return int(row[0]) if row else -1
 
 
 @pytest.mark.parametrize("layer_id", LAYERS)
-def test_gdal_reads_the_collection(live_server: LiveServer, loaded: Database,
-                                   layer_id: str) -> None:
+def test_gdal_reads_the_collection(
+    live_server: LiveServer, loaded: Database, layer_id: str
+) -> None:
     result = subprocess.run(
         ["ogrinfo", "-ro", "-so", f"OAPIF:{live_server.url}", layer_id],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     match = re.search(r"Feature Count: (\d+)", result.stdout)
     assert match and int(match.group(1)) == _count(loaded, layer_id)

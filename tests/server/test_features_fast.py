@@ -28,23 +28,38 @@ CASES: list[tuple[str, dict[str, str], dict[str, str]]] = [
     ("/collections/agri_plots/items", {"f": "json", "limit": "5", "offset": "3"}, {}),
     ("/collections/agri_plots/items", {"limit": "3", "offset": "600"}, {}),  # keyset
     ("/collections/settlements/items", {"bbox": BISHKEK_BBOX, "limit": "50"}, {}),
-    ("/collections/settlements/items",
-     {"bbox": "42.80,74.45,42.95,74.75", "bbox-crs": f"{EPSG}4326"}, {}),
+    (
+        "/collections/settlements/items",
+        {"bbox": "42.80,74.45,42.95,74.75", "bbox-crs": f"{EPSG}4326"},
+        {},
+    ),
     ("/collections/settlements/items", {"crs": f"{EPSG}3857", "limit": "2"}, {}),
-    ("/collections/settlements/items", {"properties": "name_en,population",
-                                        "sortby": "-population", "limit": "4"}, {}),
+    (
+        "/collections/settlements/items",
+        {"properties": "name_en,population", "sortby": "-population", "limit": "4"},
+        {},
+    ),
     ("/collections/settlements/items", {"skipGeometry": "true", "q": "Osh"}, {}),
-    ("/collections/settlements/items", {"filter": "population > 50000", "limit": "3",
-                                        "filter-lang": "cql2-text"}, {}),
+    (
+        "/collections/settlements/items",
+        {"filter": "population > 50000", "limit": "3", "filter-lang": "cql2-text"},
+        {},
+    ),
     ("/collections/settlements/items", {"capital": "true"}, {}),
     ("/collections/settlements/items", {"resulttype": "hits"}, {}),
     ("/collections/settlements/items", {"lang": "ru", "limit": "1"}, {}),
     ("/collections/settlements/items", {"limit": "1"}, {"Accept-Language": "ky"}),
     ("/collections/settlements/items", {"limit": "1"}, {"Accept": "application/geo+json"}),
-    ("/collections/roads/items", {"sortby": "road_number,-width_m", "limit": "5",
-                                  "unknown": "ignored"}, {}),
-    ("/collections/irrigation_readings/items",
-     {"datetime": "2024-06-01T00:00:00Z/2024-06-30T23:59:59Z", "limit": "5"}, {}),
+    (
+        "/collections/roads/items",
+        {"sortby": "road_number,-width_m", "limit": "5", "unknown": "ignored"},
+        {},
+    ),
+    (
+        "/collections/irrigation_readings/items",
+        {"datetime": "2024-06-01T00:00:00Z/2024-06-30T23:59:59Z", "limit": "5"},
+        {},
+    ),
     ("/collections/settlements/items/1", {}, {}),
     ("/collections/settlements/items/2", {"crs": f"{EPSG}3857", "lang": "ky"}, {}),
     ("/collections/irrigation_readings/items/3", {}, {}),
@@ -83,14 +98,20 @@ class Apps:
 @pytest.fixture(scope="module")
 def apps(loaded: Database, settings: Settings) -> Iterator[Apps]:
     app = create_app(settings)
-    [fast] = [inner for route in app.routes if isinstance(route, Mount)
-              for inner in (route.app, getattr(route.app, "app", None))
-              if isinstance(inner, FeaturesFastPath)]  # maybe inside a CORS middleware
+    [fast] = [
+        inner
+        for route in app.routes
+        if isinstance(route, Mount)
+        for inner in (route.app, getattr(route.app, "app", None))
+        if isinstance(inner, FeaturesFastPath)
+    ]  # maybe inside a CORS middleware
     ours_port, pygeoapi_port = free_port(), free_port()
-    with serve_asgi(app, "127.0.0.1", ours_port), \
-            serve_asgi(fast.app, "127.0.0.1", pygeoapi_port), \
-            httpx.Client(base_url=f"http://127.0.0.1:{ours_port}", timeout=60) as ours, \
-            httpx.Client(base_url=f"http://127.0.0.1:{pygeoapi_port}", timeout=60) as pygeoapi:
+    with (
+        serve_asgi(app, "127.0.0.1", ours_port),
+        serve_asgi(fast.app, "127.0.0.1", pygeoapi_port),
+        httpx.Client(base_url=f"http://127.0.0.1:{ours_port}", timeout=60) as ours,
+        httpx.Client(base_url=f"http://127.0.0.1:{pygeoapi_port}", timeout=60) as pygeoapi,
+    ):
         yield Apps(ours, pygeoapi, fast)
 
 
@@ -103,13 +124,18 @@ def comparable(response) -> tuple:
             body.pop("timeStamp", None)
     elif "html" in content_type:
         body = len(response.text) > 0
-    headers = {k: response.headers.get(k) for k in (
-        "content-type", "content-language", "content-crs", "access-control-allow-origin")}
+    headers = {
+        k: response.headers.get(k)
+        for k in ("content-type", "content-language", "content-crs", "access-control-allow-origin")
+    }
     return response.status_code, headers, body
 
 
-@pytest.mark.parametrize(("path", "params", "headers"), CASES,
-                         ids=[f"{p.split('/collections/')[1]}?{q}" for p, q, _ in CASES])
+@pytest.mark.parametrize(
+    ("path", "params", "headers"),
+    CASES,
+    ids=[f"{p.split('/collections/')[1]}?{q}" for p, q, _ in CASES],
+)
 def test_same_answer_as_pygeoapi(apps: Apps, path: str, params: dict, headers: dict) -> None:
     headers = {"Origin": "https://example.org", **headers}  # a browser elsewhere (CORS)
     expected = comparable(apps.pygeoapi.get(path, params=params, headers=headers))
@@ -121,6 +147,7 @@ def test_same_answer_as_pygeoapi(apps: Apps, path: str, params: dict, headers: d
 def test_fast_path_answers_items_and_item(apps: Apps, monkeypatch: pytest.MonkeyPatch) -> None:
     """The fast path, not pygeoapi, answers a JSON page and a feature (with pygeoapi's app
     replaced by one that always fails, they still succeed), and leaves HTML to pygeoapi."""
+
     async def unavailable(scope, receive, send) -> None:
         await send({"type": "http.response.start", "status": 599, "headers": []})
         await send({"type": "http.response.body", "body": b""})

@@ -63,33 +63,49 @@ def test_bbox_crs(client: httpx.Client) -> None:
     west, south = to_lonlat.transform(metric_box[0], metric_box[1])
     east, north = to_lonlat.transform(metric_box[2], metric_box[3])
     plain = items(client, "roads", bbox=f"{west},{south},{east},{north}", limit=1000)
-    metric = items(client, "roads", bbox=",".join(map(str, metric_box)),
-                   **{"bbox-crs": f"{EPSG}32643"}, limit=1000)
+    metric = items(
+        client,
+        "roads",
+        bbox=",".join(map(str, metric_box)),
+        **{"bbox-crs": f"{EPSG}32643"},
+        limit=1000,
+    )
     assert 0 < metric["numberReturned"] < 1000
     assert {f["id"] for f in metric["features"]} == {f["id"] for f in plain["features"]}
-    bishkek = items(client, "settlements", bbox=",".join(map(str, metric_box)),
-                    **{"bbox-crs": f"{EPSG}32643"})
+    bishkek = items(
+        client, "settlements", bbox=",".join(map(str, metric_box)), **{"bbox-crs": f"{EPSG}32643"}
+    )
     assert "Bishkek" in {f["properties"]["name_en"] for f in bishkek["features"]}
 
 
 def test_spatial_cql2_filter(client: httpx.Client) -> None:
-    body = items(client, "settlements", limit=100,
-                 filter="S_INTERSECTS(geometry, POLYGON((74 42, 75.5 42, 75.5 43.3, 74 43.3, "
-                        "74 42)))")
+    body = items(
+        client,
+        "settlements",
+        limit=100,
+        filter="S_INTERSECTS(geometry, POLYGON((74 42, 75.5 42, 75.5 43.3, 74 43.3, 74 42)))",
+    )
     names = {f["properties"]["name_en"] for f in body["features"]}
     assert "Bishkek" in names and "Osh" not in names
 
 
 def test_filter_crs(client: httpx.Client) -> None:
-    body = items(client, "oblasts", filter="S_INTERSECTS(geometry, POINT(465000 4748000))",
-                 **{"filter-crs": f"{EPSG}32643"})
+    body = items(
+        client,
+        "oblasts",
+        filter="S_INTERSECTS(geometry, POINT(465000 4748000))",
+        **{"filter-crs": f"{EPSG}32643"},
+    )
     assert [f["properties"]["name_en"] for f in body["features"]] == ["Bishkek City"]
 
 
 def test_cql2_json_by_post(client: httpx.Client) -> None:
-    response = client.post("/collections/settlements/items", params={"f": "json"},
-                           json={"op": ">", "args": [{"property": "population"}, 200000]},
-                           headers={"Content-Type": "application/query-cql-json"})
+    response = client.post(
+        "/collections/settlements/items",
+        params={"f": "json"},
+        json={"op": ">", "args": [{"property": "population"}, 200000]},
+        headers={"Content-Type": "application/query-cql-json"},
+    )
     assert response.status_code == 200, response.text
     names = {f["properties"]["name_en"] for f in response.json()["features"]}
     assert names == {"Bishkek", "Osh"}
@@ -107,12 +123,23 @@ def test_html_pages(client: httpx.Client) -> None:
         assert "text/html" in response.headers["content-type"]
 
 
-@pytest.mark.parametrize("params", [
-    {"limit": "-1"}, {"limit": "abc"}, {"offset": "-5"}, {"bbox": "1,2,3"},
-    {"bbox": "a,b,c,d"}, {"sortby": "nope"}, {"properties": "nope"},
-    {"filter": "population >"}, {"filter-lang": "sql"}, {"crs": "EPSG:1234"},
-    {"datetime": "yesterday"}, {"bbox-crs": f"{EPSG}32643"},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"limit": "-1"},
+        {"limit": "abc"},
+        {"offset": "-5"},
+        {"bbox": "1,2,3"},
+        {"bbox": "a,b,c,d"},
+        {"sortby": "nope"},
+        {"properties": "nope"},
+        {"filter": "population >"},
+        {"filter-lang": "sql"},
+        {"crs": "EPSG:1234"},
+        {"datetime": "yesterday"},
+        {"bbox-crs": f"{EPSG}32643"},
+    ],
+)
 def test_bad_parameters_are_400(client: httpx.Client, params: dict) -> None:
     response = client.get("/collections/settlements/items", params={"f": "json", **params})
     assert response.status_code == 400, (params, response.status_code, response.text[:200])

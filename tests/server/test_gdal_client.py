@@ -24,8 +24,9 @@ def test_ogrinfo_lists_the_collections(live_server: LiveServer, catalogue) -> No
         assert layer_id in out
 
 
-def test_ogr2ogr_downloads_the_oblasts(live_server: LiveServer, loaded: Database,
-                                       tmp_path: Path) -> None:
+def test_ogr2ogr_downloads_the_oblasts(
+    live_server: LiveServer, loaded: Database, tmp_path: Path
+) -> None:
     target = tmp_path / "oblasts.gpkg"
     _run("ogr2ogr", "-f", "GPKG", str(target), f"OAPIF:{live_server.url}", "oblasts")
     with psycopg.connect(loaded.public_conninfo) as conn:

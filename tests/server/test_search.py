@@ -23,10 +23,10 @@ def search(client: httpx.Client, **params: object) -> list[dict]:
     return response.json()["results"]
 
 
-@pytest.mark.parametrize("lang, label", [("en", "Bishkek"), ("ru", "Бишкек"),
-                                         ("ky", "Бишкек")])
-def test_a_settlement_comes_first_labelled_in_the_language(client: httpx.Client, lang: str,
-                                                          label: str) -> None:
+@pytest.mark.parametrize("lang, label", [("en", "Bishkek"), ("ru", "Бишкек"), ("ky", "Бишкек")])
+def test_a_settlement_comes_first_labelled_in_the_language(
+    client: httpx.Client, lang: str, label: str
+) -> None:
     first = search(client, q="Бишкек", lang=lang)[0]
     assert first["collection"] == "settlements"
     assert first["label"] == label
@@ -35,13 +35,18 @@ def test_a_settlement_comes_first_labelled_in_the_language(client: httpx.Client,
 
 
 def test_a_cadastral_code_finds_its_parcel(client: httpx.Client) -> None:
-    parcel = client.get("/collections/cadastre_parcels/items",
-                        params={"limit": 1, "f": "json"}).json()["features"][0]
+    parcel = client.get(
+        "/collections/cadastre_parcels/items", params={"limit": 1, "f": "json"}
+    ).json()["features"][0]
     code = parcel["properties"]["cadastral_code"]
     results = search(client, q=code)
-    assert results[0] == {"collection": "cadastre_parcels", "id": str(parcel["id"]),
-                          "label": code, "layer": "Land parcels (cadastre, public view)",
-                          "bbox": results[0]["bbox"]}
+    assert results[0] == {
+        "collection": "cadastre_parcels",
+        "id": str(parcel["id"]),
+        "label": code,
+        "layer": "Land parcels (cadastre, public view)",
+        "bbox": results[0]["bbox"],
+    }
     ring = parcel["geometry"]["coordinates"][0][0]
     minx, miny, maxx, maxy = results[0]["bbox"]
     assert minx == pytest.approx(min(p[0] for p in ring), abs=1e-6)
@@ -49,12 +54,12 @@ def test_a_cadastral_code_finds_its_parcel(client: httpx.Client) -> None:
 
 
 def test_a_road_number_finds_its_segments(client: httpx.Client) -> None:
-    road = client.get("/collections/roads/items",
-                      params={"limit": 1, "filter": "road_class='national'", "f": "json"}
-                      ).json()["features"][0]["properties"]
+    road = client.get(
+        "/collections/roads/items",
+        params={"limit": 1, "filter": "road_class='national'", "f": "json"},
+    ).json()["features"][0]["properties"]
     results = search(client, q=road["road_number"].lower(), limit=5)
-    assert results and all(r["collection"] in ("roads", "bridges", "road_works")
-                            for r in results)
+    assert results and all(r["collection"] in ("roads", "bridges", "road_works") for r in results)
     assert results[0]["label"].startswith(road["road_number"])
 
 
@@ -64,12 +69,19 @@ def test_wildcards_are_literal_and_limit_holds(client: httpx.Client) -> None:
     assert len(search(client, q="ул", limit=3)) == 3
 
 
-@pytest.mark.parametrize("params, message", [
-    ({}, "q must have"), ({"q": "a"}, "q must have"), ({"q": "x" * 101}, "q must have"),
-    ({"q": "Osh", "lang": "de"}, "lang must be one of"),
-    ({"q": "Osh", "limit": "0"}, "limit must be"), ({"q": "Osh", "limit": "many"}, "limit"),
-    ({"q": "Osh", "limit": "51"}, "limit must be"), ({"q": "Osh", "bbox": "1,2,3,4"}, "unknown"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({}, "q must have"),
+        ({"q": "a"}, "q must have"),
+        ({"q": "x" * 101}, "q must have"),
+        ({"q": "Osh", "lang": "de"}, "lang must be one of"),
+        ({"q": "Osh", "limit": "0"}, "limit must be"),
+        ({"q": "Osh", "limit": "many"}, "limit"),
+        ({"q": "Osh", "limit": "51"}, "limit must be"),
+        ({"q": "Osh", "bbox": "1,2,3,4"}, "unknown"),
+    ],
+)
 def test_bad_parameters_are_400(client: httpx.Client, params: dict, message: str) -> None:
     response = client.get("/search", params=params)
     assert response.status_code == 400

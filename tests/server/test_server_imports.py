@@ -12,10 +12,13 @@ HEAVY = ("pandas", "geopandas", "pyogrio", "folium", "rasterio", "dask")
 
 
 def test_serving_imports_no_data_frame_or_map_stack() -> None:
-    code = ("import sys, geoportal.server.asgi, geoportal.server.app\n"
-            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True, timeout=120)
+    code = (
+        "import sys, geoportal.server.asgi, geoportal.server.app\n"
+        f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r})))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
     assert result.stdout.strip() == "[]", result.stdout
 
 
@@ -30,13 +33,17 @@ def test_field_values_without_and_with_pandas() -> None:
     observed = load_catalogue().get("irrigation_readings").field("observed_at")
     utc = dt.UTC
     assert values.coerce_value(observed, "2024-06-01T10:00:00Z") == dt.datetime(
-        2024, 6, 1, 10, tzinfo=utc)
+        2024, 6, 1, 10, tzinfo=utc
+    )
     assert values.coerce_value(observed, "2024-06-01 10:00") == dt.datetime(
-        2024, 6, 1, 10, tzinfo=utc)
-    assert values.coerce_value(observed, pd.Timestamp("2024-06-01T16:00+06:00")) == \
-        dt.datetime(2024, 6, 1, 10, tzinfo=utc)
+        2024, 6, 1, 10, tzinfo=utc
+    )
+    assert values.coerce_value(observed, pd.Timestamp("2024-06-01T16:00+06:00")) == dt.datetime(
+        2024, 6, 1, 10, tzinfo=utc
+    )
     assert values.coerce_value(observed, "01 Jun 2024 10:00") == dt.datetime(  # pandas
-        2024, 6, 1, 10, tzinfo=utc)
+        2024, 6, 1, 10, tzinfo=utc
+    )
     for null in (None, float("nan"), pd.NA):
         assert values.coerce_value(observed, null) is None
     assert vector.coerce_value is values.coerce_value  # one implementation

@@ -13,10 +13,16 @@ from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
     # WebGL without a GPU: ANGLE on SwiftShader (software), which MapLibre needs.
-    "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+    "--use-angle=swiftshader",
+    "--enable-unsafe-swiftshader",
 ]
 ARTIFACTS = Path(__file__).resolve().parents[2] / "var" / "test-artifacts"
 IGNORED_CONSOLE = ("GPU stall due to ReadPixels", "Automatic fallback to software WebGL")
@@ -28,12 +34,15 @@ def missing_browser_message() -> str | None:
     try:
         import playwright  # noqa: F401
     except ImportError:
-        return ("Playwright for Python is not installed: `pip install -e '.[test]'` "
-                "(make test does it)")
+        return (
+            "Playwright for Python is not installed: `pip install -e '.[test]'` (make test does it)"
+        )
     if not CHROMIUM.is_file():
-        return (f"{CHROMIUM} is missing: install the Debian packages chromium and "
-                "chromium-driver (`make test` does it as root: scripts/system-deps.sh "
-                "chromium chromium-driver)")
+        return (
+            f"{CHROMIUM} is missing: install the Debian packages chromium and "
+            "chromium-driver (`make test` does it as root: scripts/system-deps.sh "
+            "chromium chromium-driver)"
+        )
     return None
 
 
@@ -62,8 +71,7 @@ class PageRecord:
 @contextmanager
 def open_page(browser: Any, base_url: str, **context_options: Any) -> Iterator[PageRecord]:
     """A page in a fresh browser context that may only reach `base_url` (and data/blob)."""
-    context = browser.new_context(**{"viewport": {"width": 1280, "height": 800},
-                                     **context_options})
+    context = browser.new_context(**{"viewport": {"width": 1280, "height": 800}, **context_options})
     page = context.new_page()
     record = PageRecord(page=page, base_url=base_url)
 

@@ -35,14 +35,25 @@ class LocalIssuer:
         """The JWKS file the server is configured with."""
         return self.directory / "jwks.json"
 
-    def token(self, subject: str = "officer", role: str | None = "agency",
-              themes: list[str] | None = None, oblasts: list[str] | None = None,
-              lifetime_s: int = 300, key: rsa.RSAPrivateKey | None = None,
-              **claims: Any) -> str:
+    def token(
+        self,
+        subject: str = "officer",
+        role: str | None = "agency",
+        themes: list[str] | None = None,
+        oblasts: list[str] | None = None,
+        lifetime_s: int = 300,
+        key: rsa.RSAPrivateKey | None = None,
+        **claims: Any,
+    ) -> str:
         """A signed token (`key` overrides the signing key, to forge one)."""
         now = int(time.time())
-        payload: dict[str, Any] = {"iss": ISSUER, "aud": AUDIENCE, "sub": subject,
-                                   "iat": now, "exp": now + lifetime_s}
+        payload: dict[str, Any] = {
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "sub": subject,
+            "iat": now,
+            "exp": now + lifetime_s,
+        }
         if role is not None:
             payload["geoportal_role"] = role
         if themes is not None:
@@ -50,5 +61,4 @@ class LocalIssuer:
         if oblasts is not None:
             payload["geoportal_oblasts"] = oblasts
         payload.update(claims)
-        return jwt.encode(payload, key or self.key, algorithm="RS256",
-                          headers={"kid": self.kid})
+        return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": self.kid})

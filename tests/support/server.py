@@ -38,8 +38,13 @@ class LiveServer:
 @contextmanager
 def serve_asgi(app: object, host: str, port: int) -> Iterator[None]:
     """Serve an ASGI app with uvicorn in a background thread until the block ends."""
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning",  # type: ignore[arg-type]
-                            lifespan="on")
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",  # type: ignore[arg-type]
+        lifespan="on",
+    )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -37,32 +37,68 @@ def _field(name: str, type_: str, public: bool = True) -> dict[str, Any]:
     return {"name": name, "type": type_, "title": _TEXT, "public": public}
 
 
-def declare_layer(layer_id: str, geometry_type: str, fields: list[dict[str, Any]],
-               **extra: Any) -> Layer:
+def declare_layer(
+    layer_id: str, geometry_type: str, fields: list[dict[str, Any]], **extra: Any
+) -> Layer:
     """A layer declaration in the `tiletest` schema."""
-    return Layer.model_validate({
-        "id": layer_id, "theme": "test", "schema": SCHEMA, "table": layer_id,
-        "title": _TEXT, "abstract": _TEXT, "keywords": {k: ["t"] for k in _TEXT},
-        "geometry_type": geometry_type, "custodian": _TEXT, "licence": "CC0",
-        "attribution": "test", "fields": fields, **extra})
+    return Layer.model_validate(
+        {
+            "id": layer_id,
+            "theme": "test",
+            "schema": SCHEMA,
+            "table": layer_id,
+            "title": _TEXT,
+            "abstract": _TEXT,
+            "keywords": {k: ["t"] for k in _TEXT},
+            "geometry_type": geometry_type,
+            "custodian": _TEXT,
+            "licence": "CC0",
+            "attribution": "test",
+            "fields": fields,
+            **extra,
+        }
+    )
 
 
 PARCELS = declare_layer(
-    "tt_parcels", "MultiPolygon",
-    [_field("name", "text"), _field("kind", "text"), _field("area_ha", "double"),
-     _field("surveyed", "date"), _field("owner_pin", "text", public=False)],
-    zoom={"min": 6, "max": 16}, time_field="surveyed",
-    tiles={"bands": [{"min_zoom": 6, "fields": ["name"], "min_size_px": 2, "simplify_px": 1},
-                     {"min_zoom": 12}]})
+    "tt_parcels",
+    "MultiPolygon",
+    [
+        _field("name", "text"),
+        _field("kind", "text"),
+        _field("area_ha", "double"),
+        _field("surveyed", "date"),
+        _field("owner_pin", "text", public=False),
+    ],
+    zoom={"min": 6, "max": 16},
+    time_field="surveyed",
+    tiles={
+        "bands": [
+            {"min_zoom": 6, "fields": ["name"], "min_size_px": 2, "simplify_px": 1},
+            {"min_zoom": 12},
+        ]
+    },
+)
 PLACES = declare_layer(
-    "tt_places", "Point",
-    [_field("name", "text"), _field("population", "integer"),
-     _field("phone", "text", public=False)],
+    "tt_places",
+    "Point",
+    [
+        _field("name", "text"),
+        _field("population", "integer"),
+        _field("phone", "text", public=False),
+    ],
     zoom={"min": 4, "max": 14},
-    tiles={"bands": [{"min_zoom": 4, "max_features": 3, "priority": "population"},
-                     {"min_zoom": 10}]})
-METRIC = declare_layer("tt_metric", "MultiPolygon", [_field("name", "text")],
-                       storage_srid=7694, zoom={"min": 6, "max": 16})
+    tiles={
+        "bands": [{"min_zoom": 4, "max_features": 3, "priority": "population"}, {"min_zoom": 10}]
+    },
+)
+METRIC = declare_layer(
+    "tt_metric",
+    "MultiPolygon",
+    [_field("name", "text")],
+    storage_srid=7694,
+    zoom={"min": 6, "max": 16},
+)
 """The big parcel again, stored in Kyrg-06 zone 3 (metres)."""
 SLOW = declare_layer("tt_slow", "Point", [_field("name", "text")], zoom={"min": 4, "max": 14})
 """A view over the places that sleeps 0.5 s per row: for timeouts and cancellation."""
@@ -108,8 +144,9 @@ def tile_catalogue(base_data: Database, catalogue: Catalogue) -> Catalogue:
         for layer in (PARCELS, PLACES, METRIC):
             conn.execute(create_table_sql(layer))  # type: ignore[arg-type]
         conn.execute(SETUP_SQL)  # type: ignore[arg-type]
-    return Catalogue(layers=(*catalogue.layers, PARCELS, PLACES, METRIC, SLOW),
-                     rasters=catalogue.rasters)
+    return Catalogue(
+        layers=(*catalogue.layers, PARCELS, PLACES, METRIC, SLOW), rasters=catalogue.rasters
+    )
 
 
 @dataclass(frozen=True)
@@ -126,6 +163,7 @@ class TileServerHandle:
 
 def tile_app(routes: TileRoutes) -> Starlette:
     """A Starlette app with only the tile routes and their lifespan."""
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
         async with routes.lifespan():
@@ -135,8 +173,9 @@ def tile_app(routes: TileRoutes) -> Starlette:
 
 
 @contextmanager
-def serve_tiles(settings: Settings, catalogue: Catalogue, cache_dir: Path,
-                **overrides: Any) -> Iterator[TileServerHandle]:
+def serve_tiles(
+    settings: Settings, catalogue: Catalogue, cache_dir: Path, **overrides: Any
+) -> Iterator[TileServerHandle]:
     """Serve the tile routes on a free port until the block ends."""
     port = free_port()
     server_settings = settings.model_copy(update={"port": port})
@@ -147,8 +186,9 @@ def serve_tiles(settings: Settings, catalogue: Catalogue, cache_dir: Path,
 
 
 @pytest.fixture(scope="session")
-def tile_server(settings: Settings, tile_catalogue: Catalogue,
-                tmp_path_factory: pytest.TempPathFactory) -> Iterator[TileServerHandle]:
+def tile_server(
+    settings: Settings, tile_catalogue: Catalogue, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TileServerHandle]:
     """One tile server for the read-only tests."""
     with serve_tiles(settings, tile_catalogue, tmp_path_factory.mktemp("tile-cache")) as handle:
         yield handle

@@ -14,8 +14,7 @@ TINY = (74.61, 42.88)  # the tiny tiletest parcel, inside the big one
 NARYN_EMPTY = (76.50, 41.60)  # no tiletest parcel there
 
 
-def tile_path(prefix: str, z: int, lon: float, lat: float,
-              tms: str = "WebMercatorQuad") -> str:
+def tile_path(prefix: str, z: int, lon: float, lat: float, tms: str = "WebMercatorQuad") -> str:
     """`<prefix>/<tms>/<z>/<row>/<col>` of the tile holding a point."""
     tile = morecantile.tms.get(tms).tile(lon, lat, z)
     return f"{prefix}/{tms}/{z}/{tile.y}/{tile.x}"
@@ -37,8 +36,10 @@ def features(response: httpx.Response, layer: str) -> list[dict[str, Any]]:
 
 def vertex_count(geometry: dict[str, Any]) -> int:
     """Number of positions in a decoded GeoJSON-like geometry."""
+
     def count(value: Any) -> int:
         if value and isinstance(value[0], (int, float)):
             return 1
         return sum(count(v) for v in value)
+
     return count(geometry["coordinates"])

@@ -11,8 +11,9 @@ from tiles.cache import MemoryTileCache, TileCache, TileKey, etag_of
 from tiles.types import BBox
 
 
-def key_at(lon: float, lat: float, z: int = 12, tileset: str = "collections/lakes",
-           variant: str = "") -> TileKey:
+def key_at(
+    lon: float, lat: float, z: int = 12, tileset: str = "collections/lakes", variant: str = ""
+) -> TileKey:
     tile = morecantile.tms.get("WebMercatorQuad").tile(lon, lat, z)
     return TileKey(tileset, "WebMercatorQuad", z, tile.x, tile.y, variant)
 
@@ -64,8 +65,7 @@ def test_a_render_overtaken_by_an_edit_is_not_stored() -> None:
     assert cache.get(far) is not None
 
 
-def test_disk_hits_survive_a_new_process_and_filtered_tiles_stay_in_memory(
-        tmp_path: Path) -> None:
+def test_disk_hits_survive_a_new_process_and_filtered_tiles_stay_in_memory(tmp_path: Path) -> None:
     first = TileCache(1 << 20, tmp_path)
     plain, filtered = key_at(*BISHKEK), key_at(*BISHKEK, variant="abc")
     first.put(plain, b"plain", since=0)

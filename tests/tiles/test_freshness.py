@@ -20,13 +20,13 @@ from tests.tiles.support import BISHKEK, OSH, features, tile_path
 from tiles.changes import APPLICATION_NAME, parse_change
 
 PARCEL_TILES = "/collections/tt_parcels/tiles"
-MOVE_SQL = ("UPDATE tiletest.tt_parcels SET geom = ST_Multi(ST_Translate(geom, %s, 0)) "
-            "WHERE id = 1")
+MOVE_SQL = "UPDATE tiletest.tt_parcels SET geom = ST_Multi(ST_Translate(geom, %s, 0)) WHERE id = 1"
 
 
 def latest_changes(conn: psycopg.Connection[Any], since: int) -> list[tuple[str, Any]]:
-    return conn.execute("SELECT table_name, boxes FROM catalog.tile_changes WHERE seq > %s "
-                        "ORDER BY seq", [since]).fetchall()
+    return conn.execute(
+        "SELECT table_name, boxes FROM catalog.tile_changes WHERE seq > %s ORDER BY seq", [since]
+    ).fetchall()
 
 
 def last_seq(conn: psycopg.Connection[Any]) -> int:
@@ -70,10 +70,12 @@ def test_an_update_publishes_old_and_new_boxes(owner: psycopg.Connection[Any]) -
 def test_a_bulk_statement_notifies_once(owner: psycopg.Connection[Any]) -> None:
     since = last_seq(owner)
     owner.execute("LISTEN geoportal_tiles")
-    owner.execute("INSERT INTO tiletest.tt_places (id, name, population, phone, geom) "
-                  "SELECT 1000 + i, 'bulk ' || i, i, NULL, "
-                  "ST_SetSRID(ST_MakePoint(70 + i * 0.001, 40), 4326) "
-                  "FROM generate_series(1, 500) AS i")
+    owner.execute(
+        "INSERT INTO tiletest.tt_places (id, name, population, phone, geom) "
+        "SELECT 1000 + i, 'bulk ' || i, i, NULL, "
+        "ST_SetSRID(ST_MakePoint(70 + i * 0.001, 40), 4326) "
+        "FROM generate_series(1, 500) AS i"
+    )
     owner.execute("DELETE FROM tiletest.tt_places WHERE name LIKE 'bulk %'")
     notes = [parse_change(n.payload) for n in owner.notifies(timeout=1.0, stop_after=2)]
     assert [n.table for n in notes if n] == ["tt_places", "tt_places"]
@@ -94,7 +96,8 @@ def test_the_public_role_cannot_publish(tile_server: TileServerHandle) -> None:
 
 
 def test_an_edit_shows_in_the_next_fetch_and_spares_other_tiles(
-        client: httpx.Client, owner: psycopg.Connection[Any]) -> None:
+    client: httpx.Client, owner: psycopg.Connection[Any]
+) -> None:
     near = tile_path(PARCEL_TILES, 10, *BISHKEK)
     far = tile_path(PARCEL_TILES, 10, *OSH)
     before = big_parcel_x(client, near)
@@ -103,8 +106,7 @@ def test_an_edit_shows_in_the_next_fetch_and_spares_other_tiles(
     assert client.get(far).headers["x-tile-cache"] == "memory"
     try:
         owner.execute(MOVE_SQL, [0.02])  # about 190 m east: same tile, new position
-        moved = wait_for(lambda: (r := big_parcel_x(client, near)) and r[0] > before[0] + 1
-                         and r)
+        moved = wait_for(lambda: (r := big_parcel_x(client, near)) and r[0] > before[0] + 1 and r)
         assert moved[1] == "database"
         assert client.get(far).headers["x-tile-cache"] == "memory"  # untouched
     finally:
@@ -113,12 +115,15 @@ def test_an_edit_shows_in_the_next_fetch_and_spares_other_tiles(
 
 
 def test_every_process_sharing_a_disk_cache_is_told(
-        settings: Settings, tile_catalogue: Catalogue, owner: psycopg.Connection[Any],
-        tmp_path: Path) -> None:
+    settings: Settings, tile_catalogue: Catalogue, owner: psycopg.Connection[Any], tmp_path: Path
+) -> None:
     path = tile_path(PARCEL_TILES, 9, *BISHKEK)
-    with serve_tiles(settings, tile_catalogue, tmp_path) as one, \
-            serve_tiles(settings, tile_catalogue, tmp_path) as two, \
-            one.client() as a, two.client() as b:
+    with (
+        serve_tiles(settings, tile_catalogue, tmp_path) as one,
+        serve_tiles(settings, tile_catalogue, tmp_path) as two,
+        one.client() as a,
+        two.client() as b,
+    ):
         first = big_parcel_x(a, path)
         assert first is not None and big_parcel_x(b, path)[1] == "disk"  # type: ignore[index]
         try:
@@ -130,8 +135,8 @@ def test_every_process_sharing_a_disk_cache_is_told(
 
 
 def test_a_restarted_server_catches_up_on_missed_changes(
-        settings: Settings, tile_catalogue: Catalogue, owner: psycopg.Connection[Any],
-        tmp_path: Path) -> None:
+    settings: Settings, tile_catalogue: Catalogue, owner: psycopg.Connection[Any], tmp_path: Path
+) -> None:
     path = tile_path(PARCEL_TILES, 9, *BISHKEK)
     with serve_tiles(settings, tile_catalogue, tmp_path) as server, server.client() as http:
         first = big_parcel_x(http, path)
@@ -140,8 +145,7 @@ def test_a_restarted_server_catches_up_on_missed_changes(
     assert state["seq"] >= 1
     try:
         owner.execute(MOVE_SQL, [0.05])  # nobody is listening now
-        with serve_tiles(settings, tile_catalogue, tmp_path) as server, \
-                server.client() as http:
+        with serve_tiles(settings, tile_catalogue, tmp_path) as server, server.client() as http:
             after = big_parcel_x(http, path)
             assert after is not None and after[0] > first[0] + 1 and after[1] == "database"
     finally:
@@ -149,38 +153,49 @@ def test_a_restarted_server_catches_up_on_missed_changes(
 
 
 def test_a_load_replacing_a_layer_invalidates_its_tiles(
-        client: httpx.Client, owner: psycopg.Connection[Any]) -> None:
+    client: httpx.Client, owner: psycopg.Connection[Any]
+) -> None:
     path = tile_path("/collections/tt_places/tiles", 12, 74.62, 42.9)
     names = {f["properties"]["name"] for f in features(client.get(path), "tt_places")}
     assert "place 6" in names
-    rows = owner.execute("SELECT id, name, population, phone, geom FROM tiletest.tt_places "
-                         "ORDER BY id").fetchall()
+    rows = owner.execute(
+        "SELECT id, name, population, phone, geom FROM tiletest.tt_places ORDER BY id"
+    ).fetchall()
     try:
         with owner.transaction():  # what ingestion/load.py does: DELETE + COPY, one commit
             owner.execute("DELETE FROM tiletest.tt_places")
-            with owner.cursor().copy("COPY tiletest.tt_places (id, name, population, phone, geom) "
-                                     "FROM STDIN") as copy:
+            with owner.cursor().copy(
+                "COPY tiletest.tt_places (id, name, population, phone, geom) FROM STDIN"
+            ) as copy:
                 for row in rows:
                     copy.write_row([row[0], f"renamed {row[0]}", *row[2:]])
-        wait_for(lambda: "renamed 6" in {f["properties"]["name"] for f in features(
-            client.get(path), "tt_places")})
+        wait_for(
+            lambda: (
+                "renamed 6"
+                in {f["properties"]["name"] for f in features(client.get(path), "tt_places")}
+            )
+        )
     finally:
         with owner.transaction():
             owner.execute("DELETE FROM tiletest.tt_places")
-            with owner.cursor().copy("COPY tiletest.tt_places (id, name, population, phone, "
-                                     "geom) FROM STDIN") as copy:
+            with owner.cursor().copy(
+                "COPY tiletest.tt_places (id, name, population, phone, geom) FROM STDIN"
+            ) as copy:
                 for row in rows:
                     copy.write_row(row)
 
 
 def test_a_listener_that_lost_its_connection_catches_up(
-        client: httpx.Client, owner: psycopg.Connection[Any], base_data: Database) -> None:
+    client: httpx.Client, owner: psycopg.Connection[Any], base_data: Database
+) -> None:
     near = tile_path(PARCEL_TILES, 10, *BISHKEK)
     before = big_parcel_x(client, near)
     assert before is not None and big_parcel_x(client, near)[1] == "memory"  # type: ignore[index]
     with psycopg.connect(base_data.admin_conninfo(), autocommit=True) as admin:
-        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                      "WHERE application_name = %s", [APPLICATION_NAME])
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            [APPLICATION_NAME],
+        )
     try:
         owner.execute(MOVE_SQL, [0.02])  # while the listener reconnects
         wait_for(lambda: (r := big_parcel_x(client, near)) and r[0] > before[0] + 1)
@@ -193,12 +208,14 @@ def test_a_listener_that_lost_its_connection_catches_up(
 
 
 def test_a_disk_cache_of_unknown_freshness_is_cleared(
-        settings: Settings, tile_catalogue: Catalogue, tmp_path: Path) -> None:
+    settings: Settings, tile_catalogue: Catalogue, tmp_path: Path
+) -> None:
     stale = tmp_path / "basemap" / "WebMercatorQuad" / "6" / "45" / "23.mvt"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"stale")
-    (tmp_path / "changes.json").write_text(json.dumps(
-        {"seq": 1, "database": "another:database", "at": "2099-01-01T00:00:00+00:00"}))
+    (tmp_path / "changes.json").write_text(
+        json.dumps({"seq": 1, "database": "another:database", "at": "2099-01-01T00:00:00+00:00"})
+    )
     with serve_tiles(settings, tile_catalogue, tmp_path):
         assert not stale.exists()
     state = json.loads((tmp_path / "changes.json").read_text())

@@ -13,10 +13,20 @@ from tiles.tilesets import BASEMAP_LAYERS, build_registry
 
 
 def test_default_rules_use_public_fields_and_generalise_below_max_zoom() -> None:
-    layer = declare_layer("plain", "MultiPolygon", [
-        {"name": "a", "type": "text", "title": {"ky": "a", "ru": "a", "en": "a"}},
-        {"name": "secret", "type": "text", "public": False,
-         "title": {"ky": "s", "ru": "s", "en": "s"}}], zoom={"min": 5, "max": 12})
+    layer = declare_layer(
+        "plain",
+        "MultiPolygon",
+        [
+            {"name": "a", "type": "text", "title": {"ky": "a", "ru": "a", "en": "a"}},
+            {
+                "name": "secret",
+                "type": "text",
+                "public": False,
+                "title": {"ky": "s", "ru": "s", "en": "s"},
+            },
+        ],
+        zoom={"min": 5, "max": 12},
+    )
     low, top = zoom_rules(layer, 5, 100), zoom_rules(layer, 12, 100)
     assert low.field_names == top.field_names == ("a",)
     assert low.simplify_px > 0 and low.min_size_px > 0
@@ -32,12 +42,22 @@ def test_bands_choose_fields_cap_and_priority() -> None:
     assert [f.name for f in all_tile_fields(PARCELS)] == ["name", "kind", "area_ha", "surveyed"]
 
 
-@pytest.mark.parametrize("band", [{"min_zoom": 4, "fields": ["phone"]},
-                                  {"min_zoom": 4, "priority": "phone"},
-                                  {"min_zoom": 4, "fields": ["nope"]}])
+@pytest.mark.parametrize(
+    "band",
+    [
+        {"min_zoom": 4, "fields": ["phone"]},
+        {"min_zoom": 4, "priority": "phone"},
+        {"min_zoom": 4, "fields": ["nope"]},
+    ],
+)
 def test_rules_naming_restricted_or_unknown_fields_are_refused(band: dict) -> None:
-    bad = PLACES.model_copy(update={"tiles": PLACES.tiles.model_copy(  # type: ignore[union-attr]
-        update={"bands": [PLACES.tiles.bands[0].model_copy(update=band)]})})  # type: ignore[union-attr]
+    bad = PLACES.model_copy(
+        update={
+            "tiles": PLACES.tiles.model_copy(  # type: ignore[union-attr]
+                update={"bands": [PLACES.tiles.bands[0].model_copy(update=band)]}
+            )
+        }
+    )  # type: ignore[union-attr]
     with pytest.raises(TilesConfigError, match="phone|nope"):
         build_registry([bad])
 
@@ -53,6 +73,13 @@ def test_declared_catalogue_builds_a_basemap(catalogue: Catalogue) -> None:
 
 
 def test_layers_without_geometry_have_no_tiles() -> None:
-    table = Layer.model_validate({**PLACES.model_dump(by_alias=True), "id": "readings",
-                                  "table": "readings", "geometry_type": None, "tiles": None})
+    table = Layer.model_validate(
+        {
+            **PLACES.model_dump(by_alias=True),
+            "id": "readings",
+            "table": "readings",
+            "geometry_type": None,
+            "tiles": None,
+        }
+    )
     assert build_registry([table]).collections == {}

@@ -36,7 +36,12 @@ def test_attributes_follow_the_zoom_bands(client: httpx.Client) -> None:
     large = features(client.get(tile_path(BASEMAP, 12, *BISHKEK)), "settlements")
     assert small and large
     assert set().union(*(f["properties"] for f in small)) <= {
-        "name_ky", "name_ru", "name_en", "population", "capital"}
+        "name_ky",
+        "name_ru",
+        "name_en",
+        "population",
+        "capital",
+    }
     assert {"geonameid", "oblast"} <= set().union(*(f["properties"] for f in large))
     country = features(client.get(tile_path(BASEMAP, 3, *BISHKEK)), "country")
     assert set(country[0]["properties"]) == {"name_ky", "name_ru", "name_en", "iso_a2"}
@@ -51,10 +56,14 @@ def test_low_zoom_tiles_are_simplified(client: httpx.Client) -> None:
 
 
 def test_small_features_are_dropped_at_low_zoom(client: httpx.Client) -> None:
-    names_z8 = {f["properties"]["name"] for f in features(
-        client.get(tile_path(PARCEL_TILES, 8, *TINY)), "tt_parcels")}
-    names_z15 = {f["properties"]["name"] for f in features(
-        client.get(tile_path(PARCEL_TILES, 15, *TINY)), "tt_parcels")}
+    names_z8 = {
+        f["properties"]["name"]
+        for f in features(client.get(tile_path(PARCEL_TILES, 8, *TINY)), "tt_parcels")
+    }
+    names_z15 = {
+        f["properties"]["name"]
+        for f in features(client.get(tile_path(PARCEL_TILES, 15, *TINY)), "tt_parcels")
+    }
     assert "tiny" not in names_z8 and "big" in names_z8
     assert "tiny" in names_z15
 
@@ -71,33 +80,47 @@ def test_no_restricted_field_ever_reaches_a_tile(client: httpx.Client) -> None:
         for z in range(6, 15, 2):
             for feature in features(client.get(tile_path(prefix, z, *BISHKEK)), layer):
                 assert not restricted & set(feature["properties"])
-    response = client.get(tile_path(PARCEL_TILES, 14, *BISHKEK),
-                          params={"filter": "owner_pin = '11111111111111'"})
+    response = client.get(
+        tile_path(PARCEL_TILES, 14, *BISHKEK), params={"filter": "owner_pin = '11111111111111'"}
+    )
     assert response.status_code == 400 and "owner_pin" in response.json()["detail"]
 
 
-@pytest.mark.parametrize(("params", "expected"), [
-    ({"filter": "kind = 'garden'"}, {"tiny"}),
-    ({"filter": "area_ha > 1000"}, {"big"}),
-    ({"filter": '{"op": "=", "args": [{"property": "kind"}, "field"]}',
-      "filter-lang": "cql2-json"}, {"big"}),
-    ({"datetime": "2023-01-01/2023-12-31"}, {"tiny"}),
-    ({"datetime": "../2022-01-01", "filter": "kind = 'field'"}, {"big"}),
-])
-def test_filters_apply_to_collection_tiles(client: httpx.Client, params: dict[str, str],
-                                           expected: set[str]) -> None:
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"filter": "kind = 'garden'"}, {"tiny"}),
+        ({"filter": "area_ha > 1000"}, {"big"}),
+        (
+            {
+                "filter": '{"op": "=", "args": [{"property": "kind"}, "field"]}',
+                "filter-lang": "cql2-json",
+            },
+            {"big"},
+        ),
+        ({"datetime": "2023-01-01/2023-12-31"}, {"tiny"}),
+        ({"datetime": "../2022-01-01", "filter": "kind = 'field'"}, {"big"}),
+    ],
+)
+def test_filters_apply_to_collection_tiles(
+    client: httpx.Client, params: dict[str, str], expected: set[str]
+) -> None:
     response = client.get(tile_path(PARCEL_TILES, 14, *TINY), params=params)
     assert {f["properties"]["name"] for f in features(response, "tt_parcels")} == expected
 
 
-@pytest.mark.parametrize(("path", "params", "detail"), [
-    (tile_path(PARCEL_TILES, 14, *BISHKEK), {"filter": "kind = "}, "not valid cql2-text"),
-    (tile_path(PARCEL_TILES, 14, *BISHKEK), {"filter": "nope = 1"}, "unknown property"),
-    (tile_path(PARCEL_TILES, 14, *BISHKEK), {"datetime": "yesterday"}, "invalid datetime"),
-    (tile_path(BASEMAP, 8, *BISHKEK), {"filter": "name_en = 'x'"}, "collection tiles"),
-])
-def test_bad_filters_are_400(client: httpx.Client, path: str, params: dict[str, str],
-                             detail: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "params", "detail"),
+    [
+        (tile_path(PARCEL_TILES, 14, *BISHKEK), {"filter": "kind = "}, "not valid cql2-text"),
+        (tile_path(PARCEL_TILES, 14, *BISHKEK), {"filter": "nope = 1"}, "unknown property"),
+        (tile_path(PARCEL_TILES, 14, *BISHKEK), {"datetime": "yesterday"}, "invalid datetime"),
+        (tile_path(BASEMAP, 8, *BISHKEK), {"filter": "name_en = 'x'"}, "collection tiles"),
+    ],
+)
+def test_bad_filters_are_400(
+    client: httpx.Client, path: str, params: dict[str, str], detail: str
+) -> None:
     response = client.get(path, params=params)
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
@@ -126,17 +149,21 @@ def test_empty_tile_is_204_and_cached(client: httpx.Client) -> None:
     assert "etag" in first.headers
 
 
-@pytest.mark.parametrize(("path", "detail"), [
-    (tile_path("/collections/rivers/tiles", 20, *BISHKEK), "zoom range of rivers"),
-    (tile_path("/collections/rivers/tiles", 2, *BISHKEK), "zoom range of rivers"),
-    ("/collections/rivers/tiles/WebMercatorQuad/6/99/99", "outside tile matrix 6"),
-    (tile_path("/collections/rivers/tiles", 6, 10.0, 50.0), "tile matrix set limits"),
-    ("/collections/no_such_layer/tiles/WebMercatorQuad/6/23/45", "no_such_layer"),
-    ("/collections/rivers/tiles/GoogleMapsCompatible/6/23/45", "not supported"),
-    ("/tiles/WebMercatorQuad/30/0/0", "does not exist"),
-])
-def test_out_of_range_tiles_are_404_with_a_reason(client: httpx.Client, path: str,
-                                                  detail: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "detail"),
+    [
+        (tile_path("/collections/rivers/tiles", 20, *BISHKEK), "zoom range of rivers"),
+        (tile_path("/collections/rivers/tiles", 2, *BISHKEK), "zoom range of rivers"),
+        ("/collections/rivers/tiles/WebMercatorQuad/6/99/99", "outside tile matrix 6"),
+        (tile_path("/collections/rivers/tiles", 6, 10.0, 50.0), "tile matrix set limits"),
+        ("/collections/no_such_layer/tiles/WebMercatorQuad/6/23/45", "no_such_layer"),
+        ("/collections/rivers/tiles/GoogleMapsCompatible/6/23/45", "not supported"),
+        ("/tiles/WebMercatorQuad/30/0/0", "does not exist"),
+    ],
+)
+def test_out_of_range_tiles_are_404_with_a_reason(
+    client: httpx.Client, path: str, detail: str
+) -> None:
     response = client.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
@@ -149,8 +176,9 @@ def test_non_integer_tile_indices_are_400(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize("tms", ["WebMercatorQuad", "WorldCRS84Quad"])
-def test_layers_stored_in_a_national_crs_land_in_the_same_place(client: httpx.Client,
-                                                                tms: str) -> None:
+def test_layers_stored_in_a_national_crs_land_in_the_same_place(
+    client: httpx.Client, tms: str
+) -> None:
     def ring(layer: str) -> list[list[float]]:
         path = tile_path(f"/collections/{layer}/tiles", 11, *BISHKEK, tms=tms)
         found = features(client.get(path), layer)
@@ -161,7 +189,8 @@ def test_layers_stored_in_a_national_crs_land_in_the_same_place(client: httpx.Cl
     for axis in (0, 1):  # the same box within 2 tile units (of 4096)
         for pick in (min, max):
             assert pick(p[axis] for p in metric) == pytest.approx(
-                pick(p[axis] for p in degrees), abs=2)
+                pick(p[axis] for p in degrees), abs=2
+            )
 
 
 def test_crs84_tiles(client: httpx.Client) -> None:
@@ -172,14 +201,21 @@ def test_crs84_tiles(client: httpx.Client) -> None:
 def test_tileset_metadata_and_tilejson(client: httpx.Client) -> None:
     listing = client.get("/collections/rivers/tiles").json()
     assert {t["tileMatrixSetURI"].rsplit("/", 1)[1] for t in listing["tilesets"]} == {
-        "WebMercatorQuad", "WorldCRS84Quad"}
+        "WebMercatorQuad",
+        "WorldCRS84Quad",
+    }
     meta = client.get("/collections/rivers/tiles/WebMercatorQuad").json()
     assert meta["dataType"] == "vector"
     assert [lim["tileMatrix"] for lim in meta["tileMatrixSetLimits"]] == [
-        str(z) for z in range(4, 15)]
-    assert any(link["rel"] == "item" and link["href"].endswith(
-        "/collections/rivers/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}")
-        for link in meta["links"])
+        str(z) for z in range(4, 15)
+    ]
+    assert any(
+        link["rel"] == "item"
+        and link["href"].endswith(
+            "/collections/rivers/tiles/WebMercatorQuad/{tileMatrix}/{tileRow}/{tileCol}"
+        )
+        for link in meta["links"]
+    )
     tilejson = client.get("/tiles/WebMercatorQuad/tilejson.json").json()
     assert tilejson["tilejson"] == "3.0.0" and tilejson["tiles"][0].endswith("/{z}/{y}/{x}")
     layers = {layer["id"]: layer for layer in tilejson["vector_layers"]}

@@ -22,24 +22,31 @@ from tiles.types import TileCoord
 
 def _expressions(node: dict[str, Any]) -> list[str]:
     """Every output, filter and condition of a plan node and of the nodes below it."""
-    found = [*node.get("Output", []),
-             *(node[key] for key in ("Filter", "Recheck Cond", "Index Cond") if key in node)]
+    found = [
+        *node.get("Output", []),
+        *(node[key] for key in ("Filter", "Recheck Cond", "Index Cond") if key in node),
+    ]
     for child in node.get("Plans", []):
         found += _expressions(child)
     return found
 
 
-@pytest.mark.parametrize(("layer", "zoom", "lat"),
-                         [(PARCELS, 8, 42.87), (PARCELS, 16, 42.87), (PLACES, 12, 42.9)])
-def test_each_feature_is_clipped_and_encoded_once(base_data: Database,
-                                                  tile_catalogue: Catalogue, layer: Any,
-                                                  zoom: int, lat: float) -> None:
+@pytest.mark.parametrize(
+    ("layer", "zoom", "lat"), [(PARCELS, 8, 42.87), (PARCELS, 16, 42.87), (PLACES, 12, 42.9)]
+)
+def test_each_feature_is_clipped_and_encoded_once(
+    base_data: Database, tile_catalogue: Catalogue, layer: Any, zoom: int, lat: float
+) -> None:
     """`ST_AsMVTGeom` appears once in the plan: the planner must not pull the sub-select up
     and run it again for the test that drops features outside the tile."""
     tileset = build_registry(tile_catalogue).collection(layer.id)
     tile = morecantile.tms.get("WebMercatorQuad").tile(74.60, lat, zoom)
-    statement = build_tile_query(tileset, get_tile_matrix_set("WebMercatorQuad"),
-                                 TileCoord(tile.z, tile.x, tile.y), TileSettings())
+    statement = build_tile_query(
+        tileset,
+        get_tile_matrix_set("WebMercatorQuad"),
+        TileCoord(tile.z, tile.x, tile.y),
+        TileSettings(),
+    )
     assert statement is not None
     query, params = statement
     with psycopg.connect(base_data.public_conninfo) as conn:
@@ -51,8 +58,9 @@ def test_each_feature_is_clipped_and_encoded_once(base_data: Database,
     assert tile_bytes  # the statement draws the features of this tile
 
 
-@pytest.mark.parametrize(("z", "lon", "lat"), [(2, 74.5, 42.8), (7, 72.8, 40.5),
-                                               (14, 74.6, 42.87), (20, 71.0, 39.3)])
+@pytest.mark.parametrize(
+    ("z", "lon", "lat"), [(2, 74.5, 42.8), (7, 72.8, 40.5), (14, 74.6, 42.87), (20, 71.0, 39.3)]
+)
 def test_web_mercator_envelope_in_closed_form_is_proj_s(z: int, lon: float, lat: float) -> None:
     """The closed-form Web Mercator -> lon/lat box and pixel size are PROJ's."""
     from pyproj import Transformer

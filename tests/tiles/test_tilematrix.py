@@ -16,12 +16,15 @@ def test_unknown_set_names_the_supported_ones() -> None:
         get_tile_matrix_set("GoogleCRS84Quad")
 
 
-@pytest.mark.parametrize(("tms", "tile"), [
-    ("WebMercatorQuad", TileCoord(25, 0, 0)),
-    ("WebMercatorQuad", TileCoord(2, 4, 0)),
-    ("WorldCRS84Quad", TileCoord(0, 0, 1)),
-    ("WorldCRS84Quad", TileCoord(0, -1, 0)),
-])
+@pytest.mark.parametrize(
+    ("tms", "tile"),
+    [
+        ("WebMercatorQuad", TileCoord(25, 0, 0)),
+        ("WebMercatorQuad", TileCoord(2, 4, 0)),
+        ("WorldCRS84Quad", TileCoord(0, 0, 1)),
+        ("WorldCRS84Quad", TileCoord(0, -1, 0)),
+    ],
+)
 def test_tiles_outside_the_matrix_are_refused(tms: str, tile: TileCoord) -> None:
     with pytest.raises(TileOutOfRangeError):
         get_tile_matrix_set(tms).check_tile(tile)
@@ -31,8 +34,12 @@ def test_limits_cover_the_country_at_each_zoom() -> None:
     limits = get_tile_matrix_set("WebMercatorQuad").limits(KG, 5, 7)
     assert [item["tileMatrix"] for item in limits] == ["5", "6", "7"]
     z6 = limits[1]
-    assert (z6["minTileCol"], z6["maxTileCol"], z6["minTileRow"], z6["maxTileRow"]) == \
-        (44, 46, 23, 24)
+    assert (z6["minTileCol"], z6["maxTileCol"], z6["minTileRow"], z6["maxTileRow"]) == (
+        44,
+        46,
+        23,
+        24,
+    )
 
 
 def test_crs84_matrices_map_to_web_mercator_zooms() -> None:

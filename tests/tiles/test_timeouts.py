@@ -17,14 +17,19 @@ from tests.tiles.conftest import TileServerHandle, serve_tiles
 from tests.tiles.support import BISHKEK, tile_path
 
 SLOW_TILE = tile_path("/collections/tt_slow/tiles", 8, *BISHKEK)  # 10 rows x 0.5 s
-ACTIVE_SQL = ("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'geoportal-tiles'"
-              " AND state = 'active' AND query LIKE '%tt_slow%'")
+ACTIVE_SQL = (
+    "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'geoportal-tiles'"
+    " AND state = 'active' AND query LIKE '%tt_slow%'"
+)
 
 
-def test_statement_timeout_is_a_503(settings: Settings, tile_catalogue: Catalogue,
-                                    tmp_path: Path) -> None:
-    with serve_tiles(settings, tile_catalogue, tmp_path, statement_timeout_ms=200) as server, \
-            server.client() as http:
+def test_statement_timeout_is_a_503(
+    settings: Settings, tile_catalogue: Catalogue, tmp_path: Path
+) -> None:
+    with (
+        serve_tiles(settings, tile_catalogue, tmp_path, statement_timeout_ms=200) as server,
+        server.client() as http,
+    ):
         started = time.monotonic()
         response = http.get(SLOW_TILE)
         assert time.monotonic() - started < 3
@@ -33,8 +38,9 @@ def test_statement_timeout_is_a_503(settings: Settings, tile_catalogue: Catalogu
     assert "took longer than 200 ms" in response.json()["detail"]
 
 
-def test_a_client_that_leaves_cancels_its_query(tile_server: TileServerHandle,
-                                                base_data: Database) -> None:
+def test_a_client_that_leaves_cancels_its_query(
+    tile_server: TileServerHandle, base_data: Database
+) -> None:
     outcome: list[BaseException] = []
 
     def fetch() -> None:
@@ -46,6 +52,7 @@ def test_a_client_that_leaves_cancels_its_query(tile_server: TileServerHandle,
 
     client = threading.Thread(target=fetch)
     with psycopg.connect(base_data.admin_conninfo(), autocommit=True) as conn:
+
         def active() -> int:
             row = conn.execute(ACTIVE_SQL).fetchone()
             return int(row[0]) if row else 0

@@ -34,8 +34,9 @@ def browser() -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                             args=CHROMIUM_ARGS)
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
         yield browser
         browser.close()
 
@@ -47,8 +48,9 @@ def api(live_server: LiveServer) -> Iterator[httpx.Client]:
 
 
 @contextmanager
-def open_map(browser: Any, live_server: LiveServer, fragment: str = "",
-             **options: Any) -> Iterator[PageRecord]:
+def open_map(
+    browser: Any, live_server: LiveServer, fragment: str = "", **options: Any
+) -> Iterator[PageRecord]:
     """The viewer at `/map<fragment>`, loaded and idle."""
     with open_page(browser, live_server.url, **options) as record:
         record.page.goto(f"{live_server.url}/map{fragment}")
@@ -108,16 +110,19 @@ def test_toggling_a_layer_changes_the_tile_requests(viewer: PageRecord) -> None:
     assert_clean(viewer)
 
 
-def test_clicking_a_feature_shows_its_popup(browser: Any, live_server: LiveServer,
-                                             api: httpx.Client) -> None:
-    body = api.get("/collections/settlements/items",
-                   params={"filter": "name_en='Bishkek'", "f": "json"}).json()
+def test_clicking_a_feature_shows_its_popup(
+    browser: Any, live_server: LiveServer, api: httpx.Client
+) -> None:
+    body = api.get(
+        "/collections/settlements/items", params={"filter": "name_en='Bishkek'", "f": "json"}
+    ).json()
     lon, lat = body["features"][0]["geometry"]["coordinates"]
     with open_map(browser, live_server, f"#map=12/{lat}/{lon}") as record:
         click_map_center(record)
         record.page.wait_for_selector(".maplibregl-popup .attributes td", timeout=10_000)
         record.page.wait_for_function(
-            "() => document.querySelector('.popup-title').textContent === 'Bishkek'")
+            "() => document.querySelector('.popup-title').textContent === 'Bishkek'"
+        )
         text = record.page.inner_text(".maplibregl-popup")
         assert "Population" in text and "900,000" in text
         links = record.page.locator(".popup-links a")
@@ -131,15 +136,19 @@ def test_clicking_a_feature_shows_its_popup(browser: Any, live_server: LiveServe
         assert_clean(record)
 
 
-def test_searching_a_cadastral_code_flies_to_the_parcel(viewer: PageRecord,
-                                                         api: httpx.Client) -> None:
-    parcel = api.get("/collections/cadastre_parcels/items",
-                     params={"limit": 1, "sortby": "-area_m2", "f": "json"}).json()["features"][0]
+def test_searching_a_cadastral_code_flies_to_the_parcel(
+    viewer: PageRecord, api: httpx.Client
+) -> None:
+    parcel = api.get(
+        "/collections/cadastre_parcels/items",
+        params={"limit": 1, "sortby": "-area_m2", "f": "json"},
+    ).json()["features"][0]
     code = parcel["properties"]["cadastral_code"]
     viewer.page.focus("#search-input")  # keyboard only: type, arrow down, Enter
     viewer.page.keyboard.type(code)
-    viewer.page.wait_for_selector(f"#search-results li[data-collection=cadastre_parcels]"
-                                  f"[data-id='{parcel['id']}']")
+    viewer.page.wait_for_selector(
+        f"#search-results li[data-collection=cadastre_parcels][data-id='{parcel['id']}']"
+    )
     viewer.page.keyboard.press("ArrowDown")
     viewer.page.keyboard.press("Enter")
     viewer.page.wait_for_selector(f"body[data-search-done='{parcel['id']}']", timeout=30_000)
@@ -154,13 +163,15 @@ def test_searching_a_cadastral_code_flies_to_the_parcel(viewer: PageRecord,
     assert zoom >= 11  # the parcels' min zoom
     assert viewer.page.is_checked("#toggle-cadastre_parcels")
     viewer.page.wait_for_function(
-        f"() => document.querySelector('.popup-title')?.textContent === '{code}'")
+        f"() => document.querySelector('.popup-title')?.textContent === '{code}'"
+    )
     viewer.screenshot("viewer-04-search-cadastral-code")
     assert_clean(viewer)
 
 
-def test_kyrgyz_titles_are_shown_and_remembered(browser: Any, live_server: LiveServer,
-                                                api: httpx.Client) -> None:
+def test_kyrgyz_titles_are_shown_and_remembered(
+    browser: Any, live_server: LiveServer, api: httpx.Client
+) -> None:
     config = api.get("/map/config.json").json()
     with open_map(browser, live_server) as record:
         english = record.page.locator(".theme-title").all_inner_texts()
@@ -169,22 +180,27 @@ def test_kyrgyz_titles_are_shown_and_remembered(browser: Any, live_server: LiveS
         kyrgyz = record.page.locator(".theme-title").all_inner_texts()
         assert kyrgyz == [theme["title"]["ky"] for theme in config["themes"]]
         assert record.page.inner_text("label[for=toggle-settlements] span") == next(
-            layer["title"]["ky"] for layer in config["layers"] if layer["id"] == "settlements")
+            layer["title"]["ky"] for layer in config["layers"] if layer["id"] == "settlements"
+        )
         record.page.wait_for_function(
             "() => [...document.querySelectorAll('.place-label')]"
-            ".some(e => e.textContent === 'Бишкек')")
+            ".some(e => e.textContent === 'Бишкек')"
+        )
         record.screenshot("viewer-05-kyrgyz")
         record.page.reload()
         record.page.wait_for_selector("body[data-map-ready=true]")
         assert record.page.evaluate("() => document.documentElement.lang") == "ky"
-        assert record.page.locator(".theme-title").first.inner_text() == \
-            config["themes"][0]["title"]["ky"]
+        assert (
+            record.page.locator(".theme-title").first.inner_text()
+            == config["themes"][0]["title"]["ky"]
+        )
         assert_clean(record)
 
 
 def test_shared_link_restores_view_and_layers(browser: Any, live_server: LiveServer) -> None:
-    with open_map(browser, live_server,
-                               "#map=9/42.5/74.5/0/0&layers=oblasts,irrigation_canals") as record:
+    with open_map(
+        browser, live_server, "#map=9/42.5/74.5/0/0&layers=oblasts,irrigation_canals"
+    ) as record:
         assert record.page.is_checked("#toggle-irrigation_canals")
         assert not record.page.is_checked("#toggle-settlements")
         assert record.requests_to("/collections/irrigation_canals/tiles/WebMercatorQuad/9/")
@@ -194,8 +210,9 @@ def test_shared_link_restores_view_and_layers(browser: Any, live_server: LiveSer
         assert_clean(record)
 
 
-def test_buildings_are_extruded_when_the_map_is_pitched(browser: Any,
-                                                        live_server: LiveServer) -> None:
+def test_buildings_are_extruded_when_the_map_is_pitched(
+    browser: Any, live_server: LiveServer
+) -> None:
     with open_map(browser, live_server, "#map=16/42.874/74.60/0/0") as record:
         flat = record.page.evaluate("""() => window.geoportalViewer.map
             .getLayoutProperty('buildings-3d', 'visibility')""")
@@ -209,13 +226,17 @@ def test_buildings_are_extruded_when_the_map_is_pitched(browser: Any,
         assert_clean(record)
 
 
-def test_time_control_filters_temporal_layers(browser: Any, live_server: LiveServer,
-                                              api: httpx.Client) -> None:
-    first = api.get("/collections/irrigation_sensors/items",
-                    params={"sortby": "installed", "limit": 1, "f": "json"}).json()["features"][0]
+def test_time_control_filters_temporal_layers(
+    browser: Any, live_server: LiveServer, api: httpx.Client
+) -> None:
+    first = api.get(
+        "/collections/irrigation_sensors/items",
+        params={"sortby": "installed", "limit": 1, "f": "json"},
+    ).json()["features"][0]
     lon, lat = first["geometry"]["coordinates"]
-    with open_map(browser, live_server,
-                  f"#map=10/{lat}/{lon}/0/0&layers=oblasts,rivers,irrigation_sensors") as record:
+    with open_map(
+        browser, live_server, f"#map=10/{lat}/{lon}/0/0&layers=oblasts,rivers,irrigation_sensors"
+    ) as record:
         record.page.check("#time-enabled")
         record.page.locator("#time-slider").focus()
         for _ in range(3):
@@ -234,16 +255,17 @@ def test_time_control_filters_temporal_layers(browser: Any, live_server: LiveSer
         assert_clean(record)
 
 
-def test_sensor_popup_charts_its_readings(browser: Any, live_server: LiveServer,
-                                          api: httpx.Client) -> None:
-    sensor = api.get("/collections/irrigation_sensors/items",
-                     params={"filter": "status='active'", "sortby": "installed", "limit": 1,
-                             "f": "json"}
-                     ).json()["features"][0]
+def test_sensor_popup_charts_its_readings(
+    browser: Any, live_server: LiveServer, api: httpx.Client
+) -> None:
+    sensor = api.get(
+        "/collections/irrigation_sensors/items",
+        params={"filter": "status='active'", "sortby": "installed", "limit": 1, "f": "json"},
+    ).json()["features"][0]
     lon, lat = sensor["geometry"]["coordinates"]
-    with open_map(browser, live_server,
-                               f"#map=15/{lat}/{lon}/0/0&layers=irrigation_sensors"
-                               "&date=2025-07-15") as record:
+    with open_map(
+        browser, live_server, f"#map=15/{lat}/{lon}/0/0&layers=irrigation_sensors&date=2025-07-15"
+    ) as record:
         click_map_center(record)
         record.page.wait_for_selector(".maplibregl-popup svg.sparkline path", timeout=15_000)
         assert record.requests_to("/collections/irrigation_readings/items?")
@@ -251,8 +273,9 @@ def test_sensor_popup_charts_its_readings(browser: Any, live_server: LiveServer,
         assert_clean(record)
 
 
-def test_download_panel_offers_only_what_the_server_has(viewer: PageRecord,
-                                                        api: httpx.Client) -> None:
+def test_download_panel_offers_only_what_the_server_has(
+    viewer: PageRecord, api: httpx.Client
+) -> None:
     has_pmtiles = api.get("/downloads/pmtiles").status_code != 404
     geojson = viewer.page.locator("#downloads a[data-format=geojson]").get_attribute("href")
     assert "bbox=" in geojson and "/collections/country/items?f=json" in geojson
@@ -266,8 +289,9 @@ def test_download_panel_offers_only_what_the_server_has(viewer: PageRecord,
 
 
 def test_phone_layout_and_keyboard(browser: Any, live_server: LiveServer) -> None:
-    with open_map(browser, live_server, viewport={"width": 390, "height": 844},
-                               is_mobile=True, has_touch=True) as record:
+    with open_map(
+        browser, live_server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    ) as record:
         assert not record.page.is_visible("#sidebar")
         record.screenshot("viewer-10-phone-map")
         record.page.focus("#panel-toggle")
@@ -281,23 +305,28 @@ def test_phone_layout_and_keyboard(browser: Any, live_server: LiveServer) -> Non
         assert_clean(record)
 
 
-@pytest.mark.parametrize("path", ["/collections/hazard_zones/preview?lang=ru",
-                                  "/collections/settlements/items/1/preview"])
-def test_folium_preview_loads_with_the_network_blocked(browser: Any, live_server: LiveServer,
-                                                       path: str) -> None:
+@pytest.mark.parametrize(
+    "path",
+    ["/collections/hazard_zones/preview?lang=ru", "/collections/settlements/items/1/preview"],
+)
+def test_folium_preview_loads_with_the_network_blocked(
+    browser: Any, live_server: LiveServer, path: str
+) -> None:
     with open_page(browser, live_server.url) as record:
         record.page.goto(f"{live_server.url}{path}")
         record.page.wait_for_selector(".leaflet-container canvas")
         libraries = record.page.evaluate(
-            "() => [typeof L, typeof jQuery, typeof bootstrap, typeof L.AwesomeMarkers]")
+            "() => [typeof L, typeof jQuery, typeof bootstrap, typeof L.AwesomeMarkers]"
+        )
         assert libraries == ["object", "function", "object", "object"]
         assert record.requests_to("/map/vendor/leaflet/dist/leaflet.js")
         record.screenshot("preview-" + path.split("/")[2])
         assert_clean(record)
 
 
-def test_cli_preview_file_opens_offline(browser: Any, live_server: LiveServer,
-                                        tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_cli_preview_file_opens_offline(
+    browser: Any, live_server: LiveServer, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from typer.testing import CliRunner
 
     from geoportal.cli.main import app

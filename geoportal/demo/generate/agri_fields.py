@@ -27,8 +27,16 @@ MAX_PLOT_M2 = 580_000.0
 FARM_KINDS = np.array(["smallholder", "medium", "large"])
 KIND_SHARE = np.array([0.68, 0.24, 0.08])
 KIND_MEDIAN_HA = np.array([4.4, 12.0, 40.0])
-OBLAST_SHARE = {"Chuy": 0.30, "Issyk-Kul": 0.12, "Naryn": 0.06, "Talas": 0.09,
-                "Jalal-Abad": 0.16, "Osh": 0.19, "Batken": 0.08, "Bishkek": 0.0}
+OBLAST_SHARE = {
+    "Chuy": 0.30,
+    "Issyk-Kul": 0.12,
+    "Naryn": 0.06,
+    "Talas": 0.09,
+    "Jalal-Abad": 0.16,
+    "Osh": 0.19,
+    "Batken": 0.08,
+    "Bishkek": 0.0,
+}
 """Share of the plots in each oblast, roughly the share of its arable land."""
 
 
@@ -63,7 +71,7 @@ def massif_seeds(terrain: Terrain, rng: np.random.Generator) -> tuple[np.ndarray
     rows, cols = np.nonzero(terrain.cultivable[::2, ::2])
     rows, cols = 2 * rows, 2 * cols
     x, y = terrain.cell_centres(rows, cols)
-    square = (np.floor(x / MASSIF_SPACING_M) * 1e4 + np.floor(y / MASSIF_SPACING_M))
+    square = np.floor(x / MASSIF_SPACING_M) * 1e4 + np.floor(y / MASSIF_SPACING_M)
     order = rng.permutation(len(x))
     _, first = np.unique(square[order], return_index=True)
     seeds = np.column_stack([x[order[first]], y[order[first]]])
@@ -72,8 +80,13 @@ def massif_seeds(terrain: Terrain, rng: np.random.Generator) -> tuple[np.ndarray
     z = terrain.elevation
     inner_r = np.clip(rows, 1, z.shape[0] - 2)
     inner_c = np.clip(cols, 1, z.shape[1] - 2)
-    weight = np.hypot(z[inner_r, inner_c + 1] - z[inner_r, inner_c - 1],
-                      z[inner_r + 1, inner_c] - z[inner_r - 1, inner_c]) + 1e-3
+    weight = (
+        np.hypot(
+            z[inner_r, inner_c + 1] - z[inner_r, inner_c - 1],
+            z[inner_r + 1, inner_c] - z[inner_r - 1, inner_c],
+        )
+        + 1e-3
+    )
     sin = np.bincount(owner, weight * np.sin(aspect), len(seeds))
     cos = np.bincount(owner, weight * np.cos(aspect), len(seeds))
     angle = np.arctan2(sin, cos) + rng.normal(0.0, np.radians(6.0), len(seeds))
@@ -86,8 +99,9 @@ def _frame(angle: float) -> tuple[np.ndarray, np.ndarray]:
     return np.array([-down[1], down[0]]), down
 
 
-def _massif_blocks(seed: np.ndarray, angle: float, cells: np.ndarray,
-                   rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def _massif_blocks(
+    seed: np.ndarray, angle: float, cells: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
     """The grid of blocks covering a massif's cultivable cells, in the massif frame."""
     along, down = _frame(angle)
     u = (cells - seed) @ along
@@ -99,14 +113,16 @@ def _massif_blocks(seed: np.ndarray, angle: float, cells: np.ndarray,
     return edges_u[iu], edges_v[iv], edges_u[iu + 1], edges_v[iv + 1]
 
 
-def _jittered_lines(start: float, stop: float, low: float, high: float,
-                    rng: np.random.Generator) -> np.ndarray:
+def _jittered_lines(
+    start: float, stop: float, low: float, high: float, rng: np.random.Generator
+) -> np.ndarray:
     count = int((stop - start) / low) + 2
     return start + np.concatenate([[0.0], np.cumsum(rng.uniform(low, high, count))])
 
 
-def layout_blocks(terrain: Terrain, seeds: np.ndarray, angles: np.ndarray,
-                  rng: np.random.Generator) -> Blocks:
+def layout_blocks(
+    terrain: Terrain, seeds: np.ndarray, angles: np.ndarray, rng: np.random.Generator
+) -> Blocks:
     """Blocks of every massif that touch cultivable land and whose centre lies in the
     massif's own Voronoi cell."""
     rows, cols = np.nonzero(terrain.cultivable[::2, ::2])
@@ -117,7 +133,7 @@ def layout_blocks(terrain: Terrain, seeds: np.ndarray, angles: np.ndarray,
     bounds = np.searchsorted(owner[by_massif], np.arange(len(seeds) + 1))
     grids = []
     for index in range(len(seeds)):
-        own = cells[by_massif[bounds[index]:bounds[index + 1]]]
+        own = cells[by_massif[bounds[index] : bounds[index + 1]]]
         if len(own):
             grid = _massif_blocks(seeds[index], angles[index], own, rng)
             grids.append((np.full(len(grid[0]), index), *grid))
@@ -126,8 +142,11 @@ def layout_blocks(terrain: Terrain, seeds: np.ndarray, angles: np.ndarray,
     along = np.column_stack([-down[:, 1], down[:, 0]])
 
     def at(fu: float, fv: float) -> np.ndarray:
-        return (seeds[massif] + (u0 + fu * (u1 - u0))[:, None] * along
-                + (v0 + fv * (v1 - v0))[:, None] * down)
+        return (
+            seeds[massif]
+            + (u0 + fu * (u1 - u0))[:, None] * along
+            + (v0 + fv * (v1 - v0))[:, None] * down
+        )
 
     centre = at(0.5, 0.5)
     keep = tree.query(centre)[1] == massif
@@ -137,12 +156,21 @@ def layout_blocks(terrain: Terrain, seeds: np.ndarray, angles: np.ndarray,
         on_land |= terrain.lookup(terrain.cultivable, point[:, 0], point[:, 1])
     keep &= on_land
     kind = rng.choice(len(FARM_KINDS), size=int(keep.sum()), p=KIND_SHARE)
-    return Blocks(massif=massif[keep], u0=u0[keep], v0=v0[keep], u1=u1[keep], v1=v1[keep],
-                  kind=kind, x=centre[keep, 0], y=centre[keep, 1])
+    return Blocks(
+        massif=massif[keep],
+        u0=u0[keep],
+        v0=v0[keep],
+        u1=u1[keep],
+        v1=v1[keep],
+        kind=kind,
+        x=centre[keep, 0],
+        y=centre[keep, 1],
+    )
 
 
-def subdivide(blocks: Blocks, median_scale: float,
-              rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+def subdivide(
+    blocks: Blocks, median_scale: float, rng: np.random.Generator
+) -> tuple[np.ndarray, ...]:
     """Recursive cuts of every block into rectangles (u0, v0, u1, v1, block index).
 
     A rectangle larger than a size drawn from the block's farm kind (log-normal around its
@@ -171,12 +199,14 @@ def subdivide(blocks: Blocks, median_scale: float,
             np.concatenate([v0, np.where(cut_u, v0, mid_v)]),
             np.concatenate([np.where(cut_u, mid_u, u1), u1]),
             np.concatenate([np.where(cut_u, v1, mid_v), v1]),
-            np.concatenate([owner, owner]))
+            np.concatenate([owner, owner]),
+        )
     return tuple(np.concatenate(arrays) for arrays in zip(*done, strict=True))
 
 
-def rectangles_to_polygons(blocks: Blocks, seeds: np.ndarray, angles: np.ndarray,
-                           rects: tuple[np.ndarray, ...]) -> np.ndarray:
+def rectangles_to_polygons(
+    blocks: Blocks, seeds: np.ndarray, angles: np.ndarray, rects: tuple[np.ndarray, ...]
+) -> np.ndarray:
     """UTM polygons of rectangles in their massif frames, inset by the boundary strips."""
     u0, v0, u1, v1, owner = rects
     half_plot = PLOT_GAP_M / 2
@@ -190,8 +220,11 @@ def rectangles_to_polygons(blocks: Blocks, seeds: np.ndarray, angles: np.ndarray
     along = np.column_stack([-down[:, 1], down[:, 0]])
     corner_u = np.stack([u0, u1, u1, u0, u0], axis=1)
     corner_v = np.stack([v0, v0, v1, v1, v0], axis=1)
-    xy = (seeds[massif][:, None, :] + corner_u[..., None] * along[:, None, :]
-          + corner_v[..., None] * down[:, None, :])
+    xy = (
+        seeds[massif][:, None, :]
+        + corner_u[..., None] * along[:, None, :]
+        + corner_v[..., None] * down[:, None, :]
+    )
     return shapely.polygons(xy)
 
 
@@ -220,8 +253,7 @@ def clip_to(polygons: np.ndarray, pieces: np.ndarray) -> np.ndarray:
         owners, parts = owners[order], parts[order]
         starts = np.flatnonzero(np.r_[True, np.diff(owners) > 0])
         groups = np.split(parts, starts[1:])
-        result[owners[starts]] = [g[0] if len(g) == 1 else shapely.union_all(g)
-                                  for g in groups]
+        result[owners[starts]] = [g[0] if len(g) == 1 else shapely.union_all(g) for g in groups]
     return result
 
 
@@ -236,16 +268,18 @@ def clip_to_massifs(polygons: np.ndarray, massif: np.ndarray, seeds: np.ndarray)
     inside = (nearest.reshape(-1, 4) == massif[:, None]).all(axis=1)
     x0, y0, x1, y1 = shapely.total_bounds(polygons)
     frame = shapely.box(x0 - 1e5, y0 - 1e5, x1 + 1e5, y1 + 1e5)
-    cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds),
-                                                       extend_to=frame, ordered=True))
+    cells = shapely.get_parts(
+        shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame, ordered=True)
+    )
     cells = shapely.buffer(cells, -BLOCK_GAP_M / 2, join_style="mitre")
     result = polygons.copy()
     result[~inside] = shapely.intersection(polygons[~inside], cells[massif[~inside]])
     return result
 
 
-def block_priority(terrain: Terrain, blocks: Blocks, oblast_names: list[str], target: int,
-                   rng: np.random.Generator) -> np.ndarray:
+def block_priority(
+    terrain: Terrain, blocks: Blocks, oblast_names: list[str], target: int, rng: np.random.Generator
+) -> np.ndarray:
     """Order in which blocks are taken: patches around centres spread over the oblasts in
     proportion to their arable land, so that a small demo still has fields in every valley."""
     oblast = terrain.lookup(terrain.oblast, blocks.x, blocks.y)
@@ -259,7 +293,8 @@ def block_priority(terrain: Terrain, blocks: Blocks, oblast_names: list[str], ta
             centres.append(rng.choice(members, size=wanted, replace=False))
     chosen = np.concatenate(centres)
     distance, _ = cKDTree(np.column_stack([blocks.x[chosen], blocks.y[chosen]])).query(
-        np.column_stack([blocks.x, blocks.y]))
+        np.column_stack([blocks.x, blocks.y])
+    )
     priority = distance + rng.uniform(0.0, 2_500.0, len(distance))
     priority[rng.random(len(distance)) < 0.05] = np.inf  # farmsteads, orchards of houses, fallow
     return np.argsort(priority, kind="stable")
@@ -269,8 +304,13 @@ def _subset(blocks: Blocks, index: np.ndarray) -> Blocks:
     return Blocks(**{name: getattr(blocks, name)[index] for name in Blocks.__dataclass_fields__})
 
 
-def lay_out_fields(terrain: Terrain, pieces: np.ndarray, oblast_names: list[str], target: int,
-                   rng: np.random.Generator) -> Fields:
+def lay_out_fields(
+    terrain: Terrain,
+    pieces: np.ndarray,
+    oblast_names: list[str],
+    target: int,
+    rng: np.random.Generator,
+) -> Fields:
     """About `target` plots on the cultivable land (UTM 43N polygons, valid, not overlapping).
 
     When the land cannot hold `target` plots of the usual sizes (national scale on a small
@@ -280,8 +320,11 @@ def lay_out_fields(terrain: Terrain, pieces: np.ndarray, oblast_names: list[str]
     blocks = layout_blocks(terrain, seeds, angles, rng)
     order = block_priority(terrain, blocks, oblast_names, target, rng)
     # a first guess of the plots per block, to cut only the blocks that may be needed
-    guess = (blocks.u1 - blocks.u0) * (blocks.v1 - blocks.v0) / (
-        KIND_MEDIAN_HA[blocks.kind] * 1e4 * 0.45)
+    guess = (
+        (blocks.u1 - blocks.u0)
+        * (blocks.v1 - blocks.v0)
+        / (KIND_MEDIAN_HA[blocks.kind] * 1e4 * 0.45)
+    )
     enough = int(np.searchsorted(np.cumsum(guess[order]), target * 2.0)) + 1
     if enough < len(order):
         rank = np.empty(len(order), dtype=np.int64)
@@ -308,8 +351,9 @@ def lay_out_fields(terrain: Terrain, pieces: np.ndarray, oblast_names: list[str]
     polygons, owner = polygons[keep], owner[keep]
     if len(polygons) > target:
         # the last blocks taken are dropped whole, so no block is left half empty
-        cut = np.searchsorted(np.cumsum(np.bincount(owner, minlength=len(blocks.u0))[taken]),
-                              target)
+        cut = np.searchsorted(
+            np.cumsum(np.bincount(owner, minlength=len(blocks.u0))[taken]), target
+        )
         kept_blocks = np.isin(owner, taken[: cut + 1])
         polygons, owner = polygons[kept_blocks], owner[kept_blocks]
     return Fields(geometry=polygons, block=owner, kind=blocks.kind[owner])

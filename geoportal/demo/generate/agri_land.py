@@ -29,8 +29,16 @@ RAYON_NAMES = {"City of Tomok": "City of Tokmok", "Issyk Kul": "Issyk-Kul"}
 
 RESOLUTION_M = 250.0
 SLOPE_LIMIT_DEG = 3.5
-ELEVATION_LIMIT_M = {"Bishkek": 0.0, "Chuy": 1800.0, "Issyk-Kul": 2000.0, "Naryn": 2250.0,
-                     "Batken": 1600.0, "Jalal-Abad": 1600.0, "Talas": 2000.0, "Osh": 1600.0}
+ELEVATION_LIMIT_M = {
+    "Bishkek": 0.0,
+    "Chuy": 1800.0,
+    "Issyk-Kul": 2000.0,
+    "Naryn": 2250.0,
+    "Batken": 1600.0,
+    "Jalal-Abad": 1600.0,
+    "Talas": 2000.0,
+    "Osh": 1600.0,
+}
 """Upper limit of cultivation by oblast (`name_en` of `ctx.oblasts`)."""
 TILE_M = 10_000.0
 """Side of the square tiles the cultivable polygon is cut into, so that clipping a field
@@ -68,8 +76,9 @@ class Terrain:
     def elevation_at(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Bilinear elevation (m) at UTM coordinates."""
         cols, rows = ~self.transform * (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
-        return ndimage.map_coordinates(self.elevation, [rows - 0.5, cols - 0.5], order=1,
-                                       mode="nearest")
+        return ndimage.map_coordinates(
+            self.elevation, [rows - 0.5, cols - 0.5], order=1, mode="nearest"
+        )
 
     def lookup(self, grid: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         """The value of a grid of this terrain's shape at UTM coordinates (nearest cell)."""
@@ -103,17 +112,27 @@ def _build_terrain(ctx: Context) -> Terrain:
     country = ctx.to_metric(ctx.country)
     x0, y0, x1, y1 = country.total_bounds
     shape = (int((y1 - y0) / RESOLUTION_M) + 2, int((x1 - x0) / RESOLUTION_M) + 2)
-    transform = Affine(RESOLUTION_M, 0.0, x0 - RESOLUTION_M, 0.0, -RESOLUTION_M,
-                       y1 + RESOLUTION_M)
+    transform = Affine(RESOLUTION_M, 0.0, x0 - RESOLUTION_M, 0.0, -RESOLUTION_M, y1 + RESOLUTION_M)
     elevation = np.full(shape, np.nan, dtype="float32")
-    rasterio.warp.reproject(values, elevation, src_transform=dem_transform, src_crs="EPSG:4326",
-                            dst_transform=transform, dst_crs=f"EPSG:{UTM_43N}",
-                            resampling=rasterio.warp.Resampling.bilinear, dst_nodata=np.nan)
+    rasterio.warp.reproject(
+        values,
+        elevation,
+        src_transform=dem_transform,
+        src_crs="EPSG:4326",
+        dst_transform=transform,
+        dst_crs=f"EPSG:{UTM_43N}",
+        resampling=rasterio.warp.Resampling.bilinear,
+        dst_nodata=np.nan,
+    )
     elevation = np.where(np.isnan(elevation), np.nanmax(elevation), elevation)
     oblasts = ctx.to_metric(ctx.oblasts)
     oblast = rasterio.features.rasterize(
-        zip(oblasts.geometry, range(len(oblasts)), strict=True), out_shape=shape,
-        transform=transform, fill=-1, dtype="int16")
+        zip(oblasts.geometry, range(len(oblasts)), strict=True),
+        out_shape=shape,
+        transform=transform,
+        fill=-1,
+        dtype="int16",
+    )
     limits = np.array([ELEVATION_LIMIT_M[name] for name in oblasts["name_en"]] + [0.0])
     smooth = ndimage.gaussian_filter(elevation, 2.0)
     grad_y, grad_x = np.gradient(smooth, RESOLUTION_M)
@@ -130,8 +149,14 @@ def _build_terrain(ctx: Context) -> Terrain:
     sizes = np.bincount(labels.ravel(), minlength=count + 1)
     min_cells = 5e6 / RESOLUTION_M**2  # valleys under 5 km² are left to pasture
     cultivable = (sizes >= min_cells)[labels] & (labels > 0)
-    return Terrain(elevation=elevation, transform=transform, oblast=oblast,
-                   cultivable=cultivable, aspect=aspect, blocked=blocked)
+    return Terrain(
+        elevation=elevation,
+        transform=transform,
+        oblast=oblast,
+        cultivable=cultivable,
+        aspect=aspect,
+        blocked=blocked,
+    )
 
 
 def _excluded(ctx: Context, shape: tuple[int, int], transform: Affine) -> np.ndarray:
@@ -139,8 +164,9 @@ def _excluded(ctx: Context, shape: tuple[int, int], transform: Affine) -> np.nda
     lakes = ctx.to_metric(ctx.lakes).geometry.buffer(500.0)
     towns = list(ctx.to_metric(ctx.urban_areas).geometry)
     towns += list(ctx.to_metric(ctx.bishkek_boundary).geometry)
-    return rasterio.features.rasterize([*lakes, *towns], out_shape=shape, transform=transform,
-                                       fill=0, dtype="uint8").astype(bool)
+    return rasterio.features.rasterize(
+        [*lakes, *towns], out_shape=shape, transform=transform, fill=0, dtype="uint8"
+    ).astype(bool)
 
 
 def exclusion_zones(ctx: Context) -> np.ndarray:
@@ -162,14 +188,17 @@ def _chaikin(ring: np.ndarray, iterations: int = 2) -> np.ndarray:
     """Corner cutting of a closed ring (first point not repeated): rounds the cell staircase."""
     for _ in range(iterations):
         following = np.roll(ring, -1, axis=0)
-        ring = np.stack([0.75 * ring + 0.25 * following, 0.25 * ring + 0.75 * following],
-                        axis=1).reshape(-1, 2)
+        ring = np.stack(
+            [0.75 * ring + 0.25 * following, 0.25 * ring + 0.75 * following], axis=1
+        ).reshape(-1, 2)
     return ring
 
 
 def _smooth(polygon: shapely.Polygon) -> shapely.Geometry:
-    rings = [np.asarray(polygon.exterior.coords)[:-1],
-             *(np.asarray(r.coords)[:-1] for r in polygon.interiors)]
+    rings = [
+        np.asarray(polygon.exterior.coords)[:-1],
+        *(np.asarray(r.coords)[:-1] for r in polygon.interiors),
+    ]
     smooth = [_chaikin(r) for r in rings if len(r) >= 3]
     return shapely.Polygon(smooth[0], smooth[1:])
 
@@ -179,8 +208,10 @@ def cultivable_tiles(ctx: Context, terrain: Terrain, extra: np.ndarray) -> np.nd
     villages and the `extra` polygons (canal strips) removed: the pieces fields are clipped
     to."""
     mask = terrain.cultivable.astype("uint8")
-    shapes = [shapely.geometry.shape(geom) for geom, _ in
-              rasterio.features.shapes(mask, mask=mask > 0, transform=terrain.transform)]
+    shapes = [
+        shapely.geometry.shape(geom)
+        for geom, _ in rasterio.features.shapes(mask, mask=mask > 0, transform=terrain.transform)
+    ]
     land = shapely.simplify(np.array(shapes, dtype=object), RESOLUTION_M * 0.4)
     land = shapely.make_valid(np.array([_smooth(p) for p in land], dtype=object))
     land = shapely.get_parts(land)
@@ -190,10 +221,12 @@ def cultivable_tiles(ctx: Context, terrain: Terrain, extra: np.ndarray) -> np.nd
     xs = np.arange(np.floor(x0 / TILE_M) * TILE_M, x1, TILE_M)
     ys = np.arange(np.floor(y0 / TILE_M) * TILE_M, y1, TILE_M)
     gx, gy = (a.ravel() for a in np.meshgrid(xs, ys))
-    tile_index, land_index = shapely.STRtree(land).query(shapely.box(gx, gy, gx + TILE_M,
-                                                                     gy + TILE_M))
-    boxes = shapely.box(gx[tile_index], gy[tile_index], gx[tile_index] + TILE_M,
-                        gy[tile_index] + TILE_M)
+    tile_index, land_index = shapely.STRtree(land).query(
+        shapely.box(gx, gy, gx + TILE_M, gy + TILE_M)
+    )
+    boxes = shapely.box(
+        gx[tile_index], gy[tile_index], gx[tile_index] + TILE_M, gy[tile_index] + TILE_M
+    )
     pieces = shapely.intersection(land[land_index], boxes)
     pieces = shapely.make_valid(pieces)
     excluded = np.concatenate([exclusion_zones(ctx), extra])
@@ -224,8 +257,11 @@ def locate(ctx: Context, points: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
         owner[lost] = tree.query_nearest(points[lost], all_matches=False)[1]
     names = rayons["shapeName"].replace(RAYON_NAMES)
     number = names.groupby(rayons["adm1_name"]).rank(method="first").astype(int)
-    return (names.to_numpy()[owner], rayons["adm1_name"].to_numpy()[owner],
-            number.to_numpy()[owner])
+    return (
+        names.to_numpy()[owner],
+        rayons["adm1_name"].to_numpy()[owner],
+        number.to_numpy()[owner],
+    )
 
 
 def rayon_shapes(ctx: Context) -> dict[str, shapely.Geometry]:

@@ -53,15 +53,17 @@ def service_units(x: np.ndarray, y: np.ndarray, area_ha: np.ndarray) -> tuple[np
     return unit, ux, uy, np.bincount(unit, area_ha)
 
 
-def _sources(mains: list[MainCanal], ux: np.ndarray, uy: np.ndarray,
-             uz: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _sources(
+    mains: list[MainCanal], ux: np.ndarray, uy: np.ndarray, uz: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Main canal and vertex that feeds each unit: the nearest vertex above it (-1: none)."""
     vertices = np.concatenate([m.coords for m in mains])
     levels = np.concatenate([m.level_m for m in mains])
     owner = np.repeat(np.arange(len(mains)), [len(m.coords) for m in mains])
     first = np.cumsum([0] + [len(m.coords) for m in mains])[:-1]
-    distance, index = cKDTree(vertices).query(np.column_stack([ux, uy]), k=64,
-                                              distance_upper_bound=COMMAND_DISTANCE_M)
+    distance, index = cKDTree(vertices).query(
+        np.column_stack([ux, uy]), k=64, distance_upper_bound=COMMAND_DISTANCE_M
+    )
     found = np.isfinite(distance)
     safe = np.minimum(index, len(vertices) - 1)
     usable = found & (levels[safe] > uz[:, None] + COMMAND_MARGIN_M)
@@ -73,8 +75,9 @@ def _sources(mains: list[MainCanal], ux: np.ndarray, uy: np.ndarray,
     return main, vertex
 
 
-def distributors(mains: list[MainCanal], terrain: Terrain, ux: np.ndarray, uy: np.ndarray,
-                 area_ha: np.ndarray) -> tuple[list[Branch], np.ndarray]:
+def distributors(
+    mains: list[MainCanal], terrain: Terrain, ux: np.ndarray, uy: np.ndarray, area_ha: np.ndarray
+) -> tuple[list[Branch], np.ndarray]:
     """Inter-farm distributors, and the distributor (index) of each unit (-1: none).
 
     The units fed from the same 3 km of a main canal form a tree rooted at the offtake:
@@ -105,9 +108,15 @@ def distributors(mains: list[MainCanal], terrain: Terrain, ux: np.ndarray, uy: n
                 coords = np.vstack([coords[0], coords[0] + 250.0 * _downhill(terrain, coords[0])])
             members = units[np.array(path[1:], dtype=int) - 1]
             unit_branch[members] = len(branches)
-            branches.append(Branch(shapely.LineString(coords), int(key // 10_000),
-                                   -1 if parent < 0 else base + parent, "inter_farm",
-                                   float(area_ha[members].sum())))
+            branches.append(
+                Branch(
+                    shapely.LineString(coords),
+                    int(key // 10_000),
+                    -1 if parent < 0 else base + parent,
+                    "inter_farm",
+                    float(area_ha[members].sum()),
+                )
+            )
     return branches, unit_branch
 
 
@@ -145,9 +154,16 @@ def _downhill(terrain: Terrain, point: np.ndarray) -> np.ndarray:
     return np.array([np.cos(angle), np.sin(angle)])
 
 
-def on_farm_canals(terrain: Terrain, branches: list[Branch], unit_branch: np.ndarray,
-                   ux: np.ndarray, uy: np.ndarray, area_ha: np.ndarray,
-                   rng: np.random.Generator, service_areas: np.ndarray) -> list[Branch]:
+def on_farm_canals(
+    terrain: Terrain,
+    branches: list[Branch],
+    unit_branch: np.ndarray,
+    ux: np.ndarray,
+    uy: np.ndarray,
+    area_ha: np.ndarray,
+    rng: np.random.Generator,
+    service_areas: np.ndarray,
+) -> list[Branch]:
     """On-farm canals of every served unit, leaving its distributor along the contour and
     ending where the irrigated land (`service_areas`, UTM polygons) ends."""
     units = np.flatnonzero(unit_branch >= 0)
@@ -157,8 +173,9 @@ def on_farm_canals(terrain: Terrain, branches: list[Branch], unit_branch: np.nda
     lines = np.array([branches[p].line for p in parent], dtype=object)
     along = shapely.line_locate_point(lines, shapely.points(ux[unit], uy[unit]))
     rank = np.arange(len(unit)) - np.repeat(np.cumsum(count) - count, count)
-    offset = np.where(rank % 2 == 0, 1.0, -1.0) * (rank // 2) * 450.0 + rng.uniform(-60, 60,
-                                                                                   len(unit))
+    offset = np.where(rank % 2 == 0, 1.0, -1.0) * (rank // 2) * 450.0 + rng.uniform(
+        -60, 60, len(unit)
+    )
     start = shapely.get_coordinates(shapely.line_interpolate_point(lines, along + offset))
     aspect = terrain.lookup(terrain.aspect, start[:, 0], start[:, 1])
     side = np.where(rng.random(len(unit)) < 0.5, 1.0, -1.0)
@@ -168,24 +185,32 @@ def on_farm_canals(terrain: Terrain, branches: list[Branch], unit_branch: np.nda
     for tilt in TILTS:  # along the contour, turned downhill until the end lies lower
         angle = aspect + side * (np.pi / 2 - tilt)
         trial = start + length[:, None] * np.column_stack([np.cos(angle), np.sin(angle)])
-        fits = np.isnan(end[:, 0]) & (terrain.elevation_at(trial[:, 0], trial[:, 1])
-                                      <= start_z - 0.5)
+        fits = np.isnan(end[:, 0]) & (
+            terrain.elevation_at(trial[:, 0], trial[:, 1]) <= start_z - 0.5
+        )
         end[fits] = trial[fits]
     straight_down = np.isnan(end[:, 0])
     end[straight_down] = start[straight_down] + length[straight_down, None] * np.column_stack(
-        [np.cos(aspect[straight_down]), np.sin(aspect[straight_down])])
+        [np.cos(aspect[straight_down]), np.sin(aspect[straight_down])]
+    )
     middle = (start + end) / 2 + rng.normal(0.0, 15.0, start.shape)
     short = start + (end - start) * np.minimum(1.0, 300.0 / length)[:, None]
-    lines_out = _clip_to_land(shapely.linestrings(np.stack([start, middle, end], axis=1)),
-                              shapely.points(start), service_areas,
-                              shapely.linestrings(np.stack([start, short], axis=1)))
+    lines_out = _clip_to_land(
+        shapely.linestrings(np.stack([start, middle, end], axis=1)),
+        shapely.points(start),
+        service_areas,
+        shapely.linestrings(np.stack([start, short], axis=1)),
+    )
     served = area_ha[unit] / count[np.searchsorted(units, unit)]
-    return [Branch(line, branches[p].main, int(p), "on_farm", float(ha))
-            for line, p, ha in zip(lines_out, parent, served, strict=True)]
+    return [
+        Branch(line, branches[p].main, int(p), "on_farm", float(ha))
+        for line, p, ha in zip(lines_out, parent, served, strict=True)
+    ]
 
 
-def _clip_to_land(lines: np.ndarray, starts: np.ndarray, areas: np.ndarray,
-                  fallback: np.ndarray) -> np.ndarray:
+def _clip_to_land(
+    lines: np.ndarray, starts: np.ndarray, areas: np.ndarray, fallback: np.ndarray
+) -> np.ndarray:
     """Each line cut to the service area holding its start, keeping the piece that starts
     there; lines starting outside every area keep their `fallback` (their first 300 m)."""
     out = fallback.copy()

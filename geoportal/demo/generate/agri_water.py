@@ -22,8 +22,9 @@ READINGS_START = np.datetime64("2025-01-01")
 READINGS_END = np.datetime64("2026-06-30")
 
 
-def wua_groups(x: np.ndarray, y: np.ndarray, area_ha: np.ndarray, rayon: np.ndarray,
-               rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def wua_groups(
+    x: np.ndarray, y: np.ndarray, area_ha: np.ndarray, rayon: np.ndarray, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Association (index) of every irrigated plot and the association seeds (UTM)."""
     group = np.full(len(x), -1)
     seeds: list[np.ndarray] = []
@@ -35,10 +36,13 @@ def wua_groups(x: np.ndarray, y: np.ndarray, area_ha: np.ndarray, rayon: np.ndar
         for _ in range(4):  # Lloyd iterations: compact associations of similar size
             _, nearest = cKDTree(centres).query(points)
             weight = np.bincount(nearest, minlength=len(centres))
-            moved = np.column_stack([np.bincount(nearest, points[:, 0], len(centres)),
-                                     np.bincount(nearest, points[:, 1], len(centres))])
-            centres = np.where(weight[:, None] > 0, moved / np.maximum(weight, 1)[:, None],
-                               centres)
+            moved = np.column_stack(
+                [
+                    np.bincount(nearest, points[:, 0], len(centres)),
+                    np.bincount(nearest, points[:, 1], len(centres)),
+                ]
+            )
+            centres = np.where(weight[:, None] > 0, moved / np.maximum(weight, 1)[:, None], centres)
         _, nearest = cKDTree(centres).query(points)
         used, nearest = np.unique(nearest, return_inverse=True)
         group[mine] = len(seeds) + nearest
@@ -46,8 +50,13 @@ def wua_groups(x: np.ndarray, y: np.ndarray, area_ha: np.ndarray, rayon: np.ndar
     return group, np.array(seeds)
 
 
-def service_areas(plots: np.ndarray, group: np.ndarray, seeds: np.ndarray,
-                  seed_rayon: np.ndarray, rayons: dict[str, shapely.Geometry]) -> np.ndarray:
+def service_areas(
+    plots: np.ndarray,
+    group: np.ndarray,
+    seeds: np.ndarray,
+    seed_rayon: np.ndarray,
+    rayons: dict[str, shapely.Geometry],
+) -> np.ndarray:
     """One polygon per association (UTM 43N): its plots closed by 80 m, cut to its seed's
     Voronoi cell among the seeds of its rayon, without overlapping the others."""
     cells = np.empty(len(seeds), dtype=object)
@@ -55,15 +64,23 @@ def service_areas(plots: np.ndarray, group: np.ndarray, seeds: np.ndarray,
         mine = np.flatnonzero(seed_rayon == rayon)
         frame = shapely.envelope(rayons[rayon]).buffer(1e4)
         if len(mine) > 1:
-            cells[mine] = shapely.get_parts(shapely.voronoi_polygons(
-                shapely.multipoints(seeds[mine]), extend_to=frame, ordered=True))
+            cells[mine] = shapely.get_parts(
+                shapely.voronoi_polygons(
+                    shapely.multipoints(seeds[mine]), extend_to=frame, ordered=True
+                )
+            )
         else:
             cells[mine] = frame
     grown = shapely.buffer(plots, 80.0, quad_segs=2)
     order = np.argsort(group, kind="stable")
     bounds = np.searchsorted(group[order], np.arange(len(seeds) + 1))
-    areas = np.array([shapely.union_all(grown[order[a:b]]) for a, b in
-                      zip(bounds[:-1], bounds[1:], strict=True)], dtype=object)
+    areas = np.array(
+        [
+            shapely.union_all(grown[order[a:b]])
+            for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        ],
+        dtype=object,
+    )
     areas = shapely.buffer(areas, -40.0, quad_segs=2)
     areas = shapely.make_valid(shapely.simplify(shapely.intersection(areas, cells), 10.0))
     return _without_overlaps(areas)
@@ -77,8 +94,9 @@ def _without_overlaps(areas: np.ndarray) -> np.ndarray:
     out = areas.copy()
     for index in np.unique(first[later]):
         earlier = second[later & (first == index)]
-        out[index] = shapely.make_valid(shapely.difference(out[index],
-                                                           shapely.union_all(areas[earlier])))
+        out[index] = shapely.make_valid(
+            shapely.difference(out[index], shapely.union_all(areas[earlier]))
+        )
     return out
 
 
@@ -91,8 +109,9 @@ def seasonal_factor(day_of_year: np.ndarray) -> np.ndarray:
     return rise * fall * (0.55 + 0.35 * peak)
 
 
-def readings(sensors: pd.DataFrame, capacity: np.ndarray, is_main: np.ndarray,
-             rng: np.random.Generator) -> pd.DataFrame:
+def readings(
+    sensors: pd.DataFrame, capacity: np.ndarray, is_main: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
     """Daily readings (about 08:00 Bishkek time, stored in UTC) of every sensor from the
     later of 2025-01-01 and its installation to 2026-06-30 (or its decommissioning)."""
     days = np.arange(READINGS_START, READINGS_END + 1).astype("datetime64[D]")
@@ -106,15 +125,17 @@ def readings(sensors: pd.DataFrame, capacity: np.ndarray, is_main: np.ndarray,
     for day in range(1, n_days):  # AR(1) weather and water-rotation noise
         noise[:, day] = 0.8 * noise[:, day - 1] + shocks[:, day]
     rotation = np.where(is_main, 0.0, 0.12)[:, None] * np.sin(
-        2 * np.pi * np.arange(n_days) / 10.0 + rng.uniform(0, 2 * np.pi, (n_sensors, 1)))
+        2 * np.pi * np.arange(n_days) / 10.0 + rng.uniform(0, 2 * np.pi, (n_sensors, 1))
+    )
     minutes = rng.integers(-25, 40, (n_sensors, n_days))
     diurnal = 0.03 * np.sin(2 * np.pi * (8.0 + minutes / 60.0 - 6.0) / 24.0)
     flow = np.clip(capacity[:, None] * (share * (1.0 + noise + rotation + diurnal)), 0.0, None)
     flow[share < 0.01] = 0.0
     depth_cm = np.where(is_main, 180.0, 80.0)[:, None]
     level = depth_cm * (flow / capacity[:, None]) ** 0.6 + rng.normal(0.0, 1.0, flow.shape)
-    quality = rng.choice(np.array(["good", "suspect", "missing"]), size=flow.shape,
-                         p=[0.94, 0.04, 0.02])
+    quality = rng.choice(
+        np.array(["good", "suspect", "missing"]), size=flow.shape, p=[0.94, 0.04, 0.02]
+    )
     spike = quality == "suspect"
     flow[spike] *= rng.uniform(1.4, 2.5, int(spike.sum()))
     level[spike] += rng.uniform(15.0, 40.0, int(spike.sum()))
@@ -124,14 +145,20 @@ def readings(sensors: pd.DataFrame, capacity: np.ndarray, is_main: np.ndarray,
     rows, cols = np.nonzero(live)
     is_flow = (sensors["sensor_type"].to_numpy() == "flow")[rows]
     missing = quality[rows, cols] == "missing"
-    observed = (days[cols].astype("datetime64[m]") + np.timedelta64(2 * 60, "m")
-                + minutes[rows, cols].astype("timedelta64[m]"))  # 08:00 UTC+6 is 02:00 UTC
-    return pd.DataFrame({
-        "id": np.arange(1, len(rows) + 1),
-        "sensor_id": sensors["id"].to_numpy()[rows],
-        "observed_at": pd.to_datetime(observed).tz_localize("UTC"),
-        "flow_m3s": np.where(is_flow & ~missing, np.round(flow[rows, cols], 3), np.nan),
-        "level_cm": np.where(~is_flow & ~missing, np.round(np.maximum(level[rows, cols], 0), 1),
-                             np.nan),
-        "quality_flag": quality[rows, cols],
-    })
+    observed = (
+        days[cols].astype("datetime64[m]")
+        + np.timedelta64(2 * 60, "m")
+        + minutes[rows, cols].astype("timedelta64[m]")
+    )  # 08:00 UTC+6 is 02:00 UTC
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, len(rows) + 1),
+            "sensor_id": sensors["id"].to_numpy()[rows],
+            "observed_at": pd.to_datetime(observed).tz_localize("UTC"),
+            "flow_m3s": np.where(is_flow & ~missing, np.round(flow[rows, cols], 3), np.nan),
+            "level_cm": np.where(
+                ~is_flow & ~missing, np.round(np.maximum(level[rows, cols], 0), 1), np.nan
+            ),
+            "quality_flag": quality[rows, cols],
+        }
+    )

@@ -17,16 +17,40 @@ from geoportal.demo.generate.city_layout import SPECS, CityPlan, build_plan
 from geoportal.demo.generate.city_lots import FRONT_E, FRONT_N, FRONT_S, all_lots
 from geoportal.demo.generate.context import Context
 
-USES = ("residential", "commercial", "public", "industrial", "education", "health",
-        "religious", "mixed")
+USES = (
+    "residential",
+    "commercial",
+    "public",
+    "industrial",
+    "education",
+    "health",
+    "religious",
+    "mixed",
+)
 
-FLOOR_HEIGHT_M = {"residential": (2.8, 3.1), "mixed": (2.9, 3.3), "commercial": (3.3, 4.0),
-                  "public": (3.3, 4.0), "education": (3.3, 3.8), "health": (3.3, 3.8),
-                  "industrial": (4.5, 6.0), "religious": (4.0, 5.0)}
+FLOOR_HEIGHT_M = {
+    "residential": (2.8, 3.1),
+    "mixed": (2.9, 3.3),
+    "commercial": (3.3, 4.0),
+    "public": (3.3, 4.0),
+    "education": (3.3, 3.8),
+    "health": (3.3, 3.8),
+    "industrial": (4.5, 6.0),
+    "religious": (4.0, 5.0),
+}
 
 # btype: uses and weights, floors and weights, (first, last) years built, pitched roof.
-TYPOLOGY: dict[str, tuple[tuple[str, ...], tuple[float, ...], tuple[int, ...],
-                          tuple[float, ...], tuple[int, int], bool]] = {
+TYPOLOGY: dict[
+    str,
+    tuple[
+        tuple[str, ...],
+        tuple[float, ...],
+        tuple[int, ...],
+        tuple[float, ...],
+        tuple[int, int],
+        bool,
+    ],
+] = {
     "slab5": (("residential", "mixed"), (0.9, 0.1), (4, 5), (0.15, 0.85), (1960, 1976), False),
     "slab9": (("residential", "mixed"), (0.9, 0.1), (9, 12), (0.8, 0.2), (1972, 1991), False),
     "tower": (("residential",), (1.0,), (12, 14, 16), (0.4, 0.3, 0.3), (1978, 1991), False),
@@ -34,18 +58,46 @@ TYPOLOGY: dict[str, tuple[tuple[str, ...], tuple[float, ...], tuple[int, ...],
     "kindergarten": (("education",), (1.0,), (2,), (1.0,), (1965, 1990), False),
     "clinic": (("health",), (1.0,), (3, 4, 5), (0.4, 0.4, 0.2), (1965, 1990), False),
     "shop": (("commercial",), (1.0,), (1, 2), (0.6, 0.4), (1970, 2018), False),
-    "inner": (("residential", "commercial", "education", "health", "public"),
-              (0.35, 0.2, 0.2, 0.1, 0.15), (2, 3, 4, 5, 9), (0.2, 0.25, 0.25, 0.2, 0.1),
-              (1950, 2020), False),
-    "hr_tower": (("residential", "mixed", "commercial"), (0.75, 0.2, 0.05),
-                 (12, 14, 16, 18, 20, 25), (0.25, 0.2, 0.2, 0.15, 0.12, 0.08), (2005, 2025),
-                 False),
-    "hr_section": (("residential", "mixed"), (0.8, 0.2), (9, 10, 12, 14, 16),
-                   (0.2, 0.2, 0.25, 0.2, 0.15), (2005, 2025), False),
-    "shed": (("industrial", "commercial"), (0.8, 0.2), (1, 2, 3), (0.6, 0.3, 0.1),
-             (1955, 1990), False),
-    "campus": (("education", "health", "public"), (0.45, 0.3, 0.25), (3, 4, 5, 6),
-               (0.3, 0.35, 0.25, 0.1), (1950, 2015), False),
+    "inner": (
+        ("residential", "commercial", "education", "health", "public"),
+        (0.35, 0.2, 0.2, 0.1, 0.15),
+        (2, 3, 4, 5, 9),
+        (0.2, 0.25, 0.25, 0.2, 0.1),
+        (1950, 2020),
+        False,
+    ),
+    "hr_tower": (
+        ("residential", "mixed", "commercial"),
+        (0.75, 0.2, 0.05),
+        (12, 14, 16, 18, 20, 25),
+        (0.25, 0.2, 0.2, 0.15, 0.12, 0.08),
+        (2005, 2025),
+        False,
+    ),
+    "hr_section": (
+        ("residential", "mixed"),
+        (0.8, 0.2),
+        (9, 10, 12, 14, 16),
+        (0.2, 0.2, 0.25, 0.2, 0.15),
+        (2005, 2025),
+        False,
+    ),
+    "shed": (
+        ("industrial", "commercial"),
+        (0.8, 0.2),
+        (1, 2, 3),
+        (0.6, 0.3, 0.1),
+        (1955, 1990),
+        False,
+    ),
+    "campus": (
+        ("education", "health", "public"),
+        (0.45, 0.3, 0.25),
+        (3, 4, 5, 6),
+        (0.3, 0.35, 0.25, 0.1),
+        (1950, 2015),
+        False,
+    ),
 }
 PERIMETER_ERAS = (  # share, (first, last), floors, floor weights
     (0.25, (1936, 1959), (2, 3, 4), (0.3, 0.4, 0.3)),
@@ -53,8 +105,10 @@ PERIMETER_ERAS = (  # share, (first, last), floors, floor weights
     (0.12, (1992, 2004), (3, 5, 9), (0.3, 0.4, 0.3)),
     (0.28, (2005, 2025), (6, 9, 12, 16), (0.2, 0.3, 0.3, 0.2)),
 )
-PERIMETER_USES = (("mixed", "residential", "commercial", "public", "education", "health",
-                   "religious"), (0.30, 0.30, 0.22, 0.10, 0.04, 0.03, 0.01))
+PERIMETER_USES = (
+    ("mixed", "residential", "commercial", "public", "education", "health", "religious"),
+    (0.30, 0.30, 0.22, 0.10, 0.04, 0.03, 0.01),
+)
 
 
 @dataclass(frozen=True)
@@ -96,9 +150,13 @@ def _build_model(ctx: Context) -> CityModel:
     for index, plan in enumerate(plans):
         lots = _fit_to_blocks(plan, all_lots(plan.blocks, lots_rng))
         blocks = plan.blocks.loc[lots.block]
-        lots = lots.assign(city=index, superblock=blocks.superblock.to_numpy(),
-                           zone=blocks.zone.to_numpy(), kind=blocks.kind.to_numpy(),
-                           district=blocks.district.to_numpy())
+        lots = lots.assign(
+            city=index,
+            superblock=blocks.superblock.to_numpy(),
+            zone=blocks.zone.to_numpy(),
+            kind=blocks.kind.to_numpy(),
+            district=blocks.district.to_numpy(),
+        )
         lots = _attributes(plan, lots, attr_rng)
         frames.append(_addresses(plan, lots))
     lots = pd.concat(frames, ignore_index=True)
@@ -114,8 +172,9 @@ def _fit_to_blocks(plan: CityPlan, lots: pd.DataFrame) -> pd.DataFrame:
     return lots
 
 
-def _pick(rng: np.random.Generator, mask: np.ndarray, values: tuple,
-          weights: tuple[float, ...]) -> np.ndarray:
+def _pick(
+    rng: np.random.Generator, mask: np.ndarray, values: tuple, weights: tuple[float, ...]
+) -> np.ndarray:
     p = np.asarray(weights, dtype=float)
     return np.asarray(values)[rng.choice(len(values), size=int(mask.sum()), p=p / p.sum())]
 
@@ -147,13 +206,23 @@ def _attributes(plan: CityPlan, lots: pd.DataFrame, rng: np.random.Generator) ->
     height = np.round(floors * (low + rng.random(n) * (high - low)) + roof, 1)
     has_building = btype != ""
     use[~has_building] = None
-    return lots.assign(use=use, floors=np.where(has_building, floors, 0),
-                       year_built=np.where(has_building, year, 0),
-                       height_m=np.where(has_building, height, 0))
+    return lots.assign(
+        use=use,
+        floors=np.where(has_building, floors, 0),
+        year_built=np.where(has_building, year, 0),
+        height_m=np.where(has_building, height, 0),
+    )
 
 
-def _houses(plan: CityPlan, lots: pd.DataFrame, rng: np.random.Generator, use: np.ndarray,
-            floors: np.ndarray, year: np.ndarray, pitched: np.ndarray) -> None:
+def _houses(
+    plan: CityPlan,
+    lots: pd.DataFrame,
+    rng: np.random.Generator,
+    use: np.ndarray,
+    floors: np.ndarray,
+    year: np.ndarray,
+    pitched: np.ndarray,
+) -> None:
     """Private houses: 1-2 storeys; old (1950-1992) near the city, newer (1993-2024) in the
     outer жилмассивы settled since the 1990s; now and then a shop or a mosque."""
     m = (lots.btype == "house").to_numpy()
@@ -162,11 +231,14 @@ def _houses(plan: CityPlan, lots: pd.DataFrame, rng: np.random.Generator, use: n
     p_new = np.clip((dist_km - 2.5) / 6, 0.15, 0.85)
     era_draw = rng.random(len(plan.superblocks))[lots.superblock[m]]
     new = era_draw < p_new
-    year[m] = np.where(new, rng.integers(1993, 2025, m.sum()),
-                       rng.integers(1950, 1993, m.sum()))
+    year[m] = np.where(new, rng.integers(1993, 2025, m.sum()), rng.integers(1950, 1993, m.sum()))
     mosque = 0.012 if plan.spec.name == "Osh" else 0.006
-    use[m] = _pick(rng, m, ("residential", "commercial", "mixed", "religious", "education",
-                            "health"), (0.934, 0.035, 0.015, mosque, 0.004, 0.003))
+    use[m] = _pick(
+        rng,
+        m,
+        ("residential", "commercial", "mixed", "religious", "education", "health"),
+        (0.934, 0.035, 0.015, mosque, 0.004, 0.003),
+    )
     floors[m] = _pick(rng, m, (1, 2, 3), (0.72, 0.26, 0.02))
     pitched[m] = use[m] != "religious"
 
@@ -177,24 +249,35 @@ def _addresses(plan: CityPlan, lots: pd.DataFrame) -> pd.DataFrame:
     southwards, odd on the north and west sides, with letter suffixes (12а, 12б) when two
     buildings share a number."""
     built = (lots.btype != "").to_numpy()
-    vacant = ~built & (lots.kind == "private").to_numpy()   # a house lot: it has a number
+    vacant = ~built & (lots.kind == "private").to_numpy()  # a house lot: it has a number
     blocks = plan.blocks.loc[lots.block]
-    fu0, fv0, fu1, fv1 = (np.where(built, lots[f].to_numpy(), lots[c].to_numpy()) for f, c in
-                          (("fu0", "cu0"), ("fv0", "cv0"), ("fu1", "cu1"), ("fv1", "cv1")))
+    fu0, fv0, fu1, fv1 = (
+        np.where(built, lots[f].to_numpy(), lots[c].to_numpy())
+        for f, c in (("fu0", "cu0"), ("fv0", "cv0"), ("fu1", "cu1"), ("fv1", "cv1"))
+    )
     built = built | vacant
-    gaps = np.column_stack([fv0 - blocks.v0.to_numpy(), blocks.v1.to_numpy() - fv1,
-                            fu0 - blocks.u0.to_numpy(), blocks.u1.to_numpy() - fu1])
+    gaps = np.column_stack(
+        [
+            fv0 - blocks.v0.to_numpy(),
+            blocks.v1.to_numpy() - fv1,
+            fu0 - blocks.u0.to_numpy(),
+            blocks.u1.to_numpy() - fu1,
+        ]
+    )
     front = lots.front.to_numpy()
     side = np.where(front <= FRONT_E, front, np.nanargmin(np.nan_to_num(gaps, nan=1e9), axis=1))
-    street = np.choose(side, [blocks[c].to_numpy() for c in ("s_street", "n_street",
-                                                             "w_street", "e_street")])
+    street = np.choose(
+        side, [blocks[c].to_numpy() for c in ("s_street", "n_street", "w_street", "e_street")]
+    )
     # Numbers count from the west (north) end of the street inside the city, all segments
     # of the same name together (a street continuing across arterials).
     streets = plan.streets[shapely.intersects(plan.streets.geometry.to_numpy(), plan.area)]
     box = shapely.bounds(shapely.intersection(streets.geometry.to_numpy(), plan.area))
-    ends = pd.DataFrame({"name": streets.name_ru.to_numpy(), "west": box[:, 0],
-                         "north": box[:, 3]}).groupby("name").agg({"west": "min",
-                                                                   "north": "max"})
+    ends = (
+        pd.DataFrame({"name": streets.name_ru.to_numpy(), "west": box[:, 0], "north": box[:, 3]})
+        .groupby("name")
+        .agg({"west": "min", "north": "max"})
+    )
     names = plan.streets.drop_duplicates("street_id").set_index("street_id").name_ru
     street_name = names.reindex(street).to_numpy()
     west = ends.west.reindex(street_name).to_numpy()
@@ -204,16 +287,22 @@ def _addresses(plan: CityPlan, lots: pd.DataFrame) -> pd.DataFrame:
     ew = (side == FRONT_S) | (side == FRONT_N)
     odd = (side == FRONT_S) | (side == FRONT_E)
     along = np.nan_to_num(np.where(ew, along_ew, along_ns), nan=0.0)
-    arterial = plan.streets.drop_duplicates("street_id").set_index("street_id").kind.reindex(
-        street).to_numpy() == "arterial"
-    step = np.where(arterial, 45.0, 26.0)   # metres of frontage per number
+    arterial = (
+        plan.streets.drop_duplicates("street_id")
+        .set_index("street_id")
+        .kind.reindex(street)
+        .to_numpy()
+        == "arterial"
+    )
+    step = np.where(arterial, 45.0, 26.0)  # metres of frontage per number
     number = 2 * (np.maximum(along, 0) // step).astype("int64") + np.where(odd, 1, 2)
     frame = pd.DataFrame({"street": street_name, "number": number})
     dup = np.zeros(len(frame), dtype="int64")
     dup[built] = frame[built].groupby(["street", "number"], sort=False).cumcount().to_numpy()
     letters = np.array(["", "а", "б", "в", "г", "д", "е", "ж", "з", "и", "к"])
-    suffix = np.where(dup < len(letters), letters[np.minimum(dup, len(letters) - 1)],
-                      "/" + dup.astype(str))
+    suffix = np.where(
+        dup < len(letters), letters[np.minimum(dup, len(letters) - 1)], "/" + dup.astype(str)
+    )
     address = frame.street + ", " + frame.number.astype(str) + suffix
     return lots.assign(address=np.where(built, address, None), street_id=street)
 
@@ -229,7 +318,7 @@ def _sample_blocks(lots: pd.DataFrame, target: int, rng: np.random.Generator) ->
     private = built.groupby(["city", "block"]).kind.first() == "private"
     weight = np.where(private.reindex(counts.index).to_numpy(), 1.0, 3.0)
     weight *= np.where(counts.index.get_level_values("city") == 0, 1.6, 1.0)  # Bishkek
-    keys = rng.random(len(counts)) ** (1 / weight)   # Efraimidis-Spirakis weighted order
+    keys = rng.random(len(counts)) ** (1 / weight)  # Efraimidis-Spirakis weighted order
     order = counts.iloc[np.argsort(-keys, kind="stable")]
     keep = order.index[: int(np.searchsorted(order.cumsum().to_numpy(), target)) + 1]
     chosen = pd.MultiIndex.from_frame(lots[["city", "block"]]).isin(keep)

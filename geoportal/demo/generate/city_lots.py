@@ -17,8 +17,15 @@ FRONT_S, FRONT_N, FRONT_W, FRONT_E, FRONT_NONE = 0, 1, 2, 3, 4
 LOT_COLUMNS = ("block", "cu0", "cv0", "cu1", "cv1", "fu0", "fv0", "fu1", "fv1", "front", "btype")
 
 
-def _cells(block: np.ndarray, u0: np.ndarray, v0: np.ndarray, u1: np.ndarray, v1: np.ndarray,
-           size_u: np.ndarray, size_v: np.ndarray) -> dict[str, np.ndarray]:
+def _cells(
+    block: np.ndarray,
+    u0: np.ndarray,
+    v0: np.ndarray,
+    u1: np.ndarray,
+    v1: np.ndarray,
+    size_u: np.ndarray,
+    size_v: np.ndarray,
+) -> dict[str, np.ndarray]:
     """Cut each rectangle into ni x nj equal cells of about size_u x size_v."""
     ni = np.maximum(1, np.floor((u1 - u0) / size_u)).astype(int)
     nj = np.maximum(1, np.floor((v1 - v0) / size_v)).astype(int)
@@ -28,13 +35,29 @@ def _cells(block: np.ndarray, u0: np.ndarray, v0: np.ndarray, u1: np.ndarray, v1
     i, j = k // nj[owner], k % nj[owner]
     du, dv = (u1 - u0)[owner] / ni[owner], (v1 - v0)[owner] / nj[owner]
     cu0, cv0 = u0[owner] + i * du, v0[owner] + j * dv
-    return {"owner": owner, "block": block[owner], "i": i, "j": j, "ni": ni[owner],
-            "nj": nj[owner], "cu0": cu0, "cv0": cv0, "cu1": cu0 + du, "cv1": cv0 + dv}
+    return {
+        "owner": owner,
+        "block": block[owner],
+        "i": i,
+        "j": j,
+        "ni": ni[owner],
+        "nj": nj[owner],
+        "cu0": cu0,
+        "cv0": cv0,
+        "cu1": cu0 + du,
+        "cv1": cv0 + dv,
+    }
 
 
-def _place(cells: dict[str, np.ndarray], along: np.ndarray, depth: np.ndarray,
-           setback: np.ndarray, front: np.ndarray, margin: float,
-           rng: np.random.Generator) -> dict[str, np.ndarray]:
+def _place(
+    cells: dict[str, np.ndarray],
+    along: np.ndarray,
+    depth: np.ndarray,
+    setback: np.ndarray,
+    front: np.ndarray,
+    margin: float,
+    rng: np.random.Generator,
+) -> dict[str, np.ndarray]:
     """Put an `along` x `depth` footprint in each cell: `setback` metres from its front side
     (anywhere for FRONT_NONE), at least `margin` metres from every other side. `along` runs
     parallel to the front (u for S/N and NONE, v for W/E)."""
@@ -49,19 +72,25 @@ def _place(cells: dict[str, np.ndarray], along: np.ndarray, depth: np.ndarray,
     start_across = np.select(
         [front == FRONT_S, front == FRONT_W, front == FRONT_N, front == FRONT_E],
         [setback, setback, len_across - setback - depth, len_across - setback - depth],
-        margin + rng.random(len(along)) * free)
+        margin + rng.random(len(along)) * free,
+    )
     fu0 = np.where(vertical, cu0 + start_across, cu0 + start_along)
     fv0 = np.where(vertical, cv0 + start_along, cv0 + start_across)
     fu1 = fu0 + np.where(vertical, depth, along)
     fv1 = fv0 + np.where(vertical, along, depth)
     ok = (along >= 4) & (depth >= 4)
     nan = np.nan
-    return {"fu0": np.where(ok, fu0, nan), "fv0": np.where(ok, fv0, nan),
-            "fu1": np.where(ok, fu1, nan), "fv1": np.where(ok, fv1, nan)}
+    return {
+        "fu0": np.where(ok, fu0, nan),
+        "fv0": np.where(ok, fv0, nan),
+        "fu1": np.where(ok, fu1, nan),
+        "fv1": np.where(ok, fv1, nan),
+    }
 
 
-def _frame(cells: dict[str, np.ndarray], place: dict[str, np.ndarray], front: np.ndarray,
-           btype: np.ndarray) -> pd.DataFrame:
+def _frame(
+    cells: dict[str, np.ndarray], place: dict[str, np.ndarray], front: np.ndarray, btype: np.ndarray
+) -> pd.DataFrame:
     data = {k: cells[k] for k in ("block", "cu0", "cv0", "cu1", "cv1")} | place
     frame = pd.DataFrame(data | {"front": front, "btype": btype})
     frame.loc[frame.fu0.isna(), "btype"] = ""
@@ -74,15 +103,27 @@ def private_lots(blocks: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame
     n = len(blocks)
     height = (blocks.v1 - blocks.v0).to_numpy()
     rows = np.where(height >= 48, 2, 1)
-    cells = _cells(blocks.index.to_numpy(), blocks.u0.to_numpy(), blocks.v0.to_numpy(),
-                   blocks.u1.to_numpy(), blocks.v1.to_numpy(), rng.uniform(17, 24, n),
-                   height / rows)
+    cells = _cells(
+        blocks.index.to_numpy(),
+        blocks.u0.to_numpy(),
+        blocks.v0.to_numpy(),
+        blocks.u1.to_numpy(),
+        blocks.v1.to_numpy(),
+        rng.uniform(17, 24, n),
+        height / rows,
+    )
     m = len(cells["block"])
     one_row_front = rng.choice([FRONT_S, FRONT_N], size=n)[cells["owner"]]
-    front = np.where(cells["nj"] == 2, np.where(cells["j"] == 0, FRONT_S, FRONT_N),
-                     one_row_front)
-    place = _place(cells, rng.uniform(7.5, 13, m), rng.uniform(7, 11.5, m),
-                   rng.uniform(3, 6, m), front, 1.5, rng)
+    front = np.where(cells["nj"] == 2, np.where(cells["j"] == 0, FRONT_S, FRONT_N), one_row_front)
+    place = _place(
+        cells,
+        rng.uniform(7.5, 13, m),
+        rng.uniform(7, 11.5, m),
+        rng.uniform(3, 6, m),
+        front,
+        1.5,
+        rng,
+    )
     btype = np.where(rng.random(m) < 0.04, "", "house")
     return _frame(cells, place, front, btype)
 
@@ -97,8 +138,11 @@ def courtyard_lots(blocks: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
     idx = blocks.index.to_numpy()
     frames = []
     strips = [  # (u0, v0, u1, v1, front)
-        (u0, v0, u1, v0 + d, FRONT_S), (u0, v1 - d, u1, v1, FRONT_N),
-        (u0, v0 + d, u0 + d, v1 - d, FRONT_W), (u1 - d, v0 + d, u1, v1 - d, FRONT_E)]
+        (u0, v0, u1, v0 + d, FRONT_S),
+        (u0, v1 - d, u1, v1, FRONT_N),
+        (u0, v0 + d, u0 + d, v1 - d, FRONT_W),
+        (u1 - d, v0 + d, u1, v1 - d, FRONT_E),
+    ]
     for su0, sv0, su1, sv1, side in strips:
         horizontal = side in (FRONT_S, FRONT_N)
         size_u = np.where(horizontal, seg, d)
@@ -112,12 +156,14 @@ def courtyard_lots(blocks: pd.DataFrame, rng: np.random.Generator) -> pd.DataFra
         place = _place(cells, along, depth, setback, front, rng.uniform(1, 4), rng)
         btype = np.where(rng.random(m) < 0.08, "", "perimeter")
         frames.append(_frame(cells, place, front, btype))
-    inner = _cells(idx, u0 + d, v0 + d, u1 - d, v1 - d, rng.uniform(40, 55, n),
-                   rng.uniform(35, 50, n))
+    inner = _cells(
+        idx, u0 + d, v0 + d, u1 - d, v1 - d, rng.uniform(40, 55, n), rng.uniform(35, 50, n)
+    )
     m = len(inner["block"])
     front = np.full(m, FRONT_NONE)
-    place = _place(inner, rng.uniform(14, 32, m), rng.uniform(12, 24, m), np.zeros(m), front,
-                   5.0, rng)
+    place = _place(
+        inner, rng.uniform(14, 32, m), rng.uniform(12, 24, m), np.zeros(m), front, 5.0, rng
+    )
     frames.append(_frame(inner, place, front, np.where(rng.random(m) < 0.35, "inner", "")))
     return pd.concat(frames, ignore_index=True)
 
@@ -134,8 +180,13 @@ MICRO_TYPES = {  # btype: (probability, along m, across m)
 }
 
 
-def _typed_cells(cells: dict[str, np.ndarray], types: dict, rng: np.random.Generator,
-                 margin: float, swap: np.ndarray | None = None) -> pd.DataFrame:
+def _typed_cells(
+    cells: dict[str, np.ndarray],
+    types: dict,
+    rng: np.random.Generator,
+    margin: float,
+    swap: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Draw a building type per cell and a centred footprint of that type's size."""
     m = len(cells["block"])
     names = list(types)
@@ -144,7 +195,7 @@ def _typed_cells(cells: dict[str, np.ndarray], types: dict, rng: np.random.Gener
     low_c, high_c = np.array([types[t][2] for t in names], dtype=float).T
     along = low_a[chosen] + rng.random(m) * (high_a - low_a)[chosen]
     across = low_c[chosen] + rng.random(m) * (high_c - low_c)[chosen]
-    if swap is not None:   # long side along v in these cells
+    if swap is not None:  # long side along v in these cells
         along, across = np.where(swap, across, along), np.where(swap, along, across)
     front = np.full(m, FRONT_NONE)
     place = _place(cells, along, across, np.zeros(m), front, margin, rng)
@@ -157,16 +208,23 @@ def micro_lots(blocks: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     n = len(blocks)
     swap = rng.random(n) < 0.35
     cell_along, cell_across = rng.uniform(110, 150, n), rng.uniform(55, 75, n)
-    cells = _cells(blocks.index.to_numpy(), blocks.u0.to_numpy(), blocks.v0.to_numpy(),
-                   blocks.u1.to_numpy(), blocks.v1.to_numpy(),
-                   np.where(swap, cell_across, cell_along), np.where(swap, cell_along,
-                                                                    cell_across))
+    cells = _cells(
+        blocks.index.to_numpy(),
+        blocks.u0.to_numpy(),
+        blocks.v0.to_numpy(),
+        blocks.u1.to_numpy(),
+        blocks.v1.to_numpy(),
+        np.where(swap, cell_across, cell_along),
+        np.where(swap, cell_along, cell_across),
+    )
     return _typed_cells(cells, MICRO_TYPES, rng, 6.0, swap[cells["owner"]])
 
 
-HIGHRISE_TYPES = {"hr_tower": (0.55, (20, 32), (18, 30)), "hr_section": (0.25, (40, 55),
-                                                                         (15, 18)),
-                  "": (0.20, (0, 0), (0, 0))}
+HIGHRISE_TYPES = {
+    "hr_tower": (0.55, (20, 32), (18, 30)),
+    "hr_section": (0.25, (40, 55), (15, 18)),
+    "": (0.20, (0, 0), (0, 0)),
+}
 INDUSTRIAL_TYPES = {"shed": (0.8, (30, 110), (18, 70)), "": (0.2, (0, 0), (0, 0))}
 CAMPUS_TYPES = {"campus": (0.75, (40, 75), (14, 24)), "": (0.25, (0, 0), (0, 0))}
 
@@ -180,9 +238,15 @@ def grid_lots(blocks: pd.DataFrame, kind: str, rng: np.random.Generator) -> pd.D
         "industrial": (INDUSTRIAL_TYPES, (90, 150), 6.0),
         "campus": (CAMPUS_TYPES, (80, 115), 6.0),
     }[kind]
-    cells = _cells(blocks.index.to_numpy(), blocks.u0.to_numpy(), blocks.v0.to_numpy(),
-                   blocks.u1.to_numpy(), blocks.v1.to_numpy(), rng.uniform(*size, n),
-                   rng.uniform(*size, n) * 0.8)
+    cells = _cells(
+        blocks.index.to_numpy(),
+        blocks.u0.to_numpy(),
+        blocks.v0.to_numpy(),
+        blocks.u1.to_numpy(),
+        blocks.v1.to_numpy(),
+        rng.uniform(*size, n),
+        rng.uniform(*size, n) * 0.8,
+    )
     return _typed_cells(cells, types, rng, margin)
 
 

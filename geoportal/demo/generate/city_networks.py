@@ -21,10 +21,30 @@ PRESENCE = {  # network: (probability by zone, probability on arterials)
     "water": ({"private": 0.95}, 0.98, 0.97),
     "sewer": ({"private": 0.3}, 0.92, 0.95),
     "power": ({}, 0.99, 0.98),
-    "gas": ({"private": 0.85, "centre": 0.7, "micro": 0.6, "newbuild": 0.8, "industrial": 0.6,
-             "campus": 0.5}, 0.7, 0.85),
-    "heating": ({"private": 0.0, "centre": 0.85, "micro": 0.9, "newbuild": 0.6,
-                 "industrial": 0.25, "campus": 0.7}, 0.0, 0.35),
+    "gas": (
+        {
+            "private": 0.85,
+            "centre": 0.7,
+            "micro": 0.6,
+            "newbuild": 0.8,
+            "industrial": 0.6,
+            "campus": 0.5,
+        },
+        0.7,
+        0.85,
+    ),
+    "heating": (
+        {
+            "private": 0.0,
+            "centre": 0.85,
+            "micro": 0.9,
+            "newbuild": 0.6,
+            "industrial": 0.25,
+            "campus": 0.7,
+        },
+        0.0,
+        0.35,
+    ),
 }
 """network: (probability on a local street by zone, default, probability on an arterial)."""
 
@@ -36,23 +56,38 @@ DIAMETERS_MM = {  # network: (arterial, local)
 }
 MATERIALS = {  # network: (old materials, materials of re-laid lines)
     "water": (("cast iron", "steel", "asbestos cement"), ("polyethylene", "ductile iron")),
-    "sewer": (("ceramic", "reinforced concrete", "cast iron"), ("polyethylene",
-                                                               "reinforced concrete")),
+    "sewer": (
+        ("ceramic", "reinforced concrete", "cast iron"),
+        ("polyethylene", "reinforced concrete"),
+    ),
     "gas": (("steel",), ("polyethylene", "steel")),
     "heating": (("steel (channel)",), ("steel (pre-insulated)",)),
-    "power": (("aluminium overhead line", "aluminium cable"), ("aluminium cable",
-                                                               "copper cable")),
+    "power": (("aluminium overhead line", "aluminium cable"), ("aluminium cable", "copper cable")),
 }
 MATERIAL_VALUES = tuple(sorted({m for old, new in MATERIALS.values() for m in old + new}))
-ERAS = {"centre": (1936, 2020), "micro": (1962, 1991), "newbuild": (2003, 2024),
-        "private": (1955, 2022), "industrial": (1950, 1990), "campus": (1950, 2012)}
+ERAS = {
+    "centre": (1936, 2020),
+    "micro": (1962, 1991),
+    "newbuild": (2003, 2024),
+    "private": (1955, 2022),
+    "industrial": (1950, 1990),
+    "campus": (1950, 2012),
+}
 OPERATORS = {
-    "Bishkek": {"water": "МП «Бишкекводоканал»", "sewer": "МП «Бишкекводоканал»",
-                "power": "ОАО «Северэлектро»", "gas": "ОсОО «Газпром Кыргызстан»",
-                "heating": "МП «Бишкектеплосеть»"},
-    "Osh": {"water": "МП «Ошводоканал»", "sewer": "МП «Ошводоканал»",
-            "power": "ОАО «Ошэлектро»", "gas": "ОсОО «Газпром Кыргызстан»",
-            "heating": "МП «Ошшаартеплосеть»"},
+    "Bishkek": {
+        "water": "МП «Бишкекводоканал»",
+        "sewer": "МП «Бишкекводоканал»",
+        "power": "ОАО «Северэлектро»",
+        "gas": "ОсОО «Газпром Кыргызстан»",
+        "heating": "МП «Бишкектеплосеть»",
+    },
+    "Osh": {
+        "water": "МП «Ошводоканал»",
+        "sewer": "МП «Ошводоканал»",
+        "power": "ОАО «Ошэлектро»",
+        "gas": "ОсОО «Газпром Кыргызстан»",
+        "heating": "МП «Ошшаартеплосеть»",
+    },
 }
 TRANSMISSION_OPERATOR = "ОАО «Национальная электрическая сеть Кыргызстана»"
 CONDITIONS = ("good", "fair", "poor", "critical")
@@ -85,10 +120,16 @@ def utility_lines(model: CityModel, rng: np.random.Generator) -> pd.DataFrame:
             clipped = offset.copy()
             crossing = ~shapely.contains_properly(plan.area, offset)
             clipped[crossing] = shapely.intersection(offset[crossing], plan.area)
-            frame = pd.DataFrame({"city": index, "network_type": network,
-                                  "street": streets.name_ru.to_numpy()[take],
-                                  "arterial": arterial[take], "zone": zone[take],
-                                  "geometry": clipped})
+            frame = pd.DataFrame(
+                {
+                    "city": index,
+                    "network_type": network,
+                    "street": streets.name_ru.to_numpy()[take],
+                    "arterial": arterial[take],
+                    "zone": zone[take],
+                    "geometry": clipped,
+                }
+            )
             frames.append(frame[shapely.length(clipped) >= 15].copy())
     lines = pd.concat(frames, ignore_index=True)
     lines["geometry"] = _linear(lines.geometry.to_numpy())
@@ -102,17 +143,24 @@ def _linear(geoms: np.ndarray) -> np.ndarray:
     return shapely.multilinestrings(parts[keep], indices=index[keep])
 
 
-def _line_attributes(model: CityModel, lines: pd.DataFrame,
-                     rng: np.random.Generator) -> pd.DataFrame:
+def _line_attributes(
+    model: CityModel, lines: pd.DataFrame, rng: np.random.Generator
+) -> pd.DataFrame:
     n = len(lines)
     network, arterial = lines.network_type.to_numpy(), lines.arterial.to_numpy()
     diameter = np.full(n, np.nan)
     for name, (big, small) in DIAMETERS_MM.items():
         m = network == name
         diameter[m] = np.where(arterial[m], rng.choice(big, m.sum()), rng.choice(small, m.sum()))
-    voltage = np.where(network == "power", np.where(
-        arterial, rng.choice([10.0, 10.0, 10.0, 35.0, 110.0], n),
-        rng.choice([0.4, 0.4, 0.4, 0.4, 10.0], n)), np.nan)
+    voltage = np.where(
+        network == "power",
+        np.where(
+            arterial,
+            rng.choice([10.0, 10.0, 10.0, 35.0, 110.0], n),
+            rng.choice([0.4, 0.4, 0.4, 0.4, 10.0], n),
+        ),
+        np.nan,
+    )
     first, last = np.array([ERAS[z] for z in lines.zone]).T
     year = first + np.floor(rng.random(n) * (last - first + 1)).astype(int)
     relaid = rng.random(n) < 0.25
@@ -120,18 +168,24 @@ def _line_attributes(model: CityModel, lines: pd.DataFrame,
     material = np.empty(n, dtype=object)
     for name, (old, new) in MATERIALS.items():
         m = network == name
-        material[m] = np.where(relaid[m] | (year[m] >= 2005), rng.choice(new, m.sum()),
-                               rng.choice(old, m.sum()))
+        material[m] = np.where(
+            relaid[m] | (year[m] >= 2005), rng.choice(new, m.sum()), rng.choice(old, m.sum())
+        )
     age = REFERENCE_YEAR - year + rng.normal(0, 8, n)
     condition = np.array(CONDITIONS)[np.digitize(age, [15, 35, 55])]
     names = [p.spec.name for p in model.plans]
     city = np.array(names)[lines.city.to_numpy()]
-    operator = np.array([OPERATORS[c][k] for c, k in zip(city, network, strict=True)],
-                        dtype=object)
+    operator = np.array([OPERATORS[c][k] for c, k in zip(city, network, strict=True)], dtype=object)
     operator[voltage >= 35] = TRANSMISSION_OPERATOR
-    return lines.assign(city_name=city, operator=operator, diameter_mm=diameter,
-                        voltage_kv=voltage, material=material, year_laid=year,
-                        condition=condition)
+    return lines.assign(
+        city_name=city,
+        operator=operator,
+        diameter_mm=diameter,
+        voltage_kv=voltage,
+        material=material,
+        year_laid=year,
+        condition=condition,
+    )
 
 
 PARAMETERS = {  # parameter: (unit, median of a January afternoon, spread, minimum, maximum)
@@ -144,14 +198,15 @@ PARAMETERS = {  # parameter: (unit, median of a January afternoon, spread, minim
     "temperature": ("°C", -4.0, 0.0, -35.0, 45.0),
 }
 UNITS = tuple(sorted({p[0] for p in PARAMETERS.values()}))
-SENSOR_OPERATORS = {"Bishkek": ("Кыргызгидромет", "Мэрия города Бишкек", "ОФ «Таза аба»"),
-                    "Osh": ("Кыргызгидромет", "Мэрия города Ош", "ОФ «Таза аба»")}
+SENSOR_OPERATORS = {
+    "Bishkek": ("Кыргызгидромет", "Мэрия города Бишкек", "ОФ «Таза аба»"),
+    "Osh": ("Кыргызгидромет", "Мэрия города Ош", "ОФ «Таза аба»"),
+}
 OBSERVED = dt.datetime(2025, 1, 15, 14, 0, tzinfo=dt.timezone(dt.timedelta(hours=6)))
 """The moment of the last reading of an active sensor (Asia/Bishkek, UTC+6)."""
 
 
-def environment_sensors(model: CityModel, factor: float,
-                        rng: np.random.Generator) -> pd.DataFrame:
+def environment_sensors(model: CityModel, factor: float, rng: np.random.Generator) -> pd.DataFrame:
     """Monitoring sites at street crossings (18 in Bishkek and 8 in Osh per scale factor),
     each with 2-4 sensors of different parameters; a winter reading each."""
     frames: list[pd.DataFrame] = []
@@ -163,11 +218,18 @@ def environment_sensors(model: CityModel, factor: float,
         site = np.repeat(np.arange(count), per_site)
         offset = rng.uniform(8, 14, (len(site), 2)) * rng.choice([-1, 1], (len(site), 2))
         xy = shapely.get_coordinates(chosen)[site] + offset
-        params = np.concatenate([rng.choice(list(PARAMETERS), k, replace=False)
-                                 for k in per_site])
-        frames.append(pd.DataFrame({"city_name": plan.spec.name, "site": site + 1,
-                                    "parameter": params, "geometry": shapely.points(xy),
-                                    "plan": len(frames)}))
+        params = np.concatenate([rng.choice(list(PARAMETERS), k, replace=False) for k in per_site])
+        frames.append(
+            pd.DataFrame(
+                {
+                    "city_name": plan.spec.name,
+                    "site": site + 1,
+                    "parameter": params,
+                    "geometry": shapely.points(xy),
+                    "plan": len(frames),
+                }
+            )
+        )
     sensors = pd.concat(frames, ignore_index=True)
     return _sensor_readings(sensors, rng)
 
@@ -184,26 +246,43 @@ def _crossings(plan: CityPlan) -> np.ndarray:
 def _sensor_readings(sensors: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     n = len(sensors)
     prefix = np.where(sensors.city_name == "Bishkek", "BSK", "OSH")
-    code = [f"{p}-{s:03d}-{q.upper().replace('_', '')}" for p, s, q in
-            zip(prefix, sensors.site, sensors.parameter, strict=True)]
-    unit, median, spread, low, high = (np.array([PARAMETERS[p][k] for p in sensors.parameter])
-                                       for k in range(5))
+    code = [
+        f"{p}-{s:03d}-{q.upper().replace('_', '')}"
+        for p, s, q in zip(prefix, sensors.site, sensors.parameter, strict=True)
+    ]
+    unit, median, spread, low, high = (
+        np.array([PARAMETERS[p][k] for p in sensors.parameter]) for k in range(5)
+    )
     city_factor = np.where(sensors.city_name == "Bishkek", 1.0, 0.7)
     is_temp = sensors.parameter.to_numpy() == "temperature"
     polluted = np.where(sensors.parameter.isin(["noise_db"]), 1.0, city_factor)
-    value = np.where(is_temp, median.astype(float) + rng.normal(0, 4, n),
-                     median.astype(float) * polluted * np.exp(rng.normal(0, 1, n) *
-                                                              spread.astype(float)))
+    value = np.where(
+        is_temp,
+        median.astype(float) + rng.normal(0, 4, n),
+        median.astype(float) * polluted * np.exp(rng.normal(0, 1, n) * spread.astype(float)),
+    )
     value = np.round(np.clip(value, low.astype(float), high.astype(float)), 1)
     status = rng.choice(["active", "maintenance", "offline"], n, p=[0.85, 0.07, 0.08])
-    minutes = np.select([status == "active", status == "maintenance"],
-                        [rng.integers(0, 60, n), rng.integers(1440, 14400, n)],
-                        rng.integers(14400, 288000, n))
+    minutes = np.select(
+        [status == "active", status == "maintenance"],
+        [rng.integers(0, 60, n), rng.integers(1440, 14400, n)],
+        rng.integers(14400, 288000, n),
+    )
     observed = [OBSERVED - dt.timedelta(minutes=int(m)) for m in minutes]
     start = dt.date(2017, 3, 1).toordinal()
-    installed = [dt.date.fromordinal(int(d)) for d in
-                 rng.integers(start, dt.date(2024, 11, 30).toordinal(), n)]
-    operators = np.array([rng.choice(SENSOR_OPERATORS[c], p=[0.3, 0.45, 0.25])
-                          for c in sensors.city_name])
-    return sensors.assign(sensor_code=code, unit=unit, last_value=value, status=status,
-                          last_observed_at=observed, installed=installed, operator=operators)
+    installed = [
+        dt.date.fromordinal(int(d))
+        for d in rng.integers(start, dt.date(2024, 11, 30).toordinal(), n)
+    ]
+    operators = np.array(
+        [rng.choice(SENSOR_OPERATORS[c], p=[0.3, 0.45, 0.25]) for c in sensors.city_name]
+    )
+    return sensors.assign(
+        sensor_code=code,
+        unit=unit,
+        last_value=value,
+        status=status,
+        last_observed_at=observed,
+        installed=installed,
+        operator=operators,
+    )

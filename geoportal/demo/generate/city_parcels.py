@@ -15,9 +15,15 @@ from geoportal.demo.generate.city_buildings import CityModel
 from geoportal.demo.generate.city_layout import CityPlan
 
 CITY_TERRITORY = {"Bishkek": 1, "Osh": 9}
-URBAN_USES = {"commercial": "commercial", "mixed": "mixed_use",
-              "public": "public_administration", "industrial": "industrial",
-              "education": "education", "health": "healthcare", "religious": "religious"}
+URBAN_USES = {
+    "commercial": "commercial",
+    "mixed": "mixed_use",
+    "public": "public_administration",
+    "industrial": "industrial",
+    "education": "education",
+    "health": "healthcare",
+    "religious": "religious",
+}
 ZONE_SIZE_M = 2_000.0
 LAST_DAY = dt.date(2025, 6, 30)
 
@@ -38,18 +44,26 @@ def urban_parcels(model: CityModel, rng: np.random.Generator) -> gpd.GeoDataFram
         lots, codes, geoms = lots[ok], codes[ok], geoms[ok]
         residential = (lots.use == "residential").to_numpy()
         use = np.where(lots.btype == "house", "individual_housing", "multi_apartment_housing")
-        use = np.where(residential | (lots.btype == "").to_numpy(),
-                       np.where(lots.btype == "", "individual_housing", use),
-                       lots.use.map(URBAN_USES).to_numpy())
+        use = np.where(
+            residential | (lots.btype == "").to_numpy(),
+            np.where(lots.btype == "", "individual_housing", use),
+            lots.use.map(URBAN_USES).to_numpy(),
+        )
         year = np.where(lots.btype == "", 2010, lots.year_built).astype(int)
-        frames.append(gpd.GeoDataFrame({
-            "cadastral_code": codes,
-            "land_category": "settlements",
-            "designated_use": use,
-            "address": lots.address.to_numpy(),
-            "registered_on": registered_dates(rng, year),
-            "agri_plot_code": None,
-        }, geometry=to_multi(to_4326(plan, geoms).to_numpy()), crs=4326))
+        frames.append(
+            gpd.GeoDataFrame(
+                {
+                    "cadastral_code": codes,
+                    "land_category": "settlements",
+                    "designated_use": use,
+                    "address": lots.address.to_numpy(),
+                    "registered_on": registered_dates(rng, year),
+                    "agri_plot_code": None,
+                },
+                geometry=to_multi(to_4326(plan, geoms).to_numpy()),
+                crs=4326,
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -67,15 +81,18 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.MultiPolygon(parts) if parts else shapely.Polygon()
 
 
-
-
 def _urban_codes(plan: CityPlan, lots: pd.DataFrame) -> np.ndarray:
     """Cadastral codes of lots, ranked over the whole plan so they do not depend on the
     sample of blocks kept."""
     sb = plan.superblocks
     cu, cv = (sb.u0 + sb.u1) / 2, (sb.v0 + sb.v1) / 2
-    square = pd.DataFrame({"district": sb.district, "row": -np.floor(cv / ZONE_SIZE_M),
-                           "col": np.floor(cu / ZONE_SIZE_M)})
+    square = pd.DataFrame(
+        {
+            "district": sb.district,
+            "row": -np.floor(cv / ZONE_SIZE_M),
+            "col": np.floor(cu / ZONE_SIZE_M),
+        }
+    )
     ranks = square.drop_duplicates().sort_values(["district", "row", "col"])
     ranks["zone"] = ranks.groupby("district").cumcount() + 1
     zone = square.merge(ranks, how="left", on=["district", "row", "col"]).zone.to_numpy()
@@ -86,9 +103,19 @@ def _urban_codes(plan: CityPlan, lots: pd.DataFrame) -> np.ndarray:
         raise ValueError(f"{plan.spec.name}: too many cadastral zones or blocks for the code")
     district = np.array([plan.names.district(d).code for d in blocks.district])[lots.block]
     territory = CITY_TERRITORY[plan.spec.name]
-    return np.array([f"{territory}-{r:02d}-{z:02d}-{b:04d}-{p:04d}" for r, z, b, p in zip(
-        district, blocks.zone.to_numpy()[lots.block], blocks.number.to_numpy()[lots.block],
-        lots.parcel, strict=True)], dtype=object)
+    return np.array(
+        [
+            f"{territory}-{r:02d}-{z:02d}-{b:04d}-{p:04d}"
+            for r, z, b, p in zip(
+                district,
+                blocks.zone.to_numpy()[lots.block],
+                blocks.number.to_numpy()[lots.block],
+                lots.parcel,
+                strict=True,
+            )
+        ],
+        dtype=object,
+    )
 
 
 def registered_dates(rng: np.random.Generator, year: np.ndarray) -> list[dt.date]:

@@ -41,8 +41,9 @@ class Scale:
 
 SCALES: dict[str, Scale] = {
     "small": Scale("small", plots=20_000, road_segments=5_000, buildings=20_000, factor=1.0),
-    "national": Scale("national", plots=300_000, road_segments=50_000, buildings=200_000,
-                      factor=10.0),
+    "national": Scale(
+        "national", plots=300_000, road_segments=50_000, buildings=200_000, factor=10.0
+    ),
 }
 
 

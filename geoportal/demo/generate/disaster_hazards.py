@@ -48,27 +48,33 @@ def stream_segments(streams: gpd.GeoDataFrame, terrain: Terrain) -> gpd.GeoDataF
     flip = (elev_b > elev_a)[:, None]
     upper, lower = np.where(flip, b, a), np.where(flip, a, b)
     middle = (a + b) / 2
-    frame = gpd.GeoDataFrame({
-        "reach": reach,
-        "elevation_m": terrain.sample(terrain.elevation_m, middle[:, 0], middle[:, 1]),
-        "drop_m": np.abs(elev_a - elev_b),
-        "valley_slope_deg": terrain.sample(terrain.slope_deg, middle[:, 0], middle[:, 1]),
-        "plain_below": terrain.sample(terrain.broad_slope_deg, lower[:, 0], lower[:, 1]) < 4.0,
-        "relief_m": terrain.sample(terrain.relief_m, middle[:, 0], middle[:, 1]),
-        "upstream_area_km2": streams["upstream_area_km2"].to_numpy()[reach],
-        "name": streams["name"].to_numpy()[reach],
-    }, geometry=shapely.linestrings(np.stack([upper, lower], axis=1)), crs=4326)
+    frame = gpd.GeoDataFrame(
+        {
+            "reach": reach,
+            "elevation_m": terrain.sample(terrain.elevation_m, middle[:, 0], middle[:, 1]),
+            "drop_m": np.abs(elev_a - elev_b),
+            "valley_slope_deg": terrain.sample(terrain.slope_deg, middle[:, 0], middle[:, 1]),
+            "plain_below": terrain.sample(terrain.broad_slope_deg, lower[:, 0], lower[:, 1]) < 4.0,
+            "relief_m": terrain.sample(terrain.relief_m, middle[:, 0], middle[:, 1]),
+            "upstream_area_km2": streams["upstream_area_km2"].to_numpy()[reach],
+            "name": streams["name"].to_numpy()[reach],
+        },
+        geometry=shapely.linestrings(np.stack([upper, lower], axis=1)),
+        crs=4326,
+    )
     frame = frame.to_crs(UTM_43N)
     frame["length_m"] = frame.geometry.length
-    rolling = frame.groupby("reach")[["drop_m", "length_m"]].rolling(5, center=True,
-                                                                    min_periods=1).sum()
+    rolling = (
+        frame.groupby("reach")[["drop_m", "length_m"]].rolling(5, center=True, min_periods=1).sum()
+    )
     rolling = rolling.reset_index(level=0, drop=True).sort_index()
     frame["gradient"] = rolling["drop_m"] / np.maximum(rolling["length_m"], 1.0)
     return frame
 
 
-def _union_by_level(geoms: np.ndarray, levels: np.ndarray,
-                    land_m: shapely.Geometry) -> dict[int, shapely.Geometry]:
+def _union_by_level(
+    geoms: np.ndarray, levels: np.ndarray, land_m: shapely.Geometry
+) -> dict[int, shapely.Geometry]:
     out = {}
     for level in sorted(set(levels.tolist())):
         merged = shapely.union_all(geoms[levels == level])
@@ -76,19 +82,26 @@ def _union_by_level(geoms: np.ndarray, levels: np.ndarray,
     return disjoint_levels(out)
 
 
-def flood_levels(segments: gpd.GeoDataFrame, land_m: shapely.Geometry) -> dict[int,
-                                                                                 shapely.Geometry]:
+def flood_levels(
+    segments: gpd.GeoDataFrame, land_m: shapely.Geometry
+) -> dict[int, shapely.Geometry]:
     """Floodplains: buffers along the reaches where the valley floor is flat and low, wider
     for larger rivers and lower valleys."""
     elev, slope = segments["elevation_m"].to_numpy(), segments["valley_slope_deg"].to_numpy()
     area = segments["upstream_area_km2"].to_numpy()
     keep = (elev < 2400) & (slope < 5.0)
     cap_m = np.interp(elev, [1200, 2400], [2000, 700])
-    half_width_m = np.minimum(np.clip(60 * area ** 0.3, 150, 2000), cap_m)
+    half_width_m = np.minimum(np.clip(60 * area**0.3, 150, 2000), cap_m)
     half_width_m *= np.where(slope < 2.0, 1.0, 0.6)
     level = np.select(
-        [(area >= 3000) & (elev < 1300) & (slope < 2.5), (area >= 800) & (elev < 1800),
-         elev < 2100], [4, 3, 2], default=1)
+        [
+            (area >= 3000) & (elev < 1300) & (slope < 2.5),
+            (area >= 800) & (elev < 1800),
+            elev < 2100,
+        ],
+        [4, 3, 2],
+        default=1,
+    )
     geoms = shapely.buffer(segments.geometry.values[keep], half_width_m[keep], quad_segs=2)
     return _union_by_level(geoms, level[keep], land_m)
 
@@ -97,28 +110,39 @@ def _fan(upper: np.ndarray, lower: np.ndarray, radius_m: float) -> shapely.Polyg
     """An alluvial fan: a 70° sector opening downstream from a channel's mouth."""
     heading = np.arctan2(*(lower - upper)[::-1])
     angles = heading + np.radians(np.linspace(-35, 35, 9))
-    arc = np.stack([lower[0] + radius_m * np.cos(angles),
-                    lower[1] + radius_m * np.sin(angles)], axis=1)
+    arc = np.stack(
+        [lower[0] + radius_m * np.cos(angles), lower[1] + radius_m * np.sin(angles)], axis=1
+    )
     return shapely.Polygon([tuple(lower), *map(tuple, arc)]).buffer(150, quad_segs=2)
 
 
-def mudflow_levels(segments: gpd.GeoDataFrame, settlements_m: gpd.GeoDataFrame,
-                   land_m: shapely.Geometry) -> dict[int, shapely.Geometry]:
+def mudflow_levels(
+    segments: gpd.GeoDataFrame, settlements_m: gpd.GeoDataFrame, land_m: shapely.Geometry
+) -> dict[int, shapely.Geometry]:
     """Mudflow (sel) zones: steep valleys draining high ranges, and the fan where each one
     leaves the mountains for a plain; very high where a settlement lies on or next to them."""
     elev, relief = segments["elevation_m"].to_numpy(), segments["relief_m"].to_numpy()
-    steep = ((segments["gradient"].to_numpy() >= 0.025) & (elev > 750) & (elev < 3200)
-             & (relief >= 900))
+    steep = (
+        (segments["gradient"].to_numpy() >= 0.025) & (elev > 750) & (elev < 3200) & (relief >= 900)
+    )
     geoms = segments.geometry.values
     ends = shapely.get_coordinates(geoms).reshape(-1, 2, 2)
     candidates = segments.assign(i=np.arange(len(segments)))[
-        steep & segments["plain_below"].to_numpy() & (elev < 2300)]
-    mouths = candidates.sort_values(["reach", "elevation_m"], ascending=[True, False]) \
-        .drop_duplicates("reach")["i"].to_numpy()
-    channel = shapely.buffer(geoms[steep], np.where(relief[steep] >= 1800, 450, 300),
-                             quad_segs=2)
-    fans = np.array([_fan(ends[i, 0], ends[i, 1], float(np.clip(relief[i] * 2.5, 2000, 5000)))
-                     for i in mouths.tolist()], dtype=object).reshape(-1)
+        steep & segments["plain_below"].to_numpy() & (elev < 2300)
+    ]
+    mouths = (
+        candidates.sort_values(["reach", "elevation_m"], ascending=[True, False])
+        .drop_duplicates("reach")["i"]
+        .to_numpy()
+    )
+    channel = shapely.buffer(geoms[steep], np.where(relief[steep] >= 1800, 450, 300), quad_segs=2)
+    fans = np.array(
+        [
+            _fan(ends[i, 0], ends[i, 1], float(np.clip(relief[i] * 2.5, 2000, 5000)))
+            for i in mouths.tolist()
+        ],
+        dtype=object,
+    ).reshape(-1)
     level = np.concatenate([np.where(relief[steep] >= 1800, 3, 2), np.full(len(fans), 3)])
     shapes = np.concatenate([channel, fans])
     near = shapely.STRtree(shapes).query(settlements_m.geometry.values, "dwithin", 2500.0)[1]
@@ -150,8 +174,9 @@ def _near(terrain: Terrain, places: dict[str, tuple[float, float]], km: float) -
     return near
 
 
-def classes_to_levels(classes: np.ndarray, terrain: Terrain, land_m: shapely.Geometry,
-                      min_pixels: int = 40) -> dict[int, shapely.Geometry]:
+def classes_to_levels(
+    classes: np.ndarray, terrain: Terrain, land_m: shapely.Geometry, min_pixels: int = 40
+) -> dict[int, shapely.Geometry]:
     """A raster of level codes as disjoint polygons in UTM 43N, clipped to `land_m` (the
     land, or the part of it the hazard is mapped in)."""
     classes = drop_specks(np.where(terrain.land, classes, 0).astype("uint8"), min_pixels)
@@ -176,8 +201,11 @@ def landslide_classes(terrain: Terrain, south: np.ndarray) -> np.ndarray:
 def avalanche_classes(terrain: Terrain, corridor: np.ndarray) -> np.ndarray:
     """Avalanche levels: steep slopes above the tree line along the mountain roads."""
     slope, elev = terrain.slope_deg, terrain.elevation_m
-    level = np.select([(slope >= 24) & (elev >= 2800), slope >= 19, slope >= 14,
-                       (slope >= 10) & (elev >= 2600)], [4, 3, 2, 1], default=0)
+    level = np.select(
+        [(slope >= 24) & (elev >= 2800), slope >= 19, slope >= 14, (slope >= 10) & (elev >= 2600)],
+        [4, 3, 2, 1],
+        default=0,
+    )
     return np.where(corridor & (elev >= 2300), level, 0)
 
 
@@ -188,15 +216,30 @@ def fire_classes(terrain: Terrain, south: np.ndarray, urban: np.ndarray) -> np.n
     lon, lat = pixel_grid(terrain)
     slope, elev, aspect = terrain.slope_deg, terrain.elevation_m, terrain.aspect_deg
     north_facing = (aspect <= 60) | (aspect >= 300)
-    spruce = ((elev >= 1800) & (elev <= 2800) & north_facing & (slope >= 8) & (lat >= 41.2)
-              & (lon >= 73.4))
-    walnut = _near(terrain, WALNUT_FORESTS, 22.0) & (elev >= 1100) & (elev <= 2300) \
-        & (slope >= 6)
-    juniper = south & (lat < 40.4) & (elev >= 2000) & (elev <= 3100) & (slope >= 10) \
-        & (aspect >= 120) & (aspect <= 240)
+    spruce = (
+        (elev >= 1800)
+        & (elev <= 2800)
+        & north_facing
+        & (slope >= 8)
+        & (lat >= 41.2)
+        & (lon >= 73.4)
+    )
+    walnut = _near(terrain, WALNUT_FORESTS, 22.0) & (elev >= 1100) & (elev <= 2300) & (slope >= 6)
+    juniper = (
+        south
+        & (lat < 40.4)
+        & (elev >= 2000)
+        & (elev <= 3100)
+        & (slope >= 10)
+        & (aspect >= 120)
+        & (aspect <= 240)
+    )
     grass = (elev >= 700) & (elev <= 1600) & (slope >= 3) & (slope <= 15)
-    level = np.select([walnut, spruce & (slope >= 14), spruce, juniper, grass & south, grass],
-                      [4, 4, 3, 2, 2, 1], default=0)
+    level = np.select(
+        [walnut, spruce & (slope >= 14), spruce, juniper, grass & south, grass],
+        [4, 4, 3, 2, 2, 1],
+        default=0,
+    )
     return np.where(urban, 0, level)
 
 
@@ -211,12 +254,15 @@ def seismic_bands(country: shapely.Geometry) -> dict[str, shapely.Geometry]:
     next to the most active faults, then 9, 8, and 7 farthest from any fault. Distances are
     buffered in UTM 43N; the overlay is done in EPSG:4326 so the bands add up to the outline
     exactly."""
-    lines = gpd.GeoSeries([shapely.LineString(p) for p in FAULTS.values()],
-                          index=list(FAULTS), crs=4326).to_crs(UTM_43N)
+    lines = gpd.GeoSeries(
+        [shapely.LineString(p) for p in FAULTS.values()], index=list(FAULTS), crs=4326
+    ).to_crs(UTM_43N)
     cores = lines[list(SEISMIC_CORES)]
-    reach_m = [shapely.union_all(cores.buffer(SEISMIC_BANDS_KM[">=9"] * 1000).values),
-               shapely.union_all(lines.buffer(SEISMIC_BANDS_KM["9"] * 1000).values),
-               shapely.union_all(lines.buffer(SEISMIC_BANDS_KM["8"] * 1000).values)]
+    reach_m = [
+        shapely.union_all(cores.buffer(SEISMIC_BANDS_KM[">=9"] * 1000).values),
+        shapely.union_all(lines.buffer(SEISMIC_BANDS_KM["9"] * 1000).values),
+        shapely.union_all(lines.buffer(SEISMIC_BANDS_KM["8"] * 1000).values),
+    ]
     reach = shapely.make_valid(gpd.GeoSeries(reach_m, crs=UTM_43N).to_crs(4326).values)
     bands: dict[str, shapely.Geometry] = {}
     covered = shapely.Polygon()

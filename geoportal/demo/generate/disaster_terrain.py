@@ -49,8 +49,9 @@ class Terrain:
         """True on the pixels whose centre lies in `geometry` (EPSG:4326)."""
         if geometry.is_empty:
             return np.zeros(self.elevation_m.shape, dtype=bool)
-        return rasterio.features.geometry_mask([geometry], self.elevation_m.shape,
-                                               self.transform, invert=True)
+        return rasterio.features.geometry_mask(
+            [geometry], self.elevation_m.shape, self.transform, invert=True
+        )
 
 
 def slope_and_aspect(elevation: np.ndarray, transform: Affine) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +64,7 @@ def slope_and_aspect(elevation: np.ndarray, transform: Affine) -> tuple[np.ndarr
     dy_m = abs(transform.e) * METRES_PER_DEGREE_LAT
     dx_m = abs(transform.a) * METRES_PER_DEGREE_LON_EQUATOR * np.cos(np.radians(lat))[:, None]
     d_row, d_col = np.gradient(elevation.astype("float64"))
-    east = d_col / dx_m                      # rise per metre towards the east
+    east = d_col / dx_m  # rise per metre towards the east
     north = -d_row / dy_m if transform.e < 0 else d_row / dy_m
     slope = np.degrees(np.arctan(np.hypot(east, north)))
     aspect = np.degrees(np.arctan2(-east, -north)) % 360.0  # downhill direction
@@ -75,22 +76,28 @@ def upsample(grid: np.ndarray, transform: Affine, factor: int) -> tuple[np.ndarr
     transform."""
     fine = transform * Affine.scale(1 / factor)
     out = np.empty((grid.shape[0] * factor, grid.shape[1] * factor), dtype="float32")
-    rasterio.warp.reproject(grid.astype("float32"), out, src_transform=transform,
-                            src_crs="EPSG:4326", dst_transform=fine, dst_crs="EPSG:4326",
-                            resampling=rasterio.warp.Resampling.bilinear)
+    rasterio.warp.reproject(
+        grid.astype("float32"),
+        out,
+        src_transform=transform,
+        src_crs="EPSG:4326",
+        dst_transform=fine,
+        dst_crs="EPSG:4326",
+        resampling=rasterio.warp.Resampling.bilinear,
+    )
     return out, fine
 
 
-def build_terrain(dem: tuple[np.ndarray, Affine, object], land: shapely.Geometry,
-                  factor: int) -> Terrain:
+def build_terrain(
+    dem: tuple[np.ndarray, Affine, object], land: shapely.Geometry, factor: int
+) -> Terrain:
     """Terrain grids from the DEM, resampled `factor` times finer (bilinear)."""
     values, transform, _ = dem
     slope, aspect = slope_and_aspect(values, transform)
     relief = ndimage.maximum_filter(values, size=25) - values
     broad = ndimage.uniform_filter(slope, size=5)
     east, north = np.sin(np.radians(aspect)), np.cos(np.radians(aspect))
-    grids = [upsample(g, transform, factor)[0]
-             for g in (values, slope, relief, broad, east, north)]
+    grids = [upsample(g, transform, factor)[0] for g in (values, slope, relief, broad, east, north)]
     fine = transform * Affine.scale(1 / factor)
     fine_aspect = (np.degrees(np.arctan2(grids[4], grids[5])) % 360.0).astype("float32")
     land_mask = rasterio.features.geometry_mask([land], grids[0].shape, fine, invert=True)
@@ -108,16 +115,18 @@ def drop_specks(classes: np.ndarray, min_pixels: int) -> np.ndarray:
     return out
 
 
-def polygons_by_class(classes: np.ndarray, transform: Affine,
-                      tolerance_px: float = 1.5) -> tuple[np.ndarray, np.ndarray]:
+def polygons_by_class(
+    classes: np.ndarray, transform: Affine, tolerance_px: float = 1.5
+) -> tuple[np.ndarray, np.ndarray]:
     """Polygons (EPSG:4326) of the 4-connected patches of each non-zero class, and their class.
 
     The patches are traced in pixel coordinates, where every corner is a whole number, and
     simplified together as a coverage (Visvalingam-Whyatt, `tolerance_px` pixels): the pixel
     staircase goes, and neighbouring patches keep sharing their edges, so no two overlap.
     """
-    traced = rasterio.features.shapes(classes.astype("uint8"), mask=classes > 0,
-                                      transform=Affine.identity(), connectivity=4)
+    traced = rasterio.features.shapes(
+        classes.astype("uint8"), mask=classes > 0, transform=Affine.identity(), connectivity=4
+    )
     pairs = [(shapely.geometry.shape(geojson), int(value)) for geojson, value in traced]
     if not pairs:
         return np.array([], dtype=object), np.array([], dtype=int)
@@ -126,8 +135,11 @@ def polygons_by_class(classes: np.ndarray, transform: Affine,
     polygons = shapely.coverage_simplify(shapely.segmentize(polygons, 1.0), tolerance_px)
     a, b, c, d, e, f = transform[:6]
     geographic = shapely.transform(
-        polygons, lambda xy: np.stack([a * xy[:, 0] + b * xy[:, 1] + c,
-                                       d * xy[:, 0] + e * xy[:, 1] + f], axis=1))
+        polygons,
+        lambda xy: np.stack(
+            [a * xy[:, 0] + b * xy[:, 1] + c, d * xy[:, 0] + e * xy[:, 1] + f], axis=1
+        ),
+    )
     return geographic, values
 
 
@@ -136,8 +148,9 @@ def disjoint_levels(levels: dict[int, shapely.Geometry]) -> dict[int, shapely.Ge
     out: dict[int, shapely.Geometry] = {}
     higher = shapely.Polygon()
     for level in sorted(levels, reverse=True):
-        geometry = shapely.difference(levels[level], higher) if not higher.is_empty \
-            else levels[level]
+        geometry = (
+            shapely.difference(levels[level], higher) if not higher.is_empty else levels[level]
+        )
         out[level] = polygonal(geometry)
         higher = shapely.union(higher, levels[level])
     return dict(sorted(out.items()))

@@ -20,15 +20,15 @@ from pyproj import CRS
 EARTH_RADIUS_KM = 6371.0088
 
 RIVER_ANCHORS: dict[str, tuple[float, float]] = {
-    "Chu": (75.32, 42.80),          # by Tokmok
-    "Talas": (72.24, 42.53),        # by Talas town
-    "Naryn": (75.99, 41.43),        # by Naryn town
-    "Kara-Darya": (73.05, 40.75),   # by Uzgen
+    "Chu": (75.32, 42.80),  # by Tokmok
+    "Talas": (72.24, 42.53),  # by Talas town
+    "Naryn": (75.99, 41.43),  # by Naryn town
+    "Kara-Darya": (73.05, 40.75),  # by Uzgen
     "Chatkal": (71.60, 41.80),
     "Kökömeren": (74.10, 41.85),
     "Chong-Kemin": (76.00, 42.78),
     "Kyzyl-Suu": (78.85, 42.35),
-    "Ak-Buura": (72.80, 40.45),     # through Osh
+    "Ak-Buura": (72.80, 40.45),  # through Osh
     "Isfayram-Say": (71.85, 40.10),
 }
 
@@ -93,8 +93,13 @@ def flow_accumulation(receiver: np.ndarray, order: np.ndarray, area: np.ndarray)
     return accumulation
 
 
-def _main_stem(cell: int, receiver: np.ndarray, accumulation: np.ndarray,
-               donors: dict[int, list[int]], threshold: float) -> list[int]:
+def _main_stem(
+    cell: int,
+    receiver: np.ndarray,
+    accumulation: np.ndarray,
+    donors: dict[int, list[int]],
+    threshold: float,
+) -> list[int]:
     """Cells of the main stem through `cell`: downstream to the outlet, upstream along the
     largest tributary while it stays a stream."""
     down = [cell]
@@ -141,22 +146,32 @@ def derive_streams(
 
     starts, ends = cells, receiver[cells]
     segments = shapely.linestrings(
-        np.stack([np.stack([x[starts], y[starts]], axis=1),
-                  np.stack([x[ends], y[ends]], axis=1)], axis=1))
-    frame = gpd.GeoDataFrame({
-        "name": [names.get(int(c)) for c in starts],
-        "upstream_area_km2": accumulation[starts],
-    }, geometry=segments, crs=crs)
+        np.stack(
+            [np.stack([x[starts], y[starts]], axis=1), np.stack([x[ends], y[ends]], axis=1)], axis=1
+        )
+    )
+    frame = gpd.GeoDataFrame(
+        {
+            "name": [names.get(int(c)) for c in starts],
+            "upstream_area_km2": accumulation[starts],
+        },
+        geometry=segments,
+        crs=crs,
+    )
     reaches = []
     for name, group in frame.groupby(frame["name"].fillna(""), sort=False):
         merged = shapely.line_merge(shapely.union_all(group.geometry.values))
         parts = shapely.get_parts(merged)
-        area_at = dict(zip(group.geometry.apply(lambda g: g.coords[0]),
-                           group["upstream_area_km2"], strict=True))
+        area_at = dict(
+            zip(
+                group.geometry.apply(lambda g: g.coords[0]), group["upstream_area_km2"], strict=True
+            )
+        )
         for part in parts:
             area = max(area_at.get(xy, 0.0) for xy in part.coords)
-            reaches.append({"name": name or None, "upstream_area_km2": round(area, 1),
-                            "geometry": part})
+            reaches.append(
+                {"name": name or None, "upstream_area_km2": round(area, 1), "geometry": part}
+            )
     streams = gpd.GeoDataFrame(reaches, geometry="geometry", crs=crs).to_crs(4326)
     streams["geometry"] = streams.geometry.intersection(clip_to)
     streams = streams[~streams.geometry.is_empty].explode(index_parts=False)

@@ -23,16 +23,84 @@ import re
 import numpy as np
 import pandas as pd
 
-MALE_NAMES = ["Азамат", "Айбек", "Бакыт", "Марат", "Нурлан", "Талант", "Эрлан", "Улан",
-              "Канат", "Бектур", "Жыргалбек", "Мирлан", "Тилек", "Алмаз", "Эркин", "Чынгыз",
-              "Медер", "Нурбек", "Темирлан", "Исламбек", "Адилет", "Баатыр", "Кубан", "Самат"]
-FEMALE_NAMES = ["Айгүл", "Айжан", "Гүлнара", "Жылдыз", "Нургүл", "Чолпон", "Динара", "Бүбүсара",
-                "Айпери", "Мээрим", "Асель", "Бермет", "Элнура", "Жазгүл", "Назира", "Гүлзат",
-                "Айнура", "Салтанат", "Зарина", "Умут", "Нуриза", "Аида", "Канымгүл", "Асем"]
-SURNAME_STEMS = ["Асан", "Үсөн", "Токтогул", "Жумабай", "Сыдык", "Абдыкадыр", "Осмон",
-                 "Мамбет", "Төлөгөн", "Касым", "Бекмурат", "Турдубай", "Сатыбалды", "Кадыр",
-                 "Жээнбек", "Айдарал", "Эшмат", "Ташиев", "Орозбек", "Муратал", "Бообек",
-                 "Сарыбай", "Кудайберген", "Токон"]
+MALE_NAMES = [
+    "Азамат",
+    "Айбек",
+    "Бакыт",
+    "Марат",
+    "Нурлан",
+    "Талант",
+    "Эрлан",
+    "Улан",
+    "Канат",
+    "Бектур",
+    "Жыргалбек",
+    "Мирлан",
+    "Тилек",
+    "Алмаз",
+    "Эркин",
+    "Чынгыз",
+    "Медер",
+    "Нурбек",
+    "Темирлан",
+    "Исламбек",
+    "Адилет",
+    "Баатыр",
+    "Кубан",
+    "Самат",
+]
+FEMALE_NAMES = [
+    "Айгүл",
+    "Айжан",
+    "Гүлнара",
+    "Жылдыз",
+    "Нургүл",
+    "Чолпон",
+    "Динара",
+    "Бүбүсара",
+    "Айпери",
+    "Мээрим",
+    "Асель",
+    "Бермет",
+    "Элнура",
+    "Жазгүл",
+    "Назира",
+    "Гүлзат",
+    "Айнура",
+    "Салтанат",
+    "Зарина",
+    "Умут",
+    "Нуриза",
+    "Аида",
+    "Канымгүл",
+    "Асем",
+]
+SURNAME_STEMS = [
+    "Асан",
+    "Үсөн",
+    "Токтогул",
+    "Жумабай",
+    "Сыдык",
+    "Абдыкадыр",
+    "Осмон",
+    "Мамбет",
+    "Төлөгөн",
+    "Касым",
+    "Бекмурат",
+    "Турдубай",
+    "Сатыбалды",
+    "Кадыр",
+    "Жээнбек",
+    "Айдарал",
+    "Эшмат",
+    "Ташиев",
+    "Орозбек",
+    "Муратал",
+    "Бообек",
+    "Сарыбай",
+    "Кудайберген",
+    "Токон",
+]
 FICTIONAL_SERIALS = (90_000, 99_999)
 """Serials of generated PINs: a block no real date of birth reaches (module docstring)."""
 PIN_PATTERN = re.compile(r"^[12](\d{2})(\d{2})(\d{4})(\d{5})$")
@@ -46,11 +114,14 @@ def _surname(stem: str, female: bool) -> str:
 
 def names(female: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Full names (surname, given name), one per person; `female` is a boolean array."""
-    given = np.where(female, rng.choice(FEMALE_NAMES, size=len(female)),
-                     rng.choice(MALE_NAMES, size=len(female)))
+    given = np.where(
+        female, rng.choice(FEMALE_NAMES, size=len(female)), rng.choice(MALE_NAMES, size=len(female))
+    )
     stems = rng.choice(SURNAME_STEMS, size=len(female))
-    return np.array([f"{_surname(s, bool(f))} {g}" for s, g, f in
-                     zip(stems, given, female, strict=True)], dtype=object)
+    return np.array(
+        [f"{_surname(s, bool(f))} {g}" for s, g, f in zip(stems, given, female, strict=True)],
+        dtype=object,
+    )
 
 
 def pins(female: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -97,40 +168,54 @@ def plot_operators(plots: pd.DataFrame, rng: np.random.Generator) -> pd.DataFram
     count = int(farm.max()) + 1 if len(farm) else 0
     female = rng.random(count) < 0.3
     phone = np.where(rng.random(count) < 0.85, phones(count, rng), None)
-    return pd.DataFrame({
-        "id": np.arange(1, len(plots) + 1),
-        "feature_id": plots["id"].to_numpy(),
-        "operator_name": names(female, rng)[farm],
-        "operator_pin": pins(female, rng)[farm],
-        "operator_phone": phone[farm],
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, len(plots) + 1),
+            "feature_id": plots["id"].to_numpy(),
+            "operator_name": names(female, rng)[farm],
+            "operator_pin": pins(female, rng)[farm],
+            "operator_phone": phone[farm],
+        }
+    )
 
 
 HOLDER_CATEGORIES = ("settlements", "agricultural")
 """Land categories whose parcels are held by natural persons; the rest is state land."""
-PRIVATE_USES = ("individual_housing", "household_plot", "arable_irrigated", "arable_rainfed",
-                "perennial_plantings", "hayfield", "pasture")
+PRIVATE_USES = (
+    "individual_housing",
+    "household_plot",
+    "arable_irrigated",
+    "arable_rainfed",
+    "perennial_plantings",
+    "hayfield",
+    "pasture",
+)
 
 
 def right_holders(parcels: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """`cadastre_right_holders`: natural persons holding rights on the private parcels
     (houses, household plots, farmland): one owner, or a couple or family sharing equally
     (1-4 holders); about 1 in 8 agricultural parcels is leased to one tenant instead."""
-    private = parcels[parcels["land_category"].isin(HOLDER_CATEGORIES)
-                      & parcels["designated_use"].isin(PRIVATE_USES)]
+    private = parcels[
+        parcels["land_category"].isin(HOLDER_CATEGORIES)
+        & parcels["designated_use"].isin(PRIVATE_USES)
+    ]
     holders = rng.choice([1, 2, 3, 4], p=[0.55, 0.3, 0.1, 0.05], size=len(private))
-    leased = (private["land_category"].to_numpy() == "agricultural") & (rng.random(len(private))
-                                                                       < 0.125)
+    leased = (private["land_category"].to_numpy() == "agricultural") & (
+        rng.random(len(private)) < 0.125
+    )
     holders = np.where(leased, 1, holders)
     feature = np.repeat(private["id"].to_numpy(), holders)
     right = np.repeat(np.where(leased, "lease", "ownership"), holders)
     share = np.repeat(np.round(1.0 / holders, 4), holders)
     female = rng.random(len(feature)) < 0.5
-    return pd.DataFrame({
-        "id": np.arange(1, len(feature) + 1),
-        "feature_id": feature,
-        "holder_name": names(female, rng),
-        "holder_pin": pins(female, rng),
-        "right_type": right,
-        "share": share,
-    })
+    return pd.DataFrame(
+        {
+            "id": np.arange(1, len(feature) + 1),
+            "feature_id": feature,
+            "holder_name": names(female, rng),
+            "holder_pin": pins(female, rng),
+            "right_type": right,
+            "share": share,
+        }
+    )

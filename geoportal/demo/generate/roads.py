@@ -49,12 +49,47 @@ from geoportal.demo.generate.roads_works import apply_completed_works, plan_work
 VILLAGES = {"small": 150, "national": 2500}
 STREET_SPACING_M = {"small": 650.0, "national": 340.0}
 WORKS_PER_FACTOR = 250
-ROAD_FIELDS = ["road_number", "name", "road_class", "surface", "width_m", "lanes",
-               "iri_m_per_km", "condition", "aadt", "last_survey", "oblast", "rayon", "length_km"]
-BRIDGE_FIELDS = ["bridge_code", "road_id", "road_number", "river_name", "length_m", "width_m",
-                 "material", "year_built", "condition", "load_limit_t", "last_inspection"]
-WORK_FIELDS = ["road_id", "road_number", "work_type", "start_date", "end_date", "contractor",
-               "budget_kgs", "status", "acceptance_date", "acceptance_iri_m_per_km", "length_km"]
+ROAD_FIELDS = [
+    "road_number",
+    "name",
+    "road_class",
+    "surface",
+    "width_m",
+    "lanes",
+    "iri_m_per_km",
+    "condition",
+    "aadt",
+    "last_survey",
+    "oblast",
+    "rayon",
+    "length_km",
+]
+BRIDGE_FIELDS = [
+    "bridge_code",
+    "road_id",
+    "road_number",
+    "river_name",
+    "length_m",
+    "width_m",
+    "material",
+    "year_built",
+    "condition",
+    "load_limit_t",
+    "last_inspection",
+]
+WORK_FIELDS = [
+    "road_id",
+    "road_number",
+    "work_type",
+    "start_date",
+    "end_date",
+    "contractor",
+    "budget_kgs",
+    "status",
+    "acceptance_date",
+    "acceptance_iri_m_per_km",
+    "length_km",
+]
 
 
 def build_network(ctx: Context, rng: np.random.Generator) -> Network:
@@ -106,49 +141,59 @@ def rural_segments(ctx: Context, count: int, rng: np.random.Generator) -> gpd.Ge
     lengths = np.array([line.length for line in lines])
     segments, origin = split_lines(lines, segment_target_m(lengths, count), rng)
     road = np.array([pieces[i][0] for i in origin])
-    return gpd.GeoDataFrame({
-        "road_number": [numbers[r] for r in road],
-        "name": [network.roads[r].name for r in road],
-        "road_class": [network.roads[r].road_class for r in road],
-        "stretch": origin,
-        "main": False,
-        "centre_km": 0.0,
-    }, geometry=list(segments), crs=UTM_43N)
+    return gpd.GeoDataFrame(
+        {
+            "road_number": [numbers[r] for r in road],
+            "name": [network.roads[r].name for r in road],
+            "road_class": [network.roads[r].road_class for r in road],
+            "stretch": origin,
+            "main": False,
+            "centre_km": 0.0,
+        },
+        geometry=list(segments),
+        crs=UTM_43N,
+    )
 
 
-def stretch_attributes(frame: gpd.GeoDataFrame, elevation: np.ndarray, pull: np.ndarray,
-                       rng: np.random.Generator) -> pd.DataFrame:
+def stretch_attributes(
+    frame: gpd.GeoDataFrame, elevation: np.ndarray, pull: np.ndarray, rng: np.random.Generator
+) -> pd.DataFrame:
     """Surface, width, lanes and roughness deviation of every stretch (index: `stretch`)."""
     stretch = frame.groupby("stretch", sort=True).agg(
-        road_class=("road_class", "first"), main=("main", "first"),
-        centre_km=("centre_km", "mean"))
+        road_class=("road_class", "first"), main=("main", "first"), centre_km=("centre_km", "mean")
+    )
     stretch["elevation"] = pd.Series(elevation).groupby(frame["stretch"]).mean()
     stretch["pull"] = pd.Series(pull).groupby(frame["stretch"]).max()
     near_city = (stretch["road_class"] == "international") & (stretch["pull"] > 250)
     cls, main = stretch["road_class"].to_numpy(), stretch["main"].to_numpy()
-    stretch["surface"] = choose_surface(cls, stretch["elevation"].to_numpy(), main,
-                                        stretch["centre_km"].to_numpy(), rng)
+    stretch["surface"] = choose_surface(
+        cls, stretch["elevation"].to_numpy(), main, stretch["centre_km"].to_numpy(), rng
+    )
     stretch["width_m"], stretch["lanes"] = choose_width(
-        cls, stretch["surface"].to_numpy(), main, near_city.to_numpy(), rng)
+        cls, stretch["surface"].to_numpy(), main, near_city.to_numpy(), rng
+    )
     stretch["effect"] = rng.lognormal(0.0, 0.35, len(stretch))
     return stretch
 
 
-def with_attributes(ctx: Context, segments: gpd.GeoDataFrame,
-                    rng: np.random.Generator) -> gpd.GeoDataFrame:
+def with_attributes(
+    ctx: Context, segments: gpd.GeoDataFrame, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
     """The declared attributes of every segment (stretch attributes shared along it)."""
     frame = segments.reset_index(drop=True)
     middle = frame.geometry.interpolate(0.5, normalized=True)
     lonlat = middle.to_crs(4326)
-    elevation = np.nan_to_num(ctx.elevation_at(lonlat.x.to_numpy(), lonlat.y.to_numpy()),
-                              nan=1000.0)
+    elevation = np.nan_to_num(
+        ctx.elevation_at(lonlat.x.to_numpy(), lonlat.y.to_numpy()), nan=1000.0
+    )
     pull = population_pull(ctx, middle)
     shared = stretch_attributes(frame, elevation, pull, rng).loc[frame["stretch"]]
     for column in ("surface", "width_m", "lanes"):
         frame[column] = shared[column].to_numpy()
     surface, road_class = frame["surface"].to_numpy(), frame["road_class"].to_numpy()
-    frame["iri_m_per_km"] = roughness(surface, road_class, elevation,
-                                      shared["effect"].to_numpy(), rng)
+    frame["iri_m_per_km"] = roughness(
+        surface, road_class, elevation, shared["effect"].to_numpy(), rng
+    )
     frame["condition"] = condition_from_iri(frame["iri_m_per_km"].to_numpy(), surface)
     frame["aadt"] = traffic(road_class, pull, frame["main"].to_numpy(), rng)
     per_road = pd.Series(survey_dates(road_class, rng))
@@ -170,10 +215,19 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     streets["stretch"] = pd.factorize(streets["number"])[0] + 10_000_000
     rural = rural_segments(ctx, ctx.scale.road_segments - len(streets), rng)
     rural["city_oblast"] = None
-    columns = ["road_number", "name", "road_class", "stretch", "main", "centre_km",
-               "city_oblast", "geometry"]
-    segments = gpd.GeoDataFrame(pd.concat([rural[columns], streets[columns]], ignore_index=True),
-                                crs=UTM_43N)
+    columns = [
+        "road_number",
+        "name",
+        "road_class",
+        "stretch",
+        "main",
+        "centre_km",
+        "city_oblast",
+        "geometry",
+    ]
+    segments = gpd.GeoDataFrame(
+        pd.concat([rural[columns], streets[columns]], ignore_index=True), crs=UTM_43N
+    )
     roads = with_attributes(ctx, segments, rng)
     roads.insert(0, "id", np.arange(1, len(roads) + 1))
     count = int(round(WORKS_PER_FACTOR * ctx.scale.factor))

@@ -44,8 +44,13 @@ def condition_from_iri(iri: np.ndarray, surface: np.ndarray) -> np.ndarray:
     return out
 
 
-def choose_surface(road_class: np.ndarray, elevation: np.ndarray, main: np.ndarray,
-                   centre_km: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def choose_surface(
+    road_class: np.ndarray,
+    elevation: np.ndarray,
+    main: np.ndarray,
+    centre_km: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """Surface of each stretch: trunk roads are asphalt (a few concrete sections, gravel on
     high national roads), local roads lose asphalt with altitude, city outskirts have
     unpaved streets."""
@@ -53,31 +58,59 @@ def choose_surface(road_class: np.ndarray, elevation: np.ndarray, main: np.ndarr
     high = np.clip((elevation - 1800.0) / 1000.0, 0, 1)
     p_paved = np.select(
         [road_class == "international", road_class == "national", road_class == "local"],
-        [np.ones(len(u)), 0.92 - 0.55 * high,
-         np.clip(0.75 - 0.45 * (elevation - 700.0) / 1000.0, 0.05, 0.75)],
-        np.where(main, 1.0, np.clip(1.0 - 0.07 * centre_km, 0.45, 0.97)))
-    p_earth = np.where(road_class == "local", np.clip(0.15 + 0.3 * high, 0.1, 0.45),
-                       np.where(road_class == "urban", 0.25, 0.05))
+        [
+            np.ones(len(u)),
+            0.92 - 0.55 * high,
+            np.clip(0.75 - 0.45 * (elevation - 700.0) / 1000.0, 0.05, 0.75),
+        ],
+        np.where(main, 1.0, np.clip(1.0 - 0.07 * centre_km, 0.45, 0.97)),
+    )
+    p_earth = np.where(
+        road_class == "local",
+        np.clip(0.15 + 0.3 * high, 0.1, 0.45),
+        np.where(road_class == "urban", 0.25, 0.05),
+    )
     concrete = (road_class == "international") & (v < 0.04)
-    return np.where(u < p_paved, np.where(concrete, "concrete", "asphalt"),
-                    np.where(v < p_earth, "earth", "gravel"))
+    return np.where(
+        u < p_paved,
+        np.where(concrete, "concrete", "asphalt"),
+        np.where(v < p_earth, "earth", "gravel"),
+    )
 
 
-def choose_width(road_class: np.ndarray, surface: np.ndarray, main: np.ndarray,
-                 near_city: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def choose_width(
+    road_class: np.ndarray,
+    surface: np.ndarray,
+    main: np.ndarray,
+    near_city: np.ndarray,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray]:
     """Carriageway width (m) and lanes of each stretch."""
     n = len(road_class)
     unpaved = np.isin(surface, ["gravel", "earth"])
     lanes = np.select(
-        [road_class == "international", road_class == "national", road_class == "urban",
-         surface == "earth"],
-        [np.where(near_city, 4, 2), np.full(n, 2),
-         np.where(main, rng.choice([4, 6], n, p=[0.6, 0.4]), 2), np.ones(n, int)],
-        np.where(unpaved & (rng.random(n) < 0.4), 1, 2))
-    per_lane = np.where(road_class == "international", rng.uniform(3.5, 3.75, n),
-                        np.where(unpaved, rng.uniform(2.8, 3.3, n), rng.uniform(3.0, 3.5, n)))
-    shoulders = np.where(road_class == "international", rng.uniform(1.0, 3.0, n),
-                         rng.uniform(0.0, 1.0, n))
+        [
+            road_class == "international",
+            road_class == "national",
+            road_class == "urban",
+            surface == "earth",
+        ],
+        [
+            np.where(near_city, 4, 2),
+            np.full(n, 2),
+            np.where(main, rng.choice([4, 6], n, p=[0.6, 0.4]), 2),
+            np.ones(n, int),
+        ],
+        np.where(unpaved & (rng.random(n) < 0.4), 1, 2),
+    )
+    per_lane = np.where(
+        road_class == "international",
+        rng.uniform(3.5, 3.75, n),
+        np.where(unpaved, rng.uniform(2.8, 3.3, n), rng.uniform(3.0, 3.5, n)),
+    )
+    shoulders = np.where(
+        road_class == "international", rng.uniform(1.0, 3.0, n), rng.uniform(0.0, 1.0, n)
+    )
     width = np.clip(lanes * per_lane + shoulders + np.where(lanes >= 4, 2.0, 0.0), 3.0, 40.0)
     return np.round(width, 1), lanes.astype(int)
 
@@ -96,19 +129,26 @@ def population_pull(ctx: Context, points_m: gpd.GeoSeries) -> np.ndarray:
     return pull
 
 
-def traffic(road_class: np.ndarray, pull: np.ndarray, main: np.ndarray,
-            rng: np.random.Generator) -> np.ndarray:
+def traffic(
+    road_class: np.ndarray, pull: np.ndarray, main: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Annual average daily traffic (vehicles/day) from class and population pull."""
     scaled = (np.clip(pull, 0.5, None) / 40.0) ** 0.6
     base = np.select(
         [road_class == "international", road_class == "national", road_class == "local"],
         [900 + 3500 * scaled, 300 + 1500 * scaled, 40 + 250 * scaled],
-        np.where(main, 4000 + 2500 * scaled, 300 + 400 * scaled))
+        np.where(main, 4000 + 2500 * scaled, 300 + 400 * scaled),
+    )
     return np.maximum(np.round(base * rng.lognormal(0.0, 0.25, len(base)), -1), 10).astype(int)
 
 
-def roughness(surface: np.ndarray, road_class: np.ndarray, elevation: np.ndarray,
-              stretch_effect: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def roughness(
+    surface: np.ndarray,
+    road_class: np.ndarray,
+    elevation: np.ndarray,
+    stretch_effect: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """IRI (m/km), 1.5-20: worse on gravel and earth, at altitude and on local roads."""
     median = np.vectorize(SURFACE_IRI.get)(surface) * np.vectorize(CLASS_IRI.get)(road_class)
     altitude = 1.0 + 0.15 * np.clip((elevation - 1500.0) / 1000.0, 0, None)
@@ -119,8 +159,11 @@ def roughness(surface: np.ndarray, road_class: np.ndarray, elevation: np.ndarray
 def survey_dates(road_class: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Date of the last condition survey: trunk roads every year or two, local roads up to
     five years ago."""
-    years = np.select([road_class == "international", road_class == "national",
-                       road_class == "urban"], [1.5, 3.0, 3.0], 5.0)
+    years = np.select(
+        [road_class == "international", road_class == "national", road_class == "urban"],
+        [1.5, 3.0, 3.0],
+        5.0,
+    )
     days = np.floor(rng.random(len(road_class)) * years * 365.0).astype(int)
     return np.array([REFERENCE_DATE - dt.timedelta(days=int(d)) for d in days], dtype=object)
 
@@ -130,6 +173,11 @@ def admin_names(ctx: Context, points_m: gpd.GeoSeries) -> tuple[np.ndarray, np.n
     nearest within 3 km; none in Bishkek) of each point."""
     oblast = polygon_names(points_m, ctx.to_metric(ctx.oblasts), "name")
     rayon = polygon_names(points_m, ctx.to_metric(ctx.rayons), "shapeName", 3_000.0)
-    rayon = np.array([None if r is None or o == "Bishkek" else RAYON_FIXES.get(r, r)
-                      for r, o in zip(rayon, oblast, strict=True)], dtype=object)
+    rayon = np.array(
+        [
+            None if r is None or o == "Bishkek" else RAYON_FIXES.get(r, r)
+            for r, o in zip(rayon, oblast, strict=True)
+        ],
+        dtype=object,
+    )
     return oblast, rayon

@@ -13,15 +13,28 @@ from geoportal.demo.generate.context import UTM_43N, Context
 from geoportal.demo.generate.roads_attributes import REFERENCE_DATE
 
 RIVER_NAMES = {
-    "Chu": "Чу", "Talas": "Талас", "Naryn": "Нарын", "Kara-Darya": "Кара-Дарья",
-    "Chatkal": "Чаткал", "Kökömeren": "Кокомерен", "Chong-Kemin": "Чон-Кемин",
-    "Kyzyl-Suu": "Кызыл-Суу", "Ak-Buura": "Ак-Буура", "Isfayram-Say": "Исфайрам-Сай",
+    "Chu": "Чу",
+    "Talas": "Талас",
+    "Naryn": "Нарын",
+    "Kara-Darya": "Кара-Дарья",
+    "Chatkal": "Чаткал",
+    "Kökömeren": "Кокомерен",
+    "Chong-Kemin": "Чон-Кемин",
+    "Kyzyl-Suu": "Кызыл-Суу",
+    "Ak-Buura": "Ак-Буура",
+    "Isfayram-Say": "Исфайрам-Сай",
     "Toxkan": "Таушкан",
 }
 """Russian names of the named streams and Natural Earth rivers."""
 
-MATERIALS = ["reinforced_concrete", "prestressed_concrete", "steel", "steel_concrete_composite",
-             "masonry", "timber"]
+MATERIALS = [
+    "reinforced_concrete",
+    "prestressed_concrete",
+    "steel",
+    "steel_concrete_composite",
+    "masonry",
+    "timber",
+]
 CONDITIONS = ["good", "fair", "poor", "critical"]
 MERGE_M = 300.0
 """Crossings of the same road closer than this are one bridge."""
@@ -31,16 +44,23 @@ def _crossings(segments: gpd.GeoDataFrame, rivers: gpd.GeoDataFrame) -> pd.DataF
     """Points where segments cross river lines: segment index, river index, point."""
     tree = shapely.STRtree(rivers.geometry.values)
     seg_idx, river_idx = tree.query(segments.geometry.values, predicate="crosses")
-    points = shapely.intersection(segments.geometry.values[seg_idx],
-                                  rivers.geometry.values[river_idx])
+    points = shapely.intersection(
+        segments.geometry.values[seg_idx], rivers.geometry.values[river_idx]
+    )
     parts, owner = shapely.get_parts(points, return_index=True)
     is_point = shapely.get_type_id(parts) == 0
-    return pd.DataFrame({"segment": seg_idx[owner[is_point]], "river": river_idx[owner[is_point]],
-                         "geometry": parts[is_point]})
+    return pd.DataFrame(
+        {
+            "segment": seg_idx[owner[is_point]],
+            "river": river_idx[owner[is_point]],
+            "geometry": parts[is_point],
+        }
+    )
 
 
-def _dedupe(found: pd.DataFrame, numbers: np.ndarray, others: pd.DataFrame | None,
-            distance_m: float) -> pd.DataFrame:
+def _dedupe(
+    found: pd.DataFrame, numbers: np.ndarray, others: pd.DataFrame | None, distance_m: float
+) -> pd.DataFrame:
     """Drop crossings within `distance_m` of an earlier one of the same road (and of any in
     `others` on the same road)."""
     keep = np.ones(len(found), bool)
@@ -67,13 +87,16 @@ def _span_m(area_km2: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def _years(road_class: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Year built: most bridges are Soviet (1950-1990), trunk roads have many rebuilt since."""
     modern = rng.random(len(road_class)) < np.select(
-        [road_class == "international", road_class == "national"], [0.45, 0.25], 0.2)
-    return np.where(modern, rng.integers(1995, 2026, len(road_class)),
-                    rng.integers(1940, 1991, len(road_class)))
+        [road_class == "international", road_class == "national"], [0.45, 0.25], 0.2
+    )
+    return np.where(
+        modern, rng.integers(1995, 2026, len(road_class)), rng.integers(1940, 1991, len(road_class))
+    )
 
 
-def _material(year: np.ndarray, span: np.ndarray, road_class: np.ndarray,
-              rng: np.random.Generator) -> np.ndarray:
+def _material(
+    year: np.ndarray, span: np.ndarray, road_class: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
     """Main material: timber and masonry on small old spans, composite and prestressed
     concrete on long ones, reinforced concrete for most."""
     u = rng.random(len(year))
@@ -94,17 +117,23 @@ def _condition(year: np.ndarray, material: np.ndarray, rng: np.random.Generator)
     return np.select([wear < 0.4, wear < 0.75, wear < 1.0], CONDITIONS[:3], "critical")
 
 
-def _load_limit(road_class: np.ndarray, condition: np.ndarray,
-                rng: np.random.Generator) -> np.ndarray:
-    design = np.select([road_class == "international", road_class == "national",
-                        road_class == "urban"], [80.0, 60.0, 40.0], 30.0)
-    factor = np.select([condition == "good", condition == "fair", condition == "poor"],
-                       [1.0, 0.8, 0.55], 0.25) * rng.uniform(0.85, 1.0, len(design))
+def _load_limit(
+    road_class: np.ndarray, condition: np.ndarray, rng: np.random.Generator
+) -> np.ndarray:
+    design = np.select(
+        [road_class == "international", road_class == "national", road_class == "urban"],
+        [80.0, 60.0, 40.0],
+        30.0,
+    )
+    factor = np.select(
+        [condition == "good", condition == "fair", condition == "poor"], [1.0, 0.8, 0.55], 0.25
+    ) * rng.uniform(0.85, 1.0, len(design))
     return np.clip(np.round(design * factor / 5.0) * 5.0, 5.0, 80.0)
 
 
-def find_bridges(ctx: Context, roads: gpd.GeoDataFrame,
-                 rng: np.random.Generator) -> gpd.GeoDataFrame:
+def find_bridges(
+    ctx: Context, roads: gpd.GeoDataFrame, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
     """Bridges (UTM 43N) where road segments cross the DEM streams or the Natural Earth
     rivers; a Natural Earth crossing within 2 km of a stream bridge of the same road is the
     same bridge. `roads` needs `id`, `road_number`, `road_class` and `width_m`."""
@@ -128,16 +157,24 @@ def find_bridges(ctx: Context, roads: gpd.GeoDataFrame,
     recent = np.where(road_class == "international", 1.5, 5.0)
     days = np.floor(rng.random(len(seg)) * recent * 365.0).astype(int)
     serial = pd.Series(numbers[seg]).groupby(numbers[seg]).cumcount().to_numpy() + 1
-    return gpd.GeoDataFrame({
-        "bridge_code": [f"{n}-М{k:03d}" for n, k in zip(numbers[seg], serial, strict=True)],
-        "road_id": roads["id"].to_numpy()[seg],
-        "road_number": numbers[seg],
-        "river_name": [RIVER_NAMES.get(n) if isinstance(n, str) else None for n in found["name"]],
-        "length_m": span,
-        "width_m": np.round(roads["width_m"].to_numpy()[seg] + rng.uniform(1.5, 3.0, len(seg)), 1),
-        "material": material,
-        "year_built": year,
-        "condition": condition,
-        "load_limit_t": _load_limit(road_class, condition, rng),
-        "last_inspection": [REFERENCE_DATE - dt.timedelta(days=int(d)) for d in days],
-    }, geometry=list(found["geometry"]), crs=UTM_43N)
+    return gpd.GeoDataFrame(
+        {
+            "bridge_code": [f"{n}-М{k:03d}" for n, k in zip(numbers[seg], serial, strict=True)],
+            "road_id": roads["id"].to_numpy()[seg],
+            "road_number": numbers[seg],
+            "river_name": [
+                RIVER_NAMES.get(n) if isinstance(n, str) else None for n in found["name"]
+            ],
+            "length_m": span,
+            "width_m": np.round(
+                roads["width_m"].to_numpy()[seg] + rng.uniform(1.5, 3.0, len(seg)), 1
+            ),
+            "material": material,
+            "year_built": year,
+            "condition": condition,
+            "load_limit_t": _load_limit(road_class, condition, rng),
+            "last_inspection": [REFERENCE_DATE - dt.timedelta(days=int(d)) for d in days],
+        },
+        geometry=list(found["geometry"]),
+        crs=UTM_43N,
+    )

@@ -71,8 +71,11 @@ class Network:
         for (a, b), road in sorted(self.edges.items()):
             adjacency.setdefault(a, []).append((b, road))
             adjacency.setdefault(b, []).append((a, road))
-        breaks = {node for node, links in adjacency.items()
-                  if len(links) != 2 or links[0][1] != links[1][1]}
+        breaks = {
+            node
+            for node, links in adjacency.items()
+            if len(links) != 2 or links[0][1] != links[1][1]
+        }
         seen: set[tuple[int, int]] = set()
         pieces = []
         # Stretches from every junction or end first, then the loops that have neither.
@@ -86,8 +89,13 @@ class Network:
         return pieces
 
 
-def _walk(adjacency: dict[int, list[tuple[int, int]]], breaks: set[int],
-          seen: set[tuple[int, int]], start: int, nxt: int) -> list[int]:
+def _walk(
+    adjacency: dict[int, list[tuple[int, int]]],
+    breaks: set[int],
+    seen: set[tuple[int, int]],
+    start: int,
+    nxt: int,
+) -> list[int]:
     """Cells from `start` through `nxt` on to the next junction, end or road change (or
     back to `start` on a loop), marking the edges walked as seen."""
     chain, previous, current = [start], start, nxt
@@ -111,8 +119,12 @@ def add_trunk_roads(network: Network) -> None:
         lon, lat = np.array([PLACES[name] for name in spec.waypoints]).T
         waypoints = surface.cells_at(lon, lat)
         network.anchors[waypoints] = True
-        cells = route(surface, waypoints, preferred=network.on_network,
-                      preferred_factor=EXISTING_ROAD_DISCOUNT)
+        cells = route(
+            surface,
+            waypoints,
+            preferred=network.on_network,
+            preferred_factor=EXISTING_ROAD_DISCOUNT,
+        )
         network.add(Road(spec.number, spec.name, spec.road_class), cells)
 
 
@@ -154,8 +166,12 @@ def cut_line(coords: np.ndarray, cuts_m: np.ndarray) -> list[np.ndarray]:
     parts = []
     for start, end in zip(bounds[:-1], bounds[1:], strict=True):
         inside = (along > start) & (along < end)
-        ends = np.column_stack([np.interp([start, end], along, coords[:, 0]),
-                                np.interp([start, end], along, coords[:, 1])])
+        ends = np.column_stack(
+            [
+                np.interp([start, end], along, coords[:, 0]),
+                np.interp([start, end], along, coords[:, 1]),
+            ]
+        )
         parts.append(np.vstack([ends[:1], coords[inside], ends[1:]]))
     return parts
 
@@ -172,8 +188,9 @@ def segment_count(length_m: float, target_m: float) -> int:
     return int(np.clip(round(length_m / target_m), least, most))
 
 
-def split_lines(lines: np.ndarray, target_m: float,
-                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def split_lines(
+    lines: np.ndarray, target_m: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Cut lines into segments of about `target_m` (lengths jittered by up to ±20 %).
 
     Returns:
@@ -187,12 +204,14 @@ def split_lines(lines: np.ndarray, target_m: float,
         weights = 1.0 + rng.uniform(-0.2, 0.2, count)
         sizes = weights / weights.sum() * length
         if length >= MIN_SEGMENT_M and not (
-                (sizes >= MIN_SEGMENT_M).all() and (sizes <= MAX_SEGMENT_M).all()):
+            (sizes >= MIN_SEGMENT_M).all() and (sizes <= MAX_SEGMENT_M).all()
+        ):
             sizes = np.full(count, length / count)
         pieces = cut_line(coords, np.cumsum(sizes)[:-1])
         parts.extend(pieces)
         origin.extend([index] * len(pieces))
     vertices = np.array([len(p) for p in parts], dtype=int)
-    segments = shapely.linestrings(np.vstack(parts),
-                                   indices=np.repeat(np.arange(len(parts)), vertices))
+    segments = shapely.linestrings(
+        np.vstack(parts), indices=np.repeat(np.arange(len(parts)), vertices)
+    )
     return segments, np.asarray(origin)

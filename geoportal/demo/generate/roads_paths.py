@@ -111,13 +111,22 @@ def terrain_cost(
     return np.where(slope > max_grade, np.inf, cost).astype("float64")
 
 
-def rasterize_mask(geoms: Sequence[shapely.Geometry], shape: tuple[int, int],
-                   transform: Affine, all_touched: bool = False) -> np.ndarray:
+def rasterize_mask(
+    geoms: Sequence[shapely.Geometry],
+    shape: tuple[int, int],
+    transform: Affine,
+    all_touched: bool = False,
+) -> np.ndarray:
     """Boolean grid: True in the cells the geometries (same CRS as `transform`) cover."""
     if len(geoms) == 0:
         return np.zeros(shape, bool)
-    return features.rasterize(((g, 1) for g in geoms), out_shape=shape, transform=transform,
-                              all_touched=all_touched, dtype="uint8").astype(bool)
+    return features.rasterize(
+        ((g, 1) for g in geoms),
+        out_shape=shape,
+        transform=transform,
+        all_touched=all_touched,
+        dtype="uint8",
+    ).astype(bool)
 
 
 def make_surface(cost: np.ndarray, transform: Affine) -> CostSurface:
@@ -127,8 +136,10 @@ def make_surface(cost: np.ndarray, transform: Affine) -> CostSurface:
     _, (near_rows, near_cols) = ndimage.distance_transform_edt(blocked, return_indices=True)
     nearest = (near_rows * cost.shape[1] + near_cols).ravel()
     lat = transform.f + transform.e * cost.shape[0] / 2
-    sampling = (abs(transform.e) * METRES_PER_DEGREE,
-                abs(transform.a) * METRES_PER_DEGREE * float(np.cos(np.radians(lat))))
+    sampling = (
+        abs(transform.e) * METRES_PER_DEGREE,
+        abs(transform.a) * METRES_PER_DEGREE * float(np.cos(np.radians(lat))),
+    )
     return CostSurface(cost, transform, sampling, nearest)
 
 
@@ -144,9 +155,15 @@ def road_cost_surface(ctx: Context) -> CostSurface:
     generalised, and some border villages lie just outside it).
     """
     dem, transform, _ = ctx.dem
-    cost = terrain_cost(dem, slope_grid(dem, transform), comfortable_grade=0.07,
-                        max_grade=MAX_ROAD_SLOPE, soft_elevation_m=1800.0, elevation_scale_m=500.0,
-                        hard_elevation_m=3700.0)
+    cost = terrain_cost(
+        dem,
+        slope_grid(dem, transform),
+        comfortable_grade=0.07,
+        max_grade=MAX_ROAD_SLOPE,
+        soft_elevation_m=1800.0,
+        elevation_scale_m=500.0,
+        hard_elevation_m=3700.0,
+    )
     streams = rasterize_mask(list(ctx.streams.geometry), dem.shape, transform, all_touched=False)
     terrace = ndimage.binary_dilation(streams, np.ones((3, 3), bool)) & ~streams
     cost = np.where(streams, cost * 2.5, np.where(terrace, cost * 0.75, cost))
@@ -162,12 +179,20 @@ def road_cost_surface(ctx: Context) -> CostSurface:
 
 def _window(surface: CostSurface, cells: np.ndarray, margin: int) -> tuple[slice, slice]:
     rows, cols = np.divmod(cells, surface.shape[1])
-    return (slice(max(rows.min() - margin, 0), min(rows.max() + margin + 1, surface.shape[0])),
-            slice(max(cols.min() - margin, 0), min(cols.max() + margin + 1, surface.shape[1])))
+    return (
+        slice(max(rows.min() - margin, 0), min(rows.max() + margin + 1, surface.shape[0])),
+        slice(max(cols.min() - margin, 0), min(cols.max() + margin + 1, surface.shape[1])),
+    )
 
 
-def route(surface: CostSurface, waypoints: np.ndarray, *, preferred: np.ndarray | None = None,
-          preferred_factor: float = 1.0, margin_cells: int = 40) -> np.ndarray:
+def route(
+    surface: CostSurface,
+    waypoints: np.ndarray,
+    *,
+    preferred: np.ndarray | None = None,
+    preferred_factor: float = 1.0,
+    margin_cells: int = 40,
+) -> np.ndarray:
     """The least-cost path through `waypoints` (flat cells, visited in order).
 
     Each leg is searched in the bounding box of its two ends widened by `margin_cells` (and
@@ -188,16 +213,22 @@ def route(surface: CostSurface, waypoints: np.ndarray, *, preferred: np.ndarray 
         rows, cols = _window(surface, np.array([start, end]), pad)
         cost = surface.cost[rows, cols]
         if preferred is not None:
-            cost = np.where(preferred.reshape(surface.shape)[rows, cols],
-                            cost * preferred_factor, cost)
+            cost = np.where(
+                preferred.reshape(surface.shape)[rows, cols], cost * preferred_factor, cost
+            )
         mcp = MCP_Geometric(cost, sampling=surface.sampling_m)
         begin, finish = (r0 - rows.start, c0 - cols.start), (r1 - rows.start, c1 - cols.start)
         cumulative, _ = mcp.find_costs([begin], [finish])
         if not np.isfinite(cumulative[finish]):
             if pad >= max(surface.shape):
                 raise ValueError(f"no passable path between cells {start} and {end}")
-            leg_path = route(surface, np.array([start, end]), preferred=preferred,
-                             preferred_factor=preferred_factor, margin_cells=max(surface.shape))
+            leg_path = route(
+                surface,
+                np.array([start, end]),
+                preferred=preferred,
+                preferred_factor=preferred_factor,
+                margin_cells=max(surface.shape),
+            )
             path.append(leg_path if not path else leg_path[1:])
             continue
         leg = np.asarray(mcp.traceback(finish))
@@ -206,8 +237,9 @@ def route(surface: CostSurface, waypoints: np.ndarray, *, preferred: np.ndarray 
     return np.concatenate(path) if path else np.asarray(waypoints[:1])
 
 
-def connect_to_network(surface: CostSurface, network: np.ndarray,
-                       targets: np.ndarray) -> tuple[list[np.ndarray], np.ndarray]:
+def connect_to_network(
+    surface: CostSurface, network: np.ndarray, targets: np.ndarray
+) -> tuple[list[np.ndarray], np.ndarray]:
     """Least-cost paths from the nearest cell of `network` to each of `targets`.
 
     One multi-source search over the whole grid: the paths form a tree rooted on the
@@ -233,9 +265,15 @@ def connect_to_network(surface: CostSurface, network: np.ndarray,
     return paths, np.asarray(costs)
 
 
-def straighten(surface: CostSurface, cells: np.ndarray, *, keep: np.ndarray | None = None,
-               tolerance: float = 1.08, max_offset_m: float = 800.0,
-               reach: int = 40) -> np.ndarray:
+def straighten(
+    surface: CostSurface,
+    cells: np.ndarray,
+    *,
+    keep: np.ndarray | None = None,
+    tolerance: float = 1.08,
+    max_offset_m: float = 800.0,
+    reach: int = 40,
+) -> np.ndarray:
     """The cells of a grid path to keep as vertices when it is drawn with any angle.
 
     Greedy string pulling: from each kept cell, jump to the farthest cell (up to `reach`
@@ -259,7 +297,8 @@ def straighten(surface: CostSurface, cells: np.ndarray, *, keep: np.ndarray | No
         best = anchor + 1
         if len(ends):
             fine = _line_costs(surface, rows, cols, anchor, ends) <= tolerance * (
-                along[ends] - along[anchor])
+                along[ends] - along[anchor]
+            )
             fine &= _offsets(x, y, anchor, ends) <= max_offset_m
             fine &= pinned[ends - 1] == pinned[anchor]
             failed = np.flatnonzero(~fine)
@@ -271,15 +310,23 @@ def straighten(surface: CostSurface, cells: np.ndarray, *, keep: np.ndarray | No
     return cells[kept]
 
 
-def _line_costs(surface: CostSurface, rows: np.ndarray, cols: np.ndarray, anchor: int,
-                ends: np.ndarray, samples: int = 8) -> np.ndarray:
+def _line_costs(
+    surface: CostSurface,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    anchor: int,
+    ends: np.ndarray,
+    samples: int = 8,
+) -> np.ndarray:
     """Cost of the straight lines from cell `anchor` of a path to each of `ends`."""
     t = np.linspace(0.0, 1.0, samples)
     r = np.rint(rows[anchor] + np.outer(rows[ends] - rows[anchor], t)).astype(int)
     c = np.rint(cols[anchor] + np.outer(cols[ends] - cols[anchor], t)).astype(int)
     sampled = np.minimum(surface.cost.ravel()[r * surface.shape[1] + c], CLOSED_COST)
-    dx, dy = (cols[ends] - cols[anchor]) * surface.sampling_m[1], (
-        rows[ends] - rows[anchor]) * surface.sampling_m[0]
+    dx, dy = (
+        (cols[ends] - cols[anchor]) * surface.sampling_m[1],
+        (rows[ends] - rows[anchor]) * surface.sampling_m[0],
+    )
     return sampled.mean(axis=1) * np.hypot(dx, dy)
 
 

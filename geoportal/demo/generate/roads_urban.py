@@ -14,19 +14,82 @@ from shapely import affinity
 from geoportal.demo.generate.context import UTM_43N, Context
 
 STREET_STEMS = [
-    "Ала-Тоо", "Достук", "Эркиндик", "Ынтымак", "Жаштык", "Мурас", "Береке", "Тулпар", "Шумкар",
-    "Асман", "Чолпон", "Сейил", "Арча", "Алма", "Бакыт", "Айкол", "Жайыл", "Нур", "Булак",
-    "Көк-Жар", "Кызыл-Аскер", "Тянь-Шанская", "Памирская", "Алайская", "Чаткальская",
-    "Кеминская", "Суусамырская", "Сон-Кульская", "Таласская", "Нарынская", "Ошская",
-    "Баткенская", "Иссык-Кульская", "Чуйская", "Садовая", "Солнечная", "Луговая", "Тополиная",
-    "Каштановая", "Строителей", "Энергетиков", "Учителей", "Студенческая", "Молодёжная",
-    "Школьная", "Степная", "Речная", "Нагорная", "Ореховая", "Виноградная", "Абрикосовая",
-    "Жибек-Жолу", "Манас-Ордо", "Курманжан-Датка", "Бейшеке", "Кайыңды", "Сары-Озёк",
-    "Ак-Буура", "Туз-Бел", "Кен-Сай",
+    "Ала-Тоо",
+    "Достук",
+    "Эркиндик",
+    "Ынтымак",
+    "Жаштык",
+    "Мурас",
+    "Береке",
+    "Тулпар",
+    "Шумкар",
+    "Асман",
+    "Чолпон",
+    "Сейил",
+    "Арча",
+    "Алма",
+    "Бакыт",
+    "Айкол",
+    "Жайыл",
+    "Нур",
+    "Булак",
+    "Көк-Жар",
+    "Кызыл-Аскер",
+    "Тянь-Шанская",
+    "Памирская",
+    "Алайская",
+    "Чаткальская",
+    "Кеминская",
+    "Суусамырская",
+    "Сон-Кульская",
+    "Таласская",
+    "Нарынская",
+    "Ошская",
+    "Баткенская",
+    "Иссык-Кульская",
+    "Чуйская",
+    "Садовая",
+    "Солнечная",
+    "Луговая",
+    "Тополиная",
+    "Каштановая",
+    "Строителей",
+    "Энергетиков",
+    "Учителей",
+    "Студенческая",
+    "Молодёжная",
+    "Школьная",
+    "Степная",
+    "Речная",
+    "Нагорная",
+    "Ореховая",
+    "Виноградная",
+    "Абрикосовая",
+    "Жибек-Жолу",
+    "Манас-Ордо",
+    "Курманжан-Датка",
+    "Бейшеке",
+    "Кайыңды",
+    "Сары-Озёк",
+    "Ак-Буура",
+    "Туз-Бел",
+    "Кен-Сай",
 ]
 
-AVENUE_STEMS = ["Ала-Тоо", "Эркиндик", "Достук", "Тулпар", "Шумкар", "Жибек-Жолу", "Манас-Ордо",
-                "Чолпон", "Айкол", "Асман", "Береке", "Ынтымак"]
+AVENUE_STEMS = [
+    "Ала-Тоо",
+    "Эркиндик",
+    "Достук",
+    "Тулпар",
+    "Шумкар",
+    "Жибек-Жолу",
+    "Манас-Ордо",
+    "Чолпон",
+    "Айкол",
+    "Асман",
+    "Береке",
+    "Ынтымак",
+]
 
 
 @dataclass(frozen=True)
@@ -59,8 +122,9 @@ def city_polygon(ctx: Context, city: City) -> shapely.Geometry:
     return polygon.intersection(ctx.to_metric(ctx.country).geometry.iloc[0])
 
 
-def _lines(bounds: tuple[float, float, float, float], spacing_m: float,
-           rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+def _lines(
+    bounds: tuple[float, float, float, float], spacing_m: float, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """Jittered positions of the north-south (x) and east-west (y) streets."""
     minx, miny, maxx, maxy = bounds
     xs = np.arange(minx + spacing_m / 2, maxx, spacing_m)
@@ -69,8 +133,13 @@ def _lines(bounds: tuple[float, float, float, float], spacing_m: float,
     return xs + rng.uniform(-jitter, jitter, len(xs)), ys + rng.uniform(-jitter, jitter, len(ys))
 
 
-def _blocks(polygon: shapely.Geometry, position: float, crossings: np.ndarray, vertical: bool,
-            min_block_m: float) -> list[shapely.LineString]:
+def _blocks(
+    polygon: shapely.Geometry,
+    position: float,
+    crossings: np.ndarray,
+    vertical: bool,
+    min_block_m: float,
+) -> list[shapely.LineString]:
     """The block-long pieces of one street (inside the polygon, cut at every crossing)."""
     lo, hi = crossings.min() - 1e4, crossings.max() + 1e4
     ends = [(position, lo), (position, hi)] if vertical else [(lo, position), (hi, position)]
@@ -105,8 +174,9 @@ def street_names(count: int, rng: np.random.Generator) -> list[str]:
     return names
 
 
-def city_streets(ctx: Context, city: City, spacing_m: float,
-                 rng: np.random.Generator) -> gpd.GeoDataFrame:
+def city_streets(
+    ctx: Context, city: City, spacing_m: float, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
     """Street blocks of one city (UTM 43N) with `number`, `name`, `main` (an avenue) and
     `centre_km` (distance of the block's middle from the city centre)."""
     polygon = city_polygon(ctx, city)
@@ -118,13 +188,20 @@ def city_streets(ctx: Context, city: City, spacing_m: float,
     rows = []
     for k, (position, vertical) in enumerate(streets):
         main = names[k].startswith("проспект")
-        blocks = _blocks(rotated, position, ys if vertical else xs, vertical,
-                         max(0.5 * spacing_m, 300.0))
+        blocks = _blocks(
+            rotated, position, ys if vertical else xs, vertical, max(0.5 * spacing_m, 300.0)
+        )
         if not main:  # some blocks are missing: parks, markets, closed yards
             blocks = [b for b in blocks if rng.random() > 0.08]
         for block in blocks:
-            rows.append({"number": f"{city.code}-{k + 1:04d}", "name": f"{names[k]}",
-                         "main": main, "geometry": block})
+            rows.append(
+                {
+                    "number": f"{city.code}-{k + 1:04d}",
+                    "name": f"{names[k]}",
+                    "main": main,
+                    "geometry": block,
+                }
+            )
     frame = gpd.GeoDataFrame(rows, geometry="geometry", crs=UTM_43N)
     frame["geometry"] = frame.geometry.rotate(city.angle_deg, origin=origin)
     centre = gpd.GeoSeries(gpd.points_from_xy([city.centre[0]], [city.centre[1]]), crs=4326)
@@ -136,5 +213,7 @@ def city_streets(ctx: Context, city: City, spacing_m: float,
 
 def urban_streets(ctx: Context, spacing_m: float, rng: np.random.Generator) -> gpd.GeoDataFrame:
     """The streets of Bishkek and Osh, blocks of about `spacing_m`."""
-    return gpd.GeoDataFrame(pd.concat([city_streets(ctx, city, spacing_m, rng)
-                                       for city in CITIES], ignore_index=True), crs=UTM_43N)
+    return gpd.GeoDataFrame(
+        pd.concat([city_streets(ctx, city, spacing_m, rng) for city in CITIES], ignore_index=True),
+        crs=UTM_43N,
+    )

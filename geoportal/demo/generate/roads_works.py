@@ -11,8 +11,13 @@ import shapely
 
 from geoportal.demo.generate.roads_attributes import REFERENCE_DATE, condition_from_iri
 
-WORK_TYPES = ["periodic_maintenance", "rehabilitation", "reconstruction", "emergency_repair",
-              "resurfacing"]
+WORK_TYPES = [
+    "periodic_maintenance",
+    "rehabilitation",
+    "reconstruction",
+    "emergency_repair",
+    "resurfacing",
+]
 TYPE_SHARES = {
     "international": [0.25, 0.25, 0.25, 0.10, 0.15],
     "national": [0.30, 0.25, 0.15, 0.15, 0.15],
@@ -22,26 +27,55 @@ TYPE_SHARES = {
 CLASS_WEIGHT = {"international": 6.0, "national": 3.0, "local": 1.0, "urban": 2.5}
 """Works per km relative to local roads: money goes to the trunk roads and the cities."""
 
-STRETCH_KM = {"periodic_maintenance": (3, 15), "rehabilitation": (5, 30), "reconstruction": (3, 20),
-              "emergency_repair": (0.2, 1.0), "resurfacing": (2, 10)}
-DURATION_DAYS = {"periodic_maintenance": (30, 120), "rehabilitation": (180, 720),
-                 "reconstruction": (365, 1100), "emergency_repair": (3, 30),
-                 "resurfacing": (30, 90)}
-MILLION_KGS_PER_KM = {"periodic_maintenance": (2.5, 7.0), "rehabilitation": (40.0, 90.0),
-                      "reconstruction": (90.0, 180.0), "emergency_repair": (3.0, 25.0),
-                      "resurfacing": (12.0, 28.0)}
-ACCEPTANCE_IRI = {"periodic_maintenance": (2.5, 4.5), "rehabilitation": (1.6, 2.8),
-                  "reconstruction": (1.5, 2.4), "emergency_repair": (3.0, 6.0),
-                  "resurfacing": (1.8, 3.2)}
+STRETCH_KM = {
+    "periodic_maintenance": (3, 15),
+    "rehabilitation": (5, 30),
+    "reconstruction": (3, 20),
+    "emergency_repair": (0.2, 1.0),
+    "resurfacing": (2, 10),
+}
+DURATION_DAYS = {
+    "periodic_maintenance": (30, 120),
+    "rehabilitation": (180, 720),
+    "reconstruction": (365, 1100),
+    "emergency_repair": (3, 30),
+    "resurfacing": (30, 90),
+}
+MILLION_KGS_PER_KM = {
+    "periodic_maintenance": (2.5, 7.0),
+    "rehabilitation": (40.0, 90.0),
+    "reconstruction": (90.0, 180.0),
+    "emergency_repair": (3.0, 25.0),
+    "resurfacing": (12.0, 28.0),
+}
+ACCEPTANCE_IRI = {
+    "periodic_maintenance": (2.5, 4.5),
+    "rehabilitation": (1.6, 2.8),
+    "reconstruction": (1.5, 2.4),
+    "emergency_repair": (3.0, 6.0),
+    "resurfacing": (1.8, 3.2),
+}
 UNPAVED_ACCEPTANCE_IRI = (5.0, 8.0)
 
 CONTRACTORS = [
-    "ОсОО «Жол-Курулуш»", "ОсОО «Ала-Тоо Жол Курулуш»", "ОсОО «Тоо-Жол Сервис»",
-    "ОсОО «Нарын Жол Курулуш»", "ОсОО «Асфальт-Тоо»", "ОсОО «Бийик Жол»",
-    "ОсОО «Ысык-Көл Жол Куруучу»", "ОсОО «Түштүк Жол»", "ОсОО «Теңир-Тоо Инжиниринг»",
-    "ОсОО «Алтын Көпүрө»", "ОсОО «Чүй Асфальт Сервис»", "ОсОО «Ак-Жол Стройсервис»",
-    "ОсОО «Талас Жол Курулуш»", "ОсОО «Баткен Жол Сервис»", "ОсОО «Ош Магистраль»",
-    "ОсОО «Кара-Суу Асфальт»", "ОсОО «Жалал-Абад Жол Куруучу»", "ОсОО «Азия Жол Инжиниринг»",
+    "ОсОО «Жол-Курулуш»",
+    "ОсОО «Ала-Тоо Жол Курулуш»",
+    "ОсОО «Тоо-Жол Сервис»",
+    "ОсОО «Нарын Жол Курулуш»",
+    "ОсОО «Асфальт-Тоо»",
+    "ОсОО «Бийик Жол»",
+    "ОсОО «Ысык-Көл Жол Куруучу»",
+    "ОсОО «Түштүк Жол»",
+    "ОсОО «Теңир-Тоо Инжиниринг»",
+    "ОсОО «Алтын Көпүрө»",
+    "ОсОО «Чүй Асфальт Сервис»",
+    "ОсОО «Ак-Жол Стройсервис»",
+    "ОсОО «Талас Жол Курулуш»",
+    "ОсОО «Баткен Жол Сервис»",
+    "ОсОО «Ош Магистраль»",
+    "ОсОО «Кара-Суу Асфальт»",
+    "ОсОО «Жалал-Абад Жол Куруучу»",
+    "ОсОО «Азия Жол Инжиниринг»",
 ]
 """Fictional contractors (limited liability companies); any likeness is accidental."""
 
@@ -53,8 +87,11 @@ SEASON_END = 10
 def _start_date(work_type: str, rng: np.random.Generator) -> dt.date:
     """A start between spring 2021 and spring 2027, in the building season unless urgent."""
     year = int(rng.integers(2021, 2028))
-    month = int(rng.integers(1, 13)) if work_type == "emergency_repair" else int(
-        rng.integers(SEASON_START, SEASON_END + 1))
+    month = (
+        int(rng.integers(1, 13))
+        if work_type == "emergency_repair"
+        else int(rng.integers(SEASON_START, SEASON_END + 1))
+    )
     if year == 2027:
         month = min(month, 5)
     return dt.date(year, month, int(rng.integers(1, 29)))
@@ -82,8 +119,11 @@ class RoadRuns:
         for forward in (True, False):
             tip = self.ends[first][1 if forward else 0]
             while total < km:
-                step = [r for r in self.touching[(tip, self.numbers[first])]
-                        if r not in run and not busy[r]]
+                step = [
+                    r
+                    for r in self.touching[(tip, self.numbers[first])]
+                    if r not in run and not busy[r]
+                ]
                 if not step:
                     break
                 row = min(step)
@@ -94,14 +134,15 @@ class RoadRuns:
         return np.asarray(run)
 
 
-def plan_works(roads: gpd.GeoDataFrame, count: int,
-               rng: np.random.Generator) -> gpd.GeoDataFrame:
+def plan_works(roads: gpd.GeoDataFrame, count: int, rng: np.random.Generator) -> gpd.GeoDataFrame:
     """`count` works (UTM 43N) on runs of free consecutive segments of one road of `roads`
     (needs `id`, `road_number`, `road_class`, `surface`, `iri_m_per_km`, `length_km`),
     chosen by class weight and roughness."""
     road_class = roads["road_class"].to_numpy()
-    columns = {name: roads[name].to_numpy() for name in
-               ("id", "road_number", "road_class", "surface", "length_km")}
+    columns = {
+        name: roads[name].to_numpy()
+        for name in ("id", "road_number", "road_class", "surface", "length_km")
+    }
     columns["geometry"] = roads.geometry.values
     weight = np.vectorize(CLASS_WEIGHT.get)(road_class) * roads["length_km"].to_numpy()
     rough = weight * roads["iri_m_per_km"].to_numpy() ** 1.5
@@ -125,10 +166,22 @@ def plan_works(roads: gpd.GeoDataFrame, count: int,
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=roads.crs)
 
 
-def _work(roads: dict[str, np.ndarray], run: np.ndarray, work_type: str, start: dt.date,
-          end: dt.date, length_km: float, rng: np.random.Generator) -> dict[str, object]:
-    status = ("planned" if start > REFERENCE_DATE else
-              "in_progress" if end >= REFERENCE_DATE else "completed")
+def _work(
+    roads: dict[str, np.ndarray],
+    run: np.ndarray,
+    work_type: str,
+    start: dt.date,
+    end: dt.date,
+    length_km: float,
+    rng: np.random.Generator,
+) -> dict[str, object]:
+    status = (
+        "planned"
+        if start > REFERENCE_DATE
+        else "in_progress"
+        if end >= REFERENCE_DATE
+        else "completed"
+    )
     per_km = rng.uniform(*MILLION_KGS_PER_KM[work_type]) * 1e6
     first = run[0]
     if roads["road_class"][first] == "local":
@@ -138,8 +191,9 @@ def _work(roads: dict[str, np.ndarray], run: np.ndarray, work_type: str, start: 
     if status == "completed":
         accepted = min(end + dt.timedelta(days=int(rng.integers(3, 45))), REFERENCE_DATE)
         paved = roads["surface"][first] in ("asphalt", "concrete")
-        iri = round(float(rng.uniform(*(ACCEPTANCE_IRI[work_type] if paved
-                                        else UNPAVED_ACCEPTANCE_IRI))), 1)
+        iri = round(
+            float(rng.uniform(*(ACCEPTANCE_IRI[work_type] if paved else UNPAVED_ACCEPTANCE_IRI))), 1
+        )
     geometry = shapely.line_merge(shapely.union_all(roads["geometry"][run]))
     return {
         "road_id": int(roads["id"][first]),
@@ -158,8 +212,9 @@ def _work(roads: dict[str, np.ndarray], run: np.ndarray, work_type: str, start: 
     }
 
 
-def apply_completed_works(roads: gpd.GeoDataFrame, works: gpd.GeoDataFrame,
-                          rng: np.random.Generator) -> None:
+def apply_completed_works(
+    roads: gpd.GeoDataFrame, works: gpd.GeoDataFrame, rng: np.random.Generator
+) -> None:
     """Completed works set the roughness of their segments to the accepted value plus the
     wear since (paved: 0.1-0.3 m/km a year, unpaved: 0.6-1.5), and the survey date to no
     earlier than the acceptance. Changes `roads` in place."""
@@ -168,12 +223,14 @@ def apply_completed_works(roads: gpd.GeoDataFrame, works: gpd.GeoDataFrame,
     survey = roads["last_survey"].to_numpy().copy()
     paved = np.isin(roads["surface"].to_numpy(), ["asphalt", "concrete"])
     done = works[works["status"] == "completed"].sort_values("acceptance_date", kind="stable")
-    for ids, accepted, value in zip(done["segment_ids"], done["acceptance_date"],
-                                    done["acceptance_iri_m_per_km"], strict=True):
+    for ids, accepted, value in zip(
+        done["segment_ids"], done["acceptance_date"], done["acceptance_iri_m_per_km"], strict=True
+    ):
         rows = np.array([position[int(i)] for i in ids])
         years = (REFERENCE_DATE - accepted).days / 365.25
-        wear = np.where(paved[rows], rng.uniform(0.1, 0.3, len(rows)),
-                        rng.uniform(0.6, 1.5, len(rows)))
+        wear = np.where(
+            paved[rows], rng.uniform(0.1, 0.3, len(rows)), rng.uniform(0.6, 1.5, len(rows))
+        )
         iri[rows] = np.clip(value + wear * years, 1.5, 20.0).round(1)
         for row in rows.tolist():
             survey[row] = max(survey[row], accepted)
