@@ -14,7 +14,7 @@ run: setup
 	$(BIN)/geoportal demo load
 	$(BIN)/geoportal serve --host 127.0.0.1 --port 5000
 
-test: setup test-deps
+test: setup test-deps lint
 	$(BIN)/python -m pytest
 
 # Side-by-side benchmarks on the national data (not part of `make test`; about 30 minutes).
@@ -51,7 +51,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip && \
 	$(BIN)/python -m pip install --quiet -e '.[test]' && touch $(STAMP)
 
+# ruff formats and lints the whole tree (pyproject.toml); `make test`, so CI, runs it first.
 lint: venv
+	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 
 stop:
