@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from geoportal.db.pools import PoolGetter
-from geoportal.server.problems import CORS, route_problem
+from geoportal.problems import CORS, route_problem
 from layers.catalogue import Catalogue
 from layers.model import LANGUAGES, Layer
 
