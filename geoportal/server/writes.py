@@ -42,11 +42,11 @@ from geoportal.server.etags import etag_sql, if_match_tags
 from geoportal.server.feature_input import FeatureInput, check_feature, parse_body
 from layers.catalogue import Catalogue
 from layers.errors import LayerNotFoundError
+from layers.geography import CRS84
 from layers.model import SUPPORTED_CRS, Layer
 
 log = logging.getLogger(__name__)
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CQL_JSON = "application/query-cql-json"
 JSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
 
