@@ -34,10 +34,10 @@ from benchmarks.cases import Target
 from benchmarks.data import REPO, BenchDatabase, geoportal_env
 from benchmarks.standin import app_spec
 from geoportal.db.database import AGENCY_ROLE
+from layers.geography import CRS84, KYRGYZSTAN_EXTENT_4326
 from layers.model import Layer
 
 WORKERS = 2
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 
 
 @dataclass
@@ -178,7 +178,7 @@ def layer_bbox(db: BenchDatabase, layer: Layer) -> list[float]:
         row = conn.execute(
             "SELECT bbox_4326 FROM catalog.layer_stats WHERE layer_id = %s", [layer.id]
         ).fetchone()
-    return list(row[0]) if row and row[0] else [69.2, 39.1, 80.3, 43.3]
+    return list(row[0]) if row and row[0] else list(KYRGYZSTAN_EXTENT_4326)
 
 
 def stock_spec(db: BenchDatabase, layer: Layer, workdir: Path) -> ServerSpec:

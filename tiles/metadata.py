@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from layers.geography import CRS84
 from layers.model import Layer, Trilingual
 from tiles.rules import all_tile_fields
 from tiles.settings import TileSettings
@@ -13,7 +14,6 @@ from tiles.tilesets import Tileset
 from tiles.types import BBox
 
 MVT = "application/vnd.mapbox-vector-tile"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 TILING_SCHEME_REL = "http://www.opengis.net/def/rel/ogc/1.0/tiling-scheme"
 BASEMAP_TITLE = Trilingual(
     ky="Улуттук негизги карта", ru="Национальная базовая карта", en="National basemap"

@@ -61,26 +61,6 @@ class _Flight:
     waiters: int = field(default=0)
 
 
-async def configure_tile_connection(conn: psycopg.AsyncConnection[Any], timeout_ms: int) -> None:
-    """Session settings of a tile connection: timeout, UTC, read only, no JIT, custom plans.
-
-    JIT compilation is off: PostgreSQL turns it on for costly plans, which low-zoom tiles
-    are, and compiling took longer than the query (a z6 tile of the national plots:
-    650 ms with JIT, 200 ms without). Plans are made for each tile's values
-    (`force_custom_plan`, about 0.3 ms of planning): the generic plan of a prepared tile
-    statement cannot tell a small tile from a whole country, and chose the plain GiST index
-    for a z2 tile the size index answers in 0.6 ms (55 ms).
-    """
-    await conn.execute(
-        "SELECT set_config('statement_timeout', %s, false), set_config('TimeZone', 'UTC', false),"
-        " set_config('jit', 'off', false),"
-        " set_config('plan_cache_mode', 'force_custom_plan', false),"
-        " set_config('default_transaction_read_only', 'on', false),"
-        " set_config('application_name', 'geoportal-tiles', false)",
-        [str(timeout_ms)],
-    )
-
-
 _READABLE_SQL = """
 SELECT x.s, x.t
 FROM unnest(%s::text[], %s::text[]) AS x(s, t)

@@ -6,8 +6,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field
 
-KYRGYZSTAN_BOUNDS_4326 = (69.0, 39.0, 80.5, 43.5)
-"""The country's bounding box (CRS84) with a small margin: the default tile matrix set limits."""
+from layers.geography import KYRGYZSTAN_BBOX_4326, rounded_outward
+
+KYRGYZSTAN_BOUNDS_4326 = rounded_outward(KYRGYZSTAN_BBOX_4326, 0.5)
+"""The country's bounding box (`layers.geography`) rounded outward to half a degree,
+(69.0, 39.0, 80.5, 43.5): the default tile matrix set limits (tiles outside are 404)."""
 
 
 class TileSettings(BaseModel):

@@ -15,6 +15,7 @@ from typing import Any
 
 import morecantile
 
+from layers.geography import CRS84
 from tiles.errors import TileMatrixSetNotFoundError, TileOutOfRangeError
 from tiles.types import BBox, TileCoord
 
@@ -26,7 +27,7 @@ _POSTGIS_SRID = {"WebMercatorQuad": 3857, "WorldCRS84Quad": 4326}
 
 _CRS_URI = {
     "WebMercatorQuad": "http://www.opengis.net/def/crs/EPSG/0/3857",
-    "WorldCRS84Quad": "http://www.opengis.net/def/crs/OGC/1.3/CRS84",
+    "WorldCRS84Quad": CRS84,
 }
 
 

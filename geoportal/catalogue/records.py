@@ -24,12 +24,10 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 from layers.catalogue import Catalogue
+from layers.geography import CRS84
 from layers.model import LANGUAGES, Keywords, Layer, RasterLayer, Trilingual
 
 CATALOGUE_ID = "catalogue"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-KYRGYZSTAN_BBOX = (69.2, 39.1, 80.3, 43.3)
-"""Fallback extent (CRS84) of datasets never loaded; the same literal is in the view."""
 RECORD_CORE = "http://www.opengis.net/spec/ogcapi-records-1/1.0/conf/record-core"
 QUERYABLES_REL = "http://www.opengis.net/def/rel/ogc/1.0/queryables"
 ISO_TOPIC_SCHEME = (

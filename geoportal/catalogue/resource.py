@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Any
 
-from geoportal.catalogue.records import CATALOGUE_ID, CRS84, KYRGYZSTAN_BBOX
+from geoportal.catalogue.records import CATALOGUE_ID
 from layers.catalogue import Catalogue
+from layers.geography import CRS84, KYRGYZSTAN_EXTENT_4326
 
 PROVIDER = "geoportal.providers.records.CatalogueRecordProvider"
 
@@ -74,7 +75,7 @@ def catalogue_resource(
         "description": dict(COLLECTION_DESCRIPTION),
         "keywords": {lang: list(words) for lang, words in COLLECTION_KEYWORDS.items()},
         "links": [],
-        "extents": {"spatial": {"bbox": list(KYRGYZSTAN_BBOX), "crs": CRS84}},
+        "extents": {"spatial": {"bbox": list(KYRGYZSTAN_EXTENT_4326), "crs": CRS84}},
         "providers": [
             {
                 "type": "record",

@@ -4,23 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
 import typer
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 from rich.console import Console
 
 from geoportal.cli.progress import progress_bar
 from geoportal.db.database import Database
 from geoportal.db.errors import DatabaseError
+from geoportal.db.pools import async_pool, tiles_spec
 from geoportal.server.tiles_routes import tile_settings_for
 from geoportal.settings import Settings
 from geoportal.tile_exports import ExportRequest, parse_bbox, parse_layers, prepare_export
 from layers.catalogue import Catalogue, load_catalogue
 from tiles.cache import TileCache
 from tiles.export import ExportResult, service_renderer, write_pmtiles
-from tiles.service import TileService, configure_tile_connection, readable_tables
+from tiles.service import TileService, readable_tables
 from tiles.settings import TileSettings
 from tiles.tilesets import build_registry
 
@@ -57,19 +58,8 @@ async def _export(
     max_tiles: int,
     concurrency: int,
 ) -> ExportResult:
-    async def configure(conn: Any) -> None:
-        await configure_tile_connection(conn, tiles.statement_timeout_ms)
-
-    conninfo = Database(settings).public_conninfo
-    pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-        conninfo,
-        min_size=1,
-        max_size=concurrency + 1,
-        open=False,
-        kwargs={"autocommit": True},
-        configure=configure,
-        name="tiles-export",
-    )
+    spec = tiles_spec(tiles, name="tiles-export", max_size=concurrency + 1)
+    pool = async_pool(replace(spec, timeout_s=30.0), Database(settings).public_conninfo)
     try:
         await pool.open(wait=True, timeout=10)
     except PoolTimeout as exc:

@@ -10,12 +10,10 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
 import yaml
-from psycopg_pool import AsyncConnectionPool
 from pygeoapi.api import API
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -26,20 +24,21 @@ from starlette.routing import Mount, Route
 
 from geoportal.catalogue.records import CatalogueNotMigratedError, sync_datasets
 from geoportal.db.database import Database
+from geoportal.db.pools import Pools, server_pools
 from geoportal.providers.records import install_locale_fix
 from geoportal.security.authn import Authenticator
 from geoportal.server import pygeoapi_patches
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.conformance import declare_conformance
-from geoportal.server.etags import ItemETagMiddleware
+from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
 from geoportal.server.tile_downloads import download_routes
-from geoportal.server.tiles_routes import tile_routes
-from geoportal.server.writes import WriteRoutes, etag_sql
+from geoportal.server.tiles_routes import tile_routes, tile_settings_for
+from geoportal.server.writes import WriteRoutes
 from geoportal.settings import Settings
 from geoportal.viewer import landing
 from geoportal.viewer.routes import viewer_routes
@@ -142,7 +141,12 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     settings = settings or Settings()
     catalogue = catalogue or load_catalogue()
     sync_catalogue(settings, catalogue)
-    tiles = tile_routes(settings, catalogue)
+    # the process' named pools (geoportal.db.pools), opened in the lifespan; every route
+    # and middleware holds a getter of the one it uses
+    tile_settings = tile_settings_for(settings)
+    pools = Pools(Database(settings), server_pools(tile_settings))
+    agency = pools.getter("agency")
+    tiles = tile_routes(settings, catalogue, tile_settings, pool=pools.getter("tiles"))
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
     # JSON items and item requests are answered in front of pygeoapi (features_fast)
@@ -157,9 +161,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     install_locale_fix()
     landing.apply()
     public_conninfo = Database(settings).public_conninfo
-    search = SearchService(catalogue, public_conninfo, settings.default_language)
+    search = SearchService(catalogue, pools.getter("search"), settings.default_language)
 
-    writer: dict[str, Any] = {}  # the agency pool and authenticator, opened in the lifespan
     # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
     items_app = (
         CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"], expose_headers=["*"])
@@ -168,7 +171,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     )
     writes = WriteRoutes(
         catalogue,
-        lambda: writer.get("pool"),
+        agency,
         settings.public_url,
         settings.statement_timeout_ms,
         searches=items_app,
@@ -177,26 +180,16 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
-        pool = AsyncConnectionPool(
-            Database(settings).agency_conninfo,
-            min_size=0,
-            max_size=4,
-            open=False,
-            name="agency",
-            timeout=10,
-            kwargs={"autocommit": True},
-        )
-        await pool.open(wait=False)
-        writer["pool"] = pool
-        writer["authenticator"] = Authenticator(settings.security, pool)
         try:
-            # tile pool and change listener, search pool of this process
-            async with tiles.lifespan(), search.lifespan():
-                yield
+            # the pools, then the tile service and its change listener on the tile pool
+            async with pools.opened(), tiles.lifespan():
+                app.state.authenticator = Authenticator(settings.security, pools["agency"])
+                try:
+                    yield
+                finally:
+                    app.state.authenticator = None
         finally:
-            writer.clear()
             await features.aclose()
-            await pool.close()
 
     app = Starlette(
         debug=False,
@@ -204,7 +197,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/api", api_alias),
-            audit_route(lambda: writer.get("pool")),
+            audit_route(agency),
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),
@@ -216,14 +209,16 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Middleware(
                 SecurityMiddleware,
                 settings=settings.security,
-                authenticator=lambda: writer.get("authenticator"),
+                authenticator=lambda: app.state.authenticator,
             ),
-            Middleware(ItemETagMiddleware, catalogue=catalogue, pool=lambda: writer.get("pool")),
+            Middleware(ItemETagMiddleware, catalogue=catalogue, pool=agency),
             Middleware(ItemsShortcut, features=items_app),
         ],
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.pools = pools
+    app.state.authenticator = None  # set while the lifespan runs
     app.state.catalogue = catalogue
     app.state.public_conninfo = public_conninfo
     app.state.public_url = settings.public_url

@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from geoportal.problems import HTTPProblem, problem_response
 from geoportal.security.identity import ANONYMOUS, Identity
-from geoportal.server.problems import HTTPProblem, problem_response
 
 
 def _time(request: Request, name: str) -> dt.datetime | None:

@@ -1,7 +1,9 @@
-"""ETag on single features of editable layers (`GET /collections/{id}/items/{fid}`), so a
-client can send it back as `If-Match` on a write, and `If-None-Match` -> 304.
+"""Entity tags of single features of editable layers (`GET /collections/{id}/items/{fid}`),
+so a client can send one back as `If-Match` on a write, and `If-None-Match` -> 304.
 
-The tag is `writes.etag_sql` of the stored row. The features fast path selects it in its own
+One home for the tag and its header parsing, shared by the read path (the fast path, this
+middleware) and the write path (`writes.py`), so reads never import the write routes.
+The tag is `etag_sql` of the stored row. The features fast path selects it in its own
 by-id statement and answers `If-None-Match` itself; this middleware covers what pygeoapi
 answers (HTML, JSON-LD, HEAD): when a 200 arrives without an `ETag`, it looks the tag up by
 primary key and adds it, or turns the answer into a 304."""
@@ -14,14 +16,42 @@ from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from geoportal.server.security_middleware import ASGIApp, Message, Receive, Scope, Send
-from geoportal.server.writes import entity_tags, item_etag
 from layers.catalogue import Catalogue
+from layers.model import Layer
 
 log = logging.getLogger(__name__)
 ITEM_PATH = re.compile(r"^/collections/([a-z][a-z0-9_]{0,62})/items/(\d{1,18})$")
+
+
+def etag_sql(layer: Layer, alias: str = "t") -> sql.Composable:
+    """SQL of a feature's entity tag: md5 of the row's text (id, fields, geometry), the same
+    whichever role or path computes it. Clients get it quoted (`"<md5>"`)."""
+    columns = ["id", *(f.name for f in layer.fields), *(["geom"] if layer.has_geometry else [])]
+    row = sql.SQL(", ").join(sql.Identifier(alias, c) for c in columns)
+    return sql.SQL("md5(ROW({})::text)").format(row)
+
+
+async def item_etag(conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int) -> str | None:
+    """The quoted ETag of one feature, None when it does not exist."""
+    query = sql.SQL("SELECT {} FROM {} AS t WHERE t.id = %s").format(
+        etag_sql(layer), sql.Identifier(*layer.qualified_table)
+    )
+    row = await (await conn.execute(query, [fid])).fetchone()
+    return f'"{row[0]}"' if row else None
+
+
+def entity_tags(header: str) -> set[str]:
+    """The entity tags of an `If-Match` or `If-None-Match` value (weak compared as strong)."""
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
+
+
+def if_match_tags(header: str | None) -> set[str] | None:
+    """The tags of an `If-Match` header, None when the request has none (no precondition)."""
+    return None if header is None else entity_tags(header)
 
 
 class ItemETagMiddleware:

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from geoportal.server.problems import HTTPProblem
+from geoportal.problems import HTTPProblem
 from ingestion.values import check_value, coerce_value
 from layers.model import Layer
 

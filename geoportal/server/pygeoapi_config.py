@@ -20,11 +20,10 @@ from geoportal.catalogue.records import CATALOGUE_ID
 from geoportal.catalogue.resource import catalogue_resource
 from geoportal.providers.tiles import tile_provider_config
 from layers.catalogue import Catalogue
+from layers.geography import CRS84, KYRGYZSTAN_EXTENT_4326
 from layers.model import LANGUAGES, SUPPORTED_CRS, Layer, Trilingual
 
 PROVIDER = "geoportal.providers.features.PostGISFeatureProvider"
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-KYRGYZSTAN_BBOX = (69.2, 39.1, 80.3, 43.3)
 
 
 def crs_uri(srid: int) -> str:
@@ -63,7 +62,7 @@ def read_extents(conninfo: str) -> dict[str, Extent]:
 
 def extents_config(extent: Extent | None) -> dict[str, Any]:
     """pygeoapi's `extents` block."""
-    bbox = extent.bbox if extent and extent.bbox else KYRGYZSTAN_BBOX
+    bbox = extent.bbox if extent and extent.bbox else KYRGYZSTAN_EXTENT_4326
     block: dict[str, Any] = {"spatial": {"bbox": list(bbox), "crs": CRS84}}
     if extent and extent.time_min and extent.time_max:
         # datetime objects, not text: pygeoapi's `datetime` validation compares with them

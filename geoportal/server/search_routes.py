@@ -11,19 +11,18 @@ Read through the public database role, one parameterised statement per request.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from geoportal.server.problems import CORS, route_problem
+from geoportal.db.pools import PoolGetter
+from geoportal.problems import CORS, route_problem
 from layers.catalogue import Catalogue
 from layers.model import LANGUAGES, Layer
 
@@ -174,13 +173,12 @@ def result_json(row: tuple[Any, ...], titles: dict[str, str]) -> dict[str, Any]:
 
 @dataclass
 class SearchService:
-    """The search route's state in one server process: the layers and a small pool."""
+    """The search route's state in one server process: the layers and the `search` pool
+    (`geoportal.db.pools`, opened by the app's lifespan)."""
 
     catalogue: Catalogue
-    conninfo: str = field(repr=False)
+    pool: PoolGetter = field(repr=False)
     default_language: str = "en"
-    statement_timeout_ms: int = 5_000
-    pool: AsyncConnectionPool[Any] | None = None
 
     async def search(self, request: Request) -> Response:
         """`GET /search`: features whose name or code matches `q`."""
@@ -195,10 +193,11 @@ class SearchService:
             "prefix": f"{_like_escape(params.q)}%",
             "limit": params.limit,
         }
-        if self.pool is None:
+        pool = self.pool()
+        if pool is None:
             return route_problem(request, 503, "search is not started")
         try:
-            async with self.pool.connection() as conn:
+            async with pool.connection() as conn:
                 cursor = await conn.execute(search_query(layers, params.lang), values)
                 rows = await cursor.fetchall()
         except (psycopg.OperationalError, psycopg.errors.QueryCanceled, PoolTimeout) as exc:
@@ -213,31 +212,6 @@ class SearchService:
             },
             headers=CORS,
         )
-
-    @asynccontextmanager
-    async def lifespan(self) -> AsyncIterator[None]:
-        """Open the search pool of this process."""
-        timeout = self.statement_timeout_ms
-
-        async def configure(conn: Any) -> None:
-            await conn.execute(f"SET statement_timeout = {int(timeout)}")
-
-        self.pool = AsyncConnectionPool(
-            self.conninfo,
-            min_size=0,
-            max_size=4,
-            open=False,
-            kwargs={"autocommit": True},
-            configure=configure,
-            name="search",
-            timeout=10,
-        )
-        await self.pool.open(wait=False)
-        try:
-            yield
-        finally:
-            await self.pool.close()
-            self.pool = None
 
 
 def search_routes(service: SearchService) -> list[Route]:

@@ -24,11 +24,11 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from geoportal.problems import PROBLEM_JSON, problem_body
 from geoportal.security.authn import Authenticator
 from geoportal.security.errors import AuthenticationError
 from geoportal.security.identity import ANONYMOUS, CURRENT_IDENTITY, Identity
 from geoportal.security.settings import SecuritySettings
-from geoportal.server.problems import PROBLEM_JSON, problem_body
 
 log = logging.getLogger(__name__)
 

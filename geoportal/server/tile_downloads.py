@@ -13,12 +13,9 @@ that leaves while its archive renders cancels the rendering.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import tempfile
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -26,7 +23,12 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from geoportal.regions import RegionNotFoundError
-from geoportal.server.tiles_routes import CORS, TileServer, guarded, until_disconnected
+from geoportal.server.disconnect import (
+    CLIENT_CLOSED,
+    ClientDisconnectedError,
+    cancel_on_disconnect,
+)
+from geoportal.server.tiles_routes import CORS, TileServer, guarded
 from geoportal.tile_exports import (
     DOWNLOAD_PATH,
     ExportRequest,
@@ -35,8 +37,8 @@ from geoportal.tile_exports import (
     prepare_export,
 )
 from layers.catalogue import Catalogue
-from tiles.errors import InvalidTileRequestError, TilesError, TilesetNotFoundError
-from tiles.export import PMTILES, ExportResult, service_renderer, write_pmtiles
+from tiles.errors import InvalidTileRequestError, TilesetNotFoundError
+from tiles.export import PMTILES, service_renderer, write_pmtiles
 
 _PARAMS = ("layers", "bbox", "oblast", "minzoom", "maxzoom")
 
@@ -114,7 +116,7 @@ class PMTilesDownloads:
         path = folder / prepared.filename
         try:
             async with self.slots:
-                written = await self._until_done(
+                written = await cancel_on_disconnect(
                     request,
                     write_pmtiles(
                         prepared.plan,
@@ -124,12 +126,12 @@ class PMTilesDownloads:
                         concurrency=self.server.tiles.download_concurrency,
                     ),
                 )
+        except ClientDisconnectedError:  # the rendering was cancelled
+            shutil.rmtree(folder, ignore_errors=True)
+            return Response(status_code=CLIENT_CLOSED)
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        if written is None:  # the client left
-            shutil.rmtree(folder, ignore_errors=True)
-            return Response(status_code=499)
         headers = dict(
             CORS,
             **{
@@ -145,27 +147,6 @@ class PMTilesDownloads:
             headers=headers,
             background=BackgroundTask(shutil.rmtree, folder, True),
         )
-
-    @staticmethod
-    async def _until_done(
-        request: Request, work: Coroutine[Any, Any, ExportResult]
-    ) -> ExportResult | None:
-        """The work's result, or None (work cancelled) when the client disconnects first."""
-        task = asyncio.ensure_future(work)
-        watcher = asyncio.ensure_future(until_disconnected(request))
-        try:
-            await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:
-            task.cancel()
-            raise
-        finally:
-            watcher.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TilesError):
-                await task
-            return None
-        return task.result()
 
 
 def download_routes(server: TileServer, catalogue: Catalogue) -> list[BaseRoute]:

@@ -17,8 +17,6 @@ Paths (CONVENTIONS.md, z / y / x = tileMatrix / tileRow / tileCol):
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -33,7 +31,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from geoportal.db.database import Database
+from geoportal.db.pools import PoolGetter
 from geoportal.providers.tiles import compile_tile_filter
+from geoportal.server.disconnect import respond_unless_disconnected
 from geoportal.settings import Settings
 from geoportal.tile_exports import download_url
 from layers.catalogue import Catalogue
@@ -51,12 +51,7 @@ from tiles.errors import (
 )
 from tiles.export import EXPORT_TMS, PMTILES, ExportEmptyError
 from tiles.query import TileFilter
-from tiles.service import (
-    RenderedTile,
-    TileService,
-    configure_tile_connection,
-    readable_tables,
-)
+from tiles.service import RenderedTile, TileService, readable_tables
 from tiles.settings import TileSettings
 from tiles.tilematrix import SUPPORTED_TMS, get_tile_matrix_set
 from tiles.tilesets import Tileset, TilesetRegistry, build_registry
@@ -138,11 +133,6 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in tags or etag in tags
 
 
-async def until_disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
 @dataclass
 class TileServer:
     """What the tile routes share in one process: engine settings, registry, cache, service."""
@@ -153,8 +143,11 @@ class TileServer:
     cache: TileCache
     service: TileService | None = None
     listener: ChangeListener | None = None
+    pool: PoolGetter = field(default=lambda: None, repr=False)
+    """The tile pool (`geoportal.db.pools`, named `tiles`), opened by the app's lifespan."""
     language: str = "en"
     conninfo: str = field(default="", repr=False)
+    """The change listener's own connection (LISTEN holds a session of its own)."""
 
     # -- helpers -------------------------------------------------------------------------
     def language_of(self, request: Request) -> str:
@@ -266,21 +259,13 @@ class TileServer:
         cached = service.find_cached(tileset, tms_id, z, x, y, tile_filter)
         if cached is not None:  # the hot path: no task, no query
             return self._tile_response(request, cached)
-        work = asyncio.ensure_future(service.get_tile(tileset, tms_id, z, x, y, tile_filter))
-        watcher = asyncio.ensure_future(until_disconnected(request))
-        try:
-            await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
-        except asyncio.CancelledError:  # the server is stopping
-            work.cancel()
-            raise
-        finally:
-            watcher.cancel()
-        if not work.done():  # the client left: cancel the query in the database
-            work.cancel()
-            with contextlib.suppress(asyncio.CancelledError, TilesError):
-                await work
-            return Response(status_code=499)
-        return self._tile_response(request, work.result())
+
+        async def render() -> Response:
+            tile = await service.get_tile(tileset, tms_id, z, x, y, tile_filter)
+            return self._tile_response(request, tile)
+
+        # a client that leaves cancels its query in the database
+        return await respond_unless_disconnected(request, render())
 
     def _tile_response(self, request: Request, tile: RenderedTile) -> Response:
         headers = self.headers(tile.etag, tile.source)
@@ -314,23 +299,11 @@ class TileServer:
     # -- lifespan ------------------------------------------------------------------------
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
-        """Open the tile pool and start the change listener for this process."""
-        timeout = self.tiles.statement_timeout_ms
-
-        async def configure(conn: Any) -> None:
-            await configure_tile_connection(conn, timeout)
-
-        pool: AsyncConnectionPool[Any] = AsyncConnectionPool(
-            self.conninfo,
-            min_size=1,
-            max_size=self.tiles.pool_max_size,
-            open=False,
-            kwargs={"autocommit": True},
-            configure=configure,
-            name="tiles",
-            timeout=10,
-        )
-        await pool.open(wait=False)
+        """Start the tile service on the tile pool (opened by the app's lifespan before)
+        and the change listener of this process."""
+        pool = self.pool()
+        if pool is None:
+            raise TilesUnavailableError("the tile pool is not open")
         await self._drop_missing_tables(pool)
         self.service = TileService(pool, self.registry, self.cache, self.tiles)
         disk = self.cache.disk
@@ -347,7 +320,6 @@ class TileServer:
             yield
         finally:
             await self.listener.stop()
-            await pool.close()
             self.service = None
 
     async def _drop_missing_tables(self, pool: AsyncConnectionPool[Any]) -> None:
@@ -390,9 +362,14 @@ class TileRoutes:
 
 
 def tile_routes(
-    settings: Settings, catalogue: Catalogue, tiles: TileSettings | None = None
+    settings: Settings,
+    catalogue: Catalogue,
+    tiles: TileSettings | None = None,
+    *,
+    pool: PoolGetter,
 ) -> TileRoutes:
-    """Build the tile routes of a server process (`tiles` overrides the tile settings).
+    """Build the tile routes of a server process (`tiles` overrides the tile settings),
+    rendering through `pool` (the `tiles` pool of `geoportal.db.pools`).
 
     Raises:
         TilesConfigError: a layer's tile rules name an unknown or restricted field.
@@ -404,6 +381,7 @@ def tile_routes(
         tiles=tiles,
         registry=build_registry(catalogue),
         cache=TileCache(tiles.memory_cache_mb * 1024 * 1024, disk_root),
+        pool=pool,
         language=settings.default_language,
         conninfo=Database(settings).public_conninfo,
     )

@@ -18,10 +18,9 @@ those methods, so GETs still reach pygeoapi (or the fast path). Every write:
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,67 +33,22 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from geoportal.problems import HTTPProblem, problem_response
 from geoportal.providers.cql import crs_info
 from geoportal.security.identity import ANONYMOUS, Identity
+from geoportal.server.disconnect import respond_unless_disconnected
+from geoportal.server.etags import entity_tags as entity_tags  # re-exported (features_fast)
+from geoportal.server.etags import etag_sql, if_match_tags
 from geoportal.server.feature_input import FeatureInput, check_feature, parse_body
-from geoportal.server.problems import HTTPProblem, problem_response
 from layers.catalogue import Catalogue
 from layers.errors import LayerNotFoundError
+from layers.geography import CRS84
 from layers.model import SUPPORTED_CRS, Layer
 
 log = logging.getLogger(__name__)
 
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
 CQL_JSON = "application/query-cql-json"
 JSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
-
-
-def etag_sql(layer: Layer, alias: str = "t") -> sql.Composable:
-    """SQL of a feature's entity tag: md5 of the row's text (id, fields, geometry), the same
-    whichever role or path computes it. Clients get it quoted (`"<md5>"`)."""
-    columns = ["id", *(f.name for f in layer.fields), *(["geom"] if layer.has_geometry else [])]
-    row = sql.SQL(", ").join(sql.Identifier(alias, c) for c in columns)
-    return sql.SQL("md5(ROW({})::text)").format(row)
-
-
-async def item_etag(conn: psycopg.AsyncConnection[Any], layer: Layer, fid: int) -> str | None:
-    """The quoted ETag of one feature, None when it does not exist."""
-    query = sql.SQL("SELECT {} FROM {} AS t WHERE t.id = %s").format(
-        etag_sql(layer), sql.Identifier(*layer.qualified_table)
-    )
-    row = await (await conn.execute(query, [fid])).fetchone()
-    return f'"{row[0]}"' if row else None
-
-
-def entity_tags(header: str) -> set[str]:
-    """The entity tags of an `If-Match` or `If-None-Match` value (weak compared as strong)."""
-    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}
-
-
-def _if_match(header: str | None) -> set[str] | None:
-    return None if header is None else entity_tags(header)
-
-
-async def _until_disconnected(request: Request) -> None:
-    while (await request.receive())["type"] != "http.disconnect":
-        pass
-
-
-async def run_cancellable(request: Request, work: Coroutine[Any, Any, Response]) -> Response:
-    """Run `work`, cancelling it (and so its database query) when the client disconnects."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_until_disconnected(request))
-    try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        watcher.cancel()
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        log.info("write cancelled: the client went away (%s)", request.url.path)
-        return Response(status_code=499)
-    return task.result()
 
 
 @dataclass
@@ -171,7 +125,7 @@ class WriteRoutes:
             location = f"{self.public_url}/collections/{layer.id}/items/{fid}"
             return Response(status_code=201, headers={"Location": location, "ETag": etag})
 
-        return await run_cancellable(request, work())
+        return await respond_unless_disconnected(request, work())
 
     async def replace(self, request: Request) -> Response:
         """PUT: every field replaced (missing optional fields become null); 204 + ETag."""
@@ -185,7 +139,7 @@ class WriteRoutes:
         """DELETE: 204."""
         layer, identity = self._authorise(request)
         fid = self._fid(request)
-        expected = _if_match(request.headers.get("if-match"))
+        expected = if_match_tags(request.headers.get("if-match"))
 
         async def work() -> Response:
             async with self._transaction(identity) as conn:
@@ -198,14 +152,14 @@ class WriteRoutes:
                 )
             return Response(status_code=204)
 
-        return await run_cancellable(request, work())
+        return await respond_unless_disconnected(request, work())
 
     async def _change(self, request: Request, partial: bool) -> Response:
         layer, identity = self._authorise(request)
         fid = self._fid(request)
         feature = check_feature(layer, parse_body(await self._body(request)), partial=partial)
         srid = self._content_srid(request)
-        expected = _if_match(request.headers.get("if-match"))
+        expected = if_match_tags(request.headers.get("if-match"))
 
         async def work() -> Response:
             async with self._transaction(identity) as conn:
@@ -214,7 +168,7 @@ class WriteRoutes:
                 etag = await self._update(conn, layer, fid, feature, geom)
             return Response(status_code=204, headers={"ETag": etag})
 
-        return await run_cancellable(request, work())
+        return await respond_unless_disconnected(request, work())
 
     # -- request checks ----------------------------------------------------------------
     def _authorise(self, request: Request) -> tuple[Layer, Identity]:

@@ -24,6 +24,7 @@ from psycopg import sql
 
 from geoportal.viewer.legend import layer_legend
 from layers.catalogue import Catalogue
+from layers.geography import KYRGYZSTAN_EXTENT_4326
 from layers.model import Layer
 
 if TYPE_CHECKING:  # folium (and branca, jinja2...) is imported when a preview is drawn
@@ -207,7 +208,8 @@ def build_map(layer: Layer, data: PreviewData, language: str = "en") -> folium.M
         bounds = _bounds(data.features)
         fmap.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]], max_zoom=16)
     else:
-        fmap.fit_bounds([[39.1, 69.2], [43.3, 80.3]])
+        west, south, east, north = KYRGYZSTAN_EXTENT_4326
+        fmap.fit_bounds([[south, west], [north, east]])
     folium.LayerControl(collapsed=True).add_to(fmap)
     return fmap
 

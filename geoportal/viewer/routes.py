@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from geoportal.server.problems import CORS, route_problem
+from geoportal.problems import CORS, route_problem
 from geoportal.settings import Settings
 from geoportal.viewer import preview
 from geoportal.viewer.config import Capabilities, viewer_config

@@ -20,6 +20,7 @@ import pytest
 from starlette.applications import Starlette
 
 from geoportal.db.database import Database
+from geoportal.db.pools import Pools, tiles_spec
 from geoportal.demo.loader import load_demo, loadable_layers
 from geoportal.server.tiles_routes import TileRoutes, tile_routes
 from geoportal.settings import Settings
@@ -155,18 +156,19 @@ class TileServerHandle:
 
     url: str
     routes: TileRoutes
+    pools: Pools
 
     def client(self) -> httpx.Client:
         """An HTTP client for this server."""
         return httpx.Client(base_url=self.url, timeout=60)
 
 
-def tile_app(routes: TileRoutes) -> Starlette:
-    """A Starlette app with only the tile routes and their lifespan."""
+def tile_app(routes: TileRoutes, pools: Pools) -> Starlette:
+    """A Starlette app with only the tile routes, its pools and their lifespan."""
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> Any:
-        async with routes.lifespan():
+        async with pools.opened(), routes.lifespan():
             yield
 
     return Starlette(routes=routes.routes, lifespan=lifespan)
@@ -180,9 +182,10 @@ def serve_tiles(
     port = free_port()
     server_settings = settings.model_copy(update={"port": port})
     tiles = TileSettings(cache_dir=cache_dir, **overrides)
-    routes = tile_routes(server_settings, catalogue, tiles)
-    with serve_asgi(tile_app(routes), "127.0.0.1", port):
-        yield TileServerHandle(url=server_settings.public_url, routes=routes)
+    pools = Pools(Database(server_settings), {"tiles": tiles_spec(tiles)})
+    routes = tile_routes(server_settings, catalogue, tiles, pool=pools.getter("tiles"))
+    with serve_asgi(tile_app(routes, pools), "127.0.0.1", port):
+        yield TileServerHandle(url=server_settings.public_url, routes=routes, pools=pools)
 
 
 @pytest.fixture(scope="session")

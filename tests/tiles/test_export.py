@@ -14,9 +14,9 @@ import shapely
 from pmtiles.reader import MmapSource, Reader, all_tiles
 from pmtiles.tile import Compression, TileType
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
 
 from geoportal.db.database import Database
+from geoportal.db.pools import async_pool, tiles_spec
 from geoportal.regions import RegionNotFoundError, get_oblast
 from geoportal.tile_exports import ExportRequest, prepare_export
 from layers.catalogue import Catalogue
@@ -32,7 +32,7 @@ from tiles.export import (
     service_renderer,
     write_pmtiles,
 )
-from tiles.service import TileService, configure_tile_connection
+from tiles.service import TileService
 from tiles.settings import TileSettings
 from tiles.tilesets import build_registry
 from tiles.types import BBox
@@ -49,16 +49,8 @@ async def _export(
     path: Path,
     max_tiles: int = 10_000,
 ) -> ExportResult:
-    async def configure(conn: Any) -> None:
-        await configure_tile_connection(conn, 10_000)
-
-    async with AsyncConnectionPool(
-        database.public_conninfo,
-        min_size=1,
-        max_size=4,
-        kwargs={"autocommit": True},
-        configure=configure,
-    ) as pool:
+    spec = tiles_spec(SETTINGS.model_copy(update={"statement_timeout_ms": 10_000}), max_size=4)
+    async with async_pool(spec, database.public_conninfo) as pool:
         registry = build_registry(catalogue)
         service = TileService(pool, registry, TileCache(0, None), SETTINGS)
         async with pool.connection() as conn:
