@@ -76,12 +76,16 @@ def read_vector(path: Path, layer_name: str | None = None, geometry: bool = True
 
 
 def source_path(layer: Layer, data_dir: Path) -> Path:
-    """The file a layer's declared source points at, inside `data_dir`."""
-    if layer.source is None:
-        raise SourceNotFoundError(f"layer {layer.id} declares no source file; give one")
-    if layer.source.generated:
-        return data_dir / f"{layer.id}.gpkg"
-    return data_dir / str(layer.source.file)
+    """The file a layer's declared source names, inside `data_dir`.
+
+    Raises:
+        SourceNotFoundError: the layer declares no file: no source at all, or a generated one
+            (whoever generated the file knows its path and passes it to `prepare_layer`).
+    """
+    if layer.source is None or layer.source.file is None:
+        reason = "is generated: give the generated file" if layer.source else "declares no source"
+        raise SourceNotFoundError(f"layer {layer.id} {reason}")
+    return data_dir / layer.source.file
 
 
 def read_source(layer: Layer, data_dir: Path, path: Path | None = None) -> pd.DataFrame:

@@ -12,8 +12,9 @@ import shapely
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
-from geoportal.demo.generate import agri_canals, agriculture, people
-from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from demo import agriculture, people
+from demo.agriculture import canals as agri_canals
+from demo.context import SCALES, UTM_43N, Context
 from layers.catalogue import load_catalogue
 from tests.support.generated import assert_loads_as_declared
 

@@ -11,9 +11,10 @@ import pytest
 import shapely
 from pyproj import Geod
 
-from geoportal.demo.generate import cadastre, city, city_buildings, people
-from geoportal.demo.generate.city_buildings import city_model
-from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from demo import cadastre, city, people
+from demo.city import buildings as city_buildings
+from demo.city.buildings import city_model
+from demo.context import SCALES, UTM_43N, Context
 from layers.catalogue import Catalogue
 from tests.support.generated import assert_loads_as_declared
 

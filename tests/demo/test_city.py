@@ -10,9 +10,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoportal.demo.generate import city, city_buildings
-from geoportal.demo.generate.city_buildings import city_model
-from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from demo import city
+from demo.city import buildings as city_buildings
+from demo.city.buildings import city_model
+from demo.context import SCALES, UTM_43N, Context
 from layers.catalogue import Catalogue
 from tests.support.generated import assert_loads_as_declared
 

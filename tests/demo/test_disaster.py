@@ -12,9 +12,9 @@ import pytest
 import rasterio.features
 import shapely
 
-from geoportal.demo.generate import disaster
-from geoportal.demo.generate.context import SCALES, Context
-from geoportal.demo.generate.sports import settlement_table
+from demo import disaster
+from demo.context import SCALES, Context
+from demo.sports import settlement_table
 from layers.catalogue import Catalogue
 from tests.support.generated import assert_loads_as_declared
 

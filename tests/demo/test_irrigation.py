@@ -10,8 +10,8 @@ import pytest
 import shapely
 from scipy import ndimage
 
-from geoportal.demo.generate import agriculture, irrigation
-from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from demo import agriculture, irrigation
+from demo.context import SCALES, UTM_43N, Context
 from layers.catalogue import load_catalogue
 from tests.support.generated import assert_loads_as_declared
 

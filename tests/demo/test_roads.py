@@ -12,10 +12,10 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoportal.demo.generate import roads
-from geoportal.demo.generate.context import SCALES, Context
-from geoportal.demo.generate.roads_attributes import REFERENCE_DATE
-from geoportal.demo.generate.roads_paths import slope_grid
+from demo import roads
+from demo.context import SCALES, Context
+from demo.roads.attributes import REFERENCE_DATE
+from demo.roads.paths import slope_grid
 from tests.support.generated import assert_loads_as_declared
 
 SEED = 7

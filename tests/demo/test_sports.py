@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoportal.demo.generate import sports
-from geoportal.demo.generate.context import SCALES, Context
+from demo import sports
+from demo.context import SCALES, Context
 from layers.catalogue import Catalogue
 from tests.support.generated import assert_loads_as_declared
 

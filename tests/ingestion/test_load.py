@@ -10,8 +10,8 @@ import psycopg
 import pyogrio
 import pytest
 
+from demo.loader import demo_data_dir, load_demo
 from geoportal.db.database import Database
-from geoportal.demo.loader import demo_data_dir, load_demo
 from ingestion.errors import (
     IngestionError,
     InvalidGeometryError,

@@ -12,7 +12,7 @@ from layers.catalogue import Catalogue, declarations_dir, load_catalogue
 from layers.errors import InvalidDeclarationError
 from layers.model import LANGUAGES, Layer
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "geoportal" / "demo" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "demo" / "base" / "data"
 
 BASE_IDS = {
     "country",
