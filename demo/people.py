@@ -6,11 +6,9 @@ person or subscriber has:
 - Names: a Kyrgyz given name and a surname built from another given name with the Russian
   patronymic-style ending (-ов/-ова, -ев/-ева), as most Kyrgyz surnames are; combinations are
   random, so any match with a real person is a coincidence of common names only.
-- Personal identification number (PIN, ПИН): 14 digits in the national form, sex digit
-  (1 female, 2 male), date of birth DDMMYYYY, then a 5-digit serial. Generated serials are
-  **90000-99999**: serials are issued in order for each date of birth across the country, and
-  with about 470 births a day no date ever reaches 90,000, so no real person holds one of
-  these PINs. `is_fictional_pin` checks it.
+- Personal identification number (PIN, ПИН): 14 digits in the national form, with a serial
+  from the range no real person holds (**90000-99999**): the form and the range are the
+  cadastre's rules, in `cadastre/pins.py` (`FICTIONAL_SERIALS`, `is_fictional_pin`).
 - Phone numbers: `+996 000 NNN NNN`; operator code 000 is not allocated in the Kyrgyz
   numbering plan, so the numbers reach nobody.
 """
@@ -18,10 +16,11 @@ person or subscriber has:
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 import numpy as np
 import pandas as pd
+
+from cadastre.pins import FICTIONAL_SERIALS, fictional_pin
 
 MALE_NAMES = [
     "Азамат",
@@ -101,9 +100,6 @@ SURNAME_STEMS = [
     "Кудайберген",
     "Токон",
 ]
-FICTIONAL_SERIALS = (90_000, 99_999)
-"""Serials of generated PINs: a block no real date of birth reaches (module docstring)."""
-PIN_PATTERN = re.compile(r"^[12](\d{2})(\d{2})(\d{4})(\d{5})$")
 
 
 def _surname(stem: str, female: bool) -> str:
@@ -130,10 +126,10 @@ def pins(female: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     start = dt.date(1950, 1, 1).toordinal()
     born = rng.integers(start, dt.date(2004, 12, 31).toordinal() + 1, size=len(female))
     serial = rng.integers(FICTIONAL_SERIALS[0], FICTIONAL_SERIALS[1] + 1, size=len(female))
-    out = []
-    for is_female, day, number in zip(female, born, serial, strict=True):
-        date = dt.date.fromordinal(int(day))
-        out.append(f"{1 if is_female else 2}{date:%d%m%Y}{int(number):05d}")
+    out = [
+        fictional_pin(female=bool(f), born=dt.date.fromordinal(int(day)), serial=int(number))
+        for f, day, number in zip(female, born, serial, strict=True)
+    ]
     return np.array(out, dtype=object)
 
 
@@ -141,23 +137,6 @@ def phones(count: int, rng: np.random.Generator) -> np.ndarray:
     """Fictional phone numbers `+996 000 NNN NNN` (operator code 000 is not allocated)."""
     numbers = rng.integers(0, 1_000_000, size=count)
     return np.array([f"+996 000 {n // 1000:03d} {n % 1000:03d}" for n in numbers], dtype=object)
-
-
-def is_fictional_pin(pin: str) -> bool:
-    """True for a well-formed PIN from the fictional block.
-
-    >>> is_fictional_pin("21503198592345"), is_fictional_pin("21503198512345")
-    (True, False)
-    """
-    match = PIN_PATTERN.match(pin)
-    if not match:
-        return False
-    day, month, year, serial = (int(g) for g in match.groups())
-    try:
-        dt.date(year, month, day)
-    except ValueError:
-        return False
-    return FICTIONAL_SERIALS[0] <= serial <= FICTIONAL_SERIALS[1]
 
 
 def plot_operators(plots: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:

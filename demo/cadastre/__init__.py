@@ -1,19 +1,20 @@
 """Cadastre parcels, public view (no right holders): urban parcels of Bishkek and Osh around
 the buildings of the city twins, and rural parcels across the country.
 
-Cadastral identification code (идентификационный код, ИКК), `T-RR-ZZ-BBBB-PPPP`:
+Cadastral identification codes (ИКК) are `T-RR-ZZ-BBBB-PPPP`, territory, rayon, zone, block,
+parcel: the form and its checks are the cadastre's rules (`cadastre/codes.py`). How the demo
+picks each part:
 
-- `T`: territory, one digit: 1 Bishkek city, 2 Chuy, 3 Issyk-Kul, 4 Naryn, 5 Talas,
-  6 Jalal-Abad, 7 Osh oblast, 8 Batken, 9 Osh city;
-- `RR`: rayon (in oblasts: the rayon's rank by name within its oblast) or city district
+- `T`: the territory of the parcel's oblast (Bishkek and Osh cities for urban parcels);
+- `RR`: in oblasts the rayon's rank by name within its oblast; in the cities the district
   (Bishkek 01 Lenin, 02 Oktyabr, 03 Birinchi Mai, 04 Sverdlov; Osh zones 01-05);
-- `ZZ`: cadastral zone: in the cities a 2 km square of the street grid, ranked within the
-  district; in the country the aiyl aimak, approximated by the nearest GeoNames place,
-  ranked by geonameid within the rayon;
-- `BBBB`: block (квартал): in the cities the street block, ranked within its zone; in the
-  country a 2 km square, ranked within the zone;
-- `PPPP`: parcel, ranked within its block (cities: lots south to north, west to east; the
-  country: by position).
+- `ZZ`: in the cities a 2 km square of the street grid, ranked within the district; in the
+  country the aiyl aimak, approximated by the nearest GeoNames place, ranked by geonameid
+  within the rayon;
+- `BBBB`: in the cities the street block, ranked within its zone; in the country a 2 km
+  square, ranked within the zone;
+- `PPPP`: the parcel, ranked within its block (cities: lots south to north, west to east;
+  the country: by position).
 
 Codes of city parcels are stable across scales (ranks count every lot of the plan).
 """
@@ -25,13 +26,13 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cadastre.codes import format_codes
 from demo import people
 from demo.city import geodesic_area_m2, to_multi
 from demo.city.buildings import city_model
 from demo.city.parcels import registered_dates, urban_parcels
 from demo.context import UTM_43N, Context
 
-CODE_PATTERN = r"^[1-9]-\d{2}-\d{2}-\d{4}-\d{4}$"
 LAND_CATEGORIES = (
     "settlements",
     "agricultural",
@@ -415,14 +416,5 @@ def _rural_codes(ctx: Context, frame: gpd.GeoDataFrame) -> np.ndarray:
     keys["block"] = keys.groupby(["t", "r", "zone"]).square.rank(method="dense").astype(int)
     keys["parcel"] = keys.groupby(["t", "r", "zone", "block"]).cumcount() + 1
     keys = keys.sort_index()
-    if keys.zone.max() > 99 or keys.block.max() > 9999 or keys.parcel.max() > 9999:
-        raise ValueError("rural parcels overflow the cadastral code")
-    return np.array(
-        [
-            f"{t}-{r:02d}-{z:02d}-{b:04d}-{p:04d}"
-            for t, r, z, b, p in zip(
-                keys.t, keys.r, keys.zone, keys.block, keys.parcel, strict=True
-            )
-        ],
-        dtype=object,
-    )
+    parts = zip(keys.t, keys.r, keys.zone, keys.block, keys.parcel, strict=True)
+    return np.array(format_codes(parts), dtype=object)  # refuses a part that overflows

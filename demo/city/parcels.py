@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from cadastre.codes import format_codes
 from demo.city import to_4326, to_multi
 from demo.city.buildings import CityModel
 from demo.city.layout import CityPlan
@@ -103,19 +104,15 @@ def _urban_codes(plan: CityPlan, lots: pd.DataFrame) -> np.ndarray:
         raise ValueError(f"{plan.spec.name}: too many cadastral zones or blocks for the code")
     district = np.array([plan.names.district(d).code for d in blocks.district])[lots.block]
     territory = CITY_TERRITORY[plan.spec.name]
-    return np.array(
-        [
-            f"{territory}-{r:02d}-{z:02d}-{b:04d}-{p:04d}"
-            for r, z, b, p in zip(
-                district,
-                blocks.zone.to_numpy()[lots.block],
-                blocks.number.to_numpy()[lots.block],
-                lots.parcel,
-                strict=True,
-            )
-        ],
-        dtype=object,
+    parts = zip(
+        [territory] * len(lots),
+        district,
+        blocks.zone.to_numpy()[lots.block],
+        blocks.number.to_numpy()[lots.block],
+        lots.parcel,
+        strict=True,
     )
+    return np.array(format_codes(parts), dtype=object)
 
 
 def registered_dates(rng: np.random.Generator, year: np.ndarray) -> list[dt.date]:

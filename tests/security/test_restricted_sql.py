@@ -9,7 +9,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from demo.people import is_fictional_pin
+from cadastre.pins import is_fictional_pin
 from geoportal.db.database import Database
 from layers.catalogue import Catalogue
 
