@@ -21,22 +21,6 @@ SEED = 11
 LAYERS = ["city_districts", "buildings", "utility_lines", "environment_sensors"]
 
 
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def frames(ctx: Context) -> dict[str, pd.DataFrame]:
-    city_buildings._CACHE.clear()
-    return city.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def metric(frames: dict[str, pd.DataFrame], ctx: Context) -> dict[str, gpd.GeoDataFrame]:
-    return {k: ctx.to_metric(v) for k, v in frames.items()}
-
-
 def test_deterministic(frames: dict[str, pd.DataFrame]) -> None:
     city_buildings._CACHE.clear()
     again = city.generate(Context(scale=SCALES["small"], seed=SEED))

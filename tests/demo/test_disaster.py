@@ -23,21 +23,6 @@ LAYERS = ["hazard_zones", "early_warning_areas"]
 HAZARDS = ["mudflow", "flood", "landslide", "avalanche", "seismic", "fire"]
 
 
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def frames(ctx: Context) -> dict[str, pd.DataFrame]:
-    return disaster.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def zones_m(frames: dict[str, pd.DataFrame], ctx: Context) -> gpd.GeoDataFrame:
-    return ctx.to_metric(frames["hazard_zones"])
-
-
 def _dem_mean(ctx: Context, geometry: shapely.Geometry) -> float:
     values, transform, _ = ctx.dem
     mask = rasterio.features.geometry_mask([geometry], values.shape, transform, invert=True)

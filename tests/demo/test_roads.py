@@ -23,21 +23,6 @@ LAYERS = ["roads", "bridges", "road_works"]
 GEOMETRY_TYPES = {"roads": "MultiLineString", "bridges": "Point", "road_works": "MultiLineString"}
 
 
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def frames(ctx):
-    return roads.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def metric(ctx, frames):
-    return {layer_id: ctx.to_metric(frame) for layer_id, frame in frames.items()}
-
-
 def _as_lines(frame: gpd.GeoDataFrame) -> np.ndarray:
     return shapely.get_parts(frame.geometry.values)
 

@@ -17,16 +17,6 @@ from tests.support.generated import assert_loads_as_declared
 SEED = 7
 
 
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def facilities(ctx: Context) -> pd.DataFrame:
-    return sports.generate(ctx)["sports_facilities"]
-
-
 def test_deterministic(facilities: pd.DataFrame) -> None:
     again = sports.generate(Context(scale=SCALES["small"], seed=SEED))["sports_facilities"]
     pd.testing.assert_frame_equal(pd.DataFrame(facilities), pd.DataFrame(again))
