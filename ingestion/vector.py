@@ -98,6 +98,11 @@ def read_source(layer: Layer, data_dir: Path, path: Path | None = None) -> pd.Da
         for frame_, name in ((frame, main.name), (other, join.file)):
             if join.on not in frame_.columns:
                 raise SchemaMismatchError(f"{name}: join column {join.on!r} is missing")
+        repeated = other[join.on][other[join.on].duplicated()]
+        if len(repeated):  # each feature joins one row at most (a many-to-one join)
+            raise SchemaMismatchError(
+                f"{join.file}: join key {join.on!r} = {repeated.iloc[0]!r} is there more than once"
+            )
         other = other.add_prefix(join.prefix).rename(columns={join.prefix + join.on: join.on})
         frame = frame.merge(other, on=join.on, how="left", validate="many_to_one")
     return frame
