@@ -6,7 +6,7 @@ BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.installed
 PYTHON  ?=
 
-.PHONY: run test bench setup system-deps test-deps venv viewer-deps lint stop clean
+.PHONY: run test bench setup system-deps test-deps venv browser-deps lint stop clean
 
 run: setup
 	$(BIN)/geoportal db up
@@ -25,7 +25,7 @@ bench: setup
 	$(BIN)/python -m benchmarks.features --layer agri_plots
 	$(BIN)/python -m benchmarks.tiles
 
-setup: system-deps venv viewer-deps
+setup: system-deps venv browser-deps
 
 system-deps:
 	@scripts/system-deps.sh
@@ -34,11 +34,12 @@ system-deps:
 test-deps:
 	@scripts/system-deps.sh chromium chromium-driver
 
-# MapLibre GL JS, Leaflet and the other browser libraries, from npm (never a CDN at run time).
-viewer-deps: viewer/node_modules/.installed
+# MapLibre GL JS, Leaflet and the other browser libraries, from npm (never a CDN at run time),
+# into browser-libs/node_modules (geoportal/viewer/vendor.py finds them there).
+browser-deps: browser-libs/node_modules/.installed
 
-viewer/node_modules/.installed: viewer/package.json viewer/package-lock.json
-	cd viewer && npm ci --no-audit --no-fund --ignore-scripts
+browser-libs/node_modules/.installed: browser-libs/package.json browser-libs/package-lock.json
+	cd browser-libs && npm ci --no-audit --no-fund --ignore-scripts
 	@touch $@
 
 venv: $(STAMP)

@@ -17,7 +17,10 @@ from benchmarks.cases import Case
 from benchmarks.floor import FloorResult
 from benchmarks.load import PhaseResult
 
-FLOOR_FACTOR, FLOOR_SLACK_MS = 1.3, 2.0  # CONVENTIONS.md: within 1.3x or 2 ms of the floor
+FLOOR_FACTOR, FLOOR_SLACK_MS = (
+    1.3,
+    2.0,
+)  # the floor target (docs/benchmarks.md): within 1.3x or 2 ms
 
 
 @dataclass

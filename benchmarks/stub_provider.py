@@ -1,5 +1,5 @@
 """A pygeoapi feature provider that answers from prepared results: the ceiling of pygeoapi's
-own request handling (CONVENTIONS.md, "Performance targets, read sensibly").
+own request handling (the "ceiling" rows of docs/benchmarks.md).
 
 `data` names a JSON file `{"first": FeatureCollection, "bbox": ..., "deep": ...,
 "filter": ..., "item": Feature}` holding our server's answers to the benchmark's request

@@ -1,5 +1,5 @@
 """Regions named by users: an oblast by its id, ISO 3166-2 code or name in Kyrgyz, Russian
-or English, case-insensitively (CONVENTIONS.md, "Small things that recur").
+or English, case-insensitively; an unknown name is an error listing the valid ones.
 
 `Chuy`, `chuy region`, `Чуйская область`, `чүй облусу`, `KG-C` and the row id all name
 the same oblast; a name may be given without its last word (`область`, `Region`, ...).

@@ -88,7 +88,8 @@ class Settings(BaseSettings):
     viewer_vendor_dir: Path | None = Field(
         default=None,
         description="The npm packages the map viewer and folium previews serve "
-        "(default: viewer/node_modules of the source tree, installed by `make setup`).",
+        "(default: browser-libs/node_modules of the source tree, installed by `make setup`; "
+        "for an installed package see geoportal/viewer/vendor.py).",
     )
 
     @field_validator("data_dir")

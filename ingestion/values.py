@@ -12,13 +12,14 @@ from layers.model import LayerField
 
 
 def is_null(value: Any) -> bool:
-    """None, NaN or pandas' NA (a cell of a data frame)."""
+    """None, NaN or pandas' NA and NaT (a missing cell of a data frame; GDAL's null date or
+    datetime reads as NaT)."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return True
     if type(value).__module__.startswith("pandas"):
         import pandas as pd
 
-        return value is pd.NA
+        return value is pd.NA or value is pd.NaT
     return False
 
 

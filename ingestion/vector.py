@@ -76,12 +76,16 @@ def read_vector(path: Path, layer_name: str | None = None, geometry: bool = True
 
 
 def source_path(layer: Layer, data_dir: Path) -> Path:
-    """The file a layer's declared source points at, inside `data_dir`."""
-    if layer.source is None:
-        raise SourceNotFoundError(f"layer {layer.id} declares no source file; give one")
-    if layer.source.generated:
-        return data_dir / f"{layer.id}.gpkg"
-    return data_dir / str(layer.source.file)
+    """The file a layer's declared source names, inside `data_dir`.
+
+    Raises:
+        SourceNotFoundError: the layer declares no file: no source at all, or a generated one
+            (whoever generated the file knows its path and passes it to `prepare_layer`).
+    """
+    if layer.source is None or layer.source.file is None:
+        reason = "is generated: give the generated file" if layer.source else "declares no source"
+        raise SourceNotFoundError(f"layer {layer.id} {reason}")
+    return data_dir / layer.source.file
 
 
 def read_source(layer: Layer, data_dir: Path, path: Path | None = None) -> pd.DataFrame:
@@ -94,6 +98,11 @@ def read_source(layer: Layer, data_dir: Path, path: Path | None = None) -> pd.Da
         for frame_, name in ((frame, main.name), (other, join.file)):
             if join.on not in frame_.columns:
                 raise SchemaMismatchError(f"{name}: join column {join.on!r} is missing")
+        repeated = other[join.on][other[join.on].duplicated()]
+        if len(repeated):  # each feature joins one row at most (a many-to-one join)
+            raise SchemaMismatchError(
+                f"{join.file}: join key {join.on!r} = {repeated.iloc[0]!r} is there more than once"
+            )
         other = other.add_prefix(join.prefix).rename(columns={join.prefix + join.on: join.on})
         frame = frame.merge(other, on=join.on, how="left", validate="many_to_one")
     return frame

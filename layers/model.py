@@ -135,10 +135,11 @@ class SourceJoin(_Frozen):
 class LayerSource(_Frozen):
     """Where a layer's demo data comes from.
 
-    Either an open data `file` shipped in the demo data directory, or `generated: true` for
-    the layers that have no open source: `geoportal demo generate` writes `<layer id>.gpkg`,
-    with one column per declared field (same name) and, optionally, an integer `id` column
-    that becomes the feature id (so other generated layers can reference it).
+    Either an open data `file` (relative to the folder the loader is given), or
+    `generated: true` for the layers that have no open source: their file is written by a
+    generator, which names it, with one column per declared field (same name) and,
+    optionally, an integer `id` column that becomes the feature id (so other generated layers
+    can reference it).
     """
 
     file: str | None = None
@@ -324,8 +325,8 @@ class Layer(_Frozen):
     def restricted_layer(self) -> Layer | None:
         """The restricted table as a layer without geometry (for DDL and loading), or None.
 
-        Its id is the table name; its source is generated when the layer's is (the demo
-        generators write `<table>.gpkg`)."""
+        Its id is the table name; its source is generated when the layer's is (the generator
+        of the layer writes the restricted table's file too)."""
         if self.restricted is None:
             return None
         link = LayerField(

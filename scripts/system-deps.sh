@@ -18,7 +18,7 @@ missing() {
     out+=("postgresql-${major:-15}-postgis-3")
   fi
   command -v ogrinfo >/dev/null 2>&1 || out+=(gdal-bin)
-  # Node.js and npm install the map viewer's browser libraries (viewer/package-lock.json).
+  # Node.js and npm install the map viewer's browser libraries (browser-libs/package-lock.json).
   command -v node >/dev/null 2>&1 || out+=(nodejs)
   command -v npm >/dev/null 2>&1 || out+=(npm)
   for extra in "$@"; do

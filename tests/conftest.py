@@ -14,11 +14,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from demo.generate import THEMES, generate, generated_dir
+from demo.loader import load_demo, loadable_layers
 from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
 from geoportal.db.migrate import migrate
-from geoportal.demo.generate import THEMES, generate, generated_dir
-from geoportal.demo.loader import load_demo, loadable_layers
 from geoportal.security.settings import SecuritySettings
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue

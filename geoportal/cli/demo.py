@@ -2,6 +2,9 @@
 
 Real open data of Kyrgyzstan for the base layers, and generated, realistic data for the
 layers that have no open source (roads, plots, canals, buildings, ...).
+
+The `demo` package (pandas, geopandas, rasterio, ...) is imported inside the commands, so
+that every other command of the CLI starts without it.
 """
 
 from __future__ import annotations
@@ -16,15 +19,13 @@ from rich.console import Console
 from geoportal.catalogue.records import sync_datasets
 from geoportal.cli.progress import progress_bar
 from geoportal.db.database import Database
-from geoportal.demo.generate import THEMES, generate, generated_dir
-from geoportal.demo.loader import load_demo, loadable_layers
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
 
 console = Console()
 app = typer.Typer(
     help="Demo data: real open data of Kyrgyzstan (Natural Earth, GeoNames, "
-    "geoBoundaries, GEBCO) shipped in geoportal/demo/data, and generated data "
+    "geoBoundaries, GEBCO) shipped in demo/base/data, and generated data "
     "for the layers that have no open source.",
     no_args_is_help=True,
 )
@@ -37,11 +38,15 @@ SCALE_HELP = (
 
 
 def _themes(catalogue: Catalogue) -> list[str]:
+    from demo.generate import THEMES
+
     declared = {layer.theme for layer in catalogue}
     return [theme for theme, _ in THEMES if theme in declared]
 
 
 def _generate(catalogue: Catalogue, scale: str, seed: int, out: Path) -> None:
+    from demo.generate import generate
+
     themes = _themes(catalogue)
     started = time.perf_counter()
     with progress_bar(console) as progress:
@@ -70,6 +75,8 @@ def generate_command(
     layer; `demo load` loads them."""
     if scale not in ("small", "national"):
         raise typer.BadParameter("scale is small or national", param_hint="--scale")
+    from demo.generate import generated_dir
+
     settings = Settings()
     _generate(load_catalogue(), scale, seed, out or generated_dir(settings.data_dir, scale, seed))
 
@@ -89,6 +96,9 @@ def load(
     changes and the previous data stays."""
     if scale not in ("small", "national"):
         raise typer.BadParameter("scale is small or national", param_hint="--scale")
+    from demo.generate import generated_dir, layer_file
+    from demo.loader import load_demo, loadable_layers
+
     settings = Settings()
     catalogue = load_catalogue()
     database = Database(settings)
@@ -97,7 +107,7 @@ def load(
     needs_generation = [
         layer
         for layer in selected
-        if layer.source and layer.source.generated and not (folder / f"{layer.id}.gpkg").exists()
+        if layer.source and layer.source.generated and not layer_file(folder, layer.id).exists()
     ]
     if needs_generation:
         _generate(catalogue, scale, seed, folder)

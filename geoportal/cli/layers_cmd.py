@@ -12,8 +12,6 @@ from rich.table import Table
 from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
 from geoportal.settings import Settings
-from ingestion.load import load_layers
-from ingestion.vector import prepare_layer
 from layers.catalogue import load_catalogue
 
 console = Console()
@@ -59,6 +57,9 @@ def load(
 ) -> None:
     """Replace one layer's data with a file: validated and reprojected first, then swapped
     in one transaction. A bad file changes nothing."""
+    from ingestion.load import load_layers  # GDAL and pandas: only for this command
+    from ingestion.vector import prepare_layer
+
     catalogue = load_catalogue()
     layer = catalogue.get(layer_id)
     prepared = prepare_layer(layer, path.parent, path)

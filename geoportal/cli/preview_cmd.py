@@ -12,7 +12,7 @@ from geoportal.db.database import Database
 from geoportal.db.errors import DatabaseError
 from geoportal.settings import Settings
 from geoportal.viewer import preview
-from geoportal.viewer.routes import vendor_dir_of
+from geoportal.viewer.vendor import vendor_dir_of
 from layers.catalogue import load_catalogue
 
 console = Console(stderr=True)
@@ -31,7 +31,7 @@ def preview_command(
     language: str = typer.Option("en", "--lang", help="Language of the labels: ky, ru or en."),
 ) -> None:
     """Write a self-contained HTML map of LAYER (or of one feature with --id): Leaflet and the
-    other libraries are inlined from viewer/node_modules, so the file opens anywhere, with no
+    other libraries are inlined from browser-libs/node_modules, so the file opens anywhere, with no
     network. The database must be running (`geoportal db up`) and loaded.
 
     Example: `geoportal preview cadastre_parcels parcel.html --id 42`

@@ -15,7 +15,6 @@ from geoportal.cli.progress import progress_bar
 from geoportal.db.database import Database
 from geoportal.db.errors import DatabaseError
 from geoportal.db.pools import async_pool, tiles_spec
-from geoportal.server.tiles_routes import tile_settings_for
 from geoportal.settings import Settings
 from geoportal.tile_exports import ExportRequest, parse_bbox, parse_layers, prepare_export
 from layers.catalogue import Catalogue, load_catalogue
@@ -148,6 +147,8 @@ def export(
             "give the area as exactly one of --oblast or --bbox", param_hint="--oblast / --bbox"
         )
     settings = Settings()
+    from geoportal.server.tiles_routes import tile_settings_for  # the server: not for --help
+
     tiles = tile_settings_for(settings)
     request = ExportRequest(
         layers=parse_layers(layers),

@@ -4,7 +4,7 @@ pygeoapi's templates load Bootstrap, Leaflet, Swagger UI and a few Leaflet plugi
 unpkg, jsDelivr and cdnjs. Government networks are often closed, and the geoportal fetches
 nothing from the internet at run time, so this layer rewrites those URLs in every HTML page
 pygeoapi renders to the same files served from the npm packages the setup installs
-(`viewer/package.json`, served under `/map/vendor/`). Tags that only serve browsers of
+(`browser-libs/package.json`, served under `/map/vendor/`). Tags that only serve browsers of
 another age (html5shiv for Internet Explorer 8) or web fonts are dropped.
 """
 

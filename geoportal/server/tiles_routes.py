@@ -5,7 +5,7 @@ handlers load the provider on every request, pass no `filter`/`datetime` to it, 
 ETag/304 and answer an out-of-range tile with a plain-text 404. The work is done by `tiles/`;
 this module only parses requests, maps errors to problem details and writes headers.
 
-Paths (CONVENTIONS.md, z / y / x = tileMatrix / tileRow / tileCol):
+Paths (OGC API Tiles, docs/tiles.md; z / y / x = tileMatrix / tileRow / tileCol):
 
     /collections/{collectionId}/tiles                                   tilesets
     /collections/{collectionId}/tiles/{tileMatrixSetId}                 tileset metadata
@@ -59,7 +59,7 @@ from tiles.types import BBox
 
 log = logging.getLogger(__name__)
 
-# One table from error class to (status, OGC exception code); see STYLE.md section 6.
+# One table from error class to (status, OGC exception code), as for every route family.
 ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
     TilesetNotFoundError: (404, "NotFound"),
     TileMatrixSetNotFoundError: (404, "NotFound"),

@@ -1,5 +1,5 @@
 """The map viewer on pygeoapi's landing page: a `rel="alternate"` link in the JSON document
-and a visible link at the top of the HTML page (CONVENTIONS.md: from `/`, the map is one
+and a visible link at the top of the HTML page (docs/viewer.md: from `/`, the map is one
 click away).
 
 pygeoapi builds the landing page's links inside `pygeoapi.api.landing_page` with no hook

@@ -2,7 +2,7 @@
 
 folium's pages load Leaflet, jQuery, Bootstrap, Font Awesome and the awesome-markers plugin
 from CDNs by default. Every one of those entries is pointed here at the copies installed
-from npm in `viewer/node_modules` (CONVENTIONS.md, front end): served by the geoportal under
+from npm in `browser-libs/node_modules` (docs/viewer.md, no CDN): served by the geoportal under
 `/map/vendor/` for the preview routes, or inlined into the file (images and woff2 fonts as
 data URIs) for `geoportal preview`, so the page works with no network at all. There is no
 background tile layer (no external tile service): the country and oblast outlines give the

@@ -3,7 +3,7 @@
     /map                                                 the single-page viewer (MapLibre GL JS)
     /map/config.json                                     layers, styles, legends, downloads
     /map/static/...                                      the viewer's own ES modules and CSS
-    /map/vendor/<npm package>/...                        browser libraries from viewer/node_modules
+    /map/vendor/<npm package>/...                        browser libraries (`vendor.py`)
     /collections/{collectionId}/preview                  folium map of a layer
     /collections/{collectionId}/items/{featureId}/preview   folium map of one feature
 
@@ -31,6 +31,7 @@ from geoportal.problems import CORS, route_problem
 from geoportal.settings import Settings
 from geoportal.viewer import preview
 from geoportal.viewer.config import Capabilities, viewer_config
+from geoportal.viewer.vendor import find_vendor_dir, vendor_dir_of
 from layers.catalogue import Catalogue
 from layers.errors import LayerNotFoundError
 from layers.model import LANGUAGES
@@ -38,15 +39,9 @@ from layers.model import LANGUAGES
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
-SOURCE_VENDOR_DIR = Path(__file__).resolve().parents[2] / "viewer" / "node_modules"
 PMTILES_PATH = "/downloads/pmtiles"
 GEOPACKAGE_PATH = "/downloads/geopackage"
 VIEWER_VENDOR_FILES = ("maplibre-gl/dist/maplibre-gl.js", "maplibre-gl/dist/maplibre-gl.css")
-
-
-def vendor_dir_of(settings: Settings) -> Path:
-    """Where the npm packages are: the setting, else the source tree's viewer/node_modules."""
-    return settings.viewer_vendor_dir or SOURCE_VENDOR_DIR
 
 
 def _route_paths(routes: list[BaseRoute], prefix: str = "") -> set[str]:
@@ -102,7 +97,7 @@ class Viewer:
     settings: Settings
     catalogue: Catalogue
     conninfo: str = field(repr=False)
-    vendor_dir: Path = SOURCE_VENDOR_DIR
+    vendor_dir: Path = field(default_factory=find_vendor_dir)
     _config: dict[str, Any] | None = None
 
     @property
@@ -124,7 +119,7 @@ class Viewer:
                 "unavailable</h1><p>The browser libraries are not installed in "
                 f"<code>{self.vendor_dir}</code> (missing: {', '.join(missing)}). Run "
                 "<code>make setup</code> (it runs <code>npm ci</code> in "
-                "<code>viewer/</code>).</p>",
+                "<code>browser-libs/</code>) or set GEOPORTAL_VIEWER_VENDOR_DIR.</p>",
                 status_code=503,
             )
         html = (STATIC_DIR / "index.html").read_text("utf-8").replace("%PREFIX%", self.prefix)

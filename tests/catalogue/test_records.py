@@ -12,9 +12,9 @@ import psycopg
 import pytest
 from owslib.ogcapi.records import Records
 
+from demo.loader import demo_data_dir, load_demo
 from geoportal.catalogue.records import CATALOGUE_ID, list_datasets, sync_datasets
 from geoportal.db.database import Database
-from geoportal.demo.loader import demo_data_dir, load_demo
 from layers.catalogue import Catalogue
 from tests.support.server import LiveServer
 

@@ -12,38 +12,15 @@ import shapely
 from pyproj import Geod
 from scipy.spatial import cKDTree
 
-from geoportal.demo.generate import agri_canals, agriculture, people
-from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from cadastre.pins import is_fictional_pin
+from demo import agriculture
+from demo.agriculture import canals as agri_canals
+from demo.context import SCALES, UTM_43N, Context
 from layers.catalogue import load_catalogue
 from tests.support.generated import assert_loads_as_declared
 
 SEED = 11
 LAYERS = ["agri_plots", "agri_plot_seasons"]
-
-
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def frames(ctx: Context) -> dict[str, pd.DataFrame]:
-    return agriculture.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def plots(frames: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
-    return frames["agri_plots"]
-
-
-@pytest.fixture(scope="module")
-def seasons(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    return frames["agri_plot_seasons"]
-
-
-@pytest.fixture(scope="module")
-def points(plots: gpd.GeoDataFrame) -> gpd.GeoSeries:
-    return gpd.GeoSeries(shapely.point_on_surface(plots.geometry.to_numpy()), crs=4326)
 
 
 def test_same_seed_same_frames(ctx: Context, frames: dict[str, pd.DataFrame]) -> None:
@@ -200,7 +177,7 @@ def test_plot_operators_are_fictional_and_load_as_declared(
     assert restricted is not None
     assert_loads_as_declared(operators, restricted, tmp_path)
     assert sorted(operators["feature_id"]) == sorted(plots["id"])
-    assert all(people.is_fictional_pin(pin) for pin in operators["operator_pin"])
+    assert all(is_fictional_pin(pin) for pin in operators["operator_pin"])
     phones = operators["operator_phone"].dropna()
     assert 0.7 < len(phones) / len(operators) < 0.95
     assert phones.str.fullmatch(r"\+996 000 \d{3} \d{3}").all()

@@ -7,60 +7,18 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pytest
 import shapely
 from pyproj import Geod
 
-from geoportal.demo.generate import cadastre, city, city_buildings, people
-from geoportal.demo.generate.city_buildings import city_model
-from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from cadastre.codes import is_valid_code
+from cadastre.pins import is_fictional_pin
+from demo import cadastre, people
+from demo.city import buildings as city_buildings
+from demo.context import SCALES, UTM_43N, Context
 from layers.catalogue import Catalogue
 from tests.support.generated import assert_loads_as_declared
 
 SEED = 5
-
-
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def frames(ctx: Context) -> dict[str, pd.DataFrame]:
-    city_buildings._CACHE.clear()
-    return cadastre.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def parcels(frames: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
-    return frames["cadastre_parcels"]
-
-
-@pytest.fixture(scope="module")
-def buildings(ctx: Context, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    model = city_model(ctx)
-    return city.buildings_frame(model, city.districts_frame(model))
-
-
-@pytest.fixture(scope="module")
-def with_agri_plots(
-    ctx: Context, parcels: gpd.GeoDataFrame
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    """Parcels generated after a stand-in agriculture theme: its plots are the generated
-    fields of the run without it."""
-    fields = parcels[parcels.land_category == "agricultural"].head(3000)
-    plots = gpd.GeoDataFrame(
-        {
-            "plot_code": [f"P-{i:05d}" for i in range(len(fields))],
-            "area_ha": fields.area_m2 / 1e4,
-            "oblast": "x",
-            "rayon": "y",
-        },
-        geometry=fields.geometry.to_numpy(),
-        crs=4326,
-    )
-    other = Context(scale=SCALES["small"], seed=SEED, outputs={"agri_plots": plots})
-    return plots, cadastre.generate(other)["cadastre_parcels"]
 
 
 def test_deterministic(parcels: gpd.GeoDataFrame) -> None:
@@ -81,7 +39,7 @@ def test_right_holders_are_fictional_and_load_as_declared(
     restricted = catalogue.get("cadastre_parcels").restricted_layer
     assert restricted is not None
     assert_loads_as_declared(holders, restricted, tmp_path)
-    assert all(people.is_fictional_pin(pin) for pin in holders["holder_pin"])
+    assert all(is_fictional_pin(pin) for pin in holders["holder_pin"])
     held = parcels[parcels["id"].isin(holders["feature_id"])]
     assert set(held["land_category"]) <= set(people.HOLDER_CATEGORIES)
     assert len(held) > 1000
@@ -104,7 +62,7 @@ def test_geometries_valid_and_in_country(parcels: gpd.GeoDataFrame, ctx: Context
 def test_codes_unique_and_well_formed(parcels: gpd.GeoDataFrame) -> None:
     codes = parcels.cadastral_code
     assert codes.is_unique
-    assert codes.str.fullmatch(cadastre.CODE_PATTERN).all()
+    assert all(is_valid_code(code) for code in codes)
     urban = codes.str[0].isin(["1", "9"])
     assert (urban == parcels.address.notna()).all()
     assert (parcels.land_category[urban] == "settlements").all()

@@ -10,30 +10,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoportal.demo.generate import city, city_buildings
-from geoportal.demo.generate.city_buildings import city_model
-from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from demo import city
+from demo.city import buildings as city_buildings
+from demo.city.buildings import city_model
+from demo.context import SCALES, UTM_43N, Context
 from layers.catalogue import Catalogue
 from tests.support.generated import assert_loads_as_declared
 
 SEED = 11
 LAYERS = ["city_districts", "buildings", "utility_lines", "environment_sensors"]
-
-
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def frames(ctx: Context) -> dict[str, pd.DataFrame]:
-    city_buildings._CACHE.clear()
-    return city.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def metric(frames: dict[str, pd.DataFrame], ctx: Context) -> dict[str, gpd.GeoDataFrame]:
-    return {k: ctx.to_metric(v) for k, v in frames.items()}
 
 
 def test_deterministic(frames: dict[str, pd.DataFrame]) -> None:

@@ -12,30 +12,15 @@ import pytest
 import rasterio.features
 import shapely
 
-from geoportal.demo.generate import disaster
-from geoportal.demo.generate.context import SCALES, Context
-from geoportal.demo.generate.sports import settlement_table
+from demo import disaster
+from demo.context import SCALES, Context
+from demo.sports import settlement_table
 from layers.catalogue import Catalogue
 from tests.support.generated import assert_loads_as_declared
 
 SEED = 5
 LAYERS = ["hazard_zones", "early_warning_areas"]
 HAZARDS = ["mudflow", "flood", "landslide", "avalanche", "seismic", "fire"]
-
-
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def frames(ctx: Context) -> dict[str, pd.DataFrame]:
-    return disaster.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def zones_m(frames: dict[str, pd.DataFrame], ctx: Context) -> gpd.GeoDataFrame:
-    return ctx.to_metric(frames["hazard_zones"])
 
 
 def _dem_mean(ctx: Context, geometry: shapely.Geometry) -> float:

@@ -10,8 +10,8 @@ import pytest
 import shapely
 from scipy import ndimage
 
-from geoportal.demo.generate import agriculture, irrigation
-from geoportal.demo.generate.context import SCALES, UTM_43N, Context
+from demo import irrigation
+from demo.context import SCALES, UTM_43N, Context
 from layers.catalogue import load_catalogue
 from tests.support.generated import assert_loads_as_declared
 
@@ -23,23 +23,6 @@ LAYERS = [
     "irrigation_sensors",
     "irrigation_readings",
 ]
-
-
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    context = Context(scale=SCALES["small"], seed=SEED)
-    context.outputs.update(agriculture.generate(context))
-    return context
-
-
-@pytest.fixture(scope="module")
-def frames(ctx: Context) -> dict[str, pd.DataFrame]:
-    return irrigation.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def canals(frames: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
-    return frames["irrigation_canals"]
 
 
 def dem_bilinear(ctx: Context, points: np.ndarray) -> np.ndarray:

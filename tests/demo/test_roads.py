@@ -12,30 +12,15 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoportal.demo.generate import roads
-from geoportal.demo.generate.context import SCALES, Context
-from geoportal.demo.generate.roads_attributes import REFERENCE_DATE
-from geoportal.demo.generate.roads_paths import slope_grid
+from demo import roads
+from demo.context import SCALES, Context
+from demo.roads.attributes import REFERENCE_DATE
+from demo.roads.paths import slope_grid
 from tests.support.generated import assert_loads_as_declared
 
 SEED = 7
 LAYERS = ["roads", "bridges", "road_works"]
 GEOMETRY_TYPES = {"roads": "MultiLineString", "bridges": "Point", "road_works": "MultiLineString"}
-
-
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def frames(ctx):
-    return roads.generate(ctx)
-
-
-@pytest.fixture(scope="module")
-def metric(ctx, frames):
-    return {layer_id: ctx.to_metric(frame) for layer_id, frame in frames.items()}
 
 
 def _as_lines(frame: gpd.GeoDataFrame) -> np.ndarray:

@@ -9,22 +9,12 @@ import pandas as pd
 import pytest
 import shapely
 
-from geoportal.demo.generate import sports
-from geoportal.demo.generate.context import SCALES, Context
+from demo import sports
+from demo.context import SCALES, Context
 from layers.catalogue import Catalogue
 from tests.support.generated import assert_loads_as_declared
 
 SEED = 7
-
-
-@pytest.fixture(scope="module")
-def ctx() -> Context:
-    return Context(scale=SCALES["small"], seed=SEED)
-
-
-@pytest.fixture(scope="module")
-def facilities(ctx: Context) -> pd.DataFrame:
-    return sports.generate(ctx)["sports_facilities"]
 
 
 def test_deterministic(facilities: pd.DataFrame) -> None:

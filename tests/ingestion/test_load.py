@@ -10,8 +10,9 @@ import psycopg
 import pyogrio
 import pytest
 
+from demo.generate import layer_file
+from demo.loader import demo_data_dir, load_demo
 from geoportal.db.database import Database
-from geoportal.demo.loader import demo_data_dir, load_demo
 from ingestion.errors import (
     IngestionError,
     InvalidGeometryError,
@@ -22,6 +23,7 @@ from ingestion.errors import (
 from ingestion.load import load_layers
 from ingestion.vector import prepare_layer, source_path
 from layers.catalogue import Catalogue
+from layers.model import Layer
 
 
 def _count(database: Database, layer_id: str, catalogue: Catalogue) -> int:
@@ -35,8 +37,11 @@ def test_counts_match_the_source_files(
     loaded: Database, catalogue: Catalogue, generated: Path
 ) -> None:
     for layer in catalogue:
-        folder = generated if layer.source and layer.source.generated else demo_data_dir()
-        expected = pyogrio.read_info(source_path(layer, folder))["features"]
+        if layer.source and layer.source.generated:
+            path = layer_file(generated, layer.id)
+        else:
+            path = source_path(layer, demo_data_dir())
+        expected = pyogrio.read_info(path)["features"]
         assert _count(loaded, layer.id, catalogue) == expected, layer.id
 
 
@@ -130,10 +135,31 @@ def test_bad_input_is_refused_with_a_clear_message(
     error: type[Exception],
     message: str,
 ) -> None:
+    """The whole load of a file (what `geoportal layers load` does: prepare, then load) fails
+    with the message, and the loaded layer keeps its rows and its statistics."""
     path = _write_geojson(tmp_path / "oblasts.geojson", features)
+    before = _oblasts_snapshot(loaded)
     with pytest.raises(error, match=message):
-        prepare_layer(catalogue.get("oblasts"), tmp_path, path)
-    assert _count(loaded, "oblasts", catalogue) == 8
+        _load_file(loaded, catalogue.get("oblasts"), path)
+    assert _oblasts_snapshot(loaded) == before
+    assert len(before[0]) == 8
+
+
+def _load_file(database: Database, layer: Layer, path: Path) -> None:
+    load_layers(database.owner_conninfo, [prepare_layer(layer, path.parent, path)])
+
+
+def _oblasts_snapshot(database: Database) -> tuple[list[tuple], tuple | None]:
+    """The rows of `oblasts` (id, code, geometry) and its `layer_stats` row."""
+    with psycopg.connect(database.owner_conninfo) as conn:
+        rows = conn.execute(
+            "SELECT id, adm1_code, ST_AsEWKB(geom) FROM base.oblasts ORDER BY id"
+        ).fetchall()
+        stats = conn.execute(
+            "SELECT feature_count, version, loaded_at FROM catalog.layer_stats WHERE layer_id = %s",
+            ["oblasts"],
+        ).fetchone()
+    return rows, stats
 
 
 def test_unreadable_file_is_refused(catalogue: Catalogue, tmp_path: Path) -> None:

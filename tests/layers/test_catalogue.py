@@ -12,7 +12,7 @@ from layers.catalogue import Catalogue, declarations_dir, load_catalogue
 from layers.errors import InvalidDeclarationError
 from layers.model import LANGUAGES, Layer
 
-DATA_DIR = Path(__file__).resolve().parents[2] / "geoportal" / "demo" / "data"
+DATA_DIR = Path(__file__).resolve().parents[2] / "demo" / "base" / "data"
 
 BASE_IDS = {
     "country",
@@ -62,7 +62,7 @@ ALL_IDS = BASE_IDS | {
 
 
 def test_catalogue_loads_the_expected_ids(catalogue):
-    """Every id is one of CONVENTIONS.md's collection ids, declared once."""
+    """Every id is one of the agreed collection ids (`ALL_IDS`), declared once."""
     assert BASE_IDS <= set(catalogue.ids) <= ALL_IDS
     assert len(catalogue.ids) == len(set(catalogue.ids))
     assert [r.id for r in catalogue.rasters] == ["elevation"]

@@ -7,6 +7,7 @@ import httpx
 import psycopg
 import pytest
 
+from cadastre.pins import is_fictional_pin
 from geoportal.db.database import Database
 
 ITEMS = "/collections/agri_plots/items"
@@ -78,14 +79,33 @@ PATH_ATTACKS = [
 ]
 
 
+PERSONAL_SOURCES = (
+    ("operator_name", "operator_pin", "operator_phone", "restricted.agri_plot_operators"),
+    ("holder_name", "holder_pin", "NULL", "restricted.cadastre_right_holders"),
+)
+"""The restricted tables and their personal columns (name, PIN, phone)."""
+
+
 @pytest.fixture(scope="module")
 def personal_values(loaded: Database) -> list[str]:
+    """Real personal values from every restricted table: names, PINs and phones of the
+    first 20 persons of each. The leak checks below look for them in every answer, so the
+    fixture refuses to be empty or to hold anything but personal values."""
+    values: list[str] = []
     with psycopg.connect(loaded.owner_conninfo) as conn:
-        rows = conn.execute(
-            "SELECT operator_name, operator_pin FROM "
-            "restricted.agri_plot_operators ORDER BY feature_id LIMIT 20"
-        ).fetchall()
-    return [value for row in rows for value in row]
+        for name, pin, phone, table in PERSONAL_SOURCES:
+            rows = conn.execute(
+                f"SELECT {name}, {pin}, {phone} FROM {table} "
+                f"WHERE {name} IS NOT NULL AND {pin} IS NOT NULL ORDER BY feature_id LIMIT 20"
+            ).fetchall()
+            assert len(rows) == 20, f"{table} holds too few persons for the leak checks"
+            for person_name, person_pin, person_phone in rows:
+                assert len(person_name.split()) >= 2, person_name  # surname and given name
+                assert is_fictional_pin(person_pin), person_pin  # a PIN of the fictional range
+                values += [person_name, person_pin]
+                values += [person_phone] if person_phone else []
+    assert len(values) >= 80
+    return values
 
 
 def assert_clean(response: httpx.Response, personal: list[str]) -> None:

@@ -9,8 +9,8 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from cadastre.pins import is_fictional_pin
 from geoportal.db.database import Database
-from geoportal.demo.generate.people import is_fictional_pin
 from layers.catalogue import Catalogue
 
 QUERIES = [

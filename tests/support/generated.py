@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from geoportal.demo.generate import write_layer
+from demo.generate import layer_file, write_layer
 from ingestion.vector import PreparedLayer, prepare_layer
 from layers.model import Layer
 
@@ -16,7 +16,8 @@ def assert_loads_as_declared(frame: pd.DataFrame, layer: Layer, folder: Path) ->
     value or geometry that breaks the declaration. The frame has exactly the declared fields
     (plus `id` and, for spatial layers, the geometry) and every row is kept."""
     assert set(frame.columns) - {"id", "geometry"} == {f.name for f in layer.fields}, layer.id
-    write_layer(frame, folder / f"{layer.id}.gpkg")
-    prepared = prepare_layer(layer, folder)
+    path = layer_file(folder, layer.id)
+    write_layer(frame, path)
+    prepared = prepare_layer(layer, folder, path)
     assert len(prepared.rows) == len(frame), layer.id
     return prepared

@@ -19,9 +19,9 @@ import psycopg
 import pytest
 from starlette.applications import Starlette
 
+from demo.loader import load_demo, loadable_layers
 from geoportal.db.database import Database
 from geoportal.db.pools import Pools, tiles_spec
-from geoportal.demo.loader import load_demo, loadable_layers
 from geoportal.server.tiles_routes import TileRoutes, tile_routes
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue

@@ -45,6 +45,14 @@ def wait_for(check: Any, seconds: float = 3.0) -> Any:
         time.sleep(0.05)
 
 
+def listener_pids(admin: psycopg.Connection[Any]) -> set[int]:
+    """Backends of the tile change listeners (of every server process of the tests)."""
+    rows = admin.execute(
+        "SELECT pid FROM pg_stat_activity WHERE application_name = %s", [APPLICATION_NAME]
+    ).fetchall()
+    return {int(row[0]) for row in rows}
+
+
 def big_parcel_x(http: httpx.Client, path: str) -> tuple[float, str] | None:
     """Mean x (tile units) of the big parcel in a tile, and where the tile came from."""
     response = http.get(path)
@@ -192,18 +200,19 @@ def test_a_listener_that_lost_its_connection_catches_up(
     before = big_parcel_x(client, near)
     assert before is not None and big_parcel_x(client, near)[1] == "memory"  # type: ignore[index]
     with psycopg.connect(base_data.admin_conninfo(), autocommit=True) as admin:
-        admin.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            [APPLICATION_NAME],
-        )
-    try:
-        owner.execute(MOVE_SQL, [0.02])  # while the listener reconnects
-        wait_for(lambda: (r := big_parcel_x(client, near)) and r[0] > before[0] + 1)
-        time.sleep(1.5)  # reconnected and caught up: cached again, and still the new tile
-        assert wait_for(lambda: big_parcel_x(client, near)[1] == "memory")  # type: ignore[index]
-        assert big_parcel_x(client, near)[0] > before[0] + 1  # type: ignore[index]
-    finally:
-        owner.execute(MOVE_SQL, [-0.02])
+        killed = listener_pids(admin)
+        assert killed, "no tile change listener to cut off"
+        admin.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) pid", [list(killed)])
+        try:
+            owner.execute(MOVE_SQL, [0.02])  # while the listener reconnects
+            wait_for(lambda: (r := big_parcel_x(client, near)) and r[0] > before[0] + 1)
+            # The listener is back (a new backend) and caught up: tiles are cached again, and
+            # the cached tile is still the new one.
+            wait_for(lambda: listener_pids(admin) - killed, seconds=15)
+            assert wait_for(lambda: big_parcel_x(client, near)[1] == "memory", seconds=10)  # type: ignore[index]
+            assert big_parcel_x(client, near)[0] > before[0] + 1  # type: ignore[index]
+        finally:
+            owner.execute(MOVE_SQL, [-0.02])
     wait_for(lambda: (r := big_parcel_x(client, near)) and abs(r[0] - before[0]) < 0.01)
 
 

@@ -24,6 +24,8 @@ from tests.support.server import LiveServer
 pytestmark = pytest.mark.slow
 IDLE = """() => { const v = window.geoportalViewer; const m = v && v.map;
   return Boolean(m && m.loaded() && m.areTilesLoaded() && !m.isMoving()); }"""
+ARM_IDLE_EVENT = """() => { const m = window.geoportalViewer.map; window.__geoportalIdle = false;
+  m.once('idle', () => { window.__geoportalIdle = true; }); m.triggerRepaint(); }"""
 
 
 @pytest.fixture(scope="module")
@@ -66,8 +68,12 @@ def viewer(browser: Any, live_server: LiveServer) -> Iterator[PageRecord]:
 
 
 def wait_idle(record: PageRecord) -> None:
+    """Wait (30 s at most) until the map has settled: loaded, not moving, every tile in, and
+    then one more rendered frame ending in MapLibre's `idle` event, the frame in which it
+    marks sources unused and finishes fades (a fixed sleep guessed at that frame before)."""
     record.page.wait_for_function(IDLE, timeout=30_000)
-    record.page.wait_for_timeout(300)  # the frame after the last tile
+    record.page.evaluate(ARM_IDLE_EVENT)
+    record.page.wait_for_function("() => window.__geoportalIdle === true", timeout=30_000)
 
 
 def assert_clean(record: PageRecord) -> None:
