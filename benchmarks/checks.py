@@ -124,3 +124,10 @@ def canned_answers(checked: dict[str, Checked]) -> dict[str, Any]:
             body.pop(added, None)
         canned[key] = body
     return canned
+
+
+def raw_answers(checked: dict[str, Checked]) -> dict[str, str]:
+    """Our server's answer to every request of the run, as it sent it, for the HTTP floor."""
+    return {
+        answer.path: answer.raw.decode() for result in checked.values() for answer in result.answers
+    }

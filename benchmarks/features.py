@@ -40,7 +40,7 @@ from benchmarks.load import PhaseResult, choose_client, cpu_count, run_phase
 from benchmarks.standin import find_layer
 from layers.model import Layer
 
-SERVERS = ("ours", "stock", "tipg", "ceiling")
+SERVERS = ("ours", "stock", "tipg", "ceiling", "httpfloor")
 console = Console() if sys.stdout.isatty() else Console(width=170)
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -397,6 +397,10 @@ def run(
                 canned = workdir / "canned.json"
                 canned.write_text(json.dumps(checks.canned_answers(found["ours"])))
                 ceiling_specs = [servers.ceiling_spec(db, layer, workdir, canned)]
+            if "httpfloor" in names and "ours" in found:  # our answers' bytes, replayed
+                raw = workdir / "http-floor.json"
+                raw.write_text(json.dumps(checks.raw_answers(found["ours"])))
+                ceiling_specs.append(servers.http_floor_spec(db, layer, workdir, raw))
             with servers.serving(ceiling_specs, workdir) as ceiling:
                 check_all(plan, ceiling, measured)
                 everything = running + ceiling

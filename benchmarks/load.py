@@ -13,6 +13,7 @@ feature count of every distinct request) always uses aiohttp.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import resource
 import shutil
@@ -206,6 +207,8 @@ class Answer:
     features: int | None
     number_matched: int | None
     body: dict[str, Any] | None
+    raw: bytes = b""
+    """The answer's bytes as the server sent them (the HTTP floor replays them)."""
 
 
 def count_features(body: Any) -> int | None:
@@ -224,12 +227,15 @@ async def _fetch_all(base_url: str, paths: Sequence[str]) -> list[Answer]:
     async with aiohttp.ClientSession(base_url, timeout=timeout) as session:
         for path in paths:
             async with session.get(path) as response:
+                raw = await response.read()
                 try:
-                    body = await response.json(content_type=None)
+                    body = json.loads(raw)
                 except ValueError:
                     body = None
                 matched = body.get("numberMatched") if isinstance(body, dict) else None
-                answers.append(Answer(path, response.status, count_features(body), matched, body))
+                answers.append(
+                    Answer(path, response.status, count_features(body), matched, body, raw)
+                )
     return answers
 
 

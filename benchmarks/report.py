@@ -200,6 +200,9 @@ def summary_rows(
         ours_rps = rps.get("ours")
         ours_p50 = ours.c1.p50_ms if ours and ours.c1 else None
         floor_p50 = floor[case.key].p50_ms if case.key in floor else None
+        http = measured.get("httpfloor", {}).get(case.key)
+        http_p50 = http.c1.p50_ms if http and http.c1 else None
+        both = floor_p50 + http_p50 if floor_p50 is not None and http_p50 is not None else None
         rows.append(
             {
                 "case": case.key,
@@ -211,6 +214,10 @@ def summary_rows(
                 if ours_p50 is not None and floor_p50 is not None
                 else None,
                 "ours_over_floor_p50": ratio(ours_p50, floor_p50),
+                "http_floor_p50_ms": http_p50,
+                "ours_minus_both_floors_p50_ms": (ours_p50 - both)
+                if ours_p50 is not None and both is not None
+                else None,
                 "floor_target_met": within_floor_target(ours_p50, floor_p50)
                 if ours_p50 is not None and floor_p50 is not None
                 else None,
@@ -227,6 +234,8 @@ SUMMARY_HEADERS = [
     "ours-floor p50",
     "ours/floor p50",
     "within 1.3x or +2 ms of floor",
+    "HTTP floor p50",
+    "ours-(SQL+HTTP floor) p50",
 ]
 
 
@@ -248,6 +257,10 @@ def summary_cells(rows: list[dict[str, Any]]) -> list[list[str]]:
                 f"{diff:+.2f} ms" if diff is not None else "-",
                 times(row["ours_over_floor_p50"]),
                 "-" if met is None else ("yes" if met else "no"),
+                ms(row.get("http_floor_p50_ms")),
+                f"{extra:+.2f} ms"
+                if (extra := row.get("ours_minus_both_floors_p50_ms")) is not None
+                else "-",
             ]
         )
     return cells

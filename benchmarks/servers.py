@@ -4,7 +4,9 @@
 - `stock`: pygeoapi 0.24 with its own `PostgreSQLProvider` on the same table;
 - `tipg`: tipg on the same table;
 - `ceiling`: pygeoapi answering from `benchmarks.stub_provider` (prepared results of the
-  same size), i.e. what pygeoapi's own request handling allows at best.
+  same size), i.e. what pygeoapi's own request handling allows at best;
+- `httpfloor`: `benchmarks.http_floor`, a bare ASGI app replaying our answers' bytes: what
+  HTTP itself costs on the same workers.
 
 Every server reads the data as the `geoportal_public` role over the cluster's unix socket.
 Servers are started in their own process group and stopped by that group's id.
@@ -234,6 +236,21 @@ def ceiling_spec(db: BenchDatabase, layer: Layer, workdir: Path, canned: Path) -
         port,
         layer.id,
         geoportal_env(db.settings),
+    )
+
+
+def http_floor_spec(db: BenchDatabase, layer: Layer, workdir: Path, answers: Path) -> ServerSpec:
+    """A bare ASGI app replaying our answers' bytes: what HTTP alone costs on these workers."""
+    port = free_port()
+    env = geoportal_env(db.settings, BENCH_HTTP_FLOOR_ANSWERS=str(answers))
+    return ServerSpec(
+        "httpfloor",
+        "HTTP floor (bare ASGI, same bytes)",
+        "benchmarks.http_floor:app",
+        env,
+        Target(layer.id),
+        REPO,
+        port,
     )
 
 
