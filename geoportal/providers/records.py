@@ -35,18 +35,19 @@ from pygeoapi.provider.base import (
 )
 from pygeoapi.util import get_choice_from_headers
 
+from features.cql import to_sql
+from features.crs import CRS84, crs_info
+from features.crs import envelope_clause as envelope_sql
+from features.datetimes import as_datetime, parse_datetime
+from features.params import Params
 from geoportal.catalogue.records import RECORD_COLUMNS, build_record, search_key
-from geoportal.providers.cql import (
-    CRS84,
-    Params,
-    as_datetime,
-    crs_info,
-    envelope_sql,
+from geoportal.providers.features import (
+    COUNT_LIMIT,
+    get_pool,
     invalid,
-    parse_datetime,
-    to_sql,
+    maps_engine_errors,
+    provider_error,
 )
-from geoportal.providers.features import COUNT_LIMIT, get_pool, provider_error
 from layers.model import LANGUAGES
 
 LOGGER = logging.getLogger(__name__)
@@ -321,6 +322,7 @@ class CatalogueRecordProvider(BaseProvider):
             record["geometry"] = None
         return record
 
+    @maps_engine_errors("catalog.records")
     def query(
         self,
         offset: int = 0,
@@ -370,6 +372,7 @@ class CatalogueRecordProvider(BaseProvider):
             result["numberMatched"] = int(matched)
         return result
 
+    @maps_engine_errors("catalog.records")
     def get(self, identifier: Any, language: Any = None, **kwargs: Any) -> dict[str, Any]:
         """One record by dataset id, in ``language``; unknown ids raise 404."""
         lang = self.language(language)

@@ -34,7 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from geoportal.providers.cql import crs_info
+from features.crs import crs_info
 from geoportal.security.identity import ANONYMOUS, Identity
 from geoportal.server.feature_input import FeatureInput, check_feature, parse_body
 from geoportal.server.problems import HTTPProblem, problem_response
