@@ -286,12 +286,17 @@ def count_query(
 
 
 def item_query(
-    table: FeatureTable, target: CrsInfo | None, tag: sql.Composable | None = None
+    table: FeatureTable,
+    target: CrsInfo | None,
+    tag: sql.Composable | None = None,
+    *,
+    geometry: bool = True,
 ) -> tuple[str, dict[str, Any]]:
     """The by-id statement as text and its values; the id is ``p0``, set to ``None``.
 
     ``tag``, an expression over the row ``p`` (every column is selected), becomes a fifth
-    column of the result (say, the feature's entity tag).
+    column of the result (say, the feature's entity tag). ``geometry=False``: the feature's
+    geometry is null (for a row the target CRS cannot express).
     """
     params = Params()
     where = sql.SQL("{} = {}").format(sql.Identifier(table.id_field), params.add(None))
@@ -304,7 +309,7 @@ def item_query(
         1,
         0,
         names=names,
-        skip_geometry=False,
+        skip_geometry=not geometry,
         target=target,
         with_stats=False,
         tag=tag,

@@ -33,7 +33,7 @@ from pygeoapi.provider.base import (
 )
 
 from features.crs import CrsInfo, crs_info
-from features.database import classify_error
+from features.database import classify_error, is_transform_error
 from features.errors import (
     DatabaseUnavailableError,
     FeaturesError,
@@ -226,7 +226,7 @@ class PostGISFeatureProvider(BaseProvider):
             )
         self.geom_field: str | None = self.engine.geom_field
         self._fields = self.get_fields()
-        self._item_statements: dict[tuple[CrsInfo | None, bool], tuple[str, dict]] = {}
+        self._item_statements: dict[tuple[CrsInfo | None, bool, bool], tuple[str, dict]] = {}
 
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
@@ -309,6 +309,7 @@ class PostGISFeatureProvider(BaseProvider):
         identifier: Any,
         spec: CrsTransformSpec | None = None,
         tag: sql.Composable | None = None,
+        geometry: bool = True,
     ) -> tuple[str, dict[str, Any]]:
         """The by-id statement and its values (run it with :meth:`item_text`).
 
@@ -317,14 +318,16 @@ class PostGISFeatureProvider(BaseProvider):
         running it. ``tag``, an expression over the row ``p`` (every column is
         selected), becomes a fifth column of the result, so a caller gets, say,
         the feature's entity tag in the same statement; a provider serves one
-        table, so one tag expression per provider is assumed.
+        table, so one tag expression per provider is assumed. ``geometry=False``: the
+        statement to run again when the feature's geometry cannot be transformed to the
+        requested CRS (see :func:`features.database.is_transform_error`).
         """
         with engine_errors(self.table):
             value = item_id(self.engine, identifier)
             target = target_crs(spec)
-        key = (target, tag is not None)
+        key = (target, tag is not None, geometry)
         if key not in self._item_statements:
-            self._item_statements[key] = item_query(self.engine, target, tag)
+            self._item_statements[key] = item_query(self.engine, target, tag, geometry=geometry)
         query, values = self._item_statements[key]
         return query, {**values, "p0": value}  # p0: the id, added first
 
@@ -343,10 +346,31 @@ class PostGISFeatureProvider(BaseProvider):
         query, values = self.item_statement(identifier, crs_transform_spec)
         try:
             with self._connection() as conn:
-                row = conn.execute(query, values).fetchone()
+                try:
+                    row = conn.execute(query, values).fetchone()
+                except psycopg.errors.InternalError_ as err:
+                    if not is_transform_error(err):
+                        raise
+                    row = conn.execute(
+                        *self.untransformable(identifier, crs_transform_spec)
+                    ).fetchone()
         except ProviderInvalidQueryError:
             raise self.not_found(identifier) from None
         return self.item_text(identifier, row)
+
+    def untransformable(
+        self, identifier: Any, spec: CrsTransformSpec | None, tag: sql.Composable | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The by-id statement to run when the feature's geometry cannot be transformed to
+        the requested CRS: the feature with geometry null (logged)."""
+        LOGGER.warning(
+            "%s.%s: geometry of id %s cannot be transformed to %s; served as null",
+            self.schema,
+            self.table,
+            identifier,
+            spec.target_crs_uri if spec else "the storage CRS",
+        )
+        return self.item_statement(identifier, spec, tag, geometry=False)
 
     def get(
         self, identifier: Any, crs_transform_spec: CrsTransformSpec | None = None, **kwargs: Any

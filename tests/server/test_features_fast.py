@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import httpx
+import psycopg
 import pytest
 from starlette.routing import Mount
 
@@ -161,3 +162,34 @@ def test_fast_path_answers_items_and_item(apps: Apps, monkeypatch: pytest.Monkey
     assert apps.ours.get("/collections/agri_plots/items/0").status_code == 404
     html = apps.ours.get("/collections/agri_plots/items", params={"f": "html"})
     assert html.status_code == 599
+
+
+@pytest.fixture
+def latitude_91(loaded: Database) -> Iterator[int]:
+    """One settlement moved to latitude 91 at SQL level (no CRS can project it)."""
+    with psycopg.connect(loaded.admin_conninfo(), autocommit=True) as conn:
+        fid, geom = conn.execute(
+            "SELECT id, geom FROM base.settlements ORDER BY id LIMIT 1"
+        ).fetchone()
+        conn.execute(
+            "UPDATE base.settlements SET geom = ST_Point(74, 91, 4326) WHERE id = %s", [fid]
+        )
+        try:
+            yield fid
+        finally:
+            conn.execute("UPDATE base.settlements SET geom = %s WHERE id = %s", [geom, fid])
+
+
+@pytest.mark.parametrize("crs", ["3857", "32643"])
+def test_a_row_no_crs_can_express_never_fails_a_page(apps: Apps, latitude_91: int, crs: str):
+    """Defence in depth: the page and the feature answer 200, that row's geometry null."""
+    params = {"crs": f"{EPSG}{crs}", "limit": "3"}
+    for client in (apps.ours, apps.pygeoapi):
+        page = client.get("/collections/settlements/items", params=params)
+        assert page.status_code == 200, page.text
+        features = {f["id"]: f for f in page.json()["features"]}
+        assert features[latitude_91]["geometry"] is None
+        assert all(f["geometry"] for i, f in features.items() if i != latitude_91)
+        item = client.get(f"/collections/settlements/items/{latitude_91}", params=params)
+        assert item.status_code == 200, item.text
+        assert item.json()["geometry"] is None
