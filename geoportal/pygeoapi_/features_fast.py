@@ -59,7 +59,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from features.database import is_transform_error
 from geoportal.providers.features import PostGISFeatureProvider, async_pool, provider_error
-from geoportal.server.pygeoapi_patches import transform_bbox  # pygeoapi's, cached
+from geoportal.pygeoapi_.patches import transform_bbox  # pygeoapi's, cached
 from geoportal.server.writes import entity_tags
 
 log = logging.getLogger(__name__)
