@@ -16,6 +16,7 @@ from typing import Any
 import psycopg
 from psycopg import errors, sql
 
+from features.counts import CACHE as COUNTS
 from features.crs import CrsInfo
 from features.database import is_transform_error
 from features.errors import ItemNotFoundError
@@ -194,6 +195,34 @@ def count_matches(
     return count if count <= COUNT_LIMIT else None
 
 
+def matched_count(
+    conn: psycopg.Connection,
+    table: FeatureTable,
+    params: Params,
+    where: sql.Composable | None,
+    where_values: dict[str, Any],
+) -> int | None:
+    """Exact count of a query's matches (None: over its bound or budget), counted once per
+    data version and filter (``features.counts``); ``where_values``: the filter's values."""
+    if where is None:
+        return count_matches(conn, table, params, where)
+    version = data_version(conn, table)
+    if version is None:
+        return count_matches(conn, table, params, where)
+    key = (
+        table.schema,
+        table.table,
+        version,
+        where.as_string(conn),
+        tuple(sorted((k, repr(v)) for k, v in where_values.items())),
+    )
+    known, count = COUNTS.get(key)
+    if not known:
+        count = count_matches(conn, table, params, where)
+        COUNTS.remember(key, count)
+    return count
+
+
 def data_version(conn: psycopg.Connection, table: FeatureTable) -> int | None:
     """The layer's data version (bumped by every load and edit), None if unknown."""
     if not table.info.has_layer_stats:
@@ -281,7 +310,8 @@ def query_page(
     """The page of a query as GeoJSON text, never parsed in Python.
 
     ``matched`` is exact or ``None``: the layer's counter for an unfiltered request, the
-    page itself when it is the last one, otherwise a bounded count (``count=False``: None).
+    page itself when it is the last one, otherwise a bounded count made once per data
+    version and filter (:func:`matched_count`; ``count=False``: None).
 
     Raises:
         InvalidQueryError: a malformed or unknown parameter (before any statement runs).
@@ -296,8 +326,9 @@ def query_page(
         q=query.q,
         filterq=query.filterq,
     )
+    where_values = dict(params.values)
     if query.resulttype == "hits":
-        return Page("[]", 0, None, count_matches(conn, table, params, where))
+        return Page("[]", 0, None, matched_count(conn, table, params, where, where_values))
     shape = PageShape(
         selected_names(table, query.select_properties),
         query.skip_geometry,
@@ -315,7 +346,7 @@ def query_page(
         if 0 < limit and page.returned < limit and (page.returned or offset == 0):
             matched = offset + page.returned
         else:
-            matched = count_matches(conn, table, params, where)
+            matched = matched_count(conn, table, params, where, where_values)
     return Page(page.text, page.returned, page.last_id, matched if count else None)
 
 
