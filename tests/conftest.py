@@ -123,6 +123,10 @@ def live_server(loaded: Database, settings: Settings) -> Iterator[LiveServer]:
 @pytest.fixture(scope="session", autouse=True)
 def _provider_test_conninfo(request: pytest.FixtureRequest) -> None:
     """Tests of the features provider read the owner's conninfo from the environment."""
-    if any("tests/providers" in str(item.fspath) for item in request.session.items):
+    if any(
+        part in str(item.fspath)
+        for item in request.session.items
+        for part in ("tests/providers", "tests/features")
+    ):
         database: Database = request.getfixturevalue("database")
         os.environ["GEOPORTAL_TEST_OWNER_CONNINFO"] = database.admin_conninfo()

@@ -1,9 +1,10 @@
-"""PostGIS feature provider for pygeoapi (psycopg 3, pooled, SQL-side JSON).
+"""PostGIS feature provider for pygeoapi: a thin adapter over the ``features`` engine.
 
 Configured as ``geoportal.providers.features.PostGISFeatureProvider``; see
-:class:`PostGISFeatureProvider` for the ``provider_def`` keys it reads.
-Each page of features is rendered to GeoJSON text by PostgreSQL in a single
-statement, so Python only does one ``json.loads`` per request.
+:class:`PostGISFeatureProvider` for the ``provider_def`` keys it reads. The engine
+(``features/``) builds the SQL and pages; this module owns what pygeoapi needs: the provider
+interface, its CRS objects, the connection pools, and the mapping of the engine's errors to
+pygeoapi's provider errors (:func:`to_provider_error`).
 """
 
 from __future__ import annotations
@@ -12,104 +13,59 @@ import atexit
 import json
 import logging
 import os
-import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar
 
 import psycopg
-from psycopg import errors, sql
+from psycopg import sql
 from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
 from pygeoapi.crs import DEFAULT_STORAGE_CRS, CrsTransformSpec
 from pygeoapi.provider.base import (
     BaseProvider,
     ProviderConnectionError,
+    ProviderGenericError,
     ProviderInvalidQueryError,
     ProviderItemNotFoundError,
     ProviderQueryError,
 )
 
-from geoportal.providers.cql import (
-    CrsInfo,
-    Params,
-    as_date,
-    as_datetime,
-    crs_info,
-    envelope_sql,
-    invalid,
-    parse_datetime,
-    to_sql,
+from features.crs import CrsInfo, crs_info
+from features.database import classify_error, is_transform_error
+from features.errors import (
+    DatabaseUnavailableError,
+    FeaturesError,
+    InvalidQueryError,
+    ItemNotFoundError,
+    QueryTimeoutError,
+    TableNotFoundError,
 )
-from geoportal.providers.keyset import CACHE, MIN_OFFSET
+from features.paging import COUNT_LIMIT, FeatureQuery, Page, item_id, item_text, query_page
+from features.query import item_query
+from features.table import FeatureTable, TableInfo, feature_table, read_table_info
+from geoportal.db import pools
+from geoportal.db.pools import features_spec
 
 LOGGER = logging.getLogger(__name__)
 
-COUNT_LIMIT = 10000  # numberMatched is only reported when exact and <= this
-COUNT_BUDGET_MS = 5  # ... and when counting took less than this (then it is omitted)
-_SPATIAL_TYPES = {"geometry", "geography", "raster"}
-_TEXT_TYPES = {"text", "varchar", "bpchar", "name", "citext"}
-_USER_ERRORS = (
-    errors.DataError,
-    errors.UndefinedFunction,
-    errors.DatatypeMismatch,
-    errors.CannotCoerce,
-    errors.AmbiguousFunction,
-    errors.IndeterminateDatatype,
-)
+__all__ = ["COUNT_LIMIT", "Page", "PostGISFeatureProvider", "get_pool", "provider_error"]
 
-_COLUMNS_SQL = """
-SELECT a.attname, bt.typname, bt.typcategory,
-       CASE WHEN bt.typname IN ('geometry', 'geography')
-            THEN postgis_typmod_srid(a.atttypmod) END
-FROM pg_catalog.pg_attribute a
-JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
-JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
-JOIN pg_catalog.pg_type bt  -- domains: their base type
-  ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-WHERE n.nspname = %s AND c.relname = %s AND a.attnum > 0
-  AND NOT a.attisdropped
-ORDER BY a.attnum"""
-
-_POOLS: dict[tuple, ConnectionPool] = {}
+_T = TypeVar("_T")
 _TABLES: dict[tuple, TableInfo] = {}
 _LOCK = threading.Lock()
 
-
-_SESSION_SQL = (
-    "SELECT set_config('statement_timeout', %s, false),"
-    " set_config('TimeZone', 'UTC', false),"
-    " set_config('default_transaction_read_only', 'on', false),"
-    " set_config('application_name', 'geoportal-features', false)"
-)
-
-
-def _configure_connection(conn: psycopg.Connection, timeout_ms: int) -> None:
-    """Session settings applied once to every pooled connection."""
-    conn.execute(_SESSION_SQL, [str(timeout_ms)])
+_POOLS: dict[tuple, ConnectionPool] = {}
 
 
 def async_pool(
     conninfo: str, statement_timeout_ms: int = 30000, timeout: float = 10.0, max_size: int = 4
 ) -> AsyncConnectionPool:
-    """A new (unopened) asyncio pool with the session settings of :func:`get_pool`;
-    the caller opens it in its event loop and closes it."""
-
-    async def configure(conn: psycopg.AsyncConnection) -> None:
-        await conn.execute(_SESSION_SQL, [str(statement_timeout_ms)])
-
-    return AsyncConnectionPool(
-        conninfo,
-        min_size=1,
-        max_size=max_size,
-        open=False,
-        timeout=timeout,
-        kwargs={"autocommit": True},
-        configure=configure,
-        name="features-async",
-    )
+    """A new (unopened) asyncio pool with the session settings of :func:`get_pool`
+    (`geoportal.db.pools.features_spec`); the caller opens it in its event loop and closes it."""
+    spec = features_spec(statement_timeout_ms, timeout, max_size, name="features-async")
+    return pools.async_pool(spec, conninfo)
 
 
 def get_pool(
@@ -122,16 +78,10 @@ def get_pool(
         with _LOCK:
             pool = _POOLS.get(key)
             if pool is None:
-                pool = ConnectionPool(
-                    conninfo,
-                    min_size=1,
-                    max_size=max_size,
-                    open=True,
-                    timeout=timeout,
-                    name=f"features-{len(_POOLS)}",
-                    kwargs={"autocommit": True},
-                    configure=lambda c: _configure_connection(c, statement_timeout_ms),
+                spec = features_spec(
+                    statement_timeout_ms, timeout, max_size, name=f"features-{len(_POOLS)}"
                 )
+                pool = pools.sync_pool(spec, conninfo)
                 # No `check` on checkout: it costs a round trip per request. A connection
                 # broken by a server restart fails its request once (503) and the pool
                 # replaces it when it is returned in a bad state.
@@ -147,70 +97,59 @@ def close_pools(conninfo: str | None = None) -> None:
             _POOLS.pop(key).close(timeout=5)
 
 
-@dataclass(frozen=True)
-class TableInfo:
-    """Introspected table: column -> (base type name, type category)."""
-
-    columns: dict[str, tuple[str, str]]
-    srid: int
-    has_layer_stats: bool
+def invalid(message: str) -> ProviderInvalidQueryError:
+    """A 400 error whose message is shown to the client."""
+    return ProviderInvalidQueryError(user_msg=message)
 
 
-@dataclass(frozen=True)
-class Page:
-    """A page of features as PostgreSQL rendered it."""
-
-    text: str  # GeoJSON array of the features: '[{...},{...}]'
-    returned: int
-    last_id: Any  # the largest id on the page (the keyset boundary)
-    matched: int | None  # exact count of all matches, or None when unknown
-
-
-_TYPES = {
-    "int2": "integer",
-    "int4": "integer",
-    "int8": "integer",
-    "float4": "number",
-    "float8": "number",
-    "numeric": "number",
-    "bool": "boolean",
-    "json": "object",
-    "jsonb": "object",
-}
-_FORMATS = {
-    "date": "date",
-    "timestamp": "date-time",
-    "timestamptz": "date-time",
-    "time": "time",
-    "interval": "duration",
-    "uuid": "uuid",
-}
+def to_provider_error(err: FeaturesError) -> ProviderGenericError:
+    """The pygeoapi provider error of an engine error (its status and message)."""
+    if isinstance(err, InvalidQueryError):
+        return invalid(str(err))
+    if isinstance(err, ItemNotFoundError):
+        return ProviderItemNotFoundError(user_msg=str(err))
+    if isinstance(err, TableNotFoundError):
+        return ProviderQueryError(str(err), user_msg=str(err))
+    if isinstance(err, QueryTimeoutError):
+        return ProviderQueryError(user_msg=str(err))
+    if isinstance(err, DatabaseUnavailableError):
+        return ProviderConnectionError(user_msg=str(err))
+    return ProviderQueryError()  # logged where it happened; the user sees "check logs"
 
 
-def _json_schema(typname: str, category: str) -> dict[str, str]:
-    """JSON schema type (and format) of a PostgreSQL base type."""
-    schema = {"type": _TYPES.get(typname, "array" if category == "A" else "string")}
-    if typname in _FORMATS:
-        schema["format"] = _FORMATS[typname]
-    return schema
-
-
-def provider_error(err: Exception, table: str) -> Exception:
+def provider_error(err: Exception, table: str) -> ProviderGenericError:
     """Map a psycopg(-pool) error to a pygeoapi provider error."""
-    message = getattr(getattr(err, "diag", None), "message_primary", "")
-    if isinstance(err, errors.QueryCanceled):
-        return ProviderQueryError(user_msg="query cancelled: statement timeout; narrow the request")
-    if isinstance(err, _USER_ERRORS):
-        return invalid(f"invalid query: {message}")
-    if isinstance(err, errors.InternalError_) and (
-        "GEOS" in (message or "") or "geometry" in (message or "")
-    ):
-        return invalid(f"invalid geometry: {message}")  # GEOS on bad input
-    if isinstance(err, (PoolTimeout, psycopg.OperationalError)):
-        LOGGER.error("database unavailable for %s: %s", table, err)
-        return ProviderConnectionError(user_msg="database unavailable")
-    LOGGER.error("query on %s failed: %s", table, err)
-    return ProviderQueryError()
+    return to_provider_error(classify_error(err, table))
+
+
+@contextmanager
+def engine_errors(table: str) -> Iterator[None]:
+    """Engine and database errors raised inside become pygeoapi provider errors."""
+    try:
+        yield
+    except FeaturesError as err:
+        raise to_provider_error(err) from None
+    except (PoolTimeout, psycopg.Error) as err:
+        raise provider_error(err, table) from None
+
+
+def maps_engine_errors(table: str) -> Callable[[Callable[..., _T]], Callable[..., _T]]:
+    """Decorator form of :func:`engine_errors`."""
+
+    def decorate(function: Callable[..., _T]) -> Callable[..., _T]:
+        @wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> _T:
+            with engine_errors(table):
+                return function(*args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+def target_crs(spec: CrsTransformSpec | None) -> CrsInfo | None:
+    """The engine's view of pygeoapi's `crs` transform (None: the storage CRS)."""
+    return crs_info(spec.target_crs_uri) if spec else None
 
 
 class PostGISFeatureProvider(BaseProvider):
@@ -232,11 +171,7 @@ class PostGISFeatureProvider(BaseProvider):
         self.conninfo: str = data["conninfo"]
         self.schema: str = data.get("schema") or "public"
         self.table: str = data["table"]
-        self.layer_id: str = data.get("layer_id") or self.table
         self.id_field = self.id_field or "id"
-        # A table without geometry (e.g. sensor readings) names no geom_field.
-        self.geom_field: str | None = provider_def.get("geom_field", "geom")
-        self.storage: CrsInfo = crs_info(provider_def.get("storage_crs") or DEFAULT_STORAGE_CRS)
         options = self.options or {}
         #: statement timeout (ms), pool timeout (s), pool size: of this pool, and of an
         #: asyncio pool for the same collection (:func:`async_pool`)
@@ -246,391 +181,43 @@ class PostGISFeatureProvider(BaseProvider):
             int(options.get("pool_max_size", 4)),
         )
         self.pool = get_pool(self.conninfo, *self.pool_settings)
-        self.table_info = self._table_info()
-        if not any(typ in _SPATIAL_TYPES for typ, _ in self.table_info.columns.values()):
-            self.geom_field = None  # a table without geometry: features have geometry null
-        self._check_config()
-        self.srid: int = self.table_info.srid or self.storage.srid
-        self.search_fields = [
-            f for f in data.get("search_fields") or [] if f in self.table_info.columns
-        ]
+        geom_field = provider_def.get("geom_field", "geom")  # none: e.g. sensor readings
+        with engine_errors(self.table):
+            self.engine: FeatureTable = feature_table(
+                self._table_info(geom_field),
+                schema=self.schema,
+                table=self.table,
+                layer_id=data.get("layer_id") or self.table,
+                id_field=self.id_field,
+                geom_field=geom_field,
+                storage=crs_info(provider_def.get("storage_crs") or DEFAULT_STORAGE_CRS),
+                time_field=self.time_field,
+                search_fields=data.get("search_fields") or [],
+                properties=self.properties or [],
+            )
+        self.geom_field: str | None = self.engine.geom_field
         self._fields = self.get_fields()
-        self._item_statements: dict[tuple[str | None, bool], tuple[str, dict]] = {}
+        self._item_statements: dict[tuple[CrsInfo | None, bool, bool], tuple[str, dict]] = {}
 
-    # -- metadata ----------------------------------------------------------
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
-        """Pooled connection; psycopg errors become provider errors."""
+        """A connection of this process' pool; engine and psycopg errors become provider
+        errors (the only place the provider reaches its pool)."""
         if self.pool.closed:  # closed by close_pools(): this process' new pool
             self.pool = get_pool(self.conninfo, *self.pool_settings)
-        try:
-            with self.pool.connection() as conn:
-                yield conn
-        except (PoolTimeout, psycopg.Error) as err:
-            raise provider_error(err, self.table) from None
+        with engine_errors(self.table), self.pool.connection() as conn:
+            yield conn
 
-    def _table_info(self) -> TableInfo:
-        key = (self.conninfo, self.schema, self.table, self.geom_field)
-        if key in _TABLES:
-            return _TABLES[key]
-        with self._connection() as conn:
-            rows = conn.execute(_COLUMNS_SQL, [self.schema, self.table]).fetchall()
-            try:
-                conn.execute("SELECT 1 FROM catalog.layer_stats LIMIT 0")
-                has_stats = True
-            except psycopg.Error:
-                has_stats = False
-        if not rows:
-            msg = f"{self.schema}.{self.table}: table not found in database"
-            raise ProviderQueryError(msg, user_msg=msg)
-        srids = {name: srid for name, _, _, srid in rows}
-        info = TableInfo(
-            {name: (typ, cat) for name, typ, cat, _ in rows},
-            srids.get(self.geom_field) or 0,
-            has_stats,
-        )
-        _TABLES[key] = info
-        return info
-
-    def _check_config(self) -> None:
-        for what in ("id_field", "geom_field", "time_field"):
-            col = getattr(self, what)
-            if col and col not in self.table_info.columns:
-                msg = f"{self.schema}.{self.table}: {what} {col} not found in the database"
-                raise ProviderQueryError(msg, user_msg=msg)
+    def _table_info(self, geom_field: str | None) -> TableInfo:
+        key = (self.conninfo, self.schema, self.table, geom_field)
+        if key not in _TABLES:
+            with self._connection() as conn:
+                _TABLES[key] = read_table_info(conn, self.schema, self.table, geom_field)
+        return _TABLES[key]
 
     def get_fields(self) -> dict[str, dict[str, str]]:
         """Exposed columns as pygeoapi fields (geometry excluded, id kept)."""
-        return {
-            name: _json_schema(typ, cat)
-            for name, (typ, cat) in self.table_info.columns.items()
-            if typ not in _SPATIAL_TYPES
-            and (not self.properties or name in self.properties or name == self.id_field)
-        }
-
-    # -- SQL clauses -------------------------------------------------------
-    def from_clause(self, where: sql.Composable | None) -> sql.Composable:
-        """``FROM schema.table [WHERE ...]``."""
-        return sql.SQL("FROM {}{}").format(
-            sql.Identifier(self.schema, self.table),
-            sql.SQL(" WHERE {}").format(where) if where else sql.SQL(""),
-        )
-
-    def geometry_clause(self, params: Params, spec: CrsTransformSpec | None) -> sql.Composable:
-        """GeoJSON text of ``p.geom`` in the requested CRS, or ``null``."""
-        if self.geom_field is None:
-            return sql.SQL("'null'")
-        target = crs_info(spec.target_crs_uri) if spec else self.storage
-        geom: sql.Composable = sql.SQL("p.{}").format(sql.Identifier(self.geom_field))
-        if target.srid != self.srid:
-            geom = sql.SQL("ST_Transform({}, {})").format(geom, params.add(target.srid))
-        if target.flip:
-            geom = sql.SQL("ST_FlipCoordinates({})").format(geom)
-        return sql.SQL("COALESCE(ST_AsGeoJSON({}, {}, 0), 'null')").format(
-            geom, params.add(target.digits)
-        )
-
-    def properties_clause(self, names: list[str]) -> sql.Composable:
-        """JSON object of the selected properties, in column order."""
-        cols = [sql.SQL("p.{}").format(sql.Identifier(n)) for n in names]
-        if len(names) <= 50:  # json_build_object takes <= 100 arguments
-            return sql.SQL("json_build_object({})").format(
-                sql.SQL(", ").join(
-                    sql.SQL("{}, {}").format(sql.Literal(n), c)
-                    for n, c in zip(names, cols, strict=True)
-                )
-            )
-        return sql.SQL("(SELECT row_to_json(r) FROM (SELECT {}) AS r)").format(
-            sql.SQL(", ").join(cols)
-        )
-
-    def feature_clause(
-        self, params: Params, names: list[str], skip_geometry: bool, spec: CrsTransformSpec | None
-    ) -> sql.Composable:
-        geom = sql.SQL("'null'") if skip_geometry else self.geometry_clause(params, spec)
-        return sql.SQL(
-            """'{{"type":"Feature","id":' || COALESCE(to_json(p.{})::text,"""
-            """ 'null') || ',"geometry":' || {} || ',"properties":' || {}"""
-            """::text || '}}'"""
-        ).format(sql.Identifier(self.id_field), geom, self.properties_clause(names))
-
-    def order_by_clause(self, sortby: list[dict], alias: str | None = None) -> sql.Composable:
-        """Requested sort keys plus the id as tie-breaker (stable paging)."""
-        keys: dict[str, str] = {}
-        for item in sortby or []:
-            name = item["property"]
-            if name not in self.fields:
-                raise invalid(f"cannot sort by unknown property {name!r}")
-            keys.setdefault(name, "DESC" if item.get("order") == "-" else "ASC")
-        keys.setdefault(self.id_field, "ASC")
-        return sql.SQL(", ").join(
-            sql.SQL("{} {}").format(
-                sql.Identifier(*([alias] if alias else []), name), sql.SQL(direction)
-            )
-            for name, direction in keys.items()
-        )
-
-    def datetime_clause(self, params: Params, datetime_: str) -> sql.Composable | None:
-        """OGC ``datetime`` (instant or interval) on ``time_field``."""
-        start, end = parse_datetime(datetime_)
-        typ = self.table_info.columns[self.time_field][0]
-        is_date = typ == "date"
-        col: sql.Composable = sql.Identifier(self.time_field)
-        if typ not in ("date", "timestamp", "timestamptz"):
-            col = sql.SQL("CAST({} AS timestamptz)").format(col)
-        conds = []
-        if start is not None:
-            low = as_date(start) if is_date else as_datetime(start)
-            conds.append(sql.SQL("{} >= {}").format(col, params.add(low)))
-        if end is not None:
-            high = as_date(end) if is_date else as_datetime(end, end=True)
-            open_ = not is_date and high != end
-            conds.append(
-                sql.SQL("{} {} {}").format(col, sql.SQL("<" if open_ else "<="), params.add(high))
-            )
-        return sql.SQL(" AND ").join(conds) if conds else None
-
-    def where_clause(
-        self,
-        params: Params,
-        bbox: list | None = None,
-        datetime_: str | None = None,
-        properties: list | None = None,
-        q: str | None = None,
-        filterq: Any = None,
-    ) -> sql.Composable | None:
-        """AND of all filters, or ``None`` when the request is unfiltered."""
-        conds: list[sql.Composable] = []
-        if bbox and self.geom_field is None:
-            raise invalid("this collection has no geometry: bbox does not apply")
-        if bbox:
-            if len(bbox) not in (4, 6):
-                raise invalid("bbox needs 4 or 6 numbers")
-            box = bbox if len(bbox) == 4 else [bbox[i] for i in (0, 1, 3, 4)]
-            env = envelope_sql(params, tuple(box), self.storage, self.srid)
-            geom = sql.Identifier(self.geom_field)
-            conds.append(sql.SQL("{0} && {1} AND ST_Intersects({0}, {1})").format(geom, env))
-        for name, value in properties or []:
-            if name not in self.fields:
-                raise invalid(f"unknown property {name!r}")
-            conds.append(sql.SQL("{} = {}").format(sql.Identifier(name), params.add(str(value))))
-        if datetime_:
-            parse_datetime(datetime_)  # a malformed value is a 400 on any layer
-        if datetime_ and self.time_field:
-            cond = self.datetime_clause(params, datetime_)
-            conds.extend([cond] if cond is not None else [])
-        for term in (q or "").split() if self.search_fields else []:
-            escaped = term.replace("\\", "\\\\").replace("%", "\\%")
-            pattern = params.add("%" + escaped.replace("_", "\\_") + "%")
-            conds.append(
-                sql.SQL("({})").format(
-                    sql.SQL(" OR ").join(
-                        sql.SQL("{} ILIKE {}").format(self._text(f), pattern)
-                        for f in self.search_fields
-                    )
-                )
-            )
-        if filterq is not None:
-            conds.append(to_sql(filterq, self.fields, self.geom_field or "", self.srid, params))
-        return sql.SQL(" AND ").join(conds) if conds else None
-
-    def _text(self, name: str) -> sql.Composable:
-        if self.table_info.columns[name][0] in _TEXT_TYPES:
-            return sql.Identifier(name)
-        return sql.SQL("CAST({} AS text)").format(sql.Identifier(name))
-
-    def select_clause(
-        self,
-        params: Params,
-        names: list[str],
-        sortby: list,
-        skip_geometry: bool,
-        spec: CrsTransformSpec | None,
-        with_stats: bool,
-        tag: sql.Composable | None = None,
-    ) -> sql.Composable:
-        """The page of rows ``p``: GeoJSON array text, row count, largest id, counter
-        (and ``min(tag)``, when given: the tag of a one-row page)."""
-        stats = (
-            sql.SQL("(SELECT feature_count FROM catalog.layer_stats WHERE layer_id = {})").format(
-                params.add(self.layer_id)
-            )
-            if with_stats
-            else sql.SQL("NULL::bigint")
-        )
-        return sql.SQL(
-            "SELECT '[' || COALESCE(string_agg({}, ',' ORDER BY {}), '') "
-            "|| ']', count(*), max(p.{}), {}{}"
-        ).format(
-            self.feature_clause(params, names, skip_geometry, spec),
-            self.order_by_clause(sortby, "p"),
-            sql.Identifier(self.id_field),
-            stats,
-            sql.SQL(", min({})").format(tag) if tag is not None else sql.SQL(""),
-        )
-
-    # -- execution ---------------------------------------------------------
-    def page_query(
-        self,
-        params: Params,
-        where: sql.Composable | None,
-        sortby: list,
-        limit: int,
-        offset: int,
-        names: list[str],
-        skip_geometry: bool,
-        spec: CrsTransformSpec | None,
-        with_stats: bool,
-        tag: sql.Composable | None = None,
-    ) -> sql.Composed:
-        """The statement of one page: GeoJSON text, row count, last id, counter
-        (and the tag, see :meth:`select_clause`)."""
-        columns = [self.id_field, *names, *(s["property"] for s in sortby)]
-        if not skip_geometry and self.geom_field is not None:
-            columns.append(self.geom_field)
-        return sql.SQL("{} FROM (SELECT {} {} ORDER BY {} LIMIT {} OFFSET {}) AS p").format(
-            self.select_clause(params, names, sortby, skip_geometry, spec, with_stats, tag),
-            sql.SQL(", ").join(map(sql.Identifier, dict.fromkeys(columns))),
-            self.from_clause(where),
-            self.order_by_clause(sortby),
-            params.add(int(limit)),
-            params.add(int(offset)),
-        )
-
-    def _page(
-        self,
-        conn: psycopg.Connection,
-        params: Params,
-        where: sql.Composable | None,
-        sortby: list,
-        limit: int,
-        offset: int,
-        names: list[str],
-        skip_geometry: bool,
-        spec: CrsTransformSpec | None,
-        with_stats: bool,
-    ) -> Page:
-        """One statement: the page as GeoJSON text (+ the exact counter)."""
-        query = self.page_query(
-            params, where, sortby, limit, offset, names, skip_geometry, spec, with_stats
-        )
-        text, returned, last_id, counter = conn.execute(query, params.values).fetchone()
-        return Page(text, returned, last_id, counter)
-
-    def _count(
-        self, conn: psycopg.Connection, params: Params, where: sql.Composable | None
-    ) -> int | None:
-        """Exact count, or ``None`` when above :data:`COUNT_LIMIT`."""
-        if where is None and self.table_info.has_layer_stats:
-            row = conn.execute(
-                "SELECT feature_count FROM catalog.layer_stats WHERE layer_id = %s", [self.layer_id]
-            ).fetchone()
-            if row is not None:
-                return int(row[0])
-        query = sql.SQL("SELECT count(*) FROM (SELECT 1 {} LIMIT {}) AS s").format(
-            self.from_clause(where), params.add(COUNT_LIMIT + 1)
-        )
-        # A selective filter without an index scans the whole table to count few rows: the
-        # count also gets a time budget, and numberMatched is omitted when it runs out.
-        try:
-            with conn.transaction():
-                conn.execute(
-                    "SELECT set_config('statement_timeout', %s, true)", [str(COUNT_BUDGET_MS)]
-                )
-                count = conn.execute(query, params.values).fetchone()[0]
-        except errors.QueryCanceled:
-            return None
-        return count if count <= COUNT_LIMIT else None
-
-    def _is_id_order(self, sortby: list | None) -> bool:
-        """True when rows are ordered by the integer id alone (keyset paging applies)."""
-        if self.fields.get(self.id_field, {}).get("type") != "integer":
-            return False
-        return not sortby or sortby == [{"property": self.id_field, "order": "+"}]
-
-    def _version(self, conn: psycopg.Connection) -> int | None:
-        """The layer's data version (bumped by every load and edit), None if unknown."""
-        if not self.table_info.has_layer_stats:
-            return None
-        row = conn.execute(
-            "SELECT version FROM catalog.layer_stats WHERE layer_id = %s", [self.layer_id]
-        ).fetchone()
-        return int(row[0]) if row else None
-
-    def _keyset_start(
-        self, conn: psycopg.Connection, params: Params, where: sql.Composable | None, offset: int
-    ) -> tuple[Any, int | None] | None:
-        """(cache key, last id before `offset`) for keyset paging, or None to use
-        plain OFFSET. Walks only the id index from the nearest known boundary."""
-        version = self._version(conn)
-        if version is None:
-            return None
-        where_text = where.as_string(conn) if where is not None else ""
-        key = (
-            self.schema,
-            self.table,
-            version,
-            where_text,
-            tuple(sorted((k, repr(v)) for k, v in params.values.items())),
-        )
-        known = CACHE.nearest(key, offset)
-        if known is not None and known[0] == offset:
-            return key, known[1]
-        walk = Params()
-        walk.values.update(params.values)
-        conds = [where] if where is not None else []
-        if known is not None:
-            conds.append(
-                sql.SQL("{} > {}").format(sql.Identifier(self.id_field), walk.add(known[1]))
-            )
-        skip = offset - (known[0] if known else 0) - 1
-        query = sql.SQL("SELECT {0} {1} ORDER BY {0} OFFSET {2} LIMIT 1").format(
-            sql.Identifier(self.id_field),
-            self.from_clause(sql.SQL(" AND ").join(conds) if conds else None),
-            walk.add(skip),
-        )
-        row = conn.execute(query, walk.values).fetchone()
-        if row is None:
-            return key, None  # fewer rows than the offset: the page is empty
-        CACHE.remember(key, offset, int(row[0]))
-        return key, int(row[0])
-
-    def _keyset_page(
-        self,
-        conn: psycopg.Connection,
-        params: Params,
-        where: sql.Composable | None,
-        limit: int,
-        offset: int,
-        names: list[str],
-        skip_geometry: bool,
-        spec: CrsTransformSpec | None,
-        with_stats: bool,
-    ) -> Page | None:
-        """A deep page by key instead of OFFSET; None when keyset does not apply."""
-        start = self._keyset_start(conn, params, where, offset)
-        if start is None:
-            return None
-        key, after = start
-        if after is None:
-            return Page("[]", 0, None, None)
-        conds = [where] if where is not None else []
-        conds.append(sql.SQL("{} > {}").format(sql.Identifier(self.id_field), params.add(after)))
-        page = self._page(
-            conn,
-            params,
-            sql.SQL(" AND ").join(conds),
-            [],
-            limit,
-            0,
-            names,
-            skip_geometry,
-            spec,
-            with_stats,
-        )
-        if page.returned and page.returned == limit:
-            CACHE.remember(key, offset + limit, int(page.last_id))
-        return page
+        return {name: dict(schema) for name, schema in self.engine.fields.items()}
 
     def query_page(
         self,
@@ -652,48 +239,23 @@ class PostGISFeatureProvider(BaseProvider):
 
         Same arguments as :meth:`query`; ``matched`` is exact or ``None``.
         """
-        params = Params()
-        where = self.where_clause(params, bbox, datetime_, properties, q, filterq)
-        names = [
-            n for n in (select_properties or self.fields) if n in self.fields and n != self.id_field
-        ]
+        with engine_errors(self.table):
+            query = FeatureQuery(
+                offset=offset,
+                limit=limit,
+                resulttype=resulttype,
+                bbox=bbox or (),
+                datetime=datetime_,
+                properties=properties or (),
+                sortby=sortby or (),
+                select_properties=select_properties or (),
+                skip_geometry=skip_geometry,
+                q=q,
+                filterq=filterq,
+                target=target_crs(crs_transform_spec),
+            )
         with self._connection() as conn:
-            if resulttype == "hits":
-                return Page("[]", 0, None, self._count(conn, params, where))
-            stats = where is None and self.count and self.table_info.has_layer_stats
-            page = None
-            if offset >= MIN_OFFSET and self._is_id_order(sortby):
-                page = self._keyset_page(
-                    conn,
-                    params,
-                    where,
-                    limit,
-                    offset,
-                    names,
-                    skip_geometry,
-                    crs_transform_spec,
-                    stats,
-                )
-            if page is None:
-                page = self._page(
-                    conn,
-                    params,
-                    where,
-                    sortby or [],
-                    limit,
-                    offset,
-                    names,
-                    skip_geometry,
-                    crs_transform_spec,
-                    stats,
-                )
-            matched = page.matched
-            if matched is None and self.count:
-                if 0 < limit and page.returned < limit and (page.returned or offset == 0):
-                    matched = offset + page.returned
-                else:
-                    matched = self._count(conn, params, where)
-        return Page(page.text, page.returned, page.last_id, matched if self.count else None)
+            return query_page(conn, self.engine, query, count=bool(self.count))
 
     def query(
         self, offset: int = 0, limit: int = 10, resulttype: str = "results", **kwargs: Any
@@ -718,6 +280,7 @@ class PostGISFeatureProvider(BaseProvider):
         identifier: Any,
         spec: CrsTransformSpec | None = None,
         tag: sql.Composable | None = None,
+        geometry: bool = True,
     ) -> tuple[str, dict[str, Any]]:
         """The by-id statement and its values (run it with :meth:`item_text`).
 
@@ -726,28 +289,23 @@ class PostGISFeatureProvider(BaseProvider):
         running it. ``tag``, an expression over the row ``p`` (every column is
         selected), becomes a fifth column of the result, so a caller gets, say,
         the feature's entity tag in the same statement; a provider serves one
-        table, so one tag expression per provider is assumed.
+        table, so one tag expression per provider is assumed. ``geometry=False``: the
+        statement to run again when the feature's geometry cannot be transformed to the
+        requested CRS (see :func:`features.database.is_transform_error`).
         """
-        value: Any = str(identifier)
-        if self.fields[self.id_field]["type"] == "integer":
-            if not re.fullmatch(r"-?[0-9]{1,18}", value):  # fits a bigint
-                raise self.not_found(identifier)
-            value = int(value)
-        key = (spec.target_crs_uri if spec else None, tag is not None)
+        with engine_errors(self.table):
+            value = item_id(self.engine, identifier)
+            target = target_crs(spec)
+        key = (target, tag is not None, geometry)
         if key not in self._item_statements:
-            params = Params()
-            where = sql.SQL("{} = {}").format(sql.Identifier(self.id_field), params.add(None))
-            names = [n for n in self.fields if n != self.id_field]
-            query = self.page_query(params, where, [], 1, 0, names, False, spec, False, tag)
-            self._item_statements[key] = (query.as_string(None), dict(params.values))
+            self._item_statements[key] = item_query(self.engine, target, tag, geometry=geometry)
         query, values = self._item_statements[key]
         return query, {**values, "p0": value}  # p0: the id, added first
 
     def item_text(self, identifier: Any, row: tuple | None) -> str:
         """The feature of a by-id statement's row as GeoJSON text (404 if none)."""
-        if row is None or not row[1]:
-            raise self.not_found(identifier)
-        return row[0][1:-1]  # the one feature of the '[...]' array
+        with engine_errors(self.table):
+            return item_text(identifier, row)
 
     @staticmethod
     def not_found(identifier: Any) -> ProviderItemNotFoundError:
@@ -759,10 +317,31 @@ class PostGISFeatureProvider(BaseProvider):
         query, values = self.item_statement(identifier, crs_transform_spec)
         try:
             with self._connection() as conn:
-                row = conn.execute(query, values).fetchone()
+                try:
+                    row = conn.execute(query, values).fetchone()
+                except psycopg.errors.InternalError_ as err:
+                    if not is_transform_error(err):
+                        raise
+                    row = conn.execute(
+                        *self.untransformable(identifier, crs_transform_spec)
+                    ).fetchone()
         except ProviderInvalidQueryError:
             raise self.not_found(identifier) from None
         return self.item_text(identifier, row)
+
+    def untransformable(
+        self, identifier: Any, spec: CrsTransformSpec | None, tag: sql.Composable | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        """The by-id statement to run when the feature's geometry cannot be transformed to
+        the requested CRS: the feature with geometry null (logged)."""
+        LOGGER.warning(
+            "%s.%s: geometry of id %s cannot be transformed to %s; served as null",
+            self.schema,
+            self.table,
+            identifier,
+            spec.target_crs_uri if spec else "the storage CRS",
+        )
+        return self.item_statement(identifier, spec, tag, geometry=False)
 
     def get(
         self, identifier: Any, crs_transform_spec: CrsTransformSpec | None = None, **kwargs: Any

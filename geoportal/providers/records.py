@@ -10,10 +10,8 @@ and ``description`` in ``filter`` and ``sortby`` are those of the language
 served. ``q`` searches the case-folded texts of all three languages: commas
 separate alternatives (OR), words within one alternative must all occur.
 
-Importing this module also applies :func:`install_locale_fix`: pygeoapi 0.24
-hands the raw ``lang`` / ``Accept-Language`` string to ``best_match``, which
-ignores anything but a list, so without the fix every provider that declares
-``languages`` is always given its first language.
+The language it is given is right only with ``geoportal.pygeoapi_.locales``'
+fix of pygeoapi's locale lookup, which ``create_app`` installs.
 """
 
 from __future__ import annotations
@@ -27,26 +25,26 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg_pool import PoolTimeout
-from pygeoapi import l10n
 from pygeoapi.provider.base import (
     BaseProvider,
     ProviderConnectionError,
     ProviderItemNotFoundError,
 )
-from pygeoapi.util import get_choice_from_headers
 
+from features.cql import to_sql
+from features.crs import crs_info
+from features.crs import envelope_clause as envelope_sql
+from features.datetimes import as_datetime, parse_datetime
+from features.params import Params
 from geoportal.catalogue.records import RECORD_COLUMNS, build_record, search_key
-from geoportal.providers.cql import (
-    CRS84,
-    Params,
-    as_datetime,
-    crs_info,
-    envelope_sql,
+from geoportal.providers.features import (
+    COUNT_LIMIT,
+    get_pool,
     invalid,
-    parse_datetime,
-    to_sql,
+    maps_engine_errors,
+    provider_error,
 )
-from geoportal.providers.features import COUNT_LIMIT, get_pool, provider_error
+from layers.geography import CRS84
 from layers.model import LANGUAGES
 
 LOGGER = logging.getLogger(__name__)
@@ -62,33 +60,6 @@ FREQUENCIES = [
     "asNeeded",
 ]
 """ISO 19115 MD_MaintenanceFrequencyCode values the declarations use."""
-
-
-def install_locale_fix() -> None:
-    """Make ``pygeoapi.l10n.get_plugin_locale`` honour the requested language.
-
-    pygeoapi calls it with ``request.raw_locale``, a string such as ``ru`` or
-    ``ru-RU,ru;q=0.9,en;q=0.8``, and passes that to ``best_match``, which only
-    reads lists. The wrapper turns the string into the preference-ordered list
-    first. Idempotent; pygeoapi imports a provider module before it asks for
-    the provider's locale, so the first request is already served right.
-    """
-    current = l10n.get_plugin_locale
-    if getattr(current, "geoportal_fix", False):
-        return
-
-    def get_plugin_locale(config: dict, requested_locale: Any) -> Any:
-        if isinstance(requested_locale, str) and requested_locale.strip():
-            requested_locale = get_choice_from_headers(
-                {"accept-language": requested_locale}, "accept-language", all=True
-            )
-        return current(config, requested_locale)
-
-    get_plugin_locale.geoportal_fix = True  # type: ignore[attr-defined]
-    l10n.get_plugin_locale = get_plugin_locale
-
-
-install_locale_fix()
 
 
 def queryables(themes: list[str]) -> dict[str, dict[str, Any]]:
@@ -321,6 +292,7 @@ class CatalogueRecordProvider(BaseProvider):
             record["geometry"] = None
         return record
 
+    @maps_engine_errors("catalog.records")
     def query(
         self,
         offset: int = 0,
@@ -370,6 +342,7 @@ class CatalogueRecordProvider(BaseProvider):
             result["numberMatched"] = int(matched)
         return result
 
+    @maps_engine_errors("catalog.records")
     def get(self, identifier: Any, language: Any = None, **kwargs: Any) -> dict[str, Any]:
         """One record by dataset id, in ``language``; unknown ids raise 404."""
         lang = self.language(language)

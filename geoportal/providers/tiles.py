@@ -1,8 +1,8 @@
 """Adapters between the tile engine (`tiles/`) and the server.
 
 * `compile_tile_filter`: CQL2 `filter` and OGC `datetime` on collection tiles, compiled to a
-  parameterised WHERE fragment with the same translator as the features provider
-  (`geoportal.providers.cql`). Only public fields are queryable on tiles, so a filter can
+  parameterised WHERE fragment with the features engine's translator
+  (`features.cql`). Only public fields are queryable on tiles, so a filter can
   never probe a restricted column (and the public database role could not read one anyway).
 * `GeoportalTileProvider`: a pygeoapi tile provider that only *describes* the tiles, so that
   pygeoapi's collection documents link `/collections/{id}/tiles` and its OpenAPI document
@@ -20,16 +20,13 @@ from pygeoapi.provider.tile import BaseTileProvider, ProviderTileNotFoundError
 from pygeofilter.parsers.cql2_json import parse as parse_cql2_json
 from pygeofilter.parsers.cql2_text import parse as parse_cql2_text
 
-from geoportal.providers.cql import (
-    CRS84,
-    Params,
-    as_date,
-    as_datetime,
-    crs_info,
-    invalid,
-    parse_datetime,
-    to_sql,
-)
+from features.cql import to_sql
+from features.crs import crs_info
+from features.datetimes import datetime_clause, parse_datetime
+from features.errors import InvalidQueryError
+from features.params import Params
+from geoportal.providers.features import maps_engine_errors
+from layers.geography import CRS84
 from layers.model import Layer
 from tiles.query import TileFilter
 from tiles.service import filter_variant
@@ -55,13 +52,15 @@ def queryables(layer: Layer) -> dict[str, dict[str, str]]:
 
 def _parse_filter(text: str, lang: str) -> Any:
     if lang not in FILTER_LANGS:
-        raise invalid(
+        raise InvalidQueryError(
             f"filter-lang {lang!r} is not supported; use one of {', '.join(FILTER_LANGS)}"
         )
     try:
         return parse_cql2_text(text) if lang == "cql2-text" else parse_cql2_json(text)
     except Exception as exc:  # pygeofilter raises lark/JSON errors of many kinds
-        raise invalid(f"filter is not valid {lang}: {str(exc).splitlines()[0][:200]}") from None
+        raise InvalidQueryError(
+            f"filter is not valid {lang}: {str(exc).splitlines()[0][:200]}"
+        ) from None
 
 
 def datetime_sql(layer: Layer, params: Params, text: str) -> sql.Composable | None:
@@ -69,24 +68,14 @@ def datetime_sql(layer: Layer, params: Params, text: str) -> sql.Composable | No
 
     A malformed value is refused on any layer, as on items.
     """
-    start, end = parse_datetime(text)
     if layer.time_field is None:
+        parse_datetime(text)
         return None
-    is_date = layer.field(layer.time_field).type == "date"
-    column = sql.Identifier(layer.time_field)
-    conds: list[sql.Composable] = []
-    if start is not None:
-        low = as_date(start) if is_date else as_datetime(start)
-        conds.append(sql.SQL("{} >= {}").format(column, params.add(low)))
-    if end is not None:
-        high = as_date(end) if is_date else as_datetime(end, end=True)
-        strict = not is_date and high != end
-        conds.append(
-            sql.SQL("{} {} {}").format(column, sql.SQL("<" if strict else "<="), params.add(high))
-        )
-    return sql.SQL(" AND ").join(conds) if conds else None
+    column_type = layer.field(layer.time_field).type
+    return datetime_clause(params, layer.time_field, column_type, text)
 
 
+@maps_engine_errors("tiles")
 def compile_tile_filter(
     layer: Layer,
     *,
@@ -101,7 +90,7 @@ def compile_tile_filter(
         ProviderInvalidQueryError: a malformed or unsupported filter or datetime (a 400).
     """
     if filter_crs and crs_info(filter_crs).srid != 4326:
-        raise invalid("filter-crs: tiles accept CRS84 filter geometries only")
+        raise InvalidQueryError("filter-crs: tiles accept CRS84 filter geometries only")
     params = Params()
     conds: list[sql.Composable] = []
     if filter_text:

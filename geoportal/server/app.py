@@ -22,17 +22,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 
+from geoportal import pygeoapi_
 from geoportal.catalogue.records import CatalogueNotMigratedError, sync_datasets
 from geoportal.db.database import Database
 from geoportal.db.pools import Pools, server_pools
-from geoportal.providers.records import install_locale_fix
+from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
+from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.security.authn import Authenticator
-from geoportal.server import pygeoapi_patches
 from geoportal.server.audit_routes import audit_route
-from geoportal.server.conformance import declare_conformance
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
-from geoportal.server.features_fast import FeaturesFastPath, ItemsShortcut
-from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
@@ -40,7 +38,6 @@ from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes, tile_settings_for
 from geoportal.server.writes import WriteRoutes
 from geoportal.settings import Settings
-from geoportal.viewer import landing
 from geoportal.viewer.routes import viewer_routes
 from layers.catalogue import Catalogue, load_catalogue
 
@@ -138,6 +135,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
 
     `catalogue` defaults to the declared layers; benchmarks pass a subset.
     """
+    pygeoapi_.check_version()  # its internals are patched: only the tested release
     settings = settings or Settings()
     catalogue = catalogue or load_catalogue()
     sync_catalogue(settings, catalogue)
@@ -156,10 +154,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         pygeoapi_api,
         etags={layer.id: etag_sql(layer, "p") for layer in catalogue if layer.is_editable},
     )
-    declare_conformance()
-    pygeoapi_patches.apply()
-    install_locale_fix()
-    landing.apply()
+    pygeoapi_.install()
     public_conninfo = Database(settings).public_conninfo
     search = SearchService(catalogue, pools.getter("search"), settings.default_language)
 

@@ -33,11 +33,10 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from features.crs import crs_info
 from geoportal.problems import HTTPProblem, problem_response
-from geoportal.providers.cql import crs_info
 from geoportal.security.identity import ANONYMOUS, Identity
 from geoportal.server.disconnect import respond_unless_disconnected
-from geoportal.server.etags import entity_tags as entity_tags  # re-exported (features_fast)
 from geoportal.server.etags import etag_sql, if_match_tags
 from geoportal.server.feature_input import FeatureInput, check_feature, parse_body
 from layers.catalogue import Catalogue

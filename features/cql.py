@@ -7,112 +7,31 @@ property is validated and quoted with :class:`psycopg.sql.Identifier`.
 * ``LIKE`` uses CQL2's (= PostgreSQL's) ``%``/``_``/``\\``, so patterns pass
   unchanged (pygeofilter's ``singlechar='.'`` is not CQL2 and is ignored).
 * ``CASEI(x)`` arrives as ``lower(x)``; ``ACCENTI`` is rejected.
-* Geometry literals without ``crs`` are CRS84; pygeoapi's
-  ``modify_pygeofilter`` reprojects them to the storage CRS and tags them.
-  ``BBOX``/``ENVELOPE`` values are not reprojected by pygeoapi: they are
-  taken as CRS84 (or the BBOX crs argument) and transformed in SQL.
+* Geometry literals without ``crs`` are CRS84; a caller may reproject them
+  beforehand and tag them with their ``crs`` (pygeoapi's ``modify_pygeofilter`` does).
+  ``BBOX``/``ENVELOPE`` values are taken as CRS84 (or the BBOX crs argument) and
+  transformed in SQL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple
+from typing import Any
 
-import pyproj
 import shapely
 import shapely.geometry
 from psycopg import sql
-from pygeoapi.crs import get_crs
-from pygeoapi.provider.base import ProviderInvalidQueryError
 from pygeofilter import ast, values
 from pygeofilter.cql2 import SPATIAL_PREDICATES_MAP, TEMPORAL_PREDICATES_MAP
 
+from features.crs import crs_info, envelope_clause
+from features.errors import InvalidQueryError
+from features.params import Params
+from layers.geography import CRS84
+
 TEMPORAL_FORMATS = ("date", "date-time")
-
-
-class CrsInfo(NamedTuple):
-    """PostGIS view of a CRS: integer SRID, axis flip, output precision."""
-
-    srid: int
-    flip: bool  # authority axis order is north-first (lat/lon, N/E)
-    digits: int  # sensible ST_AsGeoJSON maxdecimaldigits
-
-
-@functools.lru_cache(maxsize=256)
-def crs_info(uri: str) -> CrsInfo:
-    """Map a CRS URI/URN to an integer SRID (cached once per process).
-
-    CRS84 is lon/lat.  Other CRSs follow their authority axis order (OGC API
-    Features Part 2), so ``EPSG:4326`` is lat/lon and needs a coordinate flip
-    relative to PostGIS' x/y storage.
-    """
-    if uri.rstrip("h").lower().endswith(("crs84", "crs:84")):
-        return CrsInfo(4326, False, 7)
-    try:
-        crs = (
-            get_crs(uri)
-            if "/" in uri or uri.lower().startswith("urn:")
-            else pyproj.CRS.from_user_input(uri)
-        )  # e.g. EPSG:4326
-        srid = crs.to_epsg()
-    except Exception:  # pyproj.exceptions.CRSError and parse errors
-        srid = None
-    if not srid:
-        raise ProviderInvalidQueryError(user_msg=f"unsupported CRS {uri!r}: no EPSG code")
-    axes = crs.axis_info
-    flip = bool(axes) and axes[0].direction.lower() == "north"
-    degrees = bool(axes) and axes[0].unit_name.startswith("degree")
-    return CrsInfo(int(srid), flip, 7 if degrees else 3)
-
-
-CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
-
-
-class Params:
-    """Collects bound parameter values and hands out named placeholders."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, Any] = {}
-
-    def add(self, value: Any) -> sql.Placeholder:
-        """Register ``value`` and return the placeholder that binds it."""
-        name = f"p{len(self.values)}"
-        self.values[name] = value
-        return sql.Placeholder(name)
-
-
-def invalid(message: str) -> ProviderInvalidQueryError:
-    """A 400 error whose message is shown to the client."""
-    return ProviderInvalidQueryError(user_msg=message)
-
-
-def envelope_sql(
-    params: Params, bounds: tuple[float, float, float, float], source: CrsInfo, target_srid: int
-) -> sql.Composable:
-    """``ST_MakeEnvelope`` in ``source`` CRS, reprojected to ``target_srid``.
-
-    Coordinates are given in the source CRS authority axis order.
-    """
-    x1, y1, x2, y2 = (float(v) for v in bounds)
-    if source.flip:
-        x1, y1, x2, y2 = y1, x1, y2, x2
-    env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
-        params.add(min(x1, x2)),
-        params.add(min(y1, y2)),
-        params.add(max(x1, x2)),
-        params.add(max(y1, y2)),
-        params.add(source.srid),
-    )
-    if source.srid == target_srid:
-        return env
-    # densify so that edges follow the curved shape after reprojection
-    step = max(abs(x2 - x1), abs(y2 - y1)) / 32 or 1.0
-    return sql.SQL("ST_Transform(ST_Segmentize({}, {}), {})").format(
-        env, params.add(step), params.add(target_srid)
-    )
 
 
 _COMPARISON = {
@@ -179,18 +98,18 @@ class CQLTranslator:
             handler = self._predicates.get(cls)
             if handler is not None:
                 return handler(node)
-        raise invalid(f"unsupported filter predicate: {_describe(node)}")
+        raise InvalidQueryError(f"unsupported filter predicate: {_describe(node)}")
 
     # -- expressions -------------------------------------------------------
     def column(self, name: str) -> sql.Identifier:
         """Validated column identifier for a property name."""
         if name in ("geometry", self.geom_column):
             if not self.geom_column:
-                raise invalid("this collection has no geometry to filter on")
+                raise InvalidQueryError("this collection has no geometry to filter on")
             return sql.Identifier(self.geom_column)
         if name not in self.fields:
             valid = ", ".join(sorted(self.fields))
-            raise invalid(
+            raise InvalidQueryError(
                 f"unknown property {name!r} in filter; valid properties: {valid}, geometry"
             )
         return sql.Identifier(name)
@@ -211,16 +130,16 @@ class CQLTranslator:
             return self.geometry(node)
         if isinstance(node, _SCALARS):
             return self.params.add(node)
-        raise invalid(f"unsupported value in filter: {_describe(node)}")
+        raise InvalidQueryError(f"unsupported value in filter: {_describe(node)}")
 
     def function(self, node: ast.Function) -> sql.Composable:
         name = node.name.lower()
         if name not in _FUNCTIONS:
-            raise invalid(
+            raise InvalidQueryError(
                 f"unsupported filter function {node.name!r}; supported: CASEI, LOWER, UPPER"
             )
         if len(node.arguments) != 1:
-            raise invalid(f"{node.name} takes exactly one argument")
+            raise InvalidQueryError(f"{node.name} takes exactly one argument")
         return sql.SQL("{}({})").format(
             sql.SQL(_FUNCTIONS[name]), self.expression(node.arguments[0])
         )
@@ -228,7 +147,7 @@ class CQLTranslator:
     def geometry(self, node: Any) -> sql.Composable:
         """Geometry literal as WKB, in (or transformed to) storage SRID."""
         if isinstance(node, values.Envelope):
-            return envelope_sql(
+            return envelope_clause(
                 self.params, (node.x1, node.y1, node.x2, node.y2), crs_info(CRS84), self.srid
             )
         crs_name = (node.geometry.get("crs") or {}).get("properties", {}).get("name")
@@ -236,7 +155,7 @@ class CQLTranslator:
         try:
             wkb = shapely.to_wkb(shapely.geometry.shape(node.geometry))
         except Exception as err:
-            raise invalid(f"invalid geometry in filter: {err}") from None
+            raise InvalidQueryError(f"invalid geometry in filter: {err}") from None
         geom = sql.SQL("ST_GeomFromWKB({}, {})").format(
             self.params.add(wkb), self.params.add(source.srid)
         )
@@ -249,22 +168,22 @@ class CQLTranslator:
     def spatial_operand(self, node: Any) -> sql.Composable:
         if isinstance(node, ast.Attribute) and node.name not in ("geometry", self.geom_column):
             self.column(node.name)  # unknown -> error naming it
-            raise invalid(
+            raise InvalidQueryError(
                 f"property {node.name!r} is not a geometry; use {self.geom_column!r} or geometry"
             )
         if not isinstance(node, (ast.Attribute, values.Geometry, values.Envelope)):
-            raise invalid(
+            raise InvalidQueryError(
                 "spatial predicates need a geometry property or geometry literal operands"
             )
         return self.expression(node)
 
     def temporal_column(self, node: Any, op: str) -> sql.Composable:
         if not isinstance(node, ast.Attribute):
-            raise invalid(f"{op}: the first argument must be a property")
+            raise InvalidQueryError(f"{op}: the first argument must be a property")
         ident = self.column(node.name)
         fmt = self.fields.get(node.name, {}).get("format")
         if fmt not in TEMPORAL_FORMATS:
-            raise invalid(f"{op}: property {node.name!r} is not a date or timestamp")
+            raise InvalidQueryError(f"{op}: property {node.name!r} is not a date or timestamp")
         return ident
 
     # -- predicates --------------------------------------------------------
@@ -292,7 +211,7 @@ class CQLTranslator:
 
     def like(self, node: ast.Like) -> sql.Composable:
         if not isinstance(node.pattern, (str, ast.Function)):
-            raise invalid("LIKE needs a text pattern")
+            raise InvalidQueryError("LIKE needs a text pattern")
         op = "ILIKE" if node.nocase else "LIKE"
         return sql.SQL("{} {}{} {}").format(
             self.expression(node.lhs),
@@ -303,7 +222,7 @@ class CQLTranslator:
 
     def in_(self, node: ast.In) -> sql.Composable:
         if not node.sub_nodes:
-            raise invalid("IN needs at least one value")
+            raise InvalidQueryError("IN needs at least one value")
         items = sql.SQL(", ").join(self.expression(n) for n in node.sub_nodes)
         return sql.SQL("{} {}IN ({})").format(
             self.expression(node.lhs), sql.SQL("NOT " if node.not_ else ""), items
@@ -326,7 +245,7 @@ class CQLTranslator:
 
     def relate(self, node: ast.Relate) -> sql.Composable:
         if not _RELATE_PATTERN.match(str(node.pattern)):
-            raise invalid("RELATE needs a 9 character DE-9IM pattern")
+            raise InvalidQueryError("RELATE needs a 9 character DE-9IM pattern")
         return sql.SQL("ST_Relate({}, {}, {})").format(
             self.spatial_operand(node.lhs),
             self.spatial_operand(node.rhs),
@@ -335,7 +254,7 @@ class CQLTranslator:
 
     def bbox(self, node: ast.BBox) -> sql.Composable:
         geom = self.spatial_operand(node.lhs)
-        env = envelope_sql(
+        env = envelope_clause(
             self.params,
             (node.minx, node.miny, node.maxx, node.maxy),
             crs_info(node.crs or CRS84),
@@ -377,7 +296,7 @@ class CQLTranslator:
             if isinstance(node, ast.TimeDisjoint):
                 return sql.SQL("(NOT {})").format(cond)
             return cond
-        raise invalid(
+        raise InvalidQueryError(
             f"{op} is not supported for instant-valued properties;"
             " use T_BEFORE, T_AFTER, T_DURING, T_INTERSECTS, "
             "T_EQUALS or T_DISJOINT"
@@ -391,55 +310,13 @@ def _time_bounds(value: Any, op: str) -> tuple[Any, Any]:
     elif isinstance(value, (dt.date, dt.datetime)):
         bounds = (value, value)
     else:
-        raise invalid(f"{op}: the second argument must be a DATE, TIMESTAMP or INTERVAL literal")
+        raise InvalidQueryError(
+            f"{op}: the second argument must be a DATE, TIMESTAMP or INTERVAL literal"
+        )
     for bound in bounds:
         if bound is not None and not isinstance(bound, (dt.date, dt.datetime)):
-            raise invalid(f"{op}: durations in intervals are not supported")
+            raise InvalidQueryError(f"{op}: durations in intervals are not supported")
     return bounds
-
-
-def _parse_instant(text: str) -> dt.date:
-    """RFC 3339 date or date-time (naive date-times are taken as UTC)."""
-    try:
-        if len(text.strip()) == 10:
-            return dt.date.fromisoformat(text.strip())
-        value = dt.datetime.fromisoformat(text.strip())
-    except ValueError:
-        raise invalid(
-            f"invalid datetime {text!r}: use RFC 3339, e.g. "
-            "2020-01-01T00:00:00Z, or an interval a/b, ../b, a/.."
-        ) from None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
-
-
-def parse_datetime(text: str) -> tuple[dt.date | None, dt.date | None]:
-    """Bounds of an OGC API ``datetime`` value (instant, a/b, ../b, a/..).
-
-    Bounds are ``date`` (date only) or aware ``datetime``; ``None`` = open.
-    """
-    parts = text.split("/")
-    if len(parts) > 2:
-        raise invalid(f"invalid datetime {text!r}")
-    bounds = [None if p in ("..", "") else _parse_instant(p) for p in parts]
-    start, end = bounds[0], bounds[-1]
-    if start is not None and end is not None and as_datetime(start) > as_datetime(end):
-        raise invalid(f"invalid datetime interval {text!r}: start > end")
-    return start, end
-
-
-def as_date(value: dt.date) -> dt.date:
-    """The (UTC) calendar date of a date or datetime."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).date()
-    return value
-
-
-def as_datetime(value: dt.date, end: bool = False) -> dt.datetime:
-    """A datetime; a date becomes its UTC midnight (the next one if end)."""
-    if isinstance(value, dt.datetime):
-        return value
-    value += dt.timedelta(days=1 if end else 0)
-    return dt.datetime.combine(value, dt.time(), dt.UTC)
 
 
 def to_sql(
@@ -457,7 +334,7 @@ def to_sql(
     :param srid: storage SRID of the geometry column
     :param params: collector receiving the bound values
 
-    :raises ProviderInvalidQueryError: unknown property, unsupported
+    :raises InvalidQueryError: unknown property, unsupported
         construct, bad literal
     :returns: SQL condition, with placeholders named in ``params``
     """

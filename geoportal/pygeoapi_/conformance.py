@@ -14,7 +14,7 @@ ADDED = [
     # OGC API - Features - Part 3: Filtering (OGC 19-079r2), Annex A.
     f"{SPEC}/ogcapi-features-3/1.0/conf/filter",
     f"{SPEC}/ogcapi-features-3/1.0/conf/features-filter",
-    # CQL2 (OGC 21-065r2): the classes geoportal/providers/cql.py translates.
+    # CQL2 (OGC 21-065r2): the classes features/cql.py translates.
     f"{SPEC}/cql2/1.0/conf/cql2-json",
     f"{SPEC}/cql2/1.0/conf/advanced-comparison-operators",
     f"{SPEC}/cql2/1.0/conf/case-insensitive-comparison",

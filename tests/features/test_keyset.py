@@ -1,15 +1,18 @@
 """Keyset paging behind `offset`: deep pages equal plain OFFSET, before and after a change."""
 
+import json
+
 import psycopg
 import pytest
 
-from geoportal.providers.keyset import CACHE, MIN_OFFSET, KeysetCache
+from features.keyset import CACHE, MIN_OFFSET, KeysetCache
+from features.paging import FeatureQuery, query_page
 
 ROWS = 3000
 
 
 @pytest.fixture(scope="module")
-def sparse(provider_db, make_provider):
+def sparse(provider_db, make_table, engine_conn):
     """3,000 rows with gaps in the ids, and a layer_stats row with a version."""
     with psycopg.connect(provider_db["conninfo"], autocommit=True) as conn:
         conn.execute(
@@ -27,7 +30,15 @@ def sparse(provider_db, make_provider):
             "VALUES ('provtest_sparse', %s, 1)",
             [ROWS],
         )
-    return make_provider("sparse")
+    table = make_table("sparse")
+
+    class Sparse:
+        @staticmethod
+        def query(**kwargs):
+            page = query_page(engine_conn, table, FeatureQuery(**kwargs))
+            return {"features": json.loads(page.text), "numberMatched": page.matched}
+
+    return Sparse
 
 
 def _expected(conninfo, offset, limit, kind=None):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pygeoapi
 import pytest
 
-from geoportal.server.local_assets import localise
+from geoportal.pygeoapi_.local_assets import localise
 from tests.support.server import LiveServer
 
 TEMPLATES = Path(pygeoapi.__file__).parent / "templates"

@@ -4,7 +4,7 @@ Measured in benchmarks/features.py: on every bbox request pygeoapi's `transform_
 builds a new pyproj Transformer and identifies the target CRS (`to_epsg()`), even when both
 CRS are CRS84: about a third of the server time of a bbox page. CRS objects and
 transformers depend only on the two CRS URIs, so they are built once per process here.
-The result is the same as pygeoapi's (tests/server/test_pygeoapi_patches.py checks it).
+The result is the same as pygeoapi's (tests/pygeoapi_/test_patches.py checks it).
 """
 
 from __future__ import annotations

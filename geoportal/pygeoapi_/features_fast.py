@@ -57,9 +57,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from features.database import is_transform_error
 from geoportal.providers.features import PostGISFeatureProvider, async_pool, provider_error
-from geoportal.server.pygeoapi_patches import transform_bbox  # pygeoapi's, cached
-from geoportal.server.writes import entity_tags
+from geoportal.pygeoapi_.patches import transform_bbox  # pygeoapi's, cached
+from geoportal.server.etags import entity_tags
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,13 @@ class FeaturesFastPath:
             pool = await self.pool(provider)
             try:
                 async with pool.connection() as conn:
-                    row = await (await conn.execute(query, values)).fetchone()
+                    try:
+                        row = await (await conn.execute(query, values)).fetchone()
+                    except psycopg.errors.InternalError_ as err:
+                        if not is_transform_error(err):
+                            raise
+                        retry = provider.untransformable(identifier, plan.spec, collection.etag)
+                        row = await (await conn.execute(*retry)).fetchone()
             except (PoolTimeout, psycopg.Error) as err:
                 error = provider_error(err, provider.table)
                 if isinstance(error, ProviderInvalidQueryError):  # as the provider's get()

@@ -3,7 +3,7 @@
 import pytest
 from pygeoapi.crs import transform_bbox as pygeoapi_transform_bbox
 
-from geoportal.server.pygeoapi_patches import transform_bbox
+from geoportal.pygeoapi_.patches import transform_bbox
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
 CRS84 = "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
@@ -31,7 +31,8 @@ def test_both_items_paths_use_the_cached_transform():
     cached function: the uncached one cost 26 ms per bbox request on the national data."""
     from pygeoapi.api import itemtypes
 
-    from geoportal.server import features_fast, pygeoapi_patches
+    from geoportal.pygeoapi_ import features_fast
+    from geoportal.pygeoapi_ import patches as pygeoapi_patches
 
     pygeoapi_patches.apply()
     assert itemtypes.transform_bbox is transform_bbox

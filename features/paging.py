@@ -1,0 +1,375 @@
+"""Pages of features: one statement per page, keyset paging for deep offsets, and exact
+counts that are cheap or absent (docs/architecture.md, "numberMatched").
+
+Every function takes the connection first; the caller owns the connection and its
+transaction (an autocommit pooled connection in the server).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Hashable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import psycopg
+from psycopg import errors, sql
+
+from features.counts import CACHE as COUNTS
+from features.crs import CrsInfo
+from features.database import is_transform_error
+from features.errors import ItemNotFoundError
+from features.keyset import CACHE, MIN_OFFSET
+from features.params import Params
+from features.query import (
+    SortKey,
+    count_query,
+    from_clause,
+    page_ids_query,
+    page_query,
+    row_geometry_query,
+    where_clause,
+)
+from features.table import FeatureTable, has_integer_id
+
+LOGGER = logging.getLogger(__name__)
+
+COUNT_LIMIT = 10000  # numberMatched is only reported when exact and <= this
+COUNT_BUDGET_MS = 5  # ... and when counting took less than this (then it is omitted)
+_BIGINT = re.compile(r"-?[0-9]{1,18}")
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page of features as PostgreSQL rendered it."""
+
+    text: str  # GeoJSON array of the features: '[{...},{...}]'
+    returned: int
+    last_id: Any  # the largest id on the page (the keyset boundary)
+    matched: int | None  # exact count of all matches, or None when unknown
+
+
+@dataclass(frozen=True, kw_only=True)
+class FeatureQuery:
+    """An items request, its parameters as OGC API Features names them (bbox in the
+    storage CRS, ``target`` the CRS of the answer, None for the storage CRS)."""
+
+    offset: int = 0
+    limit: int = 10
+    resulttype: str = "results"
+    bbox: Sequence[float] = ()
+    datetime: str | None = None
+    properties: Sequence[tuple[str, Any]] = ()
+    sortby: Sequence[SortKey] = ()
+    select_properties: Sequence[str] = ()
+    skip_geometry: bool = False
+    q: str | None = None
+    filterq: Any = None
+    target: CrsInfo | None = None
+
+
+@dataclass(frozen=True)
+class PageShape:
+    """What a page statement renders besides its rows: columns, geometry, counter."""
+
+    names: Sequence[str]
+    skip_geometry: bool
+    target: CrsInfo | None
+    with_stats: bool
+
+
+def selected_names(table: FeatureTable, select: Sequence[str]) -> list[str]:
+    """The properties a page renders (the id is the feature's id, not a property)."""
+    return [n for n in (select or table.fields) if n in table.fields and n != table.id_field]
+
+
+def fetch_page(
+    conn: psycopg.Connection,
+    table: FeatureTable,
+    params: Params,
+    where: sql.Composable | None,
+    sortby: Sequence[SortKey],
+    limit: int,
+    offset: int,
+    shape: PageShape,
+) -> Page:
+    """One statement: the page as GeoJSON text (+ the exact counter).
+
+    A row whose geometry the target CRS cannot express (a latitude of 91 forced into a
+    table) does not fail the page: the page is rendered again with that row's geometry
+    null, and the row is logged.
+    """
+    base = params.copy()
+    query = page_query(
+        table,
+        params,
+        where,
+        sortby,
+        limit,
+        offset,
+        names=shape.names,
+        skip_geometry=shape.skip_geometry,
+        target=shape.target,
+        with_stats=shape.with_stats,
+    )
+    try:
+        row = conn.execute(query, params.values).fetchone()
+    except errors.InternalError_ as err:
+        if not is_transform_error(err) or shape.skip_geometry:
+            raise
+        bad = untransformable_ids(conn, table, base, where, sortby, limit, offset, shape.target)
+        params = base
+        query = page_query(
+            table,
+            params,
+            where,
+            sortby,
+            limit,
+            offset,
+            names=shape.names,
+            skip_geometry=False,
+            target=shape.target,
+            with_stats=shape.with_stats,
+            untransformable=bad,
+        )
+        row = conn.execute(query, params.values).fetchone()
+    text, returned, last_id, counter = row
+    return Page(text, returned, last_id, counter)
+
+
+def untransformable_ids(
+    conn: psycopg.Connection,
+    table: FeatureTable,
+    params: Params,
+    where: sql.Composable | None,
+    sortby: Sequence[SortKey],
+    limit: int,
+    offset: int,
+    target: CrsInfo | None,
+) -> list[Any]:
+    """The ids of the page's rows whose geometry cannot be transformed to ``target``
+    (each tried alone; only run after the page failed), logged."""
+    ids_params = params.copy()
+    query = page_ids_query(table, ids_params, where, sortby, limit, offset)
+    ids = [row[0] for row in conn.execute(query, ids_params.values).fetchall()]
+    bad = []
+    for identifier in ids:
+        one = Params()
+        try:
+            with conn.transaction():
+                conn.execute(row_geometry_query(table, one, identifier, target), one.values)
+        except errors.InternalError_ as err:
+            if not is_transform_error(err):
+                raise
+            bad.append(identifier)
+    LOGGER.warning(
+        "%s.%s: geometry of ids %s cannot be transformed to EPSG:%s; served as null",
+        table.schema,
+        table.table,
+        bad,
+        (target or table.storage).srid,
+    )
+    return bad
+
+
+def count_matches(
+    conn: psycopg.Connection, table: FeatureTable, params: Params, where: sql.Composable | None
+) -> int | None:
+    """Exact count, or ``None`` when above :data:`COUNT_LIMIT` or over its time budget."""
+    if where is None and table.info.has_layer_stats:
+        row = conn.execute(
+            "SELECT feature_count FROM catalog.layer_stats WHERE layer_id = %s", [table.layer_id]
+        ).fetchone()
+        if row is not None:
+            return int(row[0])
+    query = count_query(table, params, where, COUNT_LIMIT + 1)
+    # A selective filter without an index scans the whole table to count few rows: the
+    # count also gets a time budget, and numberMatched is omitted when it runs out.
+    try:
+        with conn.transaction():
+            conn.execute("SELECT set_config('statement_timeout', %s, true)", [str(COUNT_BUDGET_MS)])
+            count = conn.execute(query, params.values).fetchone()[0]
+    except errors.QueryCanceled:
+        return None
+    return count if count <= COUNT_LIMIT else None
+
+
+def matched_count(
+    conn: psycopg.Connection,
+    table: FeatureTable,
+    params: Params,
+    where: sql.Composable | None,
+    where_values: dict[str, Any],
+) -> int | None:
+    """Exact count of a query's matches (None: over its bound or budget), counted once per
+    data version and filter (``features.counts``); ``where_values``: the filter's values."""
+    if where is None:
+        return count_matches(conn, table, params, where)
+    version = data_version(conn, table)
+    if version is None:
+        return count_matches(conn, table, params, where)
+    key = (
+        table.schema,
+        table.table,
+        version,
+        where.as_string(conn),
+        tuple(sorted((k, repr(v)) for k, v in where_values.items())),
+    )
+    known, count = COUNTS.get(key)
+    if not known:
+        count = count_matches(conn, table, params, where)
+        COUNTS.remember(key, count)
+    return count
+
+
+def data_version(conn: psycopg.Connection, table: FeatureTable) -> int | None:
+    """The layer's data version (bumped by every load and edit), None if unknown."""
+    if not table.info.has_layer_stats:
+        return None
+    row = conn.execute(
+        "SELECT version FROM catalog.layer_stats WHERE layer_id = %s", [table.layer_id]
+    ).fetchone()
+    return int(row[0]) if row else None
+
+
+def is_id_order(table: FeatureTable, sortby: Sequence[SortKey]) -> bool:
+    """True when rows are ordered by the integer id alone (keyset paging applies)."""
+    if not has_integer_id(table):
+        return False
+    return not sortby or list(sortby) == [{"property": table.id_field, "order": "+"}]
+
+
+def keyset_start(
+    conn: psycopg.Connection,
+    table: FeatureTable,
+    params: Params,
+    where: sql.Composable | None,
+    offset: int,
+) -> tuple[Hashable, int | None] | None:
+    """(cache key, last id before `offset`) for keyset paging, or None to use
+    plain OFFSET. Walks only the id index from the nearest known boundary."""
+    version = data_version(conn, table)
+    if version is None:
+        return None
+    where_text = where.as_string(conn) if where is not None else ""
+    key = (
+        table.schema,
+        table.table,
+        version,
+        where_text,
+        tuple(sorted((k, repr(v)) for k, v in params.values.items())),
+    )
+    known = CACHE.nearest(key, offset)
+    if known is not None and known[0] == offset:
+        return key, known[1]
+    walk = params.copy()
+    conds = [where] if where is not None else []
+    if known is not None:
+        conds.append(sql.SQL("{} > {}").format(sql.Identifier(table.id_field), walk.add(known[1])))
+    skip = offset - (known[0] if known else 0) - 1
+    query = sql.SQL("SELECT {0} {1} ORDER BY {0} OFFSET {2} LIMIT 1").format(
+        sql.Identifier(table.id_field),
+        from_clause(table, sql.SQL(" AND ").join(conds) if conds else None),
+        walk.add(skip),
+    )
+    row = conn.execute(query, walk.values).fetchone()
+    if row is None:
+        return key, None  # fewer rows than the offset: the page is empty
+    CACHE.remember(key, offset, int(row[0]))
+    return key, int(row[0])
+
+
+def keyset_page(
+    conn: psycopg.Connection,
+    table: FeatureTable,
+    params: Params,
+    where: sql.Composable | None,
+    limit: int,
+    offset: int,
+    shape: PageShape,
+) -> Page | None:
+    """A deep page by key instead of OFFSET; None when keyset does not apply."""
+    start = keyset_start(conn, table, params, where, offset)
+    if start is None:
+        return None
+    key, after = start
+    if after is None:
+        return Page("[]", 0, None, None)
+    conds = [where] if where is not None else []
+    conds.append(sql.SQL("{} > {}").format(sql.Identifier(table.id_field), params.add(after)))
+    page = fetch_page(conn, table, params, sql.SQL(" AND ").join(conds), [], limit, 0, shape)
+    if page.returned and page.returned == limit:
+        CACHE.remember(key, offset + limit, int(page.last_id))
+    return page
+
+
+def query_page(
+    conn: psycopg.Connection, table: FeatureTable, query: FeatureQuery, *, count: bool = True
+) -> Page:
+    """The page of a query as GeoJSON text, never parsed in Python.
+
+    ``matched`` is exact or ``None``: the layer's counter for an unfiltered request, the
+    page itself when it is the last one, otherwise a bounded count made once per data
+    version and filter (:func:`matched_count`; ``count=False``: None).
+
+    Raises:
+        InvalidQueryError: a malformed or unknown parameter (before any statement runs).
+    """
+    params = Params()
+    where = where_clause(
+        table,
+        params,
+        bbox=query.bbox,
+        datetime_=query.datetime,
+        properties=query.properties,
+        q=query.q,
+        filterq=query.filterq,
+    )
+    where_values = dict(params.values)
+    if query.resulttype == "hits":
+        return Page("[]", 0, None, matched_count(conn, table, params, where, where_values))
+    shape = PageShape(
+        selected_names(table, query.select_properties),
+        query.skip_geometry,
+        query.target,
+        bool(where is None and count and table.info.has_layer_stats),
+    )
+    limit, offset, sortby = query.limit, query.offset, list(query.sortby)
+    page = None
+    if offset >= MIN_OFFSET and is_id_order(table, sortby):
+        page = keyset_page(conn, table, params, where, limit, offset, shape)
+    if page is None:
+        page = fetch_page(conn, table, params, where, sortby, limit, offset, shape)
+    matched = page.matched
+    if matched is None and count:
+        if 0 < limit and page.returned < limit and (page.returned or offset == 0):
+            matched = offset + page.returned
+        else:
+            matched = matched_count(conn, table, params, where, where_values)
+    return Page(page.text, page.returned, page.last_id, matched if count else None)
+
+
+def item_id(table: FeatureTable, identifier: Any) -> Any:
+    """The id value to bind for a requested id.
+
+    Raises:
+        ItemNotFoundError: an id that cannot exist (not a bigint for an integer id).
+    """
+    value: Any = str(identifier)
+    if has_integer_id(table):
+        if not _BIGINT.fullmatch(value):  # fits a bigint
+            raise ItemNotFoundError(f"item {identifier} not found")
+        value = int(value)
+    return value
+
+
+def item_text(identifier: Any, row: tuple | None) -> str:
+    """The feature of a by-id statement's row as GeoJSON text.
+
+    Raises:
+        ItemNotFoundError: no such row.
+    """
+    if row is None or not row[1]:
+        raise ItemNotFoundError(f"item {identifier} not found")
+    return str(row[0][1:-1])  # the one feature of the '[...]' array
