@@ -33,7 +33,9 @@ from geoportal.server.audit_routes import audit_route
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.etags import ItemETagMiddleware
 from geoportal.server.features_fast import FeaturesFastPath, ItemsShortcut
+from geoportal.server.input_limits import InputLimitsMiddleware
 from geoportal.server.local_assets import LocalAssets
+from geoportal.server.logs import install_log_bounds, plain_handlers
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
@@ -139,6 +141,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
 
     `catalogue` defaults to the declared layers; benchmarks pass a subset.
     """
+    install_log_bounds()  # every log record bounded and escaped (geoportal/server/logs.py)
+    plain_handlers()
     settings = settings or Settings()
     catalogue = catalogue or load_catalogue()
     sync_catalogue(settings, catalogue)
@@ -218,6 +222,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
                 settings=settings.security,
                 authenticator=lambda: writer.get("authenticator"),
             ),
+            Middleware(InputLimitsMiddleware),
             Middleware(ItemETagMiddleware, catalogue=catalogue, pool=lambda: writer.get("pool")),
             Middleware(ItemsShortcut, features=items_app),
         ],
