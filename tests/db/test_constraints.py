@@ -135,7 +135,7 @@ def test_impossible_geometry_is_refused(loaded: Database, layer_id: str) -> None
         "MultiPolygon": "ST_Multi(ST_Expand({}, 1e-4))",
     }[str(layer.geometry_type)]
     statement = sql.SQL("UPDATE {} SET geom = {} WHERE id = (SELECT min(id) FROM {})").format(
-        table, sql.SQL(shape).format(sql.SQL("ST_GeomFromText(%s, 4326)")), table
+        table, sql.SQL(shape).format(sql.SQL("ST_GeomFromText(%(wkt)s, 4326)")), table
     )
     with psycopg.connect(loaded.owner_conninfo) as conn:
         for name, wkt in IMPOSSIBLE.items():
@@ -150,5 +150,7 @@ def test_impossible_geometry_is_refused(loaded: Database, layer_id: str) -> None
                     conn.execute(statement_empty)
             else:
                 with pytest.raises(psycopg.errors.CheckViolation) as info, conn.transaction():
-                    conn.execute(statement, [wkt])
-            assert info.value.diag.constraint_name == "geometry_in_bounds", name
+                    conn.execute(statement, {"wkt": wkt})
+            # ST_IsValid (the table's own CHECK) may refuse a polygon at 1e308 first
+            refused_by = {"geometry_in_bounds", f"{layer.table}_geom_check"}
+            assert info.value.diag.constraint_name in refused_by, name
