@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import socket
 import statistics
 import subprocess
 import sys
@@ -93,8 +94,29 @@ def _probe(client: httpx.Client, stop: threading.Event, out: list[float]) -> Non
         stop.wait(0.02)
 
 
+def _percentiles(latencies: list[float]) -> str:
+    ordered = sorted(latencies) or [0.0]
+    p50 = statistics.median(ordered)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"{len(ordered)} probes, p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms"
+
+
+def baseline(base_url: str, seconds: float) -> list[float]:
+    """/healthz latencies with no attack (the machine's own noise)."""
+    latencies: list[float] = []
+    stop = threading.Event()
+    with httpx.Client(base_url=base_url) as client:
+        prober = threading.Thread(target=_probe, args=(client, stop, latencies))
+        prober.start()
+        stop.wait(seconds)
+        stop.set()
+        prober.join()
+    return latencies
+
+
 def run_attacks(base_url: str, api_key: str | None, rounds: int, size: int) -> bool:
     """Attack while probing; print the table; True when the target is met."""
+    quiet = baseline(base_url, 5.0)
     latencies: list[float] = []
     stop = threading.Event()
     results: list[tuple[str, int, float]] = []
@@ -111,20 +133,35 @@ def run_attacks(base_url: str, api_key: str | None, rounds: int, size: int) -> b
     print(f"{'hostile request':36} {'status':>6} {'ms':>8}")
     for name, status, ms in results:
         print(f"{name:36} {status:>6} {ms:8.1f}")
-    ordered = sorted(latencies)
-    p50 = statistics.median(ordered)
+    ordered = sorted(latencies) or [0.0]
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(
-        f"\n/healthz during the attack: {len(ordered)} probes, p50 {p50:.1f} ms, "
-        f"p99 {p99:.1f} ms, max {ordered[-1]:.1f} ms (target p99 < {TARGET_P99_MS:.0f} ms)"
-    )
+    print(f"\n/healthz without attack:  {_percentiles(quiet)}")
+    print(f"/healthz during the attack: {_percentiles(latencies)}")
+    print(f"target: p99 under {TARGET_P99_MS:.0f} ms during the attack")
     server_errors = [r for r in results if r[1] >= 500 or r[1] == 0]
     if server_errors:
         print(f"5xx or no answer: {server_errors}")
     return p99 < TARGET_P99_MS and not server_errors
 
 
+def _send_raw(base_url: str, attack: Attack) -> int:
+    """A GET whose URL is longer than httpx accepts (64 KB), over a plain socket."""
+    url = httpx.URL(base_url)
+    with socket.create_connection((url.host, url.port or 80), timeout=60) as sock:
+        request = f"GET {attack.path} HTTP/1.1\r\nHost: {url.host}\r\nConnection: close\r\n\r\n"
+        sock.sendall(request.encode("latin-1"))
+        first = sock.recv(64).split(b" ")
+    return int(first[1]) if len(first) > 1 and first[1].isdigit() else 0
+
+
 def _send(client: httpx.Client, attack: Attack, api_key: str | None) -> tuple[str, int, float]:
+    if attack.method == "GET" and len(attack.path) > 60_000:
+        start = time.perf_counter()
+        try:
+            status = _send_raw(str(client.base_url), attack)
+        except OSError:
+            status = 0
+        return attack.name, status, (time.perf_counter() - start) * 1000
     headers = {"Content-Type": attack.content_type} if attack.content_type else {}
     if attack.admin and api_key:
         headers["X-API-Key"] = api_key
@@ -199,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", help="A running server (loopback only); default: start one.")
     parser.add_argument("--api-key", default=os.environ.get("GEOPORTAL_BENCH_API_KEY"))
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=10)
     parser.add_argument("--size", type=int, default=MB, help="Bytes of each hostile input.")
     parser.add_argument("--data-dir", type=Path, default=REPO / "var" / "bench-robustness")
     args = parser.parse_args(argv)
