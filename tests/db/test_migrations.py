@@ -130,3 +130,12 @@ def test_geometry_bounds_migration_lists_the_rows_it_refuses(
     finally:
         with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
             conn.execute("DROP DATABASE bounds_check WITH (FORCE)")
+
+
+def test_new_layer_tables_get_the_geometry_check(catalogue: Catalogue) -> None:
+    from layers.ddl import create_table_sql
+
+    assert 'SELECT catalog.layer_bound(\'"roads"."roads"\', true);' in create_table_sql(
+        catalogue.get("roads")
+    )
+    assert 'layer_bound(\'"base"."country"\', false)' in create_table_sql(catalogue.get("country"))
