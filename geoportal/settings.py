@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=100)
     default_language: Literal["en", "ru", "ky"] = "en"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    country_buffer_m: float = Field(
+        default=10_000,
+        ge=0,
+        le=200_000,
+        description="Every layer geometry must lie inside the country's border buffered by "
+        "this many metres (enforced by the database; applied by `geoportal db migrate`).",
+    )
     tiles: TileSettings = Field(
         default_factory=TileSettings, description="Tile cache and limits (GEOPORTAL_TILES__...)."
     )

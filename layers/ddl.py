@@ -14,6 +14,9 @@ from layers.model import Layer, LayerField
 OWNER_ROLE = "geoportal_owner"
 AGENCY_ROLE = "geoportal_agency"
 PUBLIC_ROLE = "geoportal_public"
+COUNTRY_LAYER = "country"
+"""The layer whose polygon, buffered, bounds every other layer's geometry (it gets only the
+rules of a non-empty geometry with finite coordinates inside its CRS's domain)."""
 
 
 def quote_ident(name: str) -> str:
@@ -129,6 +132,9 @@ def create_table_sql(layer: Layer, referenced: Mapping[str, Layer] | None = None
         statements.append(
             f"SELECT catalog.layer_watch({quote_literal(table)}, {quote_literal(layer.id)});"
         )
+    if layer.has_geometry:  # impossible geometry refused, whoever writes (migration 0010)
+        country_rule = "false" if layer.id == COUNTRY_LAYER else "true"
+        statements.append(f"SELECT catalog.layer_bound({quote_literal(table)}, {country_rule});")
     if layer.is_editable:  # row-level security by the writer's theme (migration 0008)
         statements.append(
             f"SELECT catalog.layer_protect({quote_literal(table)}, {quote_literal(layer.theme)});"

@@ -157,15 +157,68 @@ def _size_sql() -> tuple[sql.Composable, sql.Composable]:
     return (sql.SQL("(ST_XMax(geom) - ST_XMin(geom))"), sql.SQL("(ST_YMax(geom) - ST_YMin(geom))"))
 
 
+TRANSFORMABLE_4326 = (-180.0, -85.06, 180.0, 85.06)
+"""Where a longitude/latitude is safely transformed to the tile matrix sets' CRS (Web
+Mercator ends at 85.0511 degrees; beyond +-90 PROJ fails: `transform: Invalid coordinate`)."""
+
+
+def transformable_sql(storage_srid: int, target_srid: int | None) -> sql.Composable | None:
+    """Defence in depth: a row whose box leaves `TRANSFORMABLE_4326` is skipped rather than
+    failing the whole tile (the database refuses such rows since migration 0010, but one
+    forced in must not break the map for everyone). A bounding-box test: free beside the
+    index condition. None when no transform happens.
+
+    >>> transformable_sql(4326, 4326) is None
+    True
+    """
+    if target_srid is None or storage_srid == target_srid or storage_srid != 4326:
+        return None
+    return sql.SQL("geom @ ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
+        *map(sql.Literal, TRANSFORMABLE_4326)
+    )
+
+
+def untransformable_rows_sql(layer: Layer, limit: int = 20) -> sql.Composable:
+    """The ids of rows `transformable_sql` skips (four index-assisted strips around the
+    domain), to log them."""
+    xmin, ymin, xmax, ymax = TRANSFORMABLE_4326
+    strips = [
+        (-1e300, ymax, 1e300, 1e300),
+        (-1e300, -1e300, 1e300, ymin),
+        (xmax, -1e300, 1e300, 1e300),
+        (-1e300, -1e300, xmin, 1e300),
+    ]
+    conds = sql.SQL(" OR ").join(
+        sql.SQL("(geom && ST_MakeEnvelope({}, {}, {}, {}, 4326) AND NOT geom @ {})").format(
+            *map(sql.Literal, strip),
+            sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, 4326)").format(
+                *map(sql.Literal, TRANSFORMABLE_4326)
+            ),
+        )
+        for strip in strips
+    )
+    return sql.SQL("SELECT id FROM {} WHERE {} ORDER BY id LIMIT {}").format(
+        sql.Identifier(*layer.qualified_table), conds, sql.Literal(limit)
+    )
+
+
 def where_sql(
-    layer: Layer, p: Mapping[str, sql.Composable], srid: int, tile_filter: TileFilter | None
+    layer: Layer,
+    p: Mapping[str, sql.Composable],
+    srid: int,
+    tile_filter: TileFilter | None,
+    target_srid: int | None = None,
 ) -> sql.Composable:
-    """Index condition, size filter and the request's filter (`p`: the placeholders of
-    `LayerValues.ordered`)."""
+    """Index condition, size filter, the transformable domain and the request's filter (`p`:
+    the placeholders of `LayerValues.ordered`; `srid` the storage CRS, `target_srid` the
+    tile matrix set's)."""
     env = sql.SQL("ST_MakeEnvelope({}, {}, {}, {}, {})").format(
         p["xmin"], p["ymin"], p["xmax"], p["ymax"], sql.Literal(srid)
     )
     conds: list[sql.Composable] = [sql.SQL("geom && {}").format(env)]
+    domain = transformable_sql(srid, target_srid)
+    if domain is not None:
+        conds.append(domain)
     if "min_width" in p:
         # Position and size in one index (migration 0009): only features at least this
         # large are read; the exact test on both axes follows.
@@ -278,7 +331,7 @@ def layer_sql(
         tile_box=tile_box,
         columns=sql.SQL(", ").join(columns),
         table=sql.Identifier(*layer.qualified_table),
-        where=where_sql(layer, p, layer.storage_srid, tile_filter),
+        where=where_sql(layer, p, layer.storage_srid, tile_filter, tms.srid),
         order_by=order_sql(layer, rules),
         max_features=p["max_features"],
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +25,12 @@ from tiles.errors import (
     TileQueryTimeoutError,
     TilesUnavailableError,
 )
-from tiles.query import TileFilter, build_tile_query
+from tiles.query import (
+    TileFilter,
+    build_tile_query,
+    transformable_sql,
+    untransformable_rows_sql,
+)
 from tiles.settings import TileSettings
 from tiles.tilematrix import TileMatrixSet, get_tile_matrix_set
 from tiles.tilesets import Tileset, TilesetRegistry
@@ -86,6 +92,9 @@ def filter_variant(*parts: str | None) -> str:
     return hashlib.blake2b(text.encode(), digest_size=10).hexdigest() if text.strip("\x1f") else ""
 
 
+log = logging.getLogger(__name__)
+
+
 class TileService:
     """Answers tile requests for the tilesets of a registry."""
 
@@ -103,6 +112,8 @@ class TileService:
         self.caching = False
         """True while changes are being received: only then are caches read and written."""
         self._inflight: dict[TileKey, _Flight] = {}
+        self._checked: set[tuple[str, str]] = set()
+        """Tables whose rows tiles skip (untransformable) were looked for and logged."""
 
     # -- requests ----------------------------------------------------------------------
     def zoom_range(self, tileset: Tileset, tms: TileMatrixSet) -> tuple[int, int]:
@@ -248,6 +259,7 @@ class TileService:
             async with self.pool.connection() as conn:
                 # bytes as they are: in text, PostgreSQL hex-encodes the tile and psycopg
                 # decodes it again (5 ms of a 140 KB tile, more than the database's work)
+                await self._log_skipped(conn, tileset, tms)
                 cur = conn.cursor(binary=True)
                 await cur.execute(query, params)
                 row = await cur.fetchone()
@@ -263,9 +275,32 @@ class TileService:
             raise TilesUnavailableError("the database is unavailable") from exc
         return bytes(row[0]) if row and row[0] is not None else b""
 
+    async def _log_skipped(
+        self, conn: psycopg.AsyncConnection[Any], tileset: Tileset, tms: TileMatrixSet
+    ) -> None:
+        """Log, once per table (again after it changes), the rows tiles skip because their
+        coordinates cannot be transformed (tiles/query.py `transformable_sql`)."""
+        for item in tileset.layers:
+            layer = item.layer
+            if layer.qualified_table in self._checked:
+                continue
+            self._checked.add(layer.qualified_table)
+            if transformable_sql(layer.storage_srid, tms.srid) is None:
+                continue
+            cur = await conn.execute(untransformable_rows_sql(layer))
+            ids = [row[0] for row in await cur.fetchall()]
+            if ids:
+                log.warning(
+                    "tiles of %s skip features %s: coordinates outside longitude -180..180, "
+                    "latitude -85.06..85.06 (fix or delete them)",
+                    layer.id,
+                    ids,
+                )
+
     # -- freshness ---------------------------------------------------------------------
     def apply_change(self, change: TileChange) -> int:
         """Invalidate the cached tiles a committed change touches; how many were in memory."""
+        self._checked.discard((change.schema, change.table))
         keys = self.registry.keys_for_table(change.schema, change.table)
         if not keys:
             return 0

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
+from geoportal.db.geometry_bounds import set_country_buffer
 from geoportal.db.migrate import applied_migrations, list_migrations, migrate, migrations_dir
 from geoportal.db.schema_sync import diff_schema
 from geoportal.settings import Settings
@@ -96,10 +97,13 @@ def status() -> None:
 @app.command("migrate")
 def migrate_command() -> None:
     """Apply the pending schema migrations (versioned SQL files), each in a transaction."""
-    database = Database(Settings())
+    settings = Settings()
+    database = Database(settings)
     applied = migrate(database.admin_conninfo())
     with psycopg.connect(database.admin_conninfo()) as conn:
         sync_datasets(conn, load_catalogue())
+        if set_country_buffer(conn, settings.country_buffer_m):
+            console.print(f"country bounds: border buffered by {settings.country_buffer_m:g} m")
     if not applied:
         console.print("database schema is up to date")
     for migration in applied:

@@ -11,6 +11,7 @@ import uvicorn
 from geoportal.db.database import Database
 from geoportal.db.errors import DatabaseError
 from geoportal.db.schema_sync import diff_schema
+from geoportal.server.logs import server_log_config
 from geoportal.settings import Settings
 from layers.catalogue import load_catalogue
 
@@ -55,5 +56,6 @@ def serve(
         port=settings.port,
         workers=settings.workers,
         log_level=settings.log_level,
+        log_config=server_log_config(settings.log_level),  # plain and bounded, never rich
         proxy_headers=True,
     )

@@ -31,6 +31,8 @@ from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.security.authn import Authenticator
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
+from geoportal.server.input_limits import InputLimitsMiddleware
+from geoportal.server.logs import install_log_bounds, plain_handlers
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
@@ -136,6 +138,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     `catalogue` defaults to the declared layers; benchmarks pass a subset.
     """
     pygeoapi_.check_version()  # its internals are patched: only the tested release
+    install_log_bounds()  # every log record bounded and escaped (geoportal/server/logs.py)
+    plain_handlers()
     settings = settings or Settings()
     catalogue = catalogue or load_catalogue()
     sync_catalogue(settings, catalogue)
@@ -206,6 +210,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
                 settings=settings.security,
                 authenticator=lambda: app.state.authenticator,
             ),
+            Middleware(InputLimitsMiddleware),
             Middleware(ItemETagMiddleware, catalogue=catalogue, pool=agency),
             Middleware(ItemsShortcut, features=items_app),
         ],

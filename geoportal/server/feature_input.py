@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +31,8 @@ def parse_body(body: bytes) -> dict[str, Any]:
         document = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPProblem(400, f"the body is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # the C decoder's guard against deep nesting
+        raise HTTPProblem(400, "the body is nested too deeply to be a GeoJSON feature") from exc
     if not isinstance(document, dict):
         raise HTTPProblem(400, "the body must be a GeoJSON Feature object")
     return document
@@ -49,6 +52,8 @@ def _value(layer: Layer, name: str, value: Any) -> Any:
         raise HTTPProblem(400, f"property {name!r}: expected true or false", field=name)
     if field.type == "text" and value is not None and not isinstance(value, str):
         raise HTTPProblem(400, f"property {name!r}: expected a string", field=name)
+    if isinstance(value, str) and "\x00" in value:
+        raise HTTPProblem(400, f"property {name!r}: contains a NUL character", field=name)
     try:
         coerced = coerce_value(field, value)
     except (ValueError, TypeError, OverflowError) as exc:
@@ -122,4 +127,57 @@ def _geometry(layer: Layer, document: dict[str, Any], partial: bool) -> str | No
         raise HTTPProblem(
             400, f"geometry: layer {layer.id} holds {declared}, got {sent}", field="geometry"
         )
-    return json.dumps(geometry)
+    check_coordinates(sent, geometry["coordinates"])
+    return json.dumps({"type": sent, "coordinates": geometry["coordinates"]})
+
+
+# nesting of GeoJSON coordinates below the positions, and the fewest items at each level
+_NESTING = {
+    "Point": (),
+    "MultiPoint": (1,),
+    "LineString": (2,),
+    "MultiLineString": (1, 2),
+    "Polygon": (1, 4),
+    "MultiPolygon": (1, 1, 4),
+}
+
+
+def check_coordinates(geometry_type: str, coordinates: Any) -> None:
+    """GeoJSON coordinates of `geometry_type` (RFC 7946 3.1): arrays nested as the type
+    says, none empty, lines of two positions or more, rings of four or more, every position
+    two finite numbers (longitude/easting, latitude/northing; the layers are 2-D).
+
+    Raises:
+        HTTPProblem: 400 naming the field `geometry` and what is wrong.
+    """
+    level: list[Any] = [coordinates]
+    for fewest in _NESTING[geometry_type]:
+        inner: list[Any] = []
+        for part in level:
+            if not isinstance(part, list) or len(part) < fewest:
+                raise HTTPProblem(
+                    400,
+                    f"geometry: {geometry_type} coordinates must be nested arrays "
+                    f"(at least {fewest} item(s) at each level)",
+                    field="geometry",
+                )
+            inner.extend(part)
+        level = inner
+    for position in level:
+        _check_position(position)
+
+
+def _check_position(position: Any) -> None:
+    if not isinstance(position, list) or len(position) != 2:
+        raise HTTPProblem(
+            400,
+            "geometry: every position must be two numbers [x, y] (2-D; no elevation)",
+            field="geometry",
+        )
+    for value in position:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise HTTPProblem(
+                400, f"geometry: coordinate {value!r} is not a number", field="geometry"
+            )
+        if not math.isfinite(value):
+            raise HTTPProblem(400, f"geometry: coordinate {value} is not finite", field="geometry")

@@ -242,16 +242,9 @@ class WriteRoutes:
         except psycopg.errors.QueryCanceled as exc:
             raise HTTPProblem(503, "the write took too long and was cancelled") from exc
         except psycopg.errors.IntegrityError as exc:
-            raise HTTPProblem(
-                409 if isinstance(exc, psycopg.errors.UniqueViolation) else 400,
-                _integrity_message(exc),
-            ) from exc
+            raise _integrity_problem(exc) from exc
         except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
-            raise HTTPProblem(
-                400,
-                f"the geometry or a value could not be stored: {_first_line(exc)}",
-                field="geometry",
-            ) from exc
+            raise _data_problem(exc) from exc
 
     async def _lock(
         self,
@@ -390,6 +383,40 @@ class _AsgiEndpoint:
 def _first_line(exc: psycopg.Error) -> str:
     message = exc.diag.message_primary if exc.diag and exc.diag.message_primary else "rejected"
     return message.splitlines()[0][:200]
+
+
+# PostGIS and PostgreSQL messages of a refused value, in the client's terms (never verbatim)
+_DATA_MESSAGES = (
+    ("z dimension", "geometry", "geometry: 3-D coordinates are not accepted; send [x, y]"),
+    ("m dimension", "geometry", "geometry: measured (M) coordinates are not accepted"),
+    ("transform", "geometry", "geometry: the coordinates cannot be transformed to the layer's CRS"),
+    ("coordinate", "geometry", "geometry: a coordinate is out of range"),
+    ("geometry", "geometry", "geometry: not a geometry this layer can store"),
+    ("geojson", "geometry", "geometry: not a GeoJSON geometry PostGIS can read"),
+    ("nul (0x00)", None, "a text value contains a NUL character"),
+)
+
+
+def _data_problem(exc: psycopg.Error) -> HTTPProblem:
+    """A 400 for a value the database refused, naming the field when it is known."""
+    message = _first_line(exc).lower()
+    for needle, field, detail in _DATA_MESSAGES:
+        if needle in message:
+            extra = {"field": field} if field else {}
+            return HTTPProblem(400, detail, **extra)
+    log.info("write refused by the database: %s", message)
+    return HTTPProblem(400, "a value could not be stored (out of range or malformed)")
+
+
+def _integrity_problem(exc: psycopg.errors.IntegrityError) -> HTTPProblem:
+    """409 for a duplicate, 400 otherwise; the geometry rules of migration 0010 name the
+    field `geometry` and the rule broken."""
+    constraint = (exc.diag.constraint_name or "") if exc.diag else ""
+    if constraint == "geometry_in_bounds":
+        problem = _first_line(exc).split(" ", 4)[-1]  # "geometry of feature N <problem>"
+        return HTTPProblem(400, f"geometry {problem}", field="geometry")
+    status = 409 if isinstance(exc, psycopg.errors.UniqueViolation) else 400
+    return HTTPProblem(status, _integrity_message(exc))
 
 
 def _integrity_message(exc: psycopg.errors.IntegrityError) -> str:

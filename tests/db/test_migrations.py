@@ -89,3 +89,53 @@ def test_public_role_reads_every_layer(loaded: Database, catalogue: Catalogue) -
             schema, table = layer.qualified_table
             count = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
             assert count is not None and count[0] > 0, layer.id
+
+
+def test_geometry_bounds_migration_lists_the_rows_it_refuses(
+    database: Database, tmp_path: Path
+) -> None:
+    """Migration 0010 checks existing rows: one road in Paris and one at latitude 91 in a
+    database migrated to 0009 make it fail, naming both."""
+    with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS bounds_check")
+        conn.execute("CREATE DATABASE bounds_check TEMPLATE template0")
+    conninfo = database.admin_conninfo("bounds_check")
+    for migration in list_migrations():
+        if migration.version < 10:
+            (tmp_path / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
+    migrate(conninfo, tmp_path)
+    with psycopg.connect(conninfo) as conn:
+        conn.execute(
+            "INSERT INTO base.country (name_ky, name_ru, name_en, formal_name_ky, "
+            "formal_name_ru, formal_name_en, iso_a2, iso_a3, iso_n3, geom) VALUES "
+            "('k', 'k', 'k', 'k', 'k', 'k', 'KG', 'KGZ', '417', ST_Multi(ST_GeomFromText("
+            "'POLYGON((69 39, 80 39, 80 43.5, 69 43.5, 69 39))', 4326)))"
+        )
+        for number, wkt in enumerate(
+            ("LINESTRING(2.3 48.8, 2.4 48.9)", "LINESTRING(74 42, 74 91)")
+        ):
+            conn.execute(
+                "INSERT INTO roads.roads (road_number, name, road_class, surface, width_m, lanes,"
+                " iri_m_per_km, condition, aadt, last_survey, oblast, length_km, geom) VALUES "
+                "(%s, 'x', 'international', 'asphalt', 7, 2, 3, 'good', 100, '2024-01-01', "
+                "'Chuy', 1, ST_Multi(ST_GeomFromText(%s, 4326)))",
+                [f"EM-{number}", wkt],
+            )
+    try:
+        with pytest.raises(MigrationError) as info:
+            migrate(conninfo)
+        message = str(info.value)
+        assert "roads.roads id 1: geometry lies outside the country" in message
+        assert "roads.roads id 2: geometry has coordinates that are not finite" in message
+    finally:
+        with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
+            conn.execute("DROP DATABASE bounds_check WITH (FORCE)")
+
+
+def test_new_layer_tables_get_the_geometry_check(catalogue: Catalogue) -> None:
+    from layers.ddl import create_table_sql
+
+    assert 'SELECT catalog.layer_bound(\'"roads"."roads"\', true);' in create_table_sql(
+        catalogue.get("roads")
+    )
+    assert 'layer_bound(\'"base"."country"\', false)' in create_table_sql(catalogue.get("country"))
