@@ -14,6 +14,8 @@ from psycopg import sql
 from geoportal.cli.users_cmd import resolve_oblasts
 from geoportal.db.database import Database
 from geoportal.security.identity import Identity
+from layers.catalogue import Catalogue
+from layers.ddl import area_guard_sql, create_table_sql, qualified
 
 
 def chuy_user(db: Database) -> Identity:
@@ -190,3 +192,28 @@ def test_readings_follow_their_sensors_oblast_in_the_database(
                 conn.transaction(),
             ):
                 conn.execute(*statement)
+
+
+def test_every_editable_layer_has_the_guard_its_declaration_implies(
+    loaded: Database, catalogue: Catalogue
+) -> None:
+    """Own geometry, or the parent named by the declaration's reference; the DDL of a new
+    layer (`geoportal db makemigration`) attaches the same."""
+    by_id = {layer.id: layer for layer in catalogue}
+    with psycopg.connect(loaded.admin_conninfo()) as conn:
+        for layer in (lyr for lyr in catalogue if lyr.is_editable):
+            row = conn.execute(
+                "SELECT encode(tgargs, 'escape') FROM pg_trigger "
+                "WHERE tgrelid = %s::regclass AND tgname = 'area_guard'",
+                [".".join(layer.qualified_table)],
+            ).fetchone()
+            assert row is not None, layer.id
+            expected = area_guard_sql(layer, by_id)
+            assert expected in create_table_sql(layer, by_id)
+            if layer.has_geometry:
+                assert row[0] == "" and expected.count("'") == 2
+            else:
+                parent, column = row[0].split("\\000")[:2]
+                tables = {".".join(lyr.qualified_table): lyr for lyr in catalogue}
+                assert f"'{qualified(tables[parent])}'" in expected
+                assert f"'{column}'" in expected
