@@ -5,10 +5,18 @@ imports nothing heavy: pandas only for timestamps in spellings other than ISO 86
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
+import numbers
 from typing import Any
 
 from layers.model import LayerField
+
+INTEGER_RANGES: dict[str, tuple[int, int]] = {
+    "integer": (-(2**31), 2**31 - 1),
+    "bigint": (-(2**63), 2**63 - 1),
+}
+"""Smallest and largest value of each integer field type (PostgreSQL integer, bigint)."""
 
 
 def is_null(value: Any) -> bool:
@@ -31,10 +39,7 @@ def coerce_value(field: LayerField, value: Any) -> Any:
         case "text":
             return str(value)
         case "integer" | "bigint":
-            number = float(value)
-            if not number.is_integer():
-                raise ValueError(f"{value!r} is not a whole number")
-            return int(number)
+            return _whole_number(value, INTEGER_RANGES[field.type])
         case "double":
             return float(value)
         case "boolean":
@@ -62,6 +67,44 @@ def check_value(field: LayerField, value: Any) -> str | None:
     if field.enum is not None and value not in field.enum:
         return f"not one of {field.enum}"
     return None
+
+
+def _whole_number(value: Any, bounds: tuple[int, int]) -> int:
+    """An exact int from an int (numpy's too), a float with no fraction (up to 2^53, where
+    floats are still exact), or a decimal text; never through float for ints and texts, so
+    64-bit values keep every digit.
+
+    Raises:
+        ValueError: not a whole number, or outside `bounds` (no silent overflow).
+    """
+    if isinstance(value, numbers.Integral):
+        number = int(value)
+    elif isinstance(value, float):
+        if not value.is_integer():  # also NaN and infinities
+            raise ValueError(f"{value!r} is not a whole number")
+        if abs(value) > 2**53:  # a float this large stands for many integers
+            raise ValueError(
+                f"{value!r} is a floating-point number beyond 2^53, not an exact whole "
+                "number; give the integer itself"
+            )
+        number = int(value)
+    else:
+        text = str(value).strip()
+        if len(text) > 100:
+            raise ValueError(f"{text[:20]!r}... is not a whole number in range")
+        try:
+            exact = decimal.Decimal(text)
+        except decimal.InvalidOperation:
+            raise ValueError(f"{value!r} is not a whole number") from None
+        if not exact.is_finite() or exact != exact.to_integral_value():
+            raise ValueError(f"{value!r} is not a whole number")
+        if exact.adjusted() > 30:  # far beyond any bound: refused before building the int
+            raise ValueError(f"{value!r} is outside the range {bounds[0]} to {bounds[1]}")
+        number = int(exact)
+    if not bounds[0] <= number <= bounds[1]:
+        shown = str(number) if number.bit_length() <= 128 else f"a {number.bit_length()}-bit value"
+        raise ValueError(f"{shown} is outside the range {bounds[0]} to {bounds[1]}")
+    return number
 
 
 def _timestamp(value: Any) -> dt.datetime:

@@ -132,6 +132,11 @@ def create_table_sql(layer: Layer, referenced: Mapping[str, Layer] | None = None
         statements.append(
             f"SELECT catalog.layer_watch({quote_literal(table)}, {quote_literal(layer.id)});"
         )
+    else:  # personal data: read and written by the identities of its theme (migration 0011)
+        statements.append(
+            f"SELECT catalog.restricted_protect({quote_literal(table)}, "
+            f"{quote_literal(layer.theme)});"
+        )
     if layer.has_geometry:  # impossible geometry refused, whoever writes (migration 0010)
         country_rule = "false" if layer.id == COUNTRY_LAYER else "true"
         statements.append(f"SELECT catalog.layer_bound({quote_literal(table)}, {country_rule});")
@@ -139,7 +144,26 @@ def create_table_sql(layer: Layer, referenced: Mapping[str, Layer] | None = None
         statements.append(
             f"SELECT catalog.layer_protect({quote_literal(table)}, {quote_literal(layer.theme)});"
         )
+        statements.append(area_guard_sql(layer, referenced))
     return "\n".join(statements) + "\n"
+
+
+def area_guard_sql(layer: Layer, referenced: Mapping[str, Layer]) -> str:
+    """The oblast guard of an editable layer (migration 0011): a row is judged by its own
+    geometry or, without one, by the geometry of the feature its first reference to a layer
+    with geometry points at (a season by its plot, a reading by its sensor). A table with
+    neither is not oblast-bound."""
+    table = quote_literal(qualified(layer))
+    if layer.has_geometry:
+        return f"SELECT catalog.layer_area_guard({table});"
+    for field in layer.fields:
+        parent = referenced.get(field.references or "")
+        if parent is not None and parent.has_geometry:
+            return (
+                f"SELECT catalog.layer_area_guard({table}, {quote_literal(qualified(parent))}, "
+                f"{quote_literal(field.name)});"
+            )
+    return f"-- {layer.id}: no geometry and no reference to one; not bound to oblasts"
 
 
 def add_column_sql(layer: Layer, field: LayerField, references: Layer | None = None) -> str:

@@ -241,6 +241,8 @@ class WriteRoutes:
             raise HTTPProblem(503, "the database is busy; retry shortly") from exc
         except psycopg.errors.QueryCanceled as exc:
             raise HTTPProblem(503, "the write took too long and was cancelled") from exc
+        except psycopg.errors.InsufficientPrivilege as exc:  # oblast guard, RLS (0008, 0011)
+            raise HTTPProblem(403, _refusal_message(exc)) from exc
         except psycopg.errors.IntegrityError as exc:
             raise _integrity_problem(exc) from exc
         except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
@@ -261,7 +263,9 @@ class WriteRoutes:
             self._area_sql(layer, sql.SQL("t.geom"), identity),
             sql.Identifier(*layer.qualified_table),
         )
-        row = await (await conn.execute(query, self._area_params(identity, [fid]))).fetchone()
+        # rows without geometry: checked through their parent feature by the database (0011)
+        params = self._area_params(identity, [fid]) if layer.has_geometry else [fid]
+        row = await (await conn.execute(query, params)).fetchone()
         if row is None:
             raise HTTPProblem(404, f"no feature {fid} in {layer.id}")
         if expected is not None and "*" not in expected and f'"{row[0]}"' not in expected:
@@ -417,6 +421,15 @@ def _integrity_problem(exc: psycopg.errors.IntegrityError) -> HTTPProblem:
         return HTTPProblem(400, f"geometry {problem}", field="geometry")
     status = 409 if isinstance(exc, psycopg.errors.UniqueViolation) else 400
     return HTTPProblem(status, _integrity_message(exc))
+
+
+def _refusal_message(exc: psycopg.errors.InsufficientPrivilege) -> str:
+    """The database's refusal: the oblast guard's own message (it names the feature and the
+    user, migration 0011), else a generic one (no SQL text)."""
+    message = _first_line(exc)
+    if "outside the oblasts of" in message:
+        return message
+    return "the database refused this write for your identity"
 
 
 def _integrity_message(exc: psycopg.errors.IntegrityError) -> str:
