@@ -79,7 +79,7 @@ def test_values_convert_to_the_field_type(type_: str, value: Any, expected: Any)
     ("type_", "value", "message"),
     [
         ("integer", "3.5", "not a whole number"),
-        ("integer", "seven", "could not convert"),
+        ("integer", "seven", "not a whole number"),
         ("double", "2,5", "could not convert"),
         ("boolean", "maybe", "not a boolean"),
         ("date", "2023-02-29", "day is out of range"),

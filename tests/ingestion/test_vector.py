@@ -213,7 +213,7 @@ def test_a_generated_layer_reads_columns_by_field_name() -> None:
         (
             "population",
             ["many"],
-            r"feature 1, field 'population' .*could not convert.*\(expected integer\)",
+            r"feature 1, field 'population' .*not a whole number.*\(expected integer\)",
         ),
         ("population", [3, -1], r"feature 2, field 'population' .*-1 is below the minimum 0"),
         ("kind", ["X"], r"feature 1, field 'kind' .*'X' is not one of \['park', 'square'\]"),
