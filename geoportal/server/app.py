@@ -34,6 +34,7 @@ from geoportal.server.conformance import declare_conformance
 from geoportal.server.etags import ItemETagMiddleware
 from geoportal.server.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.server.local_assets import LocalAssets
+from geoportal.server.openapi import build_document
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
@@ -66,7 +67,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
     )
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
     openapi_path = settings.server_dir / "openapi.json"
-    document = get_oas(config, fail_on_invalid_collection=True)
+    document = build_document(get_oas(config, fail_on_invalid_collection=True), catalogue)
     tmp = openapi_path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
     tmp.replace(openapi_path)
