@@ -161,3 +161,12 @@ def test_errors_are_problem_documents(document: dict[str, Any]) -> None:
     assert "application/problem+json" in problem
     schema = document["components"]["schemas"]["Problem"]["properties"]
     assert {"type", "title", "status", "detail", "instance", "code", "requestId"} <= set(schema)
+
+
+def test_middleware_answers_are_documented(document: dict[str, Any]) -> None:
+    """Rate limit (not on health), invalid credentials and masked failures, everywhere."""
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            if method in ("get", "post", "put", "patch", "delete"):
+                assert {"401", "500"} <= set(operation["responses"]), (method, path)
+                assert ("429" in operation["responses"]) != (path in ("/healthz", "/readyz"))
