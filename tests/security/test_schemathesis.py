@@ -1,6 +1,6 @@
 """Property-based requests generated from our OpenAPI document (schemathesis): whatever the
-parameters, the server answers without a 5xx and without internals, with a documented media
-type, and with a body that matches the documented schema.
+parameters, the server answers without a 5xx and without internals, with a documented status
+and media type, and with a body that matches the documented schema.
 
 Bounded to keep the run short: the landing page, conformance, the collection list, the GET
 operations of a few collections that cover the cases (a polygon layer with a restricted
@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
     response_schema_conformance,
+    status_code_conformance,
 )
 
 from tests.support.server import LiveServer
@@ -31,7 +32,7 @@ PATHS = re.compile(
     r"|audit)$"
 )
 EXAMPLES = 10
-CHECKS = [response_schema_conformance, content_type_conformance]
+CHECKS = [response_schema_conformance, content_type_conformance, status_code_conformance]
 KNOWN_DEFECTS = (
     # pygeoapi 0.24's templates/collections/items/index.jsonld leaves a trailing comma after
     # "@id" when a page has no features: the JSON-LD of an empty page is not JSON.
