@@ -55,6 +55,10 @@ def correct_components(components: dict[str, dict[str, Any]]) -> None:
     """Components of pygeoapi's that describe something else than what is answered."""
     if "queryables" in components.get("schemas", {}):
         components["schemas"]["queryables"] = QUERYABLES
+    # its description of the tile paths it no longer documents (families/tiles.py does)
+    components.get("responses", {}).pop("Tiles", None)
+    for name in ("tiles", "tilematrixsetlink"):
+        components.get("schemas", {}).pop(name, None)
 
 
 def resolve(components: dict[str, dict[str, Any]], node: Any) -> Any:
