@@ -33,6 +33,7 @@ from geoportal.server.audit_routes import audit_route
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.input_limits import InputLimitsMiddleware
 from geoportal.server.logs import install_log_bounds, plain_handlers
+from geoportal.server.openapi import build_document
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
@@ -64,7 +65,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
     )
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
     openapi_path = settings.server_dir / "openapi.json"
-    document = get_oas(config, fail_on_invalid_collection=True)
+    document = build_document(get_oas(config, fail_on_invalid_collection=True), catalogue)
     tmp = openapi_path.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps(document, ensure_ascii=False), "utf-8")
     tmp.replace(openapi_path)

@@ -69,6 +69,8 @@ class SearchParams:
         if unknown:
             raise SearchParamsError(f"unknown parameters {unknown}; use q, lang and limit")
         q = " ".join(str(query.get("q", "")).split())
+        if "\x00" in q:  # PostgreSQL text cannot hold it: a 400, not a database error
+            raise SearchParamsError("q must not contain NUL characters")
         if not MIN_QUERY_LENGTH <= len(q) <= MAX_QUERY_LENGTH:
             raise SearchParamsError(
                 f"q must have {MIN_QUERY_LENGTH} to {MAX_QUERY_LENGTH} characters, got {len(q)}"

@@ -87,3 +87,9 @@ def test_bad_parameters_are_400(client: httpx.Client, params: dict, message: str
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/problem+json"
     assert message in response.json()["detail"]
+
+
+def test_a_nul_character_is_a_400(live_server: LiveServer) -> None:
+    response = httpx.get(f"{live_server.url}/search", params={"q": "ab\x00c"}, timeout=30)
+    assert response.status_code == 400
+    assert "NUL" in response.json()["detail"]

@@ -1,0 +1,23 @@
+"""The route families we serve beside pygeoapi, each described by one function.
+
+To document a new family (`/jobs`, `/ingest`, `/downloads/{format}`, `/stac`,
+`/cadastre/...`): add a module here whose function takes the `RouteContext` and returns its
+`Operation`s (response schemas in `schemas.py`), list the function in `FAMILIES`, and run
+`tests/server/test_openapi.py` and `tests/security/test_schemathesis.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from geoportal.server.openapi.context import RouteContext
+from geoportal.server.openapi.families.server import audit, health, search
+from geoportal.server.openapi.families.tiles import downloads, tiles
+from geoportal.server.openapi.families.viewer import viewer
+from geoportal.server.openapi.families.writes import writes
+from geoportal.server.openapi.model import Operation
+
+Family = Callable[[RouteContext], list[Operation]]
+
+FAMILIES: tuple[Family, ...] = (health, writes, audit, search, tiles, downloads, viewer)
+"""Every family, in the order their paths appear in the document."""

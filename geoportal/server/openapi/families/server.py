@@ -1,0 +1,118 @@
+"""Families of the server itself: health, the audit trail, search."""
+
+from __future__ import annotations
+
+from geoportal.server.openapi.components import WRITE_SECURITY
+from geoportal.server.openapi.context import JSON, RouteContext, json_reply, lang_param
+from geoportal.server.openapi.model import Operation, Param, Reply
+from geoportal.server.openapi.schemas import ref
+from geoportal.server.search_routes import MAX_LIMIT as SEARCH_MAX_LIMIT
+from geoportal.server.search_routes import MAX_QUERY_LENGTH, MIN_QUERY_LENGTH
+
+
+def health(ctx: RouteContext) -> list[Operation]:
+    """Liveness, readiness and the `/api` alias of the OpenAPI document."""
+    status = json_reply("Status", "The service is up")
+    return [
+        Operation(
+            method="get",
+            path="/healthz",
+            operation_id="getHealth",
+            summary="Liveness: the process answers",
+            tags=("server",),
+            replies=(status,),
+            errors=(),
+        ),
+        Operation(
+            method="get",
+            path="/readyz",
+            operation_id="getReadiness",
+            summary="Readiness: the database answers (503 when it does not)",
+            tags=("server",),
+            replies=(
+                status,
+                Reply(status=503, description="Not ready", media={JSON: ref("Status")}),
+            ),
+            errors=(),
+        ),
+        Operation(
+            method="get",
+            path="/api",
+            operation_id="getApiAlias",
+            summary="The OpenAPI document (permanent redirect to /openapi)",
+            tags=("server",),
+            replies=(Reply(status=308, description="See /openapi", headers=("Location",)),),
+            errors=(),
+        ),
+    ]
+
+
+def audit(ctx: RouteContext) -> list[Operation]:
+    """The audit trail of the writes (administrators)."""
+    return [
+        Operation(
+            method="get",
+            path="/audit",
+            operation_id="getAudit",
+            summary="Changes made through the API, newest first (administrators only)",
+            tags=("audit",),
+            security=WRITE_SECURITY,
+            params=(
+                Param(name="layer", description="Only this collection"),
+                Param(name="user", description="Only this user"),
+                Param(
+                    name="since",
+                    description="From (ISO 8601)",
+                    schema={"type": "string", "format": "date-time"},
+                ),
+                Param(
+                    name="until",
+                    description="Before (ISO 8601)",
+                    schema={"type": "string", "format": "date-time"},
+                ),
+                Param(
+                    name="limit",
+                    schema={"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+                ),
+                Param(
+                    name="before",
+                    description="Records with a smaller id (paging: `next`)",
+                    schema={"type": "integer", "minimum": 1},
+                ),
+            ),
+            replies=(json_reply("AuditRecords"),),
+            errors=(400, 401, 403, 500, 503),
+        )
+    ]
+
+
+def search(ctx: RouteContext) -> list[Operation]:
+    """Place-name and code search."""
+    return [
+        Operation(
+            method="get",
+            path="/search",
+            operation_id="search",
+            summary="Named features and codes matching a text",
+            tags=("search",),
+            params=(
+                Param(
+                    name="q",
+                    required=True,
+                    description="The text",
+                    schema={
+                        "type": "string",
+                        "minLength": MIN_QUERY_LENGTH,
+                        "maxLength": MAX_QUERY_LENGTH,
+                    },
+                ),
+                lang_param(),
+                Param(
+                    name="limit",
+                    schema={"type": "integer", "minimum": 1, "maximum": SEARCH_MAX_LIMIT},
+                ),
+            ),
+            replies=(json_reply("SearchResults"),),
+            errors=(400, 500, 503),
+        )
+    ]

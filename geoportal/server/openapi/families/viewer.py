@@ -1,0 +1,82 @@
+"""The map viewer and the layer previews."""
+
+from __future__ import annotations
+
+from geoportal.server.openapi.context import JSON, RouteContext, lang_param
+from geoportal.server.openapi.model import HTML, Operation, Param, Reply
+from geoportal.server.openapi.schemas import ref
+from geoportal.viewer import preview
+
+TEXT_HTML = "text/html"
+
+
+def viewer(ctx: RouteContext) -> list[Operation]:
+    """`/map`, its configuration, and the folium previews of a collection or a feature."""
+    page = Reply(status=200, description="The page", media={TEXT_HTML: HTML})
+    unavailable = Reply(
+        status=503,
+        description="The browser libraries are not installed",
+        media={TEXT_HTML: HTML},
+    )
+    collection = Param(
+        name="collectionId",
+        where="path",
+        description="A collection",
+        schema={"type": "string", "enum": list(ctx.collections)},
+    )
+    preview_params = (
+        lang_param(),
+        Param(
+            name="limit",
+            description="Features drawn",
+            schema={"type": "integer", "minimum": 1, "maximum": preview.MAX_LIMIT},
+        ),
+    )
+    operations = [
+        Operation(
+            method="get",
+            path=path,
+            operation_id=f"getMapViewer{suffix}",
+            summary="The public map viewer (HTML)",
+            tags=("viewer",),
+            replies=(page, unavailable),
+            errors=(),
+        )
+        for path, suffix in (("/map", ""), ("/map/", "Slash"))
+    ]
+    return [
+        *operations,
+        Operation(
+            method="get",
+            path="/map/config.json",
+            operation_id="getMapViewerConfig",
+            summary="The viewer's configuration: layers, themes, languages, basemap",
+            tags=("viewer",),
+            replies=(Reply(status=200, description="OK", media={JSON: ref("ViewerConfig")}),),
+            errors=(500,),
+        ),
+        Operation(
+            method="get",
+            path="/collections/{collectionId}/preview",
+            operation_id="getCollectionPreview",
+            summary="A map of the collection's features (HTML)",
+            tags=("viewer",),
+            params=(collection, *preview_params),
+            replies=(page,),
+            errors=(400, 404, 500, 503),
+        ),
+        Operation(
+            method="get",
+            path="/collections/{collectionId}/items/{featureId}/preview",
+            operation_id="getFeaturePreview",
+            summary="A map of one feature (HTML)",
+            tags=("viewer",),
+            params=(
+                collection,
+                Param(name="featureId", where="path", description="The feature"),
+                *preview_params,
+            ),
+            replies=(page,),
+            errors=(400, 404, 500, 503),
+        ),
+    ]

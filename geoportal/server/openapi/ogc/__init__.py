@@ -1,0 +1,1 @@
+"""Vendored OGC OpenAPI building blocks (data files; sources and licence in README.md)."""

@@ -1,0 +1,185 @@
+"""JSON schemas of the bodies our own routes answer (registered as `components/schemas`).
+
+They say what a client may rely on and leave room for more members (`additionalProperties`
+is not closed): a new field in an answer is not a breaking change.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+OGC_TILES = "https://schemas.opengis.net/ogcapi/tiles/part1/1.0/openapi/ogcapi-tiles-1.yaml"
+LINK: dict[str, Any] = {"$ref": f"{OGC_TILES}#/components/schemas/link"}
+"""The OGC API - Common link (vendored, inlined at build)."""
+
+LINKS = {"type": "array", "items": LINK}
+STRING = {"type": "string"}
+BBOX = {"type": "array", "items": {"type": "number"}, "minItems": 4, "maxItems": 4}
+
+STATUS = {
+    "type": "object",
+    "required": ["status"],
+    "properties": {"status": {"type": "string", "enum": ["ok", "unavailable"]}, "detail": STRING},
+}
+
+TILESET_ITEM = {
+    "type": "object",
+    "required": ["dataType", "links"],
+    "properties": {
+        "title": STRING,
+        "dataType": {"type": "string", "enum": ["vector", "map", "coverage"]},
+        "crs": STRING,
+        "tileMatrixSetURI": STRING,
+        "links": LINKS,
+    },
+}
+
+TILESETS = {
+    "type": "object",
+    "required": ["tilesets"],
+    "properties": {
+        "links": LINKS,
+        "tilesets": {"type": "array", "items": {"$ref": "#/components/schemas/TileSetItem"}},
+    },
+}
+
+TILESET = {
+    "type": "object",
+    "description": "OGC API - Tiles tileset metadata (2D Tile Matrix Set and Tileset Metadata).",
+    "required": ["dataType", "crs", "links"],
+    "properties": {
+        "title": STRING,
+        "description": STRING,
+        "attribution": STRING,
+        "dataType": {"type": "string", "enum": ["vector", "map", "coverage"]},
+        "crs": STRING,
+        "tileMatrixSetURI": STRING,
+        "tileMatrixSetLimits": {"type": "array", "items": {"type": "object"}},
+        "boundingBox": {"type": "object"},
+        "layers": {"type": "array", "items": {"type": "object"}},
+        "links": LINKS,
+    },
+}
+
+TILEJSON = {
+    "type": "object",
+    "description": "TileJSON 3.0.0 (WebMercatorQuad only).",
+    "required": ["tilejson", "tiles"],
+    "properties": {
+        "tilejson": STRING,
+        "name": STRING,
+        "tiles": {"type": "array", "items": STRING},
+        "minzoom": {"type": "integer"},
+        "maxzoom": {"type": "integer"},
+        "bounds": BBOX,
+        "vector_layers": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+STYLE = {
+    "type": "object",
+    "description": "A MapLibre style (version 8) drawing the tileset.",
+    "required": ["version", "sources", "layers"],
+    "properties": {
+        "version": {"type": "integer", "enum": [8]},
+        "name": STRING,
+        "sources": {"type": "object"},
+        "layers": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+SEARCH_RESULTS = {
+    "type": "object",
+    "required": ["query", "lang", "results"],
+    "properties": {
+        "query": STRING,
+        "lang": STRING,
+        "results": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["collection", "id", "label", "bbox"],
+                "properties": {
+                    "collection": {"type": "string", "description": "collection id"},
+                    "id": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
+                    "label": {"type": "string", "description": "in the requested language"},
+                    "layer": {"type": "string", "description": "the collection's title"},
+                    "bbox": BBOX,
+                },
+            },
+        },
+    },
+}
+
+AUDIT_RECORDS = {
+    "type": "object",
+    "required": ["records", "numberReturned"],
+    "properties": {
+        "records": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "id": {"type": "integer"},
+                    "changed_at": {"type": "string", "format": "date-time"},
+                    "user_name": {"type": "string", "nullable": True},
+                    "user_role": {"type": "string", "nullable": True},
+                    "db_role": STRING,
+                    "layer_id": STRING,
+                    "feature_id": {"type": "integer", "nullable": True},
+                    "operation": STRING,
+                    "before": {"type": "object", "nullable": True},
+                    "after": {"type": "object", "nullable": True},
+                },
+            },
+        },
+        "numberReturned": {"type": "integer", "minimum": 0},
+        "next": {"type": "integer", "description": "`before=` value of the next page"},
+    },
+}
+
+VIEWER_CONFIG = {
+    "type": "object",
+    "description": "What the map viewer knows about the layers, themes and languages.",
+    "required": ["base", "languages", "layers"],
+    "properties": {
+        "base": STRING,
+        "languages": {"type": "array", "items": STRING},
+        "default_language": STRING,
+        "basemap": {"type": "object"},
+        "layers": {"type": "array", "items": {"type": "object"}},
+    },
+}
+
+FEATURE_INPUT = {
+    "type": "object",
+    "description": (
+        "A GeoJSON Feature; its properties are checked against the layer's declared fields "
+        "(a 400 names the field), its geometry is in the `Content-Crs` of the request."
+    ),
+    "required": ["type"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "geometry": {"type": "object", "nullable": True},
+        "properties": {"type": "object", "nullable": True},
+    },
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Status": STATUS,
+    "TileSetItem": TILESET_ITEM,
+    "TileSets": TILESETS,
+    "TileSet": TILESET,
+    "TileJSON": TILEJSON,
+    "MapLibreStyle": STYLE,
+    "SearchResults": SEARCH_RESULTS,
+    "AuditRecords": AUDIT_RECORDS,
+    "ViewerConfig": VIEWER_CONFIG,
+    "FeatureInput": FEATURE_INPUT,
+}
+
+
+def ref(name: str) -> dict[str, str]:
+    """A reference to one of `SCHEMAS`."""
+    assert name in SCHEMAS, name
+    return {"$ref": f"#/components/schemas/{name}"}
