@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -44,6 +45,109 @@ def parse_job_id(text: str) -> uuid.UUID:
         raise JobNotFoundError(f"no job {text!r}: job ids are UUIDs") from exc
 
 
+@dataclass(frozen=True)
+class Statement:
+    """One statement of the queue and its bound values, run by `run` or `arun`: the server
+    reads the queue through its asyncio pool, workers and the CLI through blocking
+    connections, and the SQL exists once."""
+
+    query: sql.Composable
+    params: tuple[Any, ...] = ()
+
+
+def run(conn: AnyConnection, statement: Statement) -> list[Job]:
+    """Run a statement that returns jobs on a blocking connection."""
+    with conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(statement.query, statement.params)
+        return [_job(row) for row in cur.fetchall()] if cur.description else []
+
+
+async def arun(conn: psycopg.AsyncConnection[Any], statement: Statement) -> list[Job]:
+    """Run a statement that returns jobs on an asyncio connection."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(statement.query, statement.params)
+        return [_job(row) for row in await cur.fetchall()] if cur.description else []
+
+
+def submit_statement(
+    kind: JobKind,
+    inputs: Mapping[str, Any],
+    *,
+    owner: str | None,
+    title: str | None = None,
+    max_attempts: int | None = None,
+) -> Statement:
+    """Queue a job of `kind` for `owner` (None: anonymous, reachable only through its id);
+    workers are woken by the NOTIFY it sends when the transaction commits."""
+    return Statement(
+        sql.SQL(
+            "WITH job AS (INSERT INTO jobs.jobs (kind, owner_name, title, inputs, max_attempts) "
+            "VALUES (%s, %s, %s, %s, %s) RETURNING {}) "
+            "SELECT job.* FROM job, LATERAL (SELECT pg_notify(%s, job.kind)) AS woken"
+        ).format(COLUMNS),
+        (
+            kind.name,
+            owner,
+            title or kind.title,
+            Jsonb(dict(inputs)),
+            kind.attempts_for(max_attempts),
+            CHANNEL,
+        ),
+    )
+
+
+def get_statement(job_id: uuid.UUID) -> Statement:
+    """The job with this id (no row: no such job)."""
+    return Statement(sql.SQL("SELECT {} FROM jobs.jobs WHERE id = %s").format(COLUMNS), (job_id,))
+
+
+def list_statement(
+    *,
+    owner: str | None,
+    limit: int = 100,
+    before: uuid.UUID | None = None,
+    statuses: Sequence[JobStatus] = (),
+) -> Statement:
+    """Jobs newest first: `owner`'s own, or everybody's when `owner` is None (admins).
+
+    `before` is the id of the last job of the previous page (keyset paging on creation time).
+    """
+    where = [sql.SQL("true")]
+    params: list[Any] = []
+    if owner is not None:
+        where.append(sql.SQL("owner_name = %s"))
+        params.append(owner)
+    if statuses:
+        where.append(sql.SQL("status = ANY(%s)"))
+        params.append([str(s) for s in statuses])
+    if before is not None:
+        where.append(sql.SQL("(created, id) < (SELECT created, id FROM jobs.jobs WHERE id = %s)"))
+        params.append(before)
+    query = sql.SQL(
+        "SELECT {} FROM jobs.jobs WHERE {} ORDER BY created DESC, id DESC LIMIT %s"
+    ).format(COLUMNS, sql.SQL(" AND ").join(where))
+    return Statement(query, (*params, limit))
+
+
+def dismiss_statement(job_id: uuid.UUID) -> Statement:
+    """Dismiss the job unless it was already (no row: no such job, or already dismissed)."""
+    return Statement(
+        sql.SQL(
+            "UPDATE jobs.jobs SET status = 'dismissed', results = NULL, updated = now(), "
+            "finished = coalesce(finished, now()), "
+            "message = coalesce(message || '; ', '') || 'dismissed' "
+            "WHERE id = %s AND status <> 'dismissed' RETURNING {}"
+        ).format(COLUMNS),
+        (job_id,),
+    )
+
+
+def _only(jobs: list[Job], job_id: uuid.UUID) -> Job:
+    if not jobs:
+        raise JobNotFoundError(f"no job {job_id}")
+    return jobs[0]
+
+
 def submit(
     conn: AnyConnection,
     kind: JobKind,
@@ -53,28 +157,9 @@ def submit(
     title: str | None = None,
     max_attempts: int | None = None,
 ) -> Job:
-    """Queue a job of `kind` for `owner` (None: anonymous, reachable only through its id).
-
-    Workers are woken by a NOTIFY sent when the caller's transaction commits.
-    """
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            sql.SQL(
-                "INSERT INTO jobs.jobs (kind, owner_name, title, inputs, max_attempts) "
-                "VALUES (%s, %s, %s, %s, %s) RETURNING {}"
-            ).format(COLUMNS),
-            [
-                kind.name,
-                owner,
-                title or kind.title,
-                Jsonb(dict(inputs)),
-                kind.attempts_for(max_attempts),
-            ],
-        )
-        row = cur.fetchone()
-        cur.execute("SELECT pg_notify(%s, %s)", [CHANNEL, kind.name])
-    assert row is not None
-    return _job(row)
+    """Queue a job (`submit_statement`) on a blocking connection."""
+    statement = submit_statement(kind, inputs, owner=owner, title=title, max_attempts=max_attempts)
+    return run(conn, statement)[0]
 
 
 def get_job(conn: AnyConnection, job_id: uuid.UUID) -> Job:
@@ -83,12 +168,7 @@ def get_job(conn: AnyConnection, job_id: uuid.UUID) -> Job:
     Raises:
         JobNotFoundError: no such job.
     """
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(sql.SQL("SELECT {} FROM jobs.jobs WHERE id = %s").format(COLUMNS), [job_id])
-        row = cur.fetchone()
-    if row is None:
-        raise JobNotFoundError(f"no job {job_id}")
-    return _job(row)
+    return _only(run(conn, get_statement(job_id)), job_id)
 
 
 def list_jobs(
@@ -99,26 +179,25 @@ def list_jobs(
     before: uuid.UUID | None = None,
     statuses: Sequence[JobStatus] = (),
 ) -> list[Job]:
-    """Jobs newest first: `owner`'s own, or everybody's when `owner` is None (admins).
+    """Jobs newest first (`list_statement`) on a blocking connection."""
+    return run(conn, list_statement(owner=owner, limit=limit, before=before, statuses=statuses))
 
-    `before` is the id of the last job of the previous page (keyset paging on creation time).
+
+def dismiss(conn: AnyConnection, job_id: uuid.UUID) -> Job:
+    """Dismiss a job (OGC API Processes `DELETE /jobs/{jobId}`).
+
+    An accepted job never runs; a running one is stopped by its worker at its next progress
+    report or heartbeat (its work rolls back); a finished one loses its results.
+
+    Raises:
+        JobNotFoundError: no such job.
+        JobStateError: the job was already dismissed.
     """
-    where = ["true"]
-    params: list[Any] = []
-    if owner is not None:
-        where.append("owner_name = %s")
-        params.append(owner)
-    if statuses:
-        where.append("status = ANY(%s)")
-        params.append([str(s) for s in statuses])
-    if before is not None:
-        where.append("(created, id) < (SELECT created, id FROM jobs.jobs WHERE id = %s)")
-        params.append(before)
-    query = "SELECT {} FROM jobs.jobs WHERE {} ORDER BY created DESC, id DESC LIMIT %s"
-    with conn.cursor(row_factory=dict_row) as cur:
-        statement = sql.SQL(query).format(COLUMNS, sql.SQL(" AND ").join(map(sql.SQL, where)))
-        cur.execute(statement, [*params, limit])
-        return [_job(row) for row in cur.fetchall()]
+    dismissed = run(conn, dismiss_statement(job_id))
+    if dismissed:
+        return dismissed[0]
+    get_job(conn, job_id)
+    raise JobStateError(f"job {job_id} was already dismissed")
 
 
 def claim(conn: AnyConnection, worker: str, kinds: Sequence[str]) -> Job | None:
@@ -202,34 +281,6 @@ def finish(
         ],
     ).fetchone()
     return row is not None
-
-
-def dismiss(conn: AnyConnection, job_id: uuid.UUID) -> Job:
-    """Dismiss a job (OGC API Processes `DELETE /jobs/{jobId}`).
-
-    An accepted job never runs; a running one is stopped by its worker at its next progress
-    report or heartbeat (its work rolls back); a finished one loses its results.
-
-    Raises:
-        JobNotFoundError: no such job.
-        JobStateError: the job was already dismissed.
-    """
-    job = get_job(conn, job_id)
-    if job.status == JobStatus.DISMISSED:
-        raise JobStateError(f"job {job_id} was already dismissed")
-    with conn.cursor(row_factory=dict_row) as cur:
-        cur.execute(
-            sql.SQL(
-                "UPDATE jobs.jobs SET status = 'dismissed', results = NULL, updated = now(), "
-                "finished = coalesce(finished, now()), "
-                "message = coalesce(message || '; ', '') || 'dismissed' "
-                "WHERE id = %s RETURNING {}"
-            ).format(COLUMNS),
-            [job_id],
-        )
-        row = cur.fetchone()
-    assert row is not None
-    return _job(row)
 
 
 def reap(conn: AnyConnection, stale_after_s: float) -> list[Job]:

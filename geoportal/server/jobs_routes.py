@@ -12,18 +12,18 @@ a job that does not exist: ids are not confirmed to strangers.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Any
 
 import psycopg
+from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from geoportal.security.identity import ANONYMOUS, Identity
 from geoportal.server.problems import HTTPProblem, problem_response
-from jobs import Job, JobNotFoundError, JobStateError, JobStatus, queue
+from jobs import Job, JobNotFoundError, JobStatus, queue
 
 RESULTS_REL = "http://www.opengis.net/def/rel/ogc/1.0/results"
 STATUS_REL = "http://www.opengis.net/def/rel/ogc/1.0/job-list"
@@ -76,12 +76,11 @@ def may_see(identity: Identity, job: Job) -> bool:
 
 
 class JobRoutes:
-    """The `/jobs` routes over the queue; `conninfo` is the server's agency role."""
+    """The `/jobs` routes over the queue, read through the server's agency pool."""
 
-    def __init__(self, conninfo: str, base_url: str, timeout_ms: int) -> None:
-        self.conninfo = conninfo
+    def __init__(self, pool: Callable[[], AsyncConnectionPool | None], base_url: str) -> None:
+        self.pool = pool
         self.base_url = base_url
-        self.timeout_ms = timeout_ms
 
     @property
     def routes(self) -> list[Route]:
@@ -119,20 +118,23 @@ class JobRoutes:
 
         return endpoint
 
-    async def _run(self, work: Callable[[psycopg.Connection[Any]], Any]) -> Any:
-        def in_thread() -> Any:
-            options = f"-c statement_timeout={self.timeout_ms}"
-            with psycopg.connect(self.conninfo, connect_timeout=5, options=options) as conn:
-                return work(conn)
-
-        return await asyncio.to_thread(in_thread)
+    async def _run(self, statement: queue.Statement) -> list[Job]:
+        pool = self.pool()
+        if pool is None:
+            raise HTTPProblem(
+                503,
+                "the job queue is not available yet; retry shortly",
+                headers={"Retry-After": "5"},
+            )
+        async with pool.connection() as conn:
+            return await queue.arun(conn, statement)
 
     async def _job(self, request: Request) -> Job:
         job_id = queue.parse_job_id(request.path_params["jobId"])
-        job: Job = await self._run(lambda conn: queue.get_job(conn, job_id))
-        if not may_see(_identity(request), job):
+        found = await self._run(queue.get_statement(job_id))
+        if not found or not may_see(_identity(request), found[0]):
             raise JobNotFoundError(f"no job {job_id}")
-        return job
+        return found[0]
 
     async def list_(self, request: Request) -> Response:
         identity = _identity(request)
@@ -152,9 +154,7 @@ class JobRoutes:
         before_id = queue.parse_job_id(before) if before else None
         owner = None if identity.role == "admin" else identity.name
         jobs = await self._run(
-            lambda conn: queue.list_jobs(
-                conn, owner=owner, limit=limit, before=before_id, statuses=statuses
-            )
+            queue.list_statement(owner=owner, limit=limit, before=before_id, statuses=statuses)
         )
         links = [{"href": f"{self.base_url}/jobs", "rel": "self", "type": "application/json"}]
         if len(jobs) == limit:
@@ -184,11 +184,10 @@ class JobRoutes:
 
     async def dismiss(self, request: Request) -> Response:
         job = await self._job(request)
-        try:
-            dismissed = await self._run(lambda conn: queue.dismiss(conn, job.id))
-        except JobStateError as exc:
-            raise HTTPProblem(410, str(exc)) from exc
-        return JSONResponse(status_info(dismissed, self.base_url))
+        dismissed = await self._run(queue.dismiss_statement(job.id))
+        if not dismissed:
+            raise HTTPProblem(410, f"job {job.id} was already dismissed")
+        return JSONResponse(status_info(dismissed[0], self.base_url))
 
 
 def _identity(request: Request) -> Identity:
