@@ -21,8 +21,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from geoportal.problems import HTTPProblem, problem_response
 from geoportal.security.identity import ANONYMOUS, Identity
-from geoportal.server.problems import HTTPProblem, problem_response
 from jobs import Job, JobNotFoundError, JobStatus, queue
 
 RESULTS_REL = "http://www.opengis.net/def/rel/ogc/1.0/results"
