@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geoportal.security.settings import SecuritySettings
+from jobs.settings import JobSettings
 from tiles.settings import TileSettings
 
 DEFAULT_DATA_DIR = Path("var")
@@ -70,6 +71,11 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(
         default_factory=SecuritySettings,
         description="Tokens, keys, limits, CORS (GEOPORTAL_SECURITY__...).",
+    )
+    jobs: JobSettings = Field(
+        default_factory=JobSettings,
+        description="The job queue: heartbeat, when a worker counts as dead, how long "
+        "finished jobs are kept (GEOPORTAL_JOBS__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

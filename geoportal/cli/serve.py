@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import psycopg
 import typer
@@ -37,6 +41,13 @@ def serve(
     host: str = typer.Option(None, help="Interface to listen on [default: 127.0.0.1]."),
     port: int = typer.Option(None, help="Port [default: 5000]."),
     workers: int = typer.Option(None, help="Worker processes [default: 1]."),
+    job_workers: int = typer.Option(
+        1,
+        min=0,
+        max=64,
+        help="`geoportal worker` processes started beside the server for the job queue "
+        "(uploads, exports, processes); 0 when workers run elsewhere.",
+    ),
 ) -> None:
     """Serve the OGC API (landing page, collections, items, OpenAPI at /openapi) with uvicorn.
 
@@ -48,6 +59,29 @@ def serve(
             os.environ[f"GEOPORTAL_{name}"] = str(value)
     settings = Settings()
     _check_database(settings)
+    with job_worker_processes(job_workers):
+        _serve(settings)
+
+
+@contextmanager
+def job_worker_processes(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """Start `count` job workers (`python -m geoportal.cli worker`); stop them at the end."""
+    processes = [
+        subprocess.Popen([sys.executable, "-m", "geoportal.cli", "worker"]) for _ in range(count)
+    ]
+    try:
+        yield processes
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+
+
+def _serve(settings: Settings) -> None:
     uvicorn.run(
         "geoportal.server.asgi:app_factory",
         factory=True,

@@ -32,6 +32,7 @@ from geoportal.server.audit_routes import audit_route
 from geoportal.server.conformance import declare_conformance
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.features_fast import FeaturesFastPath, ItemsShortcut
+from geoportal.server.jobs_routes import JobRoutes
 from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
@@ -198,6 +199,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/readyz", readyz),
             Route("/api", api_alias),
             audit_route(agency),
+            *JobRoutes(agency, settings.public_url).routes,
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),
