@@ -25,6 +25,8 @@ from starlette.routing import Mount, Route
 from geoportal.catalogue.records import CatalogueNotMigratedError, sync_datasets
 from geoportal.db.database import Database
 from geoportal.db.pools import Pools, server_pools
+from geoportal.db.readiness import check_migrations, expected_migrations
+from geoportal.problems import route_problem
 from geoportal.providers.records import install_locale_fix
 from geoportal.security.authn import Authenticator
 from geoportal.server import pygeoapi_patches
@@ -34,6 +36,7 @@ from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.server.jobs_routes import JobRoutes
 from geoportal.server.local_assets import LocalAssets
+from geoportal.server.metrics import MetricsMiddleware, RouteTemplates, metrics_endpoint
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
@@ -98,16 +101,17 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: the public role reaches the database."""
+    """Readiness: the public role reaches the database and its migrations are the code's."""
     conninfo: str = request.app.state.public_conninfo
     try:
         async with await psycopg.AsyncConnection.connect(conninfo, connect_timeout=5) as conn:
-            await conn.execute("SELECT 1 FROM catalog.layer_stats LIMIT 1")
+            state = await check_migrations(conn, request.app.state.expected_migrations)
     except psycopg.Error:
         log.exception("readiness check failed")
-        return JSONResponse(
-            {"status": "unavailable", "detail": "database unreachable"}, status_code=503
-        )
+        return route_problem(request, 503, "database unreachable")
+    if not state.ready:
+        log.warning("not ready: %s", state.detail())
+        return route_problem(request, 503, state.detail())
     return JSONResponse({"status": "ok"})
 
 
@@ -197,6 +201,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/api", api_alias),
             audit_route(agency),
             *JobRoutes(agency, settings.public_url).routes,
@@ -208,6 +213,11 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Mount("/", app=items_app),
         ],
         middleware=[
+            Middleware(  # outermost: times and counts every answer, by route template
+                MetricsMiddleware,
+                templates=RouteTemplates(lambda: app.routes, pygeoapi_app.routes),
+                pools=pools,
+            ),
             Middleware(
                 SecurityMiddleware,
                 settings=settings.security,
@@ -223,6 +233,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     app.state.authenticator = None  # set while the lifespan runs
     app.state.catalogue = catalogue
     app.state.public_conninfo = public_conninfo
+    app.state.expected_migrations = expected_migrations()
     app.state.public_url = settings.public_url
     app.state.pygeoapi_config = yaml.safe_load(config_path.read_text("utf-8"))
     return app
