@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import psycopg
 import typer
-import uvicorn
 
 from geoportal.db.database import Database
 from geoportal.db.errors import DatabaseError
@@ -49,7 +49,8 @@ def serve(
         "(uploads, exports, processes); 0 when workers run elsewhere.",
     ),
 ) -> None:
-    """Serve the OGC API (landing page, collections, items, OpenAPI at /openapi) with uvicorn.
+    """Serve the OGC API (landing page, collections, items, OpenAPI at /openapi): gunicorn
+    with `--workers` uvicorn worker processes.
 
     The pygeoapi configuration is generated from the layer catalogue at start-up. The
     database must be up and loaded (`geoportal db up`, `db migrate`, `demo load`).
@@ -59,7 +60,7 @@ def serve(
             os.environ[f"GEOPORTAL_{name}"] = str(value)
     settings = Settings()
     _check_database(settings)
-    with job_worker_processes(job_workers):
+    with metrics_directory(), job_worker_processes(job_workers):
         _serve(settings)
 
 
@@ -82,12 +83,26 @@ def job_worker_processes(count: int) -> Iterator[list[subprocess.Popen[bytes]]]:
 
 
 def _serve(settings: Settings) -> None:
-    uvicorn.run(
-        "geoportal.server.asgi:app_factory",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_level=settings.log_level,
-        proxy_headers=True,
-    )
+    """Gunicorn with `settings.workers` uvicorn workers, metrics shared through a directory."""
+    from geoportal.server.gunicorn_app import GeoportalServer, gunicorn_options
+
+    options = gunicorn_options(settings.host, settings.port, settings.workers, settings.log_level)
+    GeoportalServer(options).run()
+
+
+@contextmanager
+def metrics_directory() -> Iterator[None]:
+    """`PROMETHEUS_MULTIPROC_DIR`: a new empty directory for this run unless one is given.
+
+    Set before any worker starts (prometheus-client chooses its mode at import), removed
+    at the end; a directory given by the operator is theirs to empty between runs.
+    """
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        yield
+        return
+    with tempfile.TemporaryDirectory(prefix="geoportal-metrics-") as directory:
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = directory
+        try:
+            yield
+        finally:
+            os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
