@@ -39,6 +39,11 @@ class Settings(BaseSettings):
         default=None,
         description="Connection for the public read path; unset: DATABASE_URL + SET ROLE.",
     )
+    database_read_url: str | None = Field(
+        default=None,
+        description="A streaming replica for the features and search reads (as "
+        "geoportal_public); writes, tiles, their change listener and jobs stay on the primary.",
+    )
     data_dir: Path = Field(
         default=DEFAULT_DATA_DIR,
         description="Where the embedded cluster, generated configuration and caches live.",

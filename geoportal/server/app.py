@@ -61,7 +61,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         public_url=settings.public_url,
         host=settings.host,
         port=settings.port,
-        conninfo=database.public_conninfo,
+        conninfo=database.read_conninfo,  # features: the read replica when configured
         extents=read_extents(database.public_conninfo),
         statement_timeout_ms=settings.statement_timeout_ms,
         default_language=settings.default_language,
