@@ -38,6 +38,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import GaugeMetricFamily
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Match, Mount
@@ -178,24 +179,35 @@ def base_registry() -> CollectorRegistry:
     return registry
 
 
+class _Families:
+    """A collector of ready-made metric families (no stored values, so nothing is written to
+    the multiprocess directory: values read at scrape time are not summed over workers)."""
+
+    def __init__(self, families: list[GaugeMetricFamily]) -> None:
+        self.families = families
+
+    def collect(self) -> list[GaugeMetricFamily]:
+        """The families."""
+        return self.families
+
+
 async def queue_registry(pools: Pools) -> CollectorRegistry:
     """A registry of the job queue's depth and oldest age, read now (scrape time)."""
-    registry = CollectorRegistry()
-    depth = Gauge("geoportal_jobs_queued", "Jobs by status", ["status"], registry=registry)
-    age = Gauge(
+    depth = GaugeMetricFamily("geoportal_jobs_queued", "Jobs by status", labels=["status"])
+    age = GaugeMetricFamily(
         "geoportal_jobs_oldest_age_seconds",
         "Age of the oldest job of a status (running: since it started)",
-        ["status"],
-        registry=registry,
+        labels=["status"],
     )
-    rows: dict[str, tuple[int, float]] = {}
     async with pools["agency"].connection() as conn:
         cursor = await conn.execute(QUEUE_SQL)
         rows = {status: (count, float(oldest)) for status, count, oldest in await cursor.fetchall()}
     for status in QUEUE_STATUSES:
         count, oldest = rows.get(status, (0, 0.0))
-        depth.labels(status).set(count)
-        age.labels(status).set(oldest)
+        depth.add_metric([status], count)
+        age.add_metric([status], oldest)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(_Families([depth, age]))  # type: ignore[arg-type]
     return registry
 
 

@@ -87,6 +87,10 @@ def test_two_workers_answer_share_metrics_and_stop_cleanly(
             assert httpx.get(f"{url}/healthz", timeout=10).json() == {"status": "ok"}
         # whichever worker answers the scrape counts the requests of both
         assert healthz_count(url) == before + 20
+        text = httpx.get(f"{url}/metrics", timeout=10).text
+        families = [line.split()[2] for line in text.splitlines() if line.startswith("# TYPE")]
+        assert len(families) == len(set(families))  # each family once, summed over workers
+        assert "geoportal_jobs_queued" in families and "geoportal_db_pool_waiting" in families
         assert httpx.get(f"{url}/collections/oblasts/items?limit=1", timeout=30).status_code == 200
     finally:
         process.send_signal(signal.SIGTERM)
