@@ -9,7 +9,8 @@ What is measured:
 - `geoportal_tile_cache_total{result,source}`: tile answers, `hit` from `memory` or `disk`,
   `miss` rendered by the `database` (read from the tile answer's `X-Tile-Cache` header).
 - `geoportal_db_pool_connections{pool,state}` (`size`, `available`, `max`) and
-  `geoportal_db_pool_waiting{pool}`: psycopg_pool's statistics, refreshed after each request.
+  `geoportal_db_pool_waiting{pool}`: psycopg_pool's statistics, refreshed after a request at
+  most once a second, and at each scrape.
 - `geoportal_jobs_queued{status}` and `geoportal_jobs_oldest_age_seconds{status}` for
   `accepted` and `running` jobs: one query on `jobs.jobs` (its partial indexes) per scrape,
   through the agency pool.
@@ -27,6 +28,7 @@ import os
 import re
 import time
 from collections.abc import Callable, Iterable
+from functools import lru_cache
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -47,6 +49,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from geoportal.db.pools import Pools
 
 UNMATCHED = "<unmatched>"
+POOL_REFRESH_S = 1.0
 CONVERTER = re.compile(r":[a-z]+}")
 QUEUE_STATUSES = ("accepted", "running")
 QUEUE_SQL = """
@@ -89,8 +92,15 @@ class RouteTemplates:
         self.fallback = list(fallback)
         """The routes of an app mounted without a route table of its own (pygeoapi's)."""
 
+        self._cached = lru_cache(maxsize=4096)(self._template)
+
     def template(self, scope: Scope) -> str:
-        """`/collections/{collection_id}/items`-like, or `<unmatched>`."""
+        """`/collections/{collection_id}/items`-like, or `<unmatched>` (the last 4,096
+        method and path pairs remembered: matching walks some 60 routes)."""
+        return self._cached(scope["method"], scope["path"], scope.get("root_path", ""))
+
+    def _template(self, method: str, path: str, root_path: str) -> str:
+        scope = {"type": "http", "method": method, "path": path, "root_path": root_path}
         return self._find(list(self.routes()), scope, "") or UNMATCHED
 
     def _find(self, routes: list[BaseRoute], scope: Scope, prefix: str) -> str | None:
@@ -122,6 +132,7 @@ class MetricsMiddleware:
         self.app = app
         self.templates = templates
         self.pools = pools
+        self._pools_due = 0.0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or self.templates is None:
@@ -144,7 +155,8 @@ class MetricsMiddleware:
             await self.app(scope, receive, observe)
         finally:
             REQUESTS.labels(method, route, str(status)).inc()
-            if self.pools is not None:
+            if self.pools is not None and start >= self._pools_due:  # at most once a second
+                self._pools_due = start + POOL_REFRESH_S
                 update_pool_gauges(self.pools)
 
 
