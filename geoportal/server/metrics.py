@@ -1,4 +1,4 @@
-"""`/metrics`: the server's Prometheus metrics (prometheus-client, text format 0.0.4).
+"""`/metrics`: the server's Prometheus metrics (prometheus-client's text format, `text/plain`).
 
 What is measured:
 
@@ -224,7 +224,7 @@ async def queue_registry(pools: Pools) -> CollectorRegistry:
 
 
 async def metrics_endpoint(request: Request) -> Response:
-    """`/metrics`: Prometheus text format (text/plain; version=0.0.4)."""
+    """`/metrics`: Prometheus text format (`prometheus_client.CONTENT_TYPE_LATEST`, text/plain)."""
     pools: Pools = request.app.state.pools
     update_pool_gauges(pools)
     body = generate_latest(base_registry())
