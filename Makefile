@@ -32,7 +32,7 @@ system-deps:
 
 # Headless Chromium for the viewer's end-to-end tests (tests/viewer/test_browser.py).
 test-deps:
-	@scripts/system-deps.sh chromium chromium-driver
+	@scripts/system-deps.sh chromium chromium-driver nginx
 
 # MapLibre GL JS, Leaflet and the other browser libraries, from npm (never a CDN at run time),
 # into browser-libs/node_modules (geoportal/viewer/vendor.py finds them there).

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geoportal.security.settings import SecuritySettings
+from jobs.settings import JobSettings
 from tiles.settings import TileSettings
 
 DEFAULT_DATA_DIR = Path("var")
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     public_database_url: str | None = Field(
         default=None,
         description="Connection for the public read path; unset: DATABASE_URL + SET ROLE.",
+    )
+    database_read_url: str | None = Field(
+        default=None,
+        description="A streaming replica for the features and search reads (as "
+        "geoportal_public); writes, tiles, their change listener and jobs stay on the primary.",
     )
     data_dir: Path = Field(
         default=DEFAULT_DATA_DIR,
@@ -77,6 +83,11 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(
         default_factory=SecuritySettings,
         description="Tokens, keys, limits, CORS (GEOPORTAL_SECURITY__...).",
+    )
+    jobs: JobSettings = Field(
+        default_factory=JobSettings,
+        description="The job queue: heartbeat, when a worker counts as dead, how long "
+        "finished jobs are kept (GEOPORTAL_JOBS__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

@@ -2,7 +2,8 @@
 # Make sure the system packages the geoportal needs are present: the PostgreSQL server with
 # PostGIS 3, the GDAL command-line tools (ogrinfo, ogr2ogr: the tests use GDAL as an OGC
 # API client) and Node.js/npm (the viewer's browser libraries); with the arguments `chromium
-# chromium-driver` also the headless browser of the viewer's end-to-end tests. As root on Debian/Ubuntu they are installed with apt-get; otherwise this
+# chromium-driver` also the headless browser of the viewer's end-to-end tests, with `nginx` the
+# web server whose example configuration (config/nginx-geoportal.conf) the suite checks. As root on Debian/Ubuntu they are installed with apt-get; otherwise this
 # script says exactly what to install and fails.
 set -eu
 
@@ -25,6 +26,7 @@ missing() {
     case "$extra" in
       chromium) command -v chromium >/dev/null 2>&1 || out+=(chromium) ;;
       chromium-driver) command -v chromedriver >/dev/null 2>&1 || out+=(chromium-driver) ;;
+      nginx) command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || out+=(nginx) ;;
     esac
   done
   echo "${out[@]:-}"

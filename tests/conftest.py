@@ -130,3 +130,12 @@ def _provider_test_conninfo(request: pytest.FixtureRequest) -> None:
     ):
         database: Database = request.getfixturevalue("database")
         os.environ["GEOPORTAL_TEST_OWNER_CONNINFO"] = database.admin_conninfo()
+
+
+@pytest.fixture
+def queue_conn(database: Database) -> Iterator[psycopg.Connection]:
+    """An owner connection (autocommit) on an empty queue; the queue is emptied again after."""
+    with psycopg.connect(database.owner_conninfo, autocommit=True) as conn:
+        conn.execute("DELETE FROM jobs.jobs")
+        yield conn
+        conn.execute("DELETE FROM jobs.jobs")

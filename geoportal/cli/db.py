@@ -10,6 +10,7 @@ from rich.console import Console
 from rich.table import Table
 
 from geoportal.catalogue.records import sync_datasets
+from geoportal.db import backup as backups
 from geoportal.db.database import Database
 from geoportal.db.geometry_bounds import set_country_buffer
 from geoportal.db.migrate import applied_migrations, list_migrations, migrate, migrations_dir
@@ -134,3 +135,41 @@ def makemigration(
         "utf-8",
     )
     console.print(f"wrote {path}")
+
+
+@app.command("backup")
+def backup_command(
+    path: Path = typer.Argument(..., help="The backup file to write (pg_dump custom format)."),
+) -> None:
+    """Back up the whole geoportal database (layers, restricted data, users and keys, audit
+    trail, jobs) into one compressed file. Safe while the server runs (a consistent
+    snapshot). Restore it with `geoportal db restore FILE`."""
+    settings = Settings()
+    written = backups.backup(Database(settings).admin_conninfo(), path, settings.pg_bin_dir)
+    console.print(f"backup written to {written} ({written.stat().st_size:,} bytes)")
+
+
+@app.command("restore")
+def restore_command(
+    path: Path = typer.Argument(..., help="A file written by `geoportal db backup`."),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation."),
+) -> None:
+    """Replace the geoportal database by a backup. The roles are created first; the backup
+    is restored into a new database and only then swapped in, so a failed restore changes
+    nothing. The replaced database is kept under another name (printed) until you drop it.
+    Stop the server first: its connections are closed."""
+    settings = Settings()
+    if not yes and not typer.confirm(
+        f"Replace the database {settings.db_name} with {path}?", default=False
+    ):
+        raise typer.Exit(1)
+    database = Database(settings)
+    result = backups.restore(
+        database.admin_conninfo("postgres"), settings.db_name, path, settings.pg_bin_dir
+    )
+    console.print(f"restored {path} into {result.database}")
+    if result.kept_as:
+        console.print(
+            f"the previous database is kept as {result.kept_as}; drop it when satisfied "
+            f"(DROP DATABASE {result.kept_as})"
+        )

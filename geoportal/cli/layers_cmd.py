@@ -11,7 +11,9 @@ from rich.table import Table
 
 from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
+from geoportal.job_kinds import CLI_OWNER, job_kinds
 from geoportal.settings import Settings
+from jobs import queue
 from layers.catalogue import load_catalogue
 
 console = Console()
@@ -54,6 +56,13 @@ def load(
         help="Vector file GDAL reads (GeoJSON, GeoPackage, ...) "
         "with the columns the declaration maps from.",
     ),
+    background: bool = typer.Option(
+        False,
+        "--background",
+        help="Queue the load as a job for `geoportal worker` (print its id and return; "
+        "follow it with `geoportal jobs show ID --wait`). The file must be readable by the "
+        "worker's machine.",
+    ),
 ) -> None:
     """Replace one layer's data with a file: validated and reprojected first, then swapped
     in one transaction. A bad file changes nothing."""
@@ -62,9 +71,25 @@ def load(
 
     catalogue = load_catalogue()
     layer = catalogue.get(layer_id)
+    if background:
+        _queue_load(layer.id, path)
+        return
     prepared = prepare_layer(layer, path.parent, path)
     conninfo = Database(Settings()).owner_conninfo
     with psycopg.connect(conninfo) as conn:
         sync_datasets(conn, catalogue)
     result = load_layers(conninfo, [prepared])[0]
     console.print(f"loaded {result.feature_count} features into {layer_id}")
+
+
+def _queue_load(layer_id: str, path: Path) -> None:
+    """Submit a `layers.load` job (owned by the operator account `cli`: admins see it)."""
+    settings = Settings()
+    if not path.is_file():
+        console.print(f"[bold red]error:[/] no file {path}")
+        raise typer.Exit(1)
+    kind = job_kinds(settings)["layers.load"]
+    inputs = {"layer": layer_id, "path": str(path.resolve())}
+    with psycopg.connect(Database(settings).owner_conninfo, connect_timeout=10) as conn:
+        job = queue.submit(conn, kind, inputs, owner=CLI_OWNER, title=f"load {layer_id}")
+    console.print(f"queued job {job.id}: `geoportal jobs show {job.id} --wait` follows it")

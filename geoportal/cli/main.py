@@ -15,6 +15,7 @@ from geoportal.cli import (
     config_cmd,
     db,
     demo,
+    jobs_cmd,
     layers_cmd,
     preview_cmd,
     serve,
@@ -24,6 +25,7 @@ from geoportal.cli import (
 from geoportal.db.errors import DatabaseError
 from geoportal.regions import RegionNotFoundError
 from ingestion.errors import IngestionError
+from jobs.errors import JobsError
 from layers.errors import LayersError
 from tiles.errors import TilesError
 
@@ -50,7 +52,9 @@ app.add_typer(config_cmd.app, name="config")
 app.add_typer(tiles_cmd.app, name="tiles")
 app.add_typer(users_cmd.users_app, name="users")
 app.add_typer(users_cmd.keys_app, name="keys")
+app.add_typer(jobs_cmd.jobs_app, name="jobs")
 app.command("serve")(serve.serve)
+app.command("worker")(jobs_cmd.worker)
 app.command("preview")(preview_cmd.preview_command)
 
 
@@ -70,6 +74,13 @@ def run() -> None:
     """Console entry point: known errors become one clear line and exit status 1."""
     try:
         app()
-    except (DatabaseError, IngestionError, LayersError, TilesError, RegionNotFoundError) as exc:
+    except (
+        DatabaseError,
+        IngestionError,
+        JobsError,
+        LayersError,
+        TilesError,
+        RegionNotFoundError,
+    ) as exc:
         console.print(f"[bold red]error:[/] {exc}")
         sys.exit(1)

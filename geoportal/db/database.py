@@ -75,6 +75,22 @@ class Database:
         """Connection as the public, read-only role."""
         return self.role_conninfo(PUBLIC_ROLE)
 
+    @property
+    def read_conninfo(self) -> str:
+        """The features and search reads: the replica of `database_read_url` as the public
+        role, else `public_conninfo` (the primary).
+
+        Only reads that may lag the primary by the replication delay go there: the tile
+        pool stays on the primary (a tile rendered from a replica that has not replayed an
+        edit yet would be cached after its invalidation), and so does the tile change
+        listener (a standby refuses LISTEN).
+        """
+        if self.settings.database_read_url:
+            return psycopg.conninfo.make_conninfo(
+                self.settings.database_read_url, options=f"-c role={PUBLIC_ROLE}"
+            )
+        return self.public_conninfo
+
     def ensure_database(self) -> bool:
         """Create the geoportal database on the embedded cluster if missing (True if created)."""
         if self.settings.database_url:

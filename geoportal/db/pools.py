@@ -13,8 +13,8 @@ same specs (`async_pool`, `sync_pool`).
 | --- | --- | --- |
 | `agency` | geoportal_agency | none per session: each write sets its statement timeout and identity per transaction (`writes.py`) |
 | `tiles` | geoportal_public | tile timeout, UTC, read only, JIT off, custom plans, `geoportal-tiles` |
-| `search` | geoportal_public | statement timeout |
-| `features` (provider, fast path) | geoportal_public | timeout, UTC, read only, `geoportal-features` |
+| `search` | geoportal_public (the read replica when configured) | statement timeout |
+| `features` (provider, fast path) | geoportal_public (the read replica when configured) | timeout, UTC, read only, `geoportal-features` |
 """  # noqa: E501
 
 from __future__ import annotations
@@ -96,6 +96,8 @@ class PoolSpec:
     timeout_s: float = 10.0
     """How long a request waits for a free connection (then PoolTimeout)."""
     session: SessionSettings = field(default_factory=SessionSettings)
+    read_path: bool = False
+    """Connect to the read replica when one is configured (`Database.read_conninfo`)."""
 
 
 def tile_session(statement_timeout_ms: int) -> SessionSettings:
@@ -163,6 +165,7 @@ def server_pools(tiles: TileSettings) -> dict[str, PoolSpec]:
         "search": PoolSpec(
             name="search",
             min_size=0,
+            read_path=True,
             session=SessionSettings(statement_timeout_ms=SEARCH_TIMEOUT_MS),
         ),
     }
@@ -246,7 +249,12 @@ class Pools:
         """Open every pool (without waiting for connections), close them all on exit."""
         try:
             for name, spec in self.specs.items():
-                pool = async_pool(spec, self.database.role_conninfo(spec.role))
+                conninfo = (
+                    self.database.read_conninfo
+                    if spec.read_path
+                    else self.database.role_conninfo(spec.role)
+                )
+                pool = async_pool(spec, conninfo)
                 await pool.open(wait=False)
                 self._open[name] = pool
             yield self

@@ -26,13 +26,17 @@ from geoportal import pygeoapi_
 from geoportal.catalogue.records import CatalogueNotMigratedError, sync_datasets
 from geoportal.db.database import Database
 from geoportal.db.pools import Pools, server_pools
+from geoportal.db.readiness import check_migrations, expected_migrations
+from geoportal.problems import route_problem
 from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.security.authn import Authenticator
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.input_limits import InputLimitsMiddleware
+from geoportal.server.jobs_routes import JobRoutes
 from geoportal.server.logs import install_log_bounds, plain_handlers
+from geoportal.server.metrics import MetricsMiddleware, RouteTemplates, metrics_endpoint
 from geoportal.server.openapi import build_document
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
 from geoportal.server.search_routes import SearchService, search_routes
@@ -57,7 +61,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         public_url=settings.public_url,
         host=settings.host,
         port=settings.port,
-        conninfo=database.public_conninfo,
+        conninfo=database.read_conninfo,  # features: the read replica when configured
         extents=read_extents(database.public_conninfo),
         statement_timeout_ms=settings.statement_timeout_ms,
         default_language=settings.default_language,
@@ -97,16 +101,17 @@ async def healthz(request: Request) -> Response:
 
 
 async def readyz(request: Request) -> Response:
-    """Readiness: the public role reaches the database."""
+    """Readiness: the public role reaches the database and its migrations are the code's."""
     conninfo: str = request.app.state.public_conninfo
     try:
         async with await psycopg.AsyncConnection.connect(conninfo, connect_timeout=5) as conn:
-            await conn.execute("SELECT 1 FROM catalog.layer_stats LIMIT 1")
+            state = await check_migrations(conn, request.app.state.expected_migrations)
     except psycopg.Error:
         log.exception("readiness check failed")
-        return JSONResponse(
-            {"status": "unavailable", "detail": "database unreachable"}, status_code=503
-        )
+        return route_problem(request, 503, "database unreachable")
+    if not state.ready:
+        log.warning("not ready: %s", state.detail())
+        return route_problem(request, 503, state.detail())
     return JSONResponse({"status": "ok"})
 
 
@@ -196,8 +201,10 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         routes=[
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             Route("/api", api_alias),
             audit_route(agency),
+            *JobRoutes(agency, settings.public_url).routes,
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),
@@ -206,6 +213,11 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Mount("/", app=items_app),
         ],
         middleware=[
+            Middleware(  # outermost: times and counts every answer, by route template
+                MetricsMiddleware,
+                templates=RouteTemplates(lambda: app.routes, pygeoapi_app.routes),
+                pools=pools,
+            ),
             Middleware(
                 SecurityMiddleware,
                 settings=settings.security,
@@ -222,6 +234,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     app.state.authenticator = None  # set while the lifespan runs
     app.state.catalogue = catalogue
     app.state.public_conninfo = public_conninfo
+    app.state.expected_migrations = expected_migrations()
     app.state.public_url = settings.public_url
     app.state.pygeoapi_config = yaml.safe_load(config_path.read_text("utf-8"))
     return app

@@ -53,7 +53,9 @@ SECURITY_HEADERS = [
     (b"content-security-policy", b"frame-ancestors 'self'; base-uri 'self'; object-src 'none'"),
     (b"permissions-policy", b"geolocation=(self), camera=(), microphone=()"),
 ]
-UNLIMITED_PATHS = ("/healthz", "/readyz")
+UNLIMITED_PATHS = ("/healthz", "/readyz", "/metrics")
+OWN_5XX_PATHS = ("/readyz",)
+"""Routes whose 5xx body is kept: /readyz's 503 names what is missing (no trace, no SQL)."""
 
 
 class BodyTooLargeError(Exception):
@@ -119,7 +121,7 @@ class SecurityMiddleware:
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
         extra = self._response_headers(scope, request_id)
-        reply = _Replier(send, extra, request_id)
+        reply = _Replier(send, extra, request_id, keep_5xx=scope["path"] in OWN_5XX_PATHS)
         if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
             await reply.empty(204, self._preflight_headers())
             return
@@ -217,8 +219,16 @@ class SecurityMiddleware:
 class _Replier:
     """Sends the response of the app below, adding our headers, and replaces a 5xx body."""
 
-    def __init__(self, send: Send, headers: list[tuple[bytes, bytes]], request_id: str) -> None:
+    def __init__(
+        self,
+        send: Send,
+        headers: list[tuple[bytes, bytes]],
+        request_id: str,
+        *,
+        keep_5xx: bool = False,
+    ) -> None:
         self._send = send
+        self._keep_5xx = keep_5xx
         self._headers = headers
         self.request_id = request_id
         self.started = False
@@ -232,7 +242,7 @@ class _Replier:
         if message["type"] == "http.response.start":
             self.started = True
             status = int(message["status"])
-            if status >= 500:
+            if status >= 500 and not self._keep_5xx:
                 self._swallow = True
                 log.error("%s answered by the handler (request id %s)", status, self.request_id)
                 await self._start(status, self._problem_headers([]))

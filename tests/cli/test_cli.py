@@ -41,6 +41,11 @@ COMMANDS = [
     ["keys", "create"],
     ["keys", "list"],
     ["keys", "revoke"],
+    ["worker"],
+    ["jobs"],
+    ["jobs", "list"],
+    ["jobs", "show"],
+    ["jobs", "dismiss"],
 ]
 
 
@@ -163,3 +168,38 @@ def test_tiles_export_errors_are_one_clear_line(
     assert message in " ".join(result.stderr.split())
     assert "Traceback" not in result.stderr
     assert not (tmp_path / "x.pmtiles").exists()
+
+
+def test_a_background_load_is_a_job_a_worker_runs(loaded: Database, settings: Settings) -> None:
+    from geoportal.demo.loader import demo_data_dir
+
+    from ingestion.vector import source_path
+    from layers.catalogue import load_catalogue
+
+    path = source_path(load_catalogue().get("peaks"), demo_data_dir())
+    queued = geoportal("layers", "load", "peaks", str(path), "--background", settings=settings)
+    assert queued.returncode == 0, queued.stderr
+    job_id = queued.stdout.split("queued job ")[1].split(":")[0]
+    ran = geoportal("worker", "--once", settings=settings)
+    assert ran.returncode == 0 and "job(s) run" in ran.stdout, ran.stderr
+    shown = geoportal("jobs", "show", job_id, settings=settings)
+    assert shown.returncode == 0, shown.stderr
+    info = json.loads(shown.stdout)
+    assert info["status"] == "successful" and info["results"]["layer"] == "peaks"
+    listed = geoportal("jobs", "list", settings=settings)
+    assert job_id[:8] in listed.stdout
+
+
+def test_a_background_load_of_a_missing_file_is_refused(settings: Settings) -> None:
+    result = geoportal(
+        "layers", "load", "peaks", "/no/such.geojson", "--background", settings=settings
+    )
+    assert result.returncode == 1 and "no file /no/such.geojson" in result.stdout
+
+
+@pytest.mark.parametrize("args", [["jobs", "show", "nope"], ["jobs", "dismiss", "nope"]])
+def test_jobs_commands_refuse_bad_ids_clearly(loaded: Database, settings: Settings, args) -> None:
+    result = geoportal(*args, settings=settings)
+    assert result.returncode == 1
+    assert "job ids are UUIDs" in result.stdout + result.stderr
+    assert "Traceback" not in result.stdout + result.stderr

@@ -165,7 +165,47 @@ FEATURE_INPUT = {
     },
 }
 
+STATUS_INFO = {
+    "type": "object",
+    "description": "OGC API Processes statusInfo (a job of the geoportal's queue).",
+    "required": ["jobID", "status", "type"],
+    "properties": {
+        "jobID": {"type": "string", "format": "uuid"},
+        "type": {"type": "string", "enum": ["process"]},
+        "processID": STRING,
+        "title": STRING,
+        "status": {
+            "type": "string",
+            "enum": ["accepted", "running", "successful", "failed", "dismissed"],
+        },
+        "message": {"type": "string", "nullable": True},
+        "progress": {"type": "integer", "minimum": 0, "maximum": 100},
+        "created": {"type": "string", "format": "date-time"},
+        "started": {"type": "string", "format": "date-time"},
+        "finished": {"type": "string", "format": "date-time"},
+        "updated": {"type": "string", "format": "date-time"},
+        "links": LINKS,
+    },
+}
+
+JOB_LIST = {
+    "type": "object",
+    "required": ["jobs", "links"],
+    "properties": {
+        "jobs": {"type": "array", "items": {"$ref": "#/components/schemas/StatusInfo"}},
+        "links": LINKS,
+    },
+}
+
+JOB_RESULTS = {
+    "type": "object",
+    "description": "The results of the job's kind (a layer load: layer, featureCount, ...).",
+}
+
 SCHEMAS: dict[str, Any] = {
+    "StatusInfo": STATUS_INFO,
+    "JobList": JOB_LIST,
+    "JobResults": JOB_RESULTS,
     "Status": STATUS,
     "TileSetItem": TILESET_ITEM,
     "TileSets": TILESETS,

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from geoportal.server.openapi.components import WRITE_SECURITY
-from geoportal.server.openapi.context import JSON, RouteContext, json_reply, lang_param
+from geoportal.server.openapi.context import RouteContext, json_reply, lang_param
 from geoportal.server.openapi.model import Operation, Param, Reply
-from geoportal.server.openapi.schemas import ref
 from geoportal.server.search_routes import MAX_LIMIT as SEARCH_MAX_LIMIT
 from geoportal.server.search_routes import MAX_QUERY_LENGTH, MIN_QUERY_LENGTH
 
@@ -27,11 +26,25 @@ def health(ctx: RouteContext) -> list[Operation]:
             method="get",
             path="/readyz",
             operation_id="getReadiness",
-            summary="Readiness: the database answers (503 when it does not)",
+            summary="Readiness: the database answers and its migrations are the code's "
+            "(503 naming what is missing when not)",
+            tags=("server",),
+            replies=(status,),
+            errors=(503,),
+        ),
+        Operation(
+            method="get",
+            path="/metrics",
+            operation_id="getMetrics",
+            summary="Prometheus metrics: requests and latency per route, tile cache, pools, "
+            "job queue (docs/deploy.md)",
             tags=("server",),
             replies=(
-                status,
-                Reply(status=503, description="Not ready", media={JSON: ref("Status")}),
+                Reply(
+                    status=200,
+                    description="Prometheus text exposition format",
+                    media={"text/plain": {"type": "string"}},
+                ),
             ),
             errors=(),
         ),
