@@ -171,8 +171,7 @@ def test_tiles_export_errors_are_one_clear_line(
 
 
 def test_a_background_load_is_a_job_a_worker_runs(loaded: Database, settings: Settings) -> None:
-    from geoportal.demo.loader import demo_data_dir
-
+    from demo.loader import demo_data_dir
     from ingestion.vector import source_path
     from layers.catalogue import load_catalogue
 

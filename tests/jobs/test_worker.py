@@ -11,10 +11,10 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from demo.generate import layer_file
 from geoportal.db.database import Database
 from geoportal.job_kinds import job_kinds
 from geoportal.settings import Settings
-from ingestion.vector import source_path
 from jobs import Job, JobContext, JobFailedError, JobKind, JobStatus, queue
 from jobs.settings import JobSettings
 from jobs.worker import Worker
@@ -91,7 +91,7 @@ def test_progress_is_visible_and_dismissal_stops_the_job(database: Database, que
 def test_a_worker_process_loads_a_layer(
     loaded: Database, settings: Settings, catalogue: Catalogue, generated: Path, queue_conn
 ) -> None:
-    path = source_path(catalogue.get("sports_facilities"), generated)
+    path = layer_file(generated, "sports_facilities")
     before = _count(queue_conn, catalogue, "sports_facilities")
     kind = job_kinds(settings)["layers.load"]
     job = queue.submit(
@@ -129,7 +129,7 @@ def test_a_bad_file_fails_the_job_and_keeps_the_layer(
 def test_a_worker_killed_mid_load_leaves_the_layer_intact_and_the_job_failed(
     loaded: Database, settings: Settings, catalogue: Catalogue, generated: Path, queue_conn
 ) -> None:
-    path = source_path(catalogue.get("buildings"), generated)
+    path = layer_file(generated, "buildings")
     before = _count(queue_conn, catalogue, "buildings")
     kind = job_kinds(settings)["layers.load"]
     job = queue.submit(
