@@ -19,7 +19,6 @@ from psycopg_pool import AsyncConnectionPool
 from pygeoapi.api import API
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -31,10 +30,12 @@ from geoportal.security.authn import Authenticator
 from geoportal.server import pygeoapi_patches
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.conformance import declare_conformance
+from geoportal.server.errors import add_exception_handlers
 from geoportal.server.etags import ItemETagMiddleware
 from geoportal.server.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.server.local_assets import LocalAssets
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.rate_limit import WorkLimiter, limiter_sync
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
 from geoportal.server.tile_downloads import download_routes
@@ -160,12 +161,9 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     search = SearchService(catalogue, public_conninfo, settings.default_language)
 
     writer: dict[str, Any] = {}  # the agency pool and authenticator, opened in the lifespan
-    # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
-    items_app = (
-        CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"], expose_headers=["*"])
-        if pygeoapi_api.config["server"].get("cors")
-        else features
-    )
+    agency_conninfo = Database(settings).agency_conninfo
+    limiter = WorkLimiter(settings.security)  # one per process, shared through the database
+    items_app = features  # CORS: the security middleware alone decides
     writes = WriteRoutes(
         catalogue,
         lambda: writer.get("pool"),
@@ -178,7 +176,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
         pool = AsyncConnectionPool(
-            Database(settings).agency_conninfo,
+            agency_conninfo,
             min_size=0,
             max_size=4,
             open=False,
@@ -188,10 +186,15 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         )
         await pool.open(wait=False)
         writer["pool"] = pool
-        writer["authenticator"] = Authenticator(settings.security, pool)
+        authenticator = writer["authenticator"] = Authenticator(settings.security, pool)
         try:
-            # tile pool and change listener, search pool of this process
-            async with tiles.lifespan(), search.lifespan():
+            # tile pool and change listener, search pool, key revocations, shared rate limit
+            async with (
+                tiles.lifespan(),
+                search.lifespan(),
+                authenticator.listening(agency_conninfo),
+                limiter_sync(limiter, agency_conninfo, settings.security.rate_limit_sync_s),
+            ):
                 yield
         finally:
             writer.clear()
@@ -217,12 +220,14 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
                 SecurityMiddleware,
                 settings=settings.security,
                 authenticator=lambda: writer.get("authenticator"),
+                limiter=limiter,
             ),
             Middleware(ItemETagMiddleware, catalogue=catalogue, pool=lambda: writer.get("pool")),
             Middleware(ItemsShortcut, features=items_app),
         ],
         lifespan=lifespan,
     )
+    add_exception_handlers(app)
     app.state.settings = settings
     app.state.catalogue = catalogue
     app.state.public_conninfo = public_conninfo

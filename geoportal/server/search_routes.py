@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from geoportal.server.problems import CORS, route_problem
+from geoportal.server.errors import route_problem
 from layers.catalogue import Catalogue
 from layers.model import LANGUAGES, Layer
 
@@ -211,7 +211,6 @@ class SearchService:
                 "lang": params.lang,
                 "results": [result_json(row, titles) for row in rows],
             },
-            headers=CORS,
         )
 
     @asynccontextmanager

@@ -26,7 +26,7 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from geoportal.regions import RegionNotFoundError
-from geoportal.server.tiles_routes import CORS, TileServer, guarded, until_disconnected
+from geoportal.server.tiles_routes import TileServer, guarded, until_disconnected
 from geoportal.tile_exports import (
     DOWNLOAD_PATH,
     ExportRequest,
@@ -130,14 +130,7 @@ class PMTilesDownloads:
         if written is None:  # the client left
             shutil.rmtree(folder, ignore_errors=True)
             return Response(status_code=499)
-        headers = dict(
-            CORS,
-            **{
-                "X-Tile-Count": str(written.tiles),
-                "Cache-Control": "no-store",
-                "Access-Control-Expose-Headers": "Content-Disposition, X-Tile-Count",
-            },
-        )
+        headers = {"X-Tile-Count": str(written.tiles), "Cache-Control": "no-store"}
         return FileResponse(
             path,
             media_type=PMTILES,

@@ -34,6 +34,7 @@ from starlette.routing import BaseRoute, Route
 
 from geoportal.db.database import Database
 from geoportal.providers.tiles import compile_tile_filter
+from geoportal.server.errors import exception_response
 from geoportal.settings import Settings
 from geoportal.tile_exports import download_url
 from layers.catalogue import Catalogue
@@ -42,14 +43,10 @@ from tiles.cache import TileCache
 from tiles.changes import ChangeListener
 from tiles.errors import (
     InvalidTileRequestError,
-    TileMatrixSetNotFoundError,
-    TileOutOfRangeError,
-    TileQueryTimeoutError,
     TilesError,
-    TilesetNotFoundError,
     TilesUnavailableError,
 )
-from tiles.export import EXPORT_TMS, PMTILES, ExportEmptyError
+from tiles.export import EXPORT_TMS, PMTILES
 from tiles.query import TileFilter
 from tiles.service import (
     RenderedTile,
@@ -64,18 +61,6 @@ from tiles.types import BBox
 
 log = logging.getLogger(__name__)
 
-# One table from error class to (status, OGC exception code); see STYLE.md section 6.
-ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
-    TilesetNotFoundError: (404, "NotFound"),
-    TileMatrixSetNotFoundError: (404, "NotFound"),
-    TileOutOfRangeError: (404, "NotFound"),
-    InvalidTileRequestError: (400, "InvalidParameterValue"),
-    ProviderInvalidQueryError: (400, "InvalidParameterValue"),
-    ExportEmptyError: (404, "NotFound"),
-    TileQueryTimeoutError: (503, "ServiceUnavailable"),
-    TilesUnavailableError: (503, "ServiceUnavailable"),
-}
-CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, X-Tile-Cache"}
 LANGUAGES = ("en", "ru", "ky")
 
 
@@ -93,32 +78,9 @@ def tile_settings_for(settings: Settings) -> TileSettings:
     return tiles
 
 
-def problem(request: Request, exc: Exception) -> JSONResponse:
-    """An RFC 9457 problem details response for a tile error (500 for anything unmapped)."""
-    status, code = next(
-        (v for cls, v in ERROR_STATUS.items() if isinstance(exc, cls)), (500, "ServerError")
-    )
-    if status == 500:
-        log.exception("tile request %s failed", request.url.path, exc_info=exc)
-        detail = "internal error"
-    elif isinstance(exc, ProviderInvalidQueryError):
-        detail = exc.user_msg or "invalid query"
-    else:
-        detail = str(exc)
-    headers = dict(CORS, **({"Retry-After": "5"} if status == 503 else {}))
-    return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": code,
-            "status": status,
-            "detail": detail,
-            "instance": request.url.path,
-            "code": code,
-        },
-        status_code=status,
-        media_type="application/problem+json",
-        headers=headers,
-    )
+def problem(request: Request, exc: Exception) -> Response:
+    """The problem details answer of a tile error (the one table of `errors.py`)."""
+    return exception_response(request, exc)
 
 
 def _index(request: Request, name: str) -> int:
@@ -176,7 +138,7 @@ class TileServer:
         """Caching headers of a tile answer."""
         max_age = self.tiles.max_age_s
         control = f"public, max-age={max_age}" if max_age else "public, no-cache"
-        return dict(CORS, **{"ETag": etag, "Cache-Control": control, "X-Tile-Cache": source})
+        return {"ETag": etag, "Cache-Control": control, "X-Tile-Cache": source}
 
     def tileset_of(self, request: Request) -> Tileset:
         """The collection's tileset, or the basemap for `/tiles/...`."""
@@ -200,7 +162,6 @@ class TileServer:
                 self.settings.public_url,
                 self.language_of(request),
             ),
-            headers=CORS,
         )
 
     async def tileset(self, request: Request) -> Response:
@@ -233,7 +194,7 @@ class TileServer:
                     ),
                 }
             )
-        return JSONResponse(document, headers=CORS)
+        return JSONResponse(document)
 
     async def tilejson(self, request: Request) -> Response:
         """TileJSON 3.0.0 (Web Mercator only: TileJSON has no other grid)."""
@@ -246,7 +207,6 @@ class TileServer:
             metadata.tilejson(
                 tileset, tms, zooms, self.tiles_url(tileset), self.tiles, self.language_of(request)
             ),
-            headers=CORS,
         )
 
     async def style(self, request: Request) -> Response:
@@ -254,7 +214,7 @@ class TileServer:
         tileset = self.tileset_of(request)
         tms = get_tile_matrix_set(request.path_params["tileMatrixSetId"])
         url = f"{self.tiles_url(tileset)}/{tms.id}/tilejson.json"
-        return JSONResponse(metadata.style(tileset, url), headers=CORS)
+        return JSONResponse(metadata.style(tileset, url))
 
     async def tile(self, request: Request) -> Response:
         """One vector tile: 200 MVT, 204 empty, 304 unchanged (If-None-Match)."""
