@@ -45,7 +45,7 @@ class SecuritySettings(BaseModel):
         "every process and host; 0: no limit.",
     )
     rate_limit_burst: float = Field(
-        default=45.0,
+        default=20.0,
         gt=0,
         description="Work (server seconds) an anonymous address may spend at once "
         "above its rate before it gets 429 (room for a full download).",
