@@ -148,9 +148,9 @@ def status_of(exc: BaseException) -> tuple[int, str]:
 
 
 def detail_of(exc: BaseException, status: int) -> str:
-    """What the client is told: the exception's message for a 4xx of ours, a generic text for
-    database errors and every 5xx (the log keeps the message)."""
-    if isinstance(exc, psycopg.Error) or status >= 500:
+    """What the client is told: the exception's message when its class is in the table, a
+    generic text for database errors and unmapped 500s (the log keeps the message)."""
+    if isinstance(exc, psycopg.Error) or status == 500:
         return GENERIC_DETAIL.get(status, GENERIC_DETAIL[500])
     user_msg = getattr(exc, "user_msg", None)  # pygeoapi provider errors
     return str(user_msg or exc) or TITLES.get(status, "Error")

@@ -17,6 +17,7 @@ from starlette.routing import Mount
 from geoportal.db.database import Database
 from geoportal.server.app import create_app
 from geoportal.server.features_fast import FeaturesFastPath
+from geoportal.server.security_middleware import SecurityMiddleware
 from geoportal.settings import Settings
 from tests.support.server import free_port, serve_asgi
 
@@ -108,7 +109,12 @@ def apps(loaded: Database, settings: Settings) -> Iterator[Apps]:
     ours_port, pygeoapi_port = free_port(), free_port()
     with (
         serve_asgi(app, "127.0.0.1", ours_port),
-        serve_asgi(fast.app, "127.0.0.1", pygeoapi_port),
+        # pygeoapi alone, behind the same middleware (CORS, the one error shape)
+        serve_asgi(
+            SecurityMiddleware(fast.app, settings.security, authenticator=lambda: None),
+            "127.0.0.1",
+            pygeoapi_port,
+        ),
         httpx.Client(base_url=f"http://127.0.0.1:{ours_port}", timeout=60) as ours,
         httpx.Client(base_url=f"http://127.0.0.1:{pygeoapi_port}", timeout=60) as pygeoapi,
     ):
@@ -122,6 +128,7 @@ def comparable(response) -> tuple:
         body = response.json()
         if isinstance(body, dict):
             body.pop("timeStamp", None)
+            body.pop("requestId", None)  # one per request
     elif "html" in content_type:
         body = len(response.text) > 0
     headers = {
