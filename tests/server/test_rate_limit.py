@@ -27,6 +27,7 @@ from tests.support.server import LiveServer, spawn_server
 pytestmark = pytest.mark.slow
 IDLE = """() => { const v = window.geoportalViewer; const m = v && v.map;
   return Boolean(m && m.loaded() && m.areTilesLoaded() && !m.isMoving()); }"""
+STILL = """() => { const m = window.geoportalViewer.map; return !m.isMoving(); }"""
 BISHKEK = (42.8746, 74.5698)
 VIEWER_LAYERS = "oblasts,roads,buildings,agri_plots,settlements"
 
@@ -116,13 +117,16 @@ def test_a_viewer_session_zooming_into_bishkek_is_never_refused(shipped: LiveSer
                 page.goto(f"{shipped.url}/map#map=6/{lat}/{lon}/0/0&layers={VIEWER_LAYERS}")
                 page.wait_for_selector("body[data-map-ready=true]", timeout=30_000)
                 _wait_idle(page)
-                for zoom in range(7, 17):  # one zoom step at a time, as a person scrolls in
+                # one zoom step at a time, as a person scrolls in: the next step as soon as the
+                # map stands still, before every tile of the last one is there
+                for zoom in range(7, 17):
                     page.evaluate(
                         "([z, c]) => window.geoportalViewer.map.easeTo("
                         "{zoom: z, center: c, duration: 400})",
                         [zoom, [lon, lat]],
                     )
-                    _wait_idle(page)
+                    page.wait_for_function(STILL, timeout=30_000)
+                _wait_idle(page)  # and looks at the street until everything is drawn
         finally:
             browser.close()
     tiles = [url for _, url in statuses if "/tiles/" in url]
