@@ -88,7 +88,7 @@ def geoportal_env(settings: Settings, **extra: str) -> dict[str, str]:
             "GEOPORTAL_DB_NAME": settings.db_name,
             "GEOPORTAL_DB_PORT": str(settings.db_port),
             # one load generator sends thousands of anonymous requests a second: the
-            # per-address rate limit (600/min) would answer most of them with 429
+            # per-address limit of work (30 s a minute) would answer most of them with 429
             "GEOPORTAL_SECURITY__RATE_LIMIT_PER_MINUTE": "0",
             "PYTHONPATH": str(REPO),
         }

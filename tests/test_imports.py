@@ -20,7 +20,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "tiles": ("ingestion", "geoportal", *FRAMEWORKS),
     "geoportal/viewer": ("geoportal.server",),
     "geoportal/db": ("geoportal.server", "geoportal.viewer", "geoportal.providers", *FRAMEWORKS),
-    "geoportal/problems.py": ("geoportal.server", "geoportal.viewer"),
+    "geoportal/errors.py": ("geoportal.server", "geoportal.viewer"),
 }
 """Package (folder or module, relative to the repository) -> modules it must not import."""
 

@@ -31,6 +31,23 @@ keys_app = typer.Typer(
 WRITABLE_THEMES = [theme for theme in THEMES if theme != "base"]
 
 
+QUOTA_HELP = (
+    "Work (server seconds) a minute the caller may use; the rate limit refuses more with 429. "
+    "Default: GEOPORTAL_SECURITY__KEY_RATE_LIMIT_PER_MINUTE."
+)
+
+
+def _parse_quota(text: str) -> float | None:
+    """A quota argument: a number of work seconds a minute, or `default`."""
+    if text.strip().lower() == "default":
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        _fail(f"quota {text!r}: a number of work seconds a minute, or `default`")
+        raise
+
+
 def _connect() -> psycopg.Connection:
     return psycopg.connect(Database(Settings()).owner_conninfo, connect_timeout=10)
 
@@ -90,6 +107,7 @@ def add_user(
         "inside it. Default: the whole country.",
     ),
     full_name: str = typer.Option(None, help="The person's name, for the administrators."),
+    quota: float = typer.Option(None, min=0, help=QUOTA_HELP),
 ) -> None:
     """Add a user. Then give them a key with `geoportal keys create USER`."""
     unknown = sorted(set(theme or []) - set(WRITABLE_THEMES))
@@ -99,6 +117,8 @@ def add_user(
         with _connect() as conn:
             oblasts = resolve_oblasts(conn, oblast or [])
             keys.add_user(conn, name, role, sorted(set(theme or [])), oblasts, full_name)
+            if quota is not None:
+                keys.set_user_quota(conn, name, quota)
     except SecurityInputError as exc:
         _fail(str(exc))
     console.print(
@@ -129,8 +149,8 @@ def list_users() -> None:
 
 @users_app.command("disable")
 def disable_user(name: str = typer.Argument(..., help="The user to disable.")) -> None:
-    """Disable a user: their keys stop working at once (servers forget verified keys within
-    GEOPORTAL_SECURITY__KEY_CACHE_S seconds). Disabling cannot be undone: add a new user."""
+    """Disable a user: their keys stop working at once in every server process. Disabling
+    cannot be undone: add a new user."""
     try:
         with _connect() as conn:
             keys.disable_user(conn, name)
@@ -151,6 +171,7 @@ def create_key(
         "(default: never; rotate by creating a new key and revoking "
         "the old one).",
     ),
+    quota: float = typer.Option(None, min=0, help=QUOTA_HELP + " Overrides the user's."),
 ) -> None:
     """Create an API key. It is printed once: hand it over securely; it cannot be shown
     again. Clients send it as `X-API-Key: <key>` or `Authorization: Bearer <key>`."""
@@ -158,6 +179,8 @@ def create_key(
     try:
         with _connect() as conn:
             key = keys.create_key(conn, user, note, expires)
+            if quota is not None:
+                keys.set_key_quota(conn, key, quota)
     except SecurityInputError as exc:
         _fail(str(exc))
     console.print(f"API key for {user} (shown once):")
@@ -189,11 +212,41 @@ def revoke_key(
         ..., help="The key's prefix (12 hex digits after `gpk_`, as `keys list` shows) or the key."
     ),
 ) -> None:
-    """Revoke a key at once (servers forget verified keys within
-    GEOPORTAL_SECURITY__KEY_CACHE_S seconds)."""
+    """Revoke a key at once (every server process forgets it at once)."""
     try:
         with _connect() as conn:
             keys.revoke_key(conn, prefix)
     except SecurityInputError as exc:
         _fail(str(exc))
     console.print("revoked")
+
+
+@users_app.command("quota")
+def user_quota(
+    name: str = typer.Argument(..., help="The user."),
+    quota: str = typer.Argument(..., help="Work seconds a minute, or `default`."),
+) -> None:
+    """Set a user's rate-limit quota (its keys without their own quota use it); applied at
+    once by every server process."""
+    value = _parse_quota(quota)
+    try:
+        with _connect() as conn:
+            keys.set_user_quota(conn, name, value)
+    except SecurityInputError as exc:
+        _fail(str(exc))
+    console.print(f"quota of {name}: {quota}")
+
+
+@keys_app.command("quota")
+def key_quota(
+    prefix: str = typer.Argument(..., help="The key's prefix (as `keys list` shows) or the key."),
+    quota: str = typer.Argument(..., help="Work seconds a minute, or `default` (the user's)."),
+) -> None:
+    """Set a key's rate-limit quota; applied at once by every server process."""
+    value = _parse_quota(quota)
+    try:
+        with _connect() as conn:
+            keys.set_key_quota(conn, prefix, value)
+    except SecurityInputError as exc:
+        _fail(str(exc))
+    console.print(f"quota of key {prefix.removeprefix('gpk_').split('_')[0]}: {quota}")

@@ -21,6 +21,10 @@ class Identity:
     themes: frozenset[str] = field(default_factory=frozenset)
     oblasts: frozenset[str] = field(default_factory=frozenset)
     method: Literal["anonymous", "api_key", "oidc"] = "anonymous"
+    key_id: str | None = None
+    """The API key's prefix (who pays for the work, with its own quota)."""
+    quota_per_minute: float | None = None
+    """Work seconds a minute this caller may use (set by an administrator); None: default."""
 
     @property
     def is_authenticated(self) -> bool:

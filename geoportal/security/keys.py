@@ -142,7 +142,7 @@ def list_users(conn: psycopg.Connection) -> list[UserRow]:
 
 
 def disable_user(conn: psycopg.Connection, name: str) -> None:
-    """Disable a user: their keys stop working (within `key_cache_s`), tokens are refused.
+    """Disable a user: their keys stop working at once in every server process.
 
     Raises:
         SecurityInputError: no such user.
@@ -203,3 +203,37 @@ def list_keys(conn: psycopg.Connection, user: str | None = None) -> list[KeyRow]
         {"user": user},
     ).fetchall()
     return [KeyRow(*row) for row in rows]
+
+
+def _quota(quota: float | None) -> float | None:
+    if quota is not None and not 0 <= quota <= 1e6:
+        raise SecurityInputError(f"quota {quota}: work seconds a minute from 0 to 1000000")
+    return quota
+
+
+def set_user_quota(conn: psycopg.Connection, name: str, quota: float | None) -> None:
+    """Set a user's quota (work seconds a minute; None: the server default). Servers apply
+    it at once (the change is notified to every process).
+
+    Raises:
+        SecurityInputError: no such user, or a negative quota.
+    """
+    cur = conn.execute(
+        "UPDATE auth.users SET quota_per_minute = %s WHERE name = %s", [_quota(quota), name]
+    )
+    if cur.rowcount == 0:
+        raise SecurityInputError(f"no user {name!r}")
+
+
+def set_key_quota(conn: psycopg.Connection, prefix: str, quota: float | None) -> None:
+    """Set a key's quota (work seconds a minute; None: its user's, else the default).
+
+    Raises:
+        SecurityInputError: no such key, or a negative quota.
+    """
+    prefix = prefix.removeprefix("gpk_").split("_")[0]
+    cur = conn.execute(
+        "UPDATE auth.api_keys SET quota_per_minute = %s WHERE prefix = %s", [_quota(quota), prefix]
+    )
+    if cur.rowcount == 0:
+        raise SecurityInputError(f"no key with prefix {prefix!r}")

@@ -17,7 +17,6 @@ import yaml
 from pygeoapi.api import API
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -27,7 +26,7 @@ from geoportal.catalogue.records import CatalogueNotMigratedError, sync_datasets
 from geoportal.db.database import Database
 from geoportal.db.pools import Pools, server_pools
 from geoportal.db.readiness import check_migrations, expected_migrations
-from geoportal.problems import route_problem
+from geoportal.errors import add_exception_handlers, route_problem
 from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.security.authn import Authenticator
@@ -39,6 +38,7 @@ from geoportal.server.logs import install_log_bounds, plain_handlers
 from geoportal.server.metrics import MetricsMiddleware, RouteTemplates, metrics_endpoint
 from geoportal.server.openapi import build_document
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.rate_limit import WorkLimiter, limiter_sync
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
 from geoportal.server.tile_downloads import download_routes
@@ -168,12 +168,9 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     public_conninfo = Database(settings).public_conninfo
     search = SearchService(catalogue, pools.getter("search"), settings.default_language)
 
-    # pygeoapi's CORS policy (server.cors) also covers what the fast path answers
-    items_app = (
-        CORSMiddleware(features, allow_origins=["*"], allow_methods=["*"], expose_headers=["*"])
-        if pygeoapi_api.config["server"].get("cors")
-        else features
-    )
+    agency_conninfo = Database(settings).agency_conninfo
+    limiter = WorkLimiter(settings.security)  # one per process, shared through the database
+    items_app = features  # CORS: the security middleware alone decides
     writes = WriteRoutes(
         catalogue,
         agency,
@@ -186,13 +183,20 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
         try:
-            # the pools, then the tile service and its change listener on the tile pool
-            async with pools.opened(), tiles.lifespan():
-                app.state.authenticator = Authenticator(settings.security, pools["agency"])
-                try:
-                    yield
-                finally:
-                    app.state.authenticator = None
+            # the pools, then the tile service and its change listener on the tile pool, key
+            # revocations and the shared rate limit
+            async with (
+                pools.opened(),
+                tiles.lifespan(),
+                limiter_sync(limiter, agency_conninfo, settings.security.rate_limit_sync_s),
+            ):
+                authenticator = Authenticator(settings.security, pools["agency"])
+                async with authenticator.listening(agency_conninfo):
+                    app.state.authenticator = authenticator
+                    try:
+                        yield
+                    finally:
+                        app.state.authenticator = None
         finally:
             await features.aclose()
 
@@ -222,6 +226,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
                 SecurityMiddleware,
                 settings=settings.security,
                 authenticator=lambda: app.state.authenticator,
+                limiter=limiter,
             ),
             Middleware(InputLimitsMiddleware),
             Middleware(ItemETagMiddleware, catalogue=catalogue, pool=agency),
@@ -229,6 +234,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         ],
         lifespan=lifespan,
     )
+    add_exception_handlers(app)
     app.state.settings = settings
     app.state.pools = pools
     app.state.authenticator = None  # set while the lifespan runs

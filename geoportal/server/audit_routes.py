@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from geoportal.problems import HTTPProblem, problem_response
+from geoportal.errors import HTTPProblem, problem_response
 from geoportal.security.identity import ANONYMOUS, Identity
 
 

@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from geoportal.problems import HTTPProblem
+from geoportal.errors import HTTPProblem
 from ingestion.values import check_value, coerce_value
 from layers.model import Layer
 

@@ -25,7 +25,7 @@ from urllib.parse import parse_qsl
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from geoportal.problems import problem_response
+from geoportal.errors import problem_response
 
 MAX_FILTER_CHARS = 32_768
 """Longest `filter=` text (a CQL2 polygon of about 1,500 vertices)."""

@@ -15,15 +15,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import psycopg
 from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from geoportal.problems import HTTPProblem, problem_response
+from geoportal.errors import HTTPProblem
 from geoportal.security.identity import ANONYMOUS, Identity
-from jobs import Job, JobNotFoundError, JobStatus, queue
+from jobs import Job, JobNotFoundError, JobStateError, JobStatus, queue
 
 RESULTS_REL = "http://www.opengis.net/def/rel/ogc/1.0/results"
 STATUS_REL = "http://www.opengis.net/def/rel/ogc/1.0/job-list"
@@ -86,37 +85,11 @@ class JobRoutes:
     def routes(self) -> list[Route]:
         """The routes to mount."""
         return [
-            Route("/jobs", self._guard(self.list_), methods=["GET"]),
-            Route("/jobs/{jobId}", self._guard(self.show), methods=["GET"]),
-            Route("/jobs/{jobId}", self._guard(self.dismiss), methods=["DELETE"]),
-            Route("/jobs/{jobId}/results", self._guard(self.results), methods=["GET"]),
+            Route("/jobs", self.list_, methods=["GET"]),
+            Route("/jobs/{jobId}", self.show, methods=["GET"]),
+            Route("/jobs/{jobId}", self.dismiss, methods=["DELETE"]),
+            Route("/jobs/{jobId}/results", self.results, methods=["GET"]),
         ]
-
-    def _guard(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        async def endpoint(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except HTTPProblem as exc:
-                return problem_response(
-                    exc.status,
-                    exc.detail,
-                    _request_id(request),
-                    headers=exc.headers,
-                    instance=request.url.path,
-                )
-            except JobNotFoundError as exc:
-                return problem_response(
-                    404, str(exc), _request_id(request), instance=request.url.path, code="NoSuchJob"
-                )
-            except psycopg.OperationalError:
-                return problem_response(
-                    503,
-                    "the job queue is not reachable; retry shortly",
-                    _request_id(request),
-                    headers={"Retry-After": "5"},
-                )
-
-        return endpoint
 
     async def _run(self, statement: queue.Statement) -> list[Job]:
         pool = self.pool()
@@ -186,16 +159,12 @@ class JobRoutes:
         job = await self._job(request)
         dismissed = await self._run(queue.dismiss_statement(job.id))
         if not dismissed:
-            raise HTTPProblem(410, f"job {job.id} was already dismissed")
+            raise JobStateError(f"job {job.id} was already dismissed")
         return JSONResponse(status_info(dismissed[0], self.base_url))
 
 
 def _identity(request: Request) -> Identity:
     return getattr(request.state, "identity", ANONYMOUS)
-
-
-def _request_id(request: Request) -> str | None:
-    return getattr(request.state, "request_id", None)
 
 
 def _limit(request: Request) -> int:

@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from geoportal.db.pools import PoolGetter
-from geoportal.problems import CORS, route_problem
+from geoportal.errors import route_problem
 from layers.catalogue import Catalogue
 from layers.model import LANGUAGES, Layer
 
@@ -212,7 +212,6 @@ class SearchService:
                 "lang": params.lang,
                 "results": [result_json(row, titles) for row in rows],
             },
-            headers=CORS,
         )
 
 

@@ -28,7 +28,7 @@ from geoportal.server.disconnect import (
     ClientDisconnectedError,
     cancel_on_disconnect,
 )
-from geoportal.server.tiles_routes import CORS, TileServer, guarded
+from geoportal.server.tiles_routes import TileServer, guarded
 from geoportal.tile_exports import (
     DOWNLOAD_PATH,
     ExportRequest,
@@ -132,14 +132,7 @@ class PMTilesDownloads:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        headers = dict(
-            CORS,
-            **{
-                "X-Tile-Count": str(written.tiles),
-                "Cache-Control": "no-store",
-                "Access-Control-Expose-Headers": "Content-Disposition, X-Tile-Count",
-            },
-        )
+        headers = {"X-Tile-Count": str(written.tiles), "Cache-Control": "no-store"}
         return FileResponse(
             path,
             media_type=PMTILES,

@@ -32,6 +32,7 @@ from starlette.routing import BaseRoute, Route
 
 from geoportal.db.database import Database
 from geoportal.db.pools import PoolGetter
+from geoportal.errors import exception_response
 from geoportal.providers.tiles import compile_tile_filter
 from geoportal.server.disconnect import respond_unless_disconnected
 from geoportal.settings import Settings
@@ -42,14 +43,10 @@ from tiles.cache import TileCache
 from tiles.changes import ChangeListener
 from tiles.errors import (
     InvalidTileRequestError,
-    TileMatrixSetNotFoundError,
-    TileOutOfRangeError,
-    TileQueryTimeoutError,
     TilesError,
-    TilesetNotFoundError,
     TilesUnavailableError,
 )
-from tiles.export import EXPORT_TMS, PMTILES, ExportEmptyError
+from tiles.export import EXPORT_TMS, PMTILES
 from tiles.query import TileFilter
 from tiles.service import RenderedTile, TileService, readable_tables
 from tiles.settings import TileSettings
@@ -59,18 +56,6 @@ from tiles.types import BBox
 
 log = logging.getLogger(__name__)
 
-# One table from error class to (status, OGC exception code), as for every route family.
-ERROR_STATUS: dict[type[Exception], tuple[int, str]] = {
-    TilesetNotFoundError: (404, "NotFound"),
-    TileMatrixSetNotFoundError: (404, "NotFound"),
-    TileOutOfRangeError: (404, "NotFound"),
-    InvalidTileRequestError: (400, "InvalidParameterValue"),
-    ProviderInvalidQueryError: (400, "InvalidParameterValue"),
-    ExportEmptyError: (404, "NotFound"),
-    TileQueryTimeoutError: (503, "ServiceUnavailable"),
-    TilesUnavailableError: (503, "ServiceUnavailable"),
-}
-CORS = {"Access-Control-Allow-Origin": "*", "Access-Control-Expose-Headers": "ETag, X-Tile-Cache"}
 LANGUAGES = ("en", "ru", "ky")
 
 
@@ -88,32 +73,9 @@ def tile_settings_for(settings: Settings) -> TileSettings:
     return tiles
 
 
-def problem(request: Request, exc: Exception) -> JSONResponse:
-    """An RFC 9457 problem details response for a tile error (500 for anything unmapped)."""
-    status, code = next(
-        (v for cls, v in ERROR_STATUS.items() if isinstance(exc, cls)), (500, "ServerError")
-    )
-    if status == 500:
-        log.exception("tile request %s failed", request.url.path, exc_info=exc)
-        detail = "internal error"
-    elif isinstance(exc, ProviderInvalidQueryError):
-        detail = exc.user_msg or "invalid query"
-    else:
-        detail = str(exc)
-    headers = dict(CORS, **({"Retry-After": "5"} if status == 503 else {}))
-    return JSONResponse(
-        {
-            "type": "about:blank",
-            "title": code,
-            "status": status,
-            "detail": detail,
-            "instance": request.url.path,
-            "code": code,
-        },
-        status_code=status,
-        media_type="application/problem+json",
-        headers=headers,
-    )
+def problem(request: Request, exc: Exception) -> Response:
+    """The problem details answer of a tile error (the one table of `errors.py`)."""
+    return exception_response(request, exc)
 
 
 def _index(request: Request, name: str) -> int:
@@ -169,7 +131,7 @@ class TileServer:
         """Caching headers of a tile answer."""
         max_age = self.tiles.max_age_s
         control = f"public, max-age={max_age}" if max_age else "public, no-cache"
-        return dict(CORS, **{"ETag": etag, "Cache-Control": control, "X-Tile-Cache": source})
+        return {"ETag": etag, "Cache-Control": control, "X-Tile-Cache": source}
 
     def tileset_of(self, request: Request) -> Tileset:
         """The collection's tileset, or the basemap for `/tiles/...`."""
@@ -193,7 +155,6 @@ class TileServer:
                 self.settings.public_url,
                 self.language_of(request),
             ),
-            headers=CORS,
         )
 
     async def tileset(self, request: Request) -> Response:
@@ -226,7 +187,7 @@ class TileServer:
                     ),
                 }
             )
-        return JSONResponse(document, headers=CORS)
+        return JSONResponse(document)
 
     async def tilejson(self, request: Request) -> Response:
         """TileJSON 3.0.0 (Web Mercator only: TileJSON has no other grid)."""
@@ -239,7 +200,6 @@ class TileServer:
             metadata.tilejson(
                 tileset, tms, zooms, self.tiles_url(tileset), self.tiles, self.language_of(request)
             ),
-            headers=CORS,
         )
 
     async def style(self, request: Request) -> Response:
@@ -247,7 +207,7 @@ class TileServer:
         tileset = self.tileset_of(request)
         tms = get_tile_matrix_set(request.path_params["tileMatrixSetId"])
         url = f"{self.tiles_url(tileset)}/{tms.id}/tilejson.json"
-        return JSONResponse(metadata.style(tileset, url), headers=CORS)
+        return JSONResponse(metadata.style(tileset, url))
 
     async def tile(self, request: Request) -> Response:
         """One vector tile: 200 MVT, 204 empty, 304 unchanged (If-None-Match)."""

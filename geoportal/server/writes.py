@@ -34,7 +34,7 @@ from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from features.crs import crs_info
-from geoportal.problems import HTTPProblem, problem_response
+from geoportal.errors import HTTPProblem, problem_response
 from geoportal.security.identity import ANONYMOUS, Identity
 from geoportal.server.disconnect import respond_unless_disconnected
 from geoportal.server.etags import etag_sql, if_match_tags

@@ -27,7 +27,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from geoportal.problems import CORS, route_problem
+from geoportal.errors import route_problem
 from geoportal.settings import Settings
 from geoportal.viewer import preview
 from geoportal.viewer.config import Capabilities, viewer_config
@@ -142,7 +142,7 @@ class Viewer:
                 _temporal_extents(pygeoapi_config),
                 capabilities,
             )
-        return JSONResponse(self._config, headers=CORS)
+        return JSONResponse(self._config)
 
     async def layer_preview(self, request: Request) -> Response:
         """A folium map of a layer (`limit` features, default 2,000) or of one feature."""

@@ -142,6 +142,7 @@ def comparable(response) -> tuple:
             body = response.text
         if isinstance(body, dict):
             body.pop("timeStamp", None)
+            body.pop("requestId", None)  # one per request
     elif "html" in content_type:
         body = len(response.text) > 0
     headers = {

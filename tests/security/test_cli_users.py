@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import httpx
+import psycopg
 
 from geoportal.db.database import Database
 from geoportal.settings import Settings
@@ -60,3 +61,31 @@ def test_bad_input_is_one_clear_line(loaded: Database, settings: Settings) -> No
     assert revoke.returncode == 1 and "no key" in revoke.stdout
     for result in (theme, oblast, revoke):
         assert "Traceback" not in result.stdout + result.stderr
+
+
+def _quotas(database: Database, user: str) -> tuple[float | None, list[float | None]]:
+    with psycopg.connect(database.owner_conninfo) as conn:
+        row = conn.execute(
+            "SELECT quota_per_minute FROM auth.users WHERE name = %s", [user]
+        ).fetchone()
+        keys = conn.execute(
+            "SELECT quota_per_minute FROM auth.api_keys WHERE user_name = %s", [user]
+        ).fetchall()
+    assert row is not None
+    return row[0], [k[0] for k in keys]
+
+
+def test_quotas_are_set_by_the_administrator(loaded: Database, settings: Settings) -> None:
+    added = geoportal(
+        "users", "add", "acme.business", "--theme", "roads", "--quota", "600", settings=settings
+    )
+    assert added.returncode == 0, added.stdout
+    created = geoportal("keys", "create", "acme.business", "--quota", "900", settings=settings)
+    key = re.search(r"gpk_([0-9a-f]{12})_\S{43}", created.stdout)
+    assert key is not None
+    assert _quotas(loaded, "acme.business") == (600, [900])
+    assert geoportal("users", "quota", "acme.business", "30", settings=settings).returncode == 0
+    assert geoportal("keys", "quota", key.group(1), "default", settings=settings).returncode == 0
+    assert _quotas(loaded, "acme.business") == (30, [None])
+    bad = geoportal("users", "quota", "acme.business", "lots", settings=settings)
+    assert bad.returncode != 0 and "quota" in bad.stdout
