@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 import logging
 import os
@@ -80,16 +81,21 @@ def load_pygeoapi_app(config_path: Path, openapi_path: Path) -> tuple[Starlette,
     """Import pygeoapi's Starlette app (and its API object) for this configuration.
 
     pygeoapi reads its configuration when `pygeoapi.starlette_app` is imported, so the
-    environment is set first, and the module is reloaded if another configuration was loaded
-    before in this process (tests build several apps).
+    environment is set first. The first app of a process imports the module as usual; a
+    later one (tests build several apps) gets a fresh copy of the module of its own, not a
+    reload: a reload would re-run the module in the namespace the earlier app's routes read,
+    so they would answer with the last app's configuration (its base URL, its collections).
     """
     os.environ["PYGEOAPI_CONFIG"] = str(config_path)
     os.environ["PYGEOAPI_OPENAPI"] = str(openapi_path)
     module_name = "pygeoapi.starlette_app"
-    if module_name in sys.modules:
-        module = importlib.reload(sys.modules[module_name])
-    else:
+    if module_name not in sys.modules:
         module = importlib.import_module(module_name)
+    else:
+        spec = importlib.util.find_spec(module_name)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
     app: Starlette = module.APP
     app.debug = False  # pygeoapi creates it with debug=True: no tracebacks to clients
     return app, module.api_

@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ("catalog", "restricted", "audit", "auth")
 REFERENCE = re.compile(rf"(?<![\w.])({'|'.join(SCHEMAS)})\.([a-z_][a-z0-9_]*)\b")
 CREATED = re.compile(
-    rf"CREATE\s+(?:OR\s+REPLACE\s+)?(?:TABLE|VIEW|FUNCTION|MATERIALIZED\s+VIEW)\s+"
+    rf"CREATE\s+(?:OR\s+REPLACE\s+)?(?:UNLOGGED\s+)?(?:TABLE|VIEW|FUNCTION|MATERIALIZED\s+VIEW)\s+"
     rf"(?:IF\s+NOT\s+EXISTS\s+)?\"?({'|'.join(SCHEMAS)})\"?\.\"?([a-z_][a-z0-9_]*)\"?",
     re.IGNORECASE,
 )

@@ -17,6 +17,7 @@ from geoportal.server.openapi.vendored import (
     inline_external_refs,
     load_vendored,
 )
+from geoportal.server.security_middleware import UNLIMITED_PATHS
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue
 from tests.support.server import LiveServer
@@ -169,4 +170,4 @@ def test_middleware_answers_are_documented(document: dict[str, Any]) -> None:
         for method, operation in item.items():
             if method in ("get", "post", "put", "patch", "delete"):
                 assert {"401", "500"} <= set(operation["responses"]), (method, path)
-                assert ("429" in operation["responses"]) != (path in ("/healthz", "/readyz"))
+                assert ("429" in operation["responses"]) != (path in UNLIMITED_PATHS)
