@@ -14,20 +14,35 @@ import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 
 
+def request_key(path_and_query: str) -> str:
+    """A request's key with percent-escapes undone: the correctness pass's client (aiohttp)
+    and the load generator (h2load) escape the same query differently.
+
+    >>> request_key("/i?f=a%20%3D%20%27b%27") == request_key("/i?f=a%20=%20'b'")
+    True
+    """
+    return unquote(path_and_query)
+
+
 def load_answers(path: str | None) -> dict[str, bytes]:
-    """Request (`/path?query`) -> answer bytes, from the file the benchmark wrote."""
+    """Request key (`request_key` of `/path?query`) -> answer bytes, from the benchmark's file."""
     if not path:
         return {}
-    return {key: text.encode() for key, text in json.loads(Path(path).read_text("utf-8")).items()}
+    answers = json.loads(Path(path).read_text("utf-8"))
+    return {request_key(key): text.encode() for key, text in answers.items()}
 
 
 _ANSWERS = load_answers(os.environ.get("BENCH_HTTP_FLOOR_ANSWERS"))
 _GEOJSON = [(b"content-type", b"application/geo+json")]
+PROBE = b"limit=1"
+"""The query of `benchmarks.servers.serving`'s readiness probe, answered with an empty page."""
+_EMPTY = b'{"type":"FeatureCollection","features":[]}'
 
 
 async def app(
@@ -41,8 +56,11 @@ async def app(
             await send({"type": "lifespan.startup.complete"})
         await send({"type": "lifespan.shutdown.complete"})
         return
-    query = scope.get("query_string", b"").decode("latin-1")
-    body = _ANSWERS.get(f"{scope['path']}?{query}" if query else scope["path"])
+    raw_query = scope.get("query_string", b"")
+    query = raw_query.decode("latin-1")
+    body = _ANSWERS.get(request_key(f"{scope['path']}?{query}" if query else scope["path"]))
+    if body is None and raw_query == PROBE:
+        body = _EMPTY
     status = 200 if body is not None else 404
     body = body if body is not None else b"{}"
     headers = [*_GEOJSON, (b"content-length", str(len(body)).encode())]

@@ -17,6 +17,7 @@ are answered here, in pygeoapi's exception format, so a slow query never runs tw
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -87,6 +88,23 @@ _RESERVED = {
 _FILTER_LANGS = {None, "cql-json", "cql-text", "cql2-text", "cql2-json"}  # as pygeoapi
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_.~-]{1,64}")  # the same in a URL and in JSON
 _ID_MARK = "\ue000id\ue000"  # private-use characters: kept as they are by _dumps, never in a link
+
+
+@functools.lru_cache(maxsize=256)
+def parsed_filter(
+    text: str, filter_crs: str, storage_crs: str | None, geom_field: str | None
+) -> Any:
+    """A CQL2 text filter parsed by pygeofilter and adapted to the collection by pygeoapi's
+    `modify_pygeofilter`, remembered for the next pages and clients asking the same filter:
+    the Lark parse cost most of the filter class's time above its SQL floor. The tree is only
+    read afterwards (translated to SQL per request), so sharing it is safe; texts are at most
+    32,768 characters (`input_limits.py`), so 256 entries stay a few MB."""
+    return modify_pygeofilter(
+        parse_cql2_text(text),
+        filter_crs_uri=filter_crs,
+        storage_crs_uri=storage_crs,
+        geometry_column_name=geom_field,
+    )
 
 
 class NotHandled(Exception):
@@ -548,11 +566,11 @@ class ItemsQuery:
             filter_lang = params.get("filter-lang")
             filterq = None
             if "filter" in params:
-                filterq = modify_pygeofilter(
-                    parse_cql2_text(params["filter"]),
-                    filter_crs_uri=params.get("filter-crs", DEFAULT_CRS),
-                    storage_crs_uri=provider_def.get("storage_crs"),
-                    geometry_column_name=provider_def.get("geom_field"),
+                filterq = parsed_filter(
+                    params["filter"],
+                    params.get("filter-crs", DEFAULT_CRS),
+                    provider_def.get("storage_crs"),
+                    provider_def.get("geom_field"),
                 )
             skip_geometry = str2bool(params["skipGeometry"]) if "skipGeometry" in params else False
         except NotHandled:
