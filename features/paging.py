@@ -101,39 +101,30 @@ def fetch_page(
     null, and the row is logged.
     """
     base = params.copy()
-    query = page_query(
-        table,
-        params,
-        where,
-        sortby,
-        limit,
-        offset,
-        names=shape.names,
-        skip_geometry=shape.skip_geometry,
-        target=shape.target,
-        with_stats=shape.with_stats,
-    )
-    try:
-        row = conn.execute(query, params.values).fetchone()
-    except errors.InternalError_ as err:
-        if not is_transform_error(err) or shape.skip_geometry:
-            raise
-        bad = untransformable_ids(conn, table, base, where, sortby, limit, offset, shape.target)
-        params = base
+
+    def run(bound: Params, untransformable: Sequence[Any] = ()) -> Any:
         query = page_query(
             table,
-            params,
+            bound,
             where,
             sortby,
             limit,
             offset,
             names=shape.names,
-            skip_geometry=False,
+            skip_geometry=shape.skip_geometry,
             target=shape.target,
             with_stats=shape.with_stats,
-            untransformable=bad,
+            untransformable=untransformable,
         )
-        row = conn.execute(query, params.values).fetchone()
+        return conn.execute(query, bound.values).fetchone()
+
+    try:
+        row = run(params)
+    except errors.InternalError_ as err:
+        if not is_transform_error(err) or shape.skip_geometry:
+            raise
+        bad = untransformable_ids(conn, table, base, where, sortby, limit, offset, shape.target)
+        row = run(base, bad)
     text, returned, last_id, counter = row
     return Page(text, returned, last_id, counter)
 
