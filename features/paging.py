@@ -48,6 +48,7 @@ class Page:
     returned: int
     last_id: Any  # the largest id on the page (the keyset boundary)
     matched: int | None  # exact count of all matches, or None when unknown
+    version: int | None = None  # the layer's data version, read with a filtered page
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,12 +72,15 @@ class FeatureQuery:
 
 @dataclass(frozen=True)
 class PageShape:
-    """What a page statement renders besides its rows: columns, geometry, counter."""
+    """What a page statement renders besides its rows: columns, geometry, and the layer's
+    counter (``with_stats``: unfiltered pages) or data version (``version``: filtered pages,
+    the key of their cached count, so that a page needs one round trip)."""
 
     names: Sequence[str]
     skip_geometry: bool
     target: CrsInfo | None
     with_stats: bool
+    version: bool = False
 
 
 def selected_names(table: FeatureTable, select: Sequence[str]) -> list[str]:
@@ -114,6 +118,7 @@ def fetch_page(
             skip_geometry=shape.skip_geometry,
             target=shape.target,
             with_stats=shape.with_stats,
+            version=shape.version,
             untransformable=untransformable,
         )
         return conn.execute(query, bound.values).fetchone()
@@ -126,6 +131,8 @@ def fetch_page(
         bad = untransformable_ids(conn, table, base, where, sortby, limit, offset, shape.target)
         row = run(base, bad)
     text, returned, last_id, counter = row
+    if shape.version:
+        return Page(text, returned, last_id, None, counter)
     return Page(text, returned, last_id, counter)
 
 
@@ -192,12 +199,15 @@ def matched_count(
     params: Params,
     where: sql.Composable | None,
     where_values: dict[str, Any],
+    version: int | None = None,
 ) -> int | None:
     """Exact count of a query's matches (None: over its bound or budget), counted once per
-    data version and filter (``features.counts``); ``where_values``: the filter's values."""
+    data version and filter (``features.counts``); ``where_values``: the filter's values;
+    ``version``: the layer's data version when the page statement read it already."""
     if where is None:
         return count_matches(conn, table, params, where)
-    version = data_version(conn, table)
+    if version is None:
+        version = data_version(conn, table)
     if version is None:
         return count_matches(conn, table, params, where)
     key = (
@@ -320,11 +330,13 @@ def query_page(
     where_values = dict(params.values)
     if query.resulttype == "hits":
         return Page("[]", 0, None, matched_count(conn, table, params, where, where_values))
+    stats = count and table.info.has_layer_stats
     shape = PageShape(
         selected_names(table, query.select_properties),
         query.skip_geometry,
         query.target,
-        bool(where is None and count and table.info.has_layer_stats),
+        with_stats=bool(stats and where is None),
+        version=bool(stats and where is not None),
     )
     limit, offset, sortby = query.limit, query.offset, list(query.sortby)
     page = None
@@ -337,7 +349,7 @@ def query_page(
         if 0 < limit and page.returned < limit and (page.returned or offset == 0):
             matched = offset + page.returned
         else:
-            matched = matched_count(conn, table, params, where, where_values)
+            matched = matched_count(conn, table, params, where, where_values, page.version)
     return Page(page.text, page.returned, page.last_id, matched if count else None)
 
 

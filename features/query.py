@@ -179,12 +179,16 @@ def where_clause(
     return sql.SQL(" AND ").join(conds) if conds else None
 
 
-def stats_clause(table: FeatureTable, params: Params, with_stats: bool) -> sql.Composable:
-    """The layer's exact feature counter, or ``NULL``."""
-    if not with_stats:
+def stats_clause(
+    table: FeatureTable, params: Params, with_stats: bool, version: bool = False
+) -> sql.Composable:
+    """The layer's exact feature counter (``with_stats``), its data version (``version``:
+    the key of a filtered page's cached count, read in the page's statement), or ``NULL``."""
+    if not (with_stats or version):
         return sql.SQL("NULL::bigint")
-    return sql.SQL("(SELECT feature_count FROM catalog.layer_stats WHERE layer_id = {})").format(
-        params.add(table.layer_id)
+    column = sql.Identifier("feature_count" if with_stats else "version")
+    return sql.SQL("(SELECT {} FROM catalog.layer_stats WHERE layer_id = {})").format(
+        column, params.add(table.layer_id)
     )
 
 
@@ -222,15 +226,16 @@ def page_query(
     skip_geometry: bool,
     target: CrsInfo | None,
     with_stats: bool,
+    version: bool = False,
     tag: sql.Composable | None = None,
     untransformable: Sequence[Any] = (),
 ) -> sql.Composed:
-    """The statement of one page: GeoJSON text, row count, last id, counter
-    (and the tag, see :func:`select_clause`)."""
+    """The statement of one page: GeoJSON text, row count, last id, counter or data
+    version (see :func:`stats_clause`), and the tag (see :func:`select_clause`)."""
     columns = [table.id_field, *names, *(s["property"] for s in sortby)]
     if not skip_geometry and table.geom_field is not None:
         columns.append(table.geom_field)
-    stats = stats_clause(table, params, with_stats)  # its value binds before the geometry's
+    stats = stats_clause(table, params, with_stats, version)  # binds before the geometry
     geometry = (
         sql.SQL("'null'")
         if skip_geometry

@@ -61,3 +61,26 @@ def test_the_cache_is_bounded_and_least_recently_used_goes_first():
     assert cache.get("b") == (False, None)
     assert cache.get("a") == (True, 1) and cache.get("c") == (True, 3)
     assert len(cache) == 2
+
+
+class CountingCursor(psycopg.Cursor):
+    """A cursor that records the statements it runs (on the real connection)."""
+
+    statements: list = []
+
+    def execute(self, query, params=None, **kwargs):
+        CountingCursor.statements.append(query)
+        return super().execute(query, params, **kwargs)
+
+
+def test_a_filtered_page_after_the_first_is_one_statement(engine_conn, counted):
+    """The data version keying the cached count is read by the page's own statement."""
+    table, _ = counted
+    assert matched(engine_conn, table, 0, "c") == 10  # page one: the page, then the count
+    factory, engine_conn.cursor_factory = engine_conn.cursor_factory, CountingCursor
+    CountingCursor.statements = []
+    try:
+        assert matched(engine_conn, table, 3, "c") == 10
+    finally:
+        engine_conn.cursor_factory = factory
+    assert len(CountingCursor.statements) == 1
