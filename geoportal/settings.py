@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     statement_timeout_ms: int = Field(default=30_000, ge=100)
     default_language: Literal["en", "ru", "ky"] = "en"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["plain", "json"] = Field(
+        default="plain",
+        description="plain: one readable line per record; json: one JSON object per line "
+        "(time, level, logger, message, request_id; access lines add method, path, status, "
+        "duration_ms) for a log collector.",
+    )
     country_buffer_m: float = Field(
         default=10_000,
         ge=0,

@@ -6,22 +6,27 @@ and the session settings applied once to each new connection (`SessionSettings`:
 timeout, time zone, read only, JIT, plan cache mode, application name). `server_pools`
 lists the pools of one server process; `Pools` opens them in the app's lifespan and hands
 them out by name (`Pools.getter`), so every route and middleware gets its pool the same
-way. The CLI (`geoportal tiles export`) and the features provider build theirs from the
-same specs (`async_pool`, `sync_pool`).
+way. A spec marked `blocking` is opened as a blocking pool (`Pools.blocking`) for code that
+runs in threads: pygeoapi's providers, which find it in their registry
+(`geoportal.providers.features.serving_pool`). The CLI (`geoportal tiles export`) and a
+provider used outside a server (tests, scripts) build theirs from the same specs
+(`async_pool`, `sync_pool`).
 
 | pool | role | settings |
 | --- | --- | --- |
 | `agency` | geoportal_agency | none per session: each write sets its statement timeout and identity per transaction (`writes.py`) |
 | `tiles` | geoportal_public | tile timeout, UTC, read only, JIT off, custom plans, `geoportal-tiles` |
 | `search` | geoportal_public (the read replica when configured) | statement timeout |
-| `features` (provider, fast path) | geoportal_public (the read replica when configured) | timeout, UTC, read only, `geoportal-features` |
+| `features` (fast path, asyncio) | geoportal_public (the read replica when configured) | timeout, UTC, read only, `geoportal-features` |
+| `features-blocking` (pygeoapi's providers, threads) | the same | the same |
 """  # noqa: E501
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -98,6 +103,8 @@ class PoolSpec:
     session: SessionSettings = field(default_factory=SessionSettings)
     read_path: bool = False
     """Connect to the read replica when one is configured (`Database.read_conninfo`)."""
+    blocking: bool = False
+    """A blocking pool (`psycopg_pool.ConnectionPool`) for code running in threads."""
 
 
 def tile_session(statement_timeout_ms: int) -> SessionSettings:
@@ -148,18 +155,24 @@ def features_spec(
     *,
     name: str = "features",
 ) -> PoolSpec:
-    """A features read pool (the provider's options: timeout, pool timeout, pool size)."""
+    """A features read pool (the provider's options: timeout, pool timeout, pool size), on
+    the read replica when one is configured."""
     return PoolSpec(
         name=name,
         max_size=max_size,
         timeout_s=timeout_s,
         session=features_session(statement_timeout_ms),
+        read_path=True,
     )
 
 
-def server_pools(tiles: TileSettings) -> dict[str, PoolSpec]:
-    """The pools one server process opens in its lifespan, by name."""
+def server_pools(tiles: TileSettings, statement_timeout_ms: int = 30_000) -> dict[str, PoolSpec]:
+    """The pools one server process opens in its lifespan, by name (`statement_timeout_ms`:
+    of the features read path)."""
+    features = features_spec(statement_timeout_ms)
     return {
+        "features": features,
+        "features-blocking": replace(features, name="features-blocking", blocking=True),
         "agency": PoolSpec(name="agency", role=AGENCY_ROLE, min_size=0, max_size=4),
         "tiles": tiles_spec(tiles),
         "search": PoolSpec(
@@ -217,6 +230,7 @@ class Pools:
         self.database = database
         self.specs = dict(specs)
         self._open: dict[str, AsyncConnectionPool[Any]] = {}
+        self._blocking: dict[str, ConnectionPool[Any]] = {}
 
     def get(self, name: str) -> AsyncConnectionPool[Any] | None:
         """The open pool called `name`, None outside the lifespan.
@@ -227,6 +241,23 @@ class Pools:
         if name not in self.specs:
             raise PoolNotOpenError(f"no pool {name!r}; declared: {sorted(self.specs)}")
         return self._open.get(name)
+
+    def blocking(self, name: str) -> ConnectionPool[Any]:
+        """The open blocking pool called `name` (a spec marked `blocking`).
+
+        Raises:
+            PoolNotOpenError: no such pool, or the pools are not open.
+        """
+        self.get(name)
+        pool = self._blocking.get(name)
+        if pool is None:
+            raise PoolNotOpenError(f"blocking pool {name!r} is not open")
+        return pool
+
+    def statistics(self) -> dict[str, dict[str, int]]:
+        """psycopg_pool's statistics of every open pool, asyncio and blocking, by name."""
+        opened: dict[str, Any] = {**self._open, **self._blocking}
+        return {name: pool.get_stats() for name, pool in opened.items()}
 
     def __getitem__(self, name: str) -> AsyncConnectionPool[Any]:
         """The open pool called `name`.
@@ -254,11 +285,17 @@ class Pools:
                     if spec.read_path
                     else self.database.role_conninfo(spec.role)
                 )
+                if spec.blocking:  # its connections are made by its own threads
+                    self._blocking[name] = sync_pool(spec, conninfo)
+                    continue
                 pool = async_pool(spec, conninfo)
                 await pool.open(wait=False)
                 self._open[name] = pool
             yield self
         finally:
             pools, self._open = self._open, {}
+            blocking, self._blocking = self._blocking, {}
             for pool in pools.values():
                 await pool.close()
+            for sync in blocking.values():
+                await asyncio.to_thread(sync.close)

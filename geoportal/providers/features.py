@@ -3,7 +3,8 @@
 Configured as ``geoportal.providers.features.PostGISFeatureProvider``; see
 :class:`PostGISFeatureProvider` for the ``provider_def`` keys it reads. The engine
 (``features/``) builds the SQL and pages; this module owns what pygeoapi needs: the provider
-interface, its CRS objects, the connection pools, and the mapping of the engine's errors to
+interface, its CRS objects, which connection pool it uses (the server's, registered by
+:func:`serving_pool`), and the mapping of the engine's errors to
 pygeoapi's provider errors (:func:`to_provider_error`).
 """
 
@@ -21,7 +22,7 @@ from typing import Any, TypeVar
 
 import psycopg
 from psycopg import sql
-from psycopg_pool import AsyncConnectionPool, ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool, PoolTimeout
 from pygeoapi.crs import DEFAULT_STORAGE_CRS, CrsTransformSpec
 from pygeoapi.provider.base import (
     BaseProvider,
@@ -57,21 +58,37 @@ _TABLES: dict[tuple, TableInfo] = {}
 _LOCK = threading.Lock()
 
 _POOLS: dict[tuple, ConnectionPool] = {}
+"""Pools built here for a provider used outside a server (tests, scripts), per process,
+database and options."""
+_SERVING: dict[str, list[ConnectionPool]] = {}
+"""The pools servers opened in their lifespans, per conninfo, the latest last (tests run
+several apps in one process; each app's pool serves until its lifespan ends)."""
 
 
-def async_pool(
-    conninfo: str, statement_timeout_ms: int = 30000, timeout: float = 10.0, max_size: int = 4
-) -> AsyncConnectionPool:
-    """A new (unopened) asyncio pool with the session settings of :func:`get_pool`
-    (`geoportal.db.pools.features_spec`); the caller opens it in its event loop and closes it."""
-    spec = features_spec(statement_timeout_ms, timeout, max_size, name="features-async")
-    return pools.async_pool(spec, conninfo)
+@contextmanager
+def serving_pool(conninfo: str, pool: ConnectionPool) -> Iterator[ConnectionPool]:
+    """While the block runs, every provider of ``conninfo`` uses ``pool`` (the server's
+    lifespan-opened blocking pool, `geoportal.db.pools`) whatever its pool options."""
+    with _LOCK:
+        _SERVING.setdefault(conninfo, []).append(pool)
+    try:
+        yield pool
+    finally:
+        with _LOCK:
+            serving = _SERVING[conninfo]
+            serving.remove(pool)
+            if not serving:
+                del _SERVING[conninfo]
 
 
 def get_pool(
     conninfo: str, statement_timeout_ms: int = 30000, timeout: float = 10.0, max_size: int = 4
 ) -> ConnectionPool:
-    """The process-wide pool for ``conninfo`` (created on first use)."""
+    """The server's pool for ``conninfo`` (:func:`serving_pool`); outside a server, this
+    process' pool for the database and options, made from the features spec on first use."""
+    serving = _SERVING.get(conninfo)
+    if serving:
+        return serving[-1]
     key = (os.getpid(), conninfo, statement_timeout_ms, max_size)
     pool = _POOLS.get(key)
     if pool is None:
@@ -82,16 +99,13 @@ def get_pool(
                     statement_timeout_ms, timeout, max_size, name=f"features-{len(_POOLS)}"
                 )
                 pool = pools.sync_pool(spec, conninfo)
-                # No `check` on checkout: it costs a round trip per request. A connection
-                # broken by a server restart fails its request once (503) and the pool
-                # replaces it when it is returned in a bad state.
                 _POOLS[key] = pool
     return pool
 
 
 @atexit.register
 def close_pools(conninfo: str | None = None) -> None:
-    """Close this process' pools, or only those of `conninfo` (at exit: all)."""
+    """Close this process' own pools (not a server's), or only those of `conninfo`."""
     with _LOCK:
         for key in [k for k in _POOLS if k[0] == os.getpid() and conninfo in (None, k[1])]:
             _POOLS.pop(key).close(timeout=5)
@@ -173,14 +187,14 @@ class PostGISFeatureProvider(BaseProvider):
         self.table: str = data["table"]
         self.id_field = self.id_field or "id"
         options = self.options or {}
-        #: statement timeout (ms), pool timeout (s), pool size: of this pool, and of an
-        #: asyncio pool for the same collection (:func:`async_pool`)
+        #: statement timeout (ms), pool timeout (s), pool size of a pool of its own
+        #: (outside a server: :func:`get_pool`)
         self.pool_settings: tuple[int, float, int] = (
             int(options.get("statement_timeout_ms", 30000)),
             float(options.get("pool_timeout", 10)),
             int(options.get("pool_max_size", 4)),
         )
-        self.pool = get_pool(self.conninfo, *self.pool_settings)
+        self._pool: ConnectionPool | None = None  # on first query (:attr:`pool`)
         geom_field = provider_def.get("geom_field", "geom")  # none: e.g. sensor readings
         with engine_errors(self.table):
             self.engine: FeatureTable = feature_table(
@@ -199,19 +213,30 @@ class PostGISFeatureProvider(BaseProvider):
         self._fields = self.get_fields()
         self._item_statements: dict[tuple[CrsInfo | None, bool, bool], tuple[str, dict]] = {}
 
+    @property
+    def pool(self) -> ConnectionPool:
+        """The pool of this provider's queries, found on first use (:func:`get_pool`: in a
+        server, the lifespan's), again after it closed (the server's lifespan ended)."""
+        if self._pool is None or self._pool.closed:
+            self._pool = get_pool(self.conninfo, *self.pool_settings)
+        return self._pool
+
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
-        """A connection of this process' pool; engine and psycopg errors become provider
-        errors (the only place the provider reaches its pool)."""
-        if self.pool.closed:  # closed by close_pools(): this process' new pool
-            self.pool = get_pool(self.conninfo, *self.pool_settings)
+        """A connection of the pool; engine and psycopg errors become provider errors (the
+        only place the provider reaches its pool)."""
         with engine_errors(self.table), self.pool.connection() as conn:
             yield conn
 
     def _table_info(self, geom_field: str | None) -> TableInfo:
+        """The table's columns, read once per process over a connection of its own: pygeoapi
+        builds providers to write its OpenAPI document before the server's pools open."""
         key = (self.conninfo, self.schema, self.table, geom_field)
         if key not in _TABLES:
-            with self._connection() as conn:
+            with (
+                engine_errors(self.table),
+                psycopg.connect(self.conninfo, connect_timeout=10, autocommit=True) as conn,
+            ):
                 _TABLES[key] = read_table_info(conn, self.schema, self.table, geom_field)
         return _TABLES[key]
 

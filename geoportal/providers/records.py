@@ -107,8 +107,7 @@ class CatalogueRecordProvider(BaseProvider):
         self.title_field = self.title_field or "title"
         self.languages: list[str] = [str(lang) for lang in provider_def.get("languages") or ["en"]]
         options = self.options or {}
-        self.pool = get_pool(
-            self.conninfo,
+        self.pool_settings: tuple[int, float, int] = (
             int(options.get("statement_timeout_ms", 30000)),
             float(options.get("pool_timeout", 10)),
             int(options.get("pool_max_size", 4)),
@@ -122,7 +121,7 @@ class CatalogueRecordProvider(BaseProvider):
     @contextmanager
     def _connection(self) -> Iterator[psycopg.Connection]:
         try:
-            with self.pool.connection() as conn:
+            with get_pool(self.conninfo, *self.pool_settings).connection() as conn:
                 yield conn
         except (PoolTimeout, psycopg.Error) as err:
             raise provider_error(err, "catalog.records") from None

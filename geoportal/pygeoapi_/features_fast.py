@@ -16,7 +16,6 @@ are answered here, in pygeoapi's exception format, so a slow query never runs tw
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import json
 import logging
@@ -59,7 +58,8 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from features.database import is_transform_error
-from geoportal.providers.features import PostGISFeatureProvider, async_pool, provider_error
+from geoportal.db.pools import PoolGetter
+from geoportal.providers.features import PostGISFeatureProvider, provider_error
 from geoportal.pygeoapi_.patches import transform_bbox  # pygeoapi's, cached
 from geoportal.server.etags import entity_tags
 
@@ -152,17 +152,21 @@ class FeaturesFastPath:
     """ASGI app in front of pygeoapi's: answers JSON items and item requests itself."""
 
     def __init__(
-        self, app: ASGIApp, api: API, etags: dict[str, sql.Composable] | None = None
+        self,
+        app: ASGIApp,
+        api: API,
+        pool: PoolGetter,
+        etags: dict[str, sql.Composable] | None = None,
     ) -> None:
-        """`etags`: per collection, the SQL of a feature's entity tag over its row `p`; a
-        feature of those collections is answered with its `ETag` (selected in the same
-        statement) and a matching `If-None-Match` gets a 304."""
+        """`pool`: the server's asyncio features pool (`geoportal.db.pools`, opened in the
+        app's lifespan; None outside it). `etags`: per collection, the SQL of a feature's
+        entity tag over its row `p`; a feature of those collections is answered with its
+        `ETag` (selected in the same statement) and a matching `If-None-Match` gets a 304."""
         self.app = app
         self.api = api
         self.etags = etags or {}
+        self._pool = pool
         self._collections: dict[str, Collection | None] = {}
-        self._pools: dict[tuple, AsyncConnectionPool] = {}
-        self._pools_lock = asyncio.Lock()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "GET":
@@ -177,12 +181,6 @@ class FeaturesFastPath:
                     await response(scope, receive, send)
                     return
         await self.app(scope, receive, send)
-
-    async def aclose(self) -> None:
-        """Close the asyncio pools (at the end of the app's lifespan)."""
-        pools, self._pools = self._pools, {}
-        for pool in pools.values():
-            await pool.close()
 
     def collection(self, name: str) -> Collection | None:
         """The collection `name` if our provider serves it (its provider built once)."""
@@ -253,16 +251,16 @@ class FeaturesFastPath:
         )
         return Response(content, status_code=status, headers=headers)
 
-    async def pool(self, provider: PostGISFeatureProvider) -> AsyncConnectionPool:
-        """The asyncio pool of this event loop for `provider`'s database (opened once)."""
-        key = (provider.conninfo, *provider.pool_settings)
-        if key not in self._pools:
-            async with self._pools_lock:
-                if key not in self._pools:
-                    pool = async_pool(provider.conninfo, *provider.pool_settings)
-                    await pool.open()
-                    self._pools[key] = pool
-        return self._pools[key]
+    def pool(self) -> AsyncConnectionPool:
+        """The server's asyncio features pool.
+
+        Raises:
+            PoolTimeout: outside the app's lifespan (answered 503, as a pool timeout).
+        """
+        pool = self._pool()
+        if pool is None:
+            raise PoolTimeout("the features pool is not open (server starting or stopping)")
+        return pool
 
     # -- the two requests --------------------------------------------------------------
     def items(self, request: APIRequest, collection: Collection, headers: dict) -> str:
@@ -298,9 +296,8 @@ class FeaturesFastPath:
         provider = collection.provider
         try:
             query, values = provider.item_statement(identifier, plan.spec, collection.etag)
-            pool = await self.pool(provider)
             try:
-                async with pool.connection() as conn:
+                async with self.pool().connection() as conn:
                     try:
                         row = await (await conn.execute(query, values)).fetchone()
                     except psycopg.errors.InternalError_ as err:

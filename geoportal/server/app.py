@@ -28,6 +28,7 @@ from geoportal.db.database import Database
 from geoportal.db.pools import Pools, server_pools
 from geoportal.db.readiness import check_migrations, expected_migrations
 from geoportal.errors import add_exception_handlers, route_problem
+from geoportal.providers.features import serving_pool
 from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.security.authn import Authenticator
@@ -35,7 +36,12 @@ from geoportal.server.audit_routes import audit_route
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.input_limits import InputLimitsMiddleware
 from geoportal.server.jobs_routes import JobRoutes
-from geoportal.server.logs import install_log_bounds, plain_handlers
+from geoportal.server.logs import (
+    AccessLogMiddleware,
+    configure_logs,
+    install_log_bounds,
+    plain_handlers,
+)
 from geoportal.server.metrics import MetricsMiddleware, RouteTemplates, metrics_endpoint
 from geoportal.server.openapi import build_document
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
@@ -153,12 +159,13 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     install_log_bounds()  # every log record bounded and escaped (geoportal/server/logs.py)
     plain_handlers()
     settings = settings or Settings()
+    configure_logs(settings.log_format, settings.log_level)  # JSON lines if asked
     catalogue = catalogue or load_catalogue()
     sync_catalogue(settings, catalogue)
     # the process' named pools (geoportal.db.pools), opened in the lifespan; every route
     # and middleware holds a getter of the one it uses
     tile_settings = tile_settings_for(settings)
-    pools = Pools(Database(settings), server_pools(tile_settings))
+    pools = Pools(Database(settings), server_pools(tile_settings, settings.statement_timeout_ms))
     agency = pools.getter("agency")
     tiles = tile_routes(settings, catalogue, tile_settings, pool=pools.getter("tiles"))
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
@@ -168,10 +175,12 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     features = FeaturesFastPath(
         LocalAssets(pygeoapi_app, urlsplit(settings.public_url).path.rstrip("/")),
         pygeoapi_api,
+        pools.getter("features"),
         etags={layer.id: etag_sql(layer, "p") for layer in catalogue if layer.is_editable},
     )
     pygeoapi_.install()
     public_conninfo = Database(settings).public_conninfo
+    read_conninfo = Database(settings).read_conninfo
     search = SearchService(catalogue, pools.getter("search"), settings.default_language)
 
     agency_conninfo = Database(settings).agency_conninfo
@@ -188,23 +197,22 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
-        try:
-            # the pools, then the tile service and its change listener on the tile pool, key
-            # revocations and the shared rate limit
-            async with (
-                pools.opened(),
-                tiles.lifespan(),
-                limiter_sync(limiter, agency_conninfo, settings.security.rate_limit_sync_s),
-            ):
-                authenticator = Authenticator(settings.security, pools["agency"])
-                async with authenticator.listening(agency_conninfo):
+        # the pools, then the tile service and its change listener on the tile pool, key
+        # revocations and the shared rate limit
+        async with (
+            pools.opened(),
+            tiles.lifespan(),
+            limiter_sync(limiter, agency_conninfo, settings.security.rate_limit_sync_s),
+        ):
+            authenticator = Authenticator(settings.security, pools["agency"])
+            async with authenticator.listening(agency_conninfo):
+                # pygeoapi's providers of the read path use the lifespan's pool
+                with serving_pool(read_conninfo, pools.blocking("features-blocking")):
                     app.state.authenticator = authenticator
                     try:
                         yield
                     finally:
                         app.state.authenticator = None
-        finally:
-            await features.aclose()
 
     app = Starlette(
         debug=False,
@@ -223,7 +231,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Mount("/", app=items_app),
         ],
         middleware=[
-            Middleware(  # outermost: times and counts every answer, by route template
+            *([Middleware(AccessLogMiddleware)] if settings.log_format == "json" else []),
+            Middleware(  # (outermost) times and counts every answer, by route template
                 MetricsMiddleware,
                 templates=RouteTemplates(lambda: app.routes, pygeoapi_app.routes),
                 pools=pools,

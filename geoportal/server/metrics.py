@@ -171,11 +171,7 @@ def _count_tile(message: Message) -> None:
 
 def update_pool_gauges(pools: Pools) -> None:
     """Copy each open pool's statistics into the pool gauges."""
-    for name in pools.specs:
-        pool = pools.get(name)
-        if pool is None:
-            continue
-        stats = pool.get_stats()
+    for name, stats in pools.statistics().items():
         POOL_CONNECTIONS.labels(name, "size").set(stats.get("pool_size", 0))
         POOL_CONNECTIONS.labels(name, "available").set(stats.get("pool_available", 0))
         POOL_CONNECTIONS.labels(name, "max").set(stats.get("pool_max", 0))

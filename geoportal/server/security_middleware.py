@@ -37,6 +37,7 @@ from geoportal.security.authn import Authenticator
 from geoportal.security.errors import AuthenticationError
 from geoportal.security.identity import ANONYMOUS, CURRENT_IDENTITY, Identity
 from geoportal.security.settings import SecuritySettings
+from geoportal.server.logs import REQUEST_ID as REQUEST_ID_VAR
 from geoportal.server.rate_limit import Budget, WorkLimiter, retry_after
 
 log = logging.getLogger(__name__)
@@ -111,6 +112,7 @@ class SecurityMiddleware:
         request_id = given if given and REQUEST_ID.match(given) else uuid.uuid4().hex
         state = scope.setdefault("state", {})
         state["request_id"] = request_id
+        REQUEST_ID_VAR.set(request_id)  # on this request's log records (JSON logs)
         reply = _Replier(send, self._response_headers(scope, request_id), request_id, scope)
         if scope["method"] == "OPTIONS" and _header(scope, b"access-control-request-method"):
             await reply.empty(204, self._preflight_headers(scope))

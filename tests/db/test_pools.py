@@ -23,16 +23,27 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "search": (PUBLIC_ROLE, "5s", None, None, "auto", None, None),
     "agency": (AGENCY_ROLE, None, None, None, "auto", "off", None),
     "features": (PUBLIC_ROLE, "30s", "UTC", None, "auto", "on", "geoportal-features"),
+    "features-blocking": (PUBLIC_ROLE, "30s", "UTC", None, "auto", "on", "geoportal-features"),
 }
 """Per pool: role, timeout, time zone, jit, plan cache mode, read only, application name
 (None: the server's or role's default, not set by the pool)."""
+
+
+def _blocking_session(pools: Pools, name: str) -> tuple[Any, ...]:
+    with pools.blocking(name).connection() as conn:
+        row = conn.execute(SHOW).fetchone()
+        assert row is not None
+        return tuple(row)
 
 
 async def _sessions(database: Database) -> dict[str, tuple[Any, ...]]:
     pools = Pools(database, {**server_pools(TILES), "features": features_spec()})
     async with pools.opened():
         found = {}
-        for name in pools.specs:
+        for name, spec in pools.specs.items():
+            if spec.blocking:  # for code in threads (pygeoapi's providers)
+                found[name] = await asyncio.to_thread(_blocking_session, pools, name)
+                continue
             async with pools[name].connection() as conn:
                 row = await (await conn.execute(SHOW)).fetchone()
                 assert row is not None
