@@ -89,9 +89,12 @@ def server_env(settings: Settings, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def spawn_server(settings: Settings, workers: int = 1, **env: str) -> Iterator[LiveServer]:
+def spawn_server(
+    settings: Settings, workers: int = 1, stderr: Path | None = None, **env: str
+) -> Iterator[LiveServer]:
     """`uvicorn --workers N` in its own processes on the cluster of `settings`, with the
-    shipped defaults (security settings included) unless `env` says otherwise."""
+    shipped defaults (security settings included) unless `env` says otherwise; its standard
+    error goes to the file `stderr` when given."""
     port = free_port()
     command = [
         sys.executable,
@@ -109,7 +112,8 @@ def spawn_server(settings: Settings, workers: int = 1, **env: str) -> Iterator[L
         "warning",
     ]
     environment = server_env(settings, GEOPORTAL_PORT=str(port), **env)
-    process = subprocess.Popen(command, env=environment, start_new_session=True)
+    log = stderr.open("ab") if stderr is not None else None
+    process = subprocess.Popen(command, env=environment, start_new_session=True, stderr=log)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(process, url, workers)
@@ -121,6 +125,8 @@ def spawn_server(settings: Settings, workers: int = 1, **env: str) -> Iterator[L
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=10)
+        if log is not None:
+            log.close()
 
 
 def _settings_of(env: dict[str, str]) -> dict[str, object]:
