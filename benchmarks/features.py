@@ -41,6 +41,7 @@ from benchmarks.standin import find_layer
 from layers.model import Layer
 
 SERVERS = ("ours", "stock", "tipg", "ceiling", "httpfloor")
+CLASSES = ("first", "bbox", "deep", "filter", "item")
 console = Console() if sys.stdout.isatty() else Console(width=170)
 app = typer.Typer(add_completion=False, pretty_exceptions_enable=False)
 
@@ -217,6 +218,9 @@ def main(
         "class (default: the densest 2 km square of the Chui valley).",
     ),
     server_names: str = typer.Option(",".join(SERVERS), "--servers", help="Which servers to run."),
+    class_names: str = typer.Option(
+        ",".join(CLASSES), "--classes", help="Which request classes to measure."
+    ),
     client_name: str = typer.Option("auto", "--client", help="auto, h2load or asyncio."),
     out: Path = typer.Option(
         None, help="JSON record (default: var/benchmarks/features-<date>-<time>.json)."
@@ -230,8 +234,12 @@ def main(
     unknown = set(names) - set(SERVERS)
     if unknown:
         raise typer.BadParameter(f"unknown servers {sorted(unknown)}; choose from {SERVERS}")
+    classes = tuple(n.strip() for n in class_names.split(",") if n.strip())
+    if set(classes) - set(CLASSES):
+        raise typer.BadParameter(f"unknown classes {sorted(set(classes) - set(CLASSES))}")
     client = choose_client(client_name)
     options = {
+        "classes": classes,
         "requests": requests,
         "requests_c8": requests_c8,
         "warmup": warmup,
@@ -366,7 +374,7 @@ def run(
         if bbox is None:
             bbox, dense = densest_square(conn, layer)
         ids = sample_ids(conn, layer, id_count, seed=1)
-    cases = build_cases(bbox, cql)
+    cases = [c for c in build_cases(bbox, cql) if c.key in options.get("classes", CLASSES)]
     statements = floor_statements(db.public_conninfo, layer, cases)
     plan = Plan(
         db,
