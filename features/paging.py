@@ -17,6 +17,7 @@ import psycopg
 from psycopg import errors, sql
 
 from features.counts import CACHE as COUNTS
+from features.counts import COUNT_LIMIT, count_key, data_version, matched_count
 from features.crs import CrsInfo
 from features.database import is_transform_error
 from features.errors import ItemNotFoundError
@@ -24,19 +25,19 @@ from features.keyset import CACHE, MIN_OFFSET
 from features.params import Params
 from features.query import (
     SortKey,
-    count_query,
     from_clause,
     page_ids_query,
     page_query,
     row_geometry_query,
     where_clause,
 )
+from features.statements import PLANS, PagePlan, shape_key
 from features.table import FeatureTable, has_integer_id
 
 LOGGER = logging.getLogger(__name__)
 
-COUNT_LIMIT = 10000  # numberMatched is only reported when exact and <= this
-COUNT_BUDGET_MS = 5  # ... and when counting took less than this (then it is omitted)
+__all__ = ["COUNT_LIMIT", "FeatureQuery", "Page", "item_id", "item_text", "query_page"]
+
 _BIGINT = re.compile(r"-?[0-9]{1,18}")
 
 
@@ -171,69 +172,6 @@ def untransformable_ids(
     return bad
 
 
-def count_matches(
-    conn: psycopg.Connection, table: FeatureTable, params: Params, where: sql.Composable | None
-) -> int | None:
-    """Exact count, or ``None`` when above :data:`COUNT_LIMIT` or over its time budget."""
-    if where is None and table.info.has_layer_stats:
-        row = conn.execute(
-            "SELECT feature_count FROM catalog.layer_stats WHERE layer_id = %s", [table.layer_id]
-        ).fetchone()
-        if row is not None:
-            return int(row[0])
-    query = count_query(table, params, where, COUNT_LIMIT + 1)
-    # A selective filter without an index scans the whole table to count few rows: the
-    # count also gets a time budget, and numberMatched is omitted when it runs out.
-    try:
-        with conn.transaction():
-            conn.execute("SELECT set_config('statement_timeout', %s, true)", [str(COUNT_BUDGET_MS)])
-            count = conn.execute(query, params.values).fetchone()[0]
-    except errors.QueryCanceled:
-        return None
-    return count if count <= COUNT_LIMIT else None
-
-
-def matched_count(
-    conn: psycopg.Connection,
-    table: FeatureTable,
-    params: Params,
-    where: sql.Composable | None,
-    where_values: dict[str, Any],
-    version: int | None = None,
-) -> int | None:
-    """Exact count of a query's matches (None: over its bound or budget), counted once per
-    data version and filter (``features.counts``); ``where_values``: the filter's values;
-    ``version``: the layer's data version when the page statement read it already."""
-    if where is None:
-        return count_matches(conn, table, params, where)
-    if version is None:
-        version = data_version(conn, table)
-    if version is None:
-        return count_matches(conn, table, params, where)
-    key = (
-        table.schema,
-        table.table,
-        version,
-        where.as_string(conn),
-        tuple(sorted((k, repr(v)) for k, v in where_values.items())),
-    )
-    known, count = COUNTS.get(key)
-    if not known:
-        count = count_matches(conn, table, params, where)
-        COUNTS.remember(key, count)
-    return count
-
-
-def data_version(conn: psycopg.Connection, table: FeatureTable) -> int | None:
-    """The layer's data version (bumped by every load and edit), None if unknown."""
-    if not table.info.has_layer_stats:
-        return None
-    row = conn.execute(
-        "SELECT version FROM catalog.layer_stats WHERE layer_id = %s", [table.layer_id]
-    ).fetchone()
-    return int(row[0]) if row else None
-
-
 def is_id_order(table: FeatureTable, sortby: Sequence[SortKey]) -> bool:
     """True when rows are ordered by the integer id alone (keyset paging applies)."""
     if not has_integer_id(table):
@@ -305,17 +243,11 @@ def keyset_page(
     return page
 
 
-def query_page(
-    conn: psycopg.Connection, table: FeatureTable, query: FeatureQuery, *, count: bool = True
-) -> Page:
-    """The page of a query as GeoJSON text, never parsed in Python.
-
-    ``matched`` is exact or ``None``: the layer's counter for an unfiltered request, the
-    page itself when it is the last one, otherwise a bounded count made once per data
-    version and filter (:func:`matched_count`; ``count=False``: None).
+def compose_where(table: FeatureTable, query: FeatureQuery) -> tuple[Params, sql.Composable | None]:
+    """The filters of a query and their bound values.
 
     Raises:
-        InvalidQueryError: a malformed or unknown parameter (before any statement runs).
+        InvalidQueryError: a malformed or unknown parameter.
     """
     params = Params()
     where = where_clause(
@@ -327,6 +259,38 @@ def query_page(
         q=query.q,
         filterq=query.filterq,
     )
+    return params, where
+
+
+def query_page(
+    conn: psycopg.Connection, table: FeatureTable, query: FeatureQuery, *, count: bool = True
+) -> Page:
+    """The page of a query as GeoJSON text, never parsed in Python.
+
+    ``matched`` is exact or ``None``: the layer's counter for an unfiltered request, the
+    page itself when it is the last one, otherwise a bounded count made once per data
+    version and filter (:func:`matched_count`; ``count=False``: None). A statement is
+    composed once per request shape (``features.statements``) and run again for the next
+    pages with their offset.
+
+    Raises:
+        InvalidQueryError: a malformed or unknown parameter (before any statement runs).
+    """
+    key = None
+    if query.resulttype != "hits" and not (
+        query.offset >= MIN_OFFSET and is_id_order(table, query.sortby)
+    ):
+        key = shape_key(table, query, count)
+    plan = PLANS.get(key, table, query.filterq) if key is not None else None
+    page = planned_page(conn, plan, query.offset) if plan is not None else None
+    if plan is not None and page is not None:
+        return Page(
+            page.text,
+            page.returned,
+            page.last_id,
+            planned_count(conn, table, query, plan, page, count),
+        )
+    params, where = compose_where(table, query)
     where_values = dict(params.values)
     if query.resulttype == "hits":
         return Page("[]", 0, None, matched_count(conn, table, params, where, where_values))
@@ -340,17 +304,104 @@ def query_page(
     )
     limit, offset, sortby = query.limit, query.offset, list(query.sortby)
     page = None
-    if offset >= MIN_OFFSET and is_id_order(table, sortby):
+    if key is not None:
+        plan = page_plan(conn, table, params, where, sortby, limit, offset, shape, query)
+        page = planned_page(conn, plan, offset)
+        if page is not None:
+            PLANS.remember(key, plan)
+    elif offset >= MIN_OFFSET and is_id_order(table, sortby):
         page = keyset_page(conn, table, params, where, limit, offset, shape)
     if page is None:
         page = fetch_page(conn, table, params, where, sortby, limit, offset, shape)
     matched = page.matched
     if matched is None and count:
-        if 0 < limit and page.returned < limit and (page.returned or offset == 0):
+        if is_last_page(page, limit, offset):
             matched = offset + page.returned
         else:
             matched = matched_count(conn, table, params, where, where_values, page.version)
     return Page(page.text, page.returned, page.last_id, matched if count else None)
+
+
+def is_last_page(page: Page, limit: int, offset: int) -> bool:
+    """True when the page itself tells how many rows match (fewer rows than asked)."""
+    return 0 < limit and page.returned < limit and bool(page.returned or offset == 0)
+
+
+def page_plan(
+    conn: psycopg.Connection,
+    table: FeatureTable,
+    params: Params,
+    where: sql.Composable | None,
+    sortby: Sequence[SortKey],
+    limit: int,
+    offset: int,
+    shape: PageShape,
+    query: FeatureQuery,
+) -> PagePlan:
+    """The page statement rendered once, to be run again for the shape's next pages."""
+    bound = params.copy()
+    statement = page_query(
+        table,
+        bound,
+        where,
+        sortby,
+        limit,
+        offset,
+        names=shape.names,
+        skip_geometry=shape.skip_geometry,
+        target=shape.target,
+        with_stats=shape.with_stats,
+        version=shape.version,
+    )
+    return PagePlan(
+        statement=statement.as_bytes(conn),
+        values=dict(bound.values),
+        offset_name=f"p{len(bound.values) - 1}",  # page_query binds the offset last
+        where_text=where.as_string(conn) if where is not None else None,
+        where_values=dict(params.values),
+        version=shape.version,
+        table=table,
+        filterq=query.filterq,
+    )
+
+
+def planned_page(conn: psycopg.Connection, plan: PagePlan, offset: int) -> Page | None:
+    """The page of a remembered statement at ``offset``; None when a row's geometry cannot
+    be transformed (the caller composes the page again, see :func:`fetch_page`)."""
+    try:
+        row = conn.execute(plan.statement, plan.bound(offset)).fetchone()
+    except errors.InternalError_ as err:
+        if not is_transform_error(err):
+            raise
+        return None
+    text, returned, last_id, counter = row
+    if plan.version:
+        return Page(text, returned, last_id, None, counter)
+    return Page(text, returned, last_id, counter)
+
+
+def planned_count(
+    conn: psycopg.Connection,
+    table: FeatureTable,
+    query: FeatureQuery,
+    plan: PagePlan,
+    page: Page,
+    count: bool,
+) -> int | None:
+    """``matched`` of a page of a remembered statement (as :func:`query_page`)."""
+    if not count or page.matched is not None:
+        return page.matched if count else None
+    if is_last_page(page, query.limit, query.offset):
+        return query.offset + page.returned
+    if plan.where_text is not None and page.version is not None:
+        key = count_key(table, page.version, plan.where_text, plan.where_values)
+        known, matched = COUNTS.get(key)
+        if known:
+            return matched
+    params, where = compose_where(table, query)  # count once for this version
+    return matched_count(
+        conn, table, params, where, dict(params.values), page.version, plan.where_text
+    )
 
 
 def item_id(table: FeatureTable, identifier: Any) -> Any:

@@ -1,11 +1,14 @@
 """numberMatched of a filtered request is counted once per data version and filter, and a
 write (which bumps the version) changes it."""
 
+import json
+
 import psycopg
 import pytest
 
 from features.counts import CountCache
 from features.paging import FeatureQuery, query_page
+from features.statements import PLANS
 
 
 @pytest.fixture
@@ -84,3 +87,19 @@ def test_a_filtered_page_after_the_first_is_one_statement(engine_conn, counted):
     finally:
         engine_conn.cursor_factory = factory
     assert len(CountingCursor.statements) == 1
+
+
+def test_the_pages_of_one_request_shape_share_one_statement(engine_conn, counted):
+    """Composed once (features.statements), run again with each page's offset."""
+    table, _ = counted
+    before = len(PLANS)
+    pages = [
+        query_page(
+            engine_conn, table, FeatureQuery(offset=offset, limit=3, properties=[("kind", "b")])
+        )
+        for offset in (0, 3, 6, 9)
+    ]
+    assert len(PLANS) == before + 1
+    ids = [feature["id"] for page in pages for feature in json.loads(page.text)]
+    assert ids == sorted(set(ids)) and len(ids) == 10  # every b once, in id order
+    assert [page.matched for page in pages] == [10, 10, 10, 10]
