@@ -276,11 +276,7 @@ def query_page(
     Raises:
         InvalidQueryError: a malformed or unknown parameter (before any statement runs).
     """
-    key = None
-    if query.resulttype != "hits" and not (
-        query.offset >= MIN_OFFSET and is_id_order(table, query.sortby)
-    ):
-        key = shape_key(table, query, count)
+    key = plan_key(table, query, count)
     plan = PLANS.get(key, table, query.filterq) if key is not None else None
     page = planned_page(conn, plan, query.offset) if plan is not None else None
     if plan is not None and page is not None:
@@ -320,6 +316,22 @@ def query_page(
         else:
             matched = matched_count(conn, table, params, where, where_values, page.version)
     return Page(page.text, page.returned, page.last_id, matched if count else None)
+
+
+def plan_key(table: FeatureTable, query: FeatureQuery, count: bool) -> Hashable | None:
+    """The key of the query's remembered statement; None for a query that is not run from
+    one (hits, deep pages served by key, a value that cannot be a key)."""
+    if query.resulttype == "hits" or (
+        query.offset >= MIN_OFFSET and is_id_order(table, query.sortby)
+    ):
+        return None
+    return shape_key(table, query, count)
+
+
+def find_plan(table: FeatureTable, query: FeatureQuery, count: bool) -> PagePlan | None:
+    """The remembered statement of the query's shape, if any (see :func:`query_page`)."""
+    key = plan_key(table, query, count)
+    return PLANS.get(key, table, query.filterq) if key is not None else None
 
 
 def is_last_page(page: Page, limit: int, offset: int) -> bool:
@@ -380,6 +392,36 @@ def planned_page(conn: psycopg.Connection, plan: PagePlan, offset: int) -> Page 
     return Page(text, returned, last_id, counter)
 
 
+async def planned_page_async(
+    conn: psycopg.AsyncConnection, plan: PagePlan, offset: int
+) -> Page | None:
+    """:func:`planned_page` on an asyncio connection (a server's event loop)."""
+    try:
+        row = await (await conn.execute(plan.statement, plan.bound(offset))).fetchone()
+    except errors.InternalError_ as err:
+        if not is_transform_error(err):
+            raise
+        return None
+    text, returned, last_id, counter = row
+    if plan.version:
+        return Page(text, returned, last_id, None, counter)
+    return Page(text, returned, last_id, counter)
+
+
+def known_matched(
+    table: FeatureTable, query: FeatureQuery, plan: PagePlan, page: Page, count: bool
+) -> tuple[bool, int | None]:
+    """(known, matched) of a page of a remembered statement without a statement: the
+    counter, the page itself, or the cached count; known False when it must be counted."""
+    if not count or page.matched is not None:
+        return True, page.matched if count else None
+    if is_last_page(page, query.limit, query.offset):
+        return True, query.offset + page.returned
+    if plan.where_text is not None and page.version is not None:
+        return COUNTS.get(count_key(table, page.version, plan.where_text, plan.where_values))
+    return False, None
+
+
 def planned_count(
     conn: psycopg.Connection,
     table: FeatureTable,
@@ -389,15 +431,9 @@ def planned_count(
     count: bool,
 ) -> int | None:
     """``matched`` of a page of a remembered statement (as :func:`query_page`)."""
-    if not count or page.matched is not None:
-        return page.matched if count else None
-    if is_last_page(page, query.limit, query.offset):
-        return query.offset + page.returned
-    if plan.where_text is not None and page.version is not None:
-        key = count_key(table, page.version, plan.where_text, plan.where_values)
-        known, matched = COUNTS.get(key)
-        if known:
-            return matched
+    known, matched = known_matched(table, query, plan, page, count)
+    if known:
+        return matched
     params, where = compose_where(table, query)  # count once for this version
     return matched_count(
         conn, table, params, where, dict(params.values), page.version, plan.where_text

@@ -43,8 +43,17 @@ from features.errors import (
     QueryTimeoutError,
     TableNotFoundError,
 )
-from features.paging import COUNT_LIMIT, FeatureQuery, Page, item_id, item_text, query_page
+from features.paging import (
+    COUNT_LIMIT,
+    FeatureQuery,
+    Page,
+    find_plan,
+    item_id,
+    item_text,
+    query_page,
+)
 from features.query import item_query
+from features.statements import PagePlan
 from features.table import FeatureTable, TableInfo, feature_table, read_table_info
 from geoportal.db import pools
 from geoportal.db.pools import features_spec
@@ -244,7 +253,7 @@ class PostGISFeatureProvider(BaseProvider):
         """Exposed columns as pygeoapi fields (geometry excluded, id kept)."""
         return {name: dict(schema) for name, schema in self.engine.fields.items()}
 
-    def query_page(
+    def feature_query(
         self,
         offset: int = 0,
         limit: int = 10,
@@ -259,13 +268,10 @@ class PostGISFeatureProvider(BaseProvider):
         filterq: Any = None,
         crs_transform_spec: CrsTransformSpec | None = None,
         **kwargs: Any,
-    ) -> Page:
-        """The page of a query as GeoJSON text, never parsed in Python.
-
-        Same arguments as :meth:`query`; ``matched`` is exact or ``None``.
-        """
+    ) -> FeatureQuery:
+        """The engine's query of pygeoapi's arguments (those of :meth:`query`)."""
         with engine_errors(self.table):
-            query = FeatureQuery(
+            return FeatureQuery(
                 offset=offset,
                 limit=limit,
                 resulttype=resulttype,
@@ -279,8 +285,23 @@ class PostGISFeatureProvider(BaseProvider):
                 filterq=filterq,
                 target=target_crs(crs_transform_spec),
             )
+
+    def query_page(self, **kwargs: Any) -> Page:
+        """The page of a query as GeoJSON text, never parsed in Python.
+
+        Same arguments as :meth:`query`; ``matched`` is exact or ``None``.
+        """
+        query = self.feature_query(**kwargs)
         with self._connection() as conn:
             return query_page(conn, self.engine, query, count=bool(self.count))
+
+    def page_plan(self, **kwargs: Any) -> tuple[PagePlan, FeatureQuery] | None:
+        """The remembered statement of a query's shape and the query (arguments of
+        :meth:`query`), or None: what a caller with its own connection runs
+        (`features.paging.planned_page_async`)."""
+        query = self.feature_query(**kwargs)
+        plan = find_plan(self.engine, query, bool(self.count))
+        return None if plan is None else (plan, query)
 
     def query(
         self, offset: int = 0, limit: int = 10, resulttype: str = "results", **kwargs: Any
@@ -290,7 +311,7 @@ class PostGISFeatureProvider(BaseProvider):
         ``numberMatched`` is present only when exact: the catalog counter
         for unfiltered requests, otherwise a count bounded at 10000.
         """
-        page = self.query_page(offset, limit, resulttype, **kwargs)
+        page = self.query_page(offset=offset, limit=limit, resulttype=resulttype, **kwargs)
         result: dict[str, Any] = {
             "type": "FeatureCollection",
             "features": json.loads(page.text),

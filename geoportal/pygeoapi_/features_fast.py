@@ -58,6 +58,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from features.database import is_transform_error
+from features.paging import Page, known_matched, planned_page_async
 from geoportal.db.pools import PoolGetter
 from geoportal.providers.features import PostGISFeatureProvider, provider_error
 from geoportal.pygeoapi_.patches import transform_bbox  # pygeoapi's, cached
@@ -220,8 +221,10 @@ class FeaturesFastPath:
         if api_request.format not in (None, F_JSON):
             return None
         headers = api_request.get_response_headers(SYSTEM_LOCALE, **self.api.api_headers)
-        try:  # a page may take several statements: in a worker thread
-            body = await run_in_threadpool(self.items, api_request, collection, headers)
+        try:  # a remembered statement: here; else a page may take several: in a thread
+            body = await self.planned_items(api_request, collection, headers)
+            if body is None:
+                body = await run_in_threadpool(self.items, api_request, collection, headers)
         except NotHandled:
             return None
         except ProviderGenericError as err:
@@ -268,6 +271,41 @@ class FeaturesFastPath:
         query = ItemsQuery.parse(request, collection, self.api)
         set_content_crs_header(headers, collection.provider_def, query.crs)
         page = collection.provider.query_page(**query.provider_args())
+        return self.items_body(request, collection, query, page)
+
+    async def planned_items(
+        self, request: APIRequest, collection: Collection, headers: dict
+    ) -> str | None:
+        """`/items` when its statement is remembered (the next pages of a request shape,
+        `features.statements`) and its `numberMatched` needs no statement: one statement on
+        the asyncio pool, in this event loop (no worker thread). None: :meth:`items` answers."""
+        query = ItemsQuery.parse(request, collection, self.api)
+        provider = collection.provider
+        found = provider.page_plan(**query.provider_args())
+        if found is None:
+            return None
+        plan, feature_query = found
+        try:
+            async with self.pool().connection() as conn:
+                page = await planned_page_async(conn, plan, feature_query.offset)
+        except (PoolTimeout, psycopg.Error) as err:
+            raise provider_error(err, provider.table) from None
+        if page is None:  # a geometry the CRS cannot express: the thread path handles it
+            return None
+        known, matched = known_matched(
+            provider.engine, feature_query, plan, page, bool(provider.count)
+        )
+        if not known:
+            return None
+        set_content_crs_header(headers, collection.provider_def, query.crs)
+        page = Page(page.text, page.returned, page.last_id, matched)
+        return self.items_body(request, collection, query, page)
+
+    def items_body(
+        self, request: APIRequest, collection: Collection, query: ItemsQuery, page: Page
+    ) -> str:
+        """The JSON of an items page: features as PostgreSQL rendered them, then counts,
+        links and time stamp as pygeoapi writes them."""
         links = self.items_links(request, collection, query, page.returned, page.matched)
         parts = [
             '{"type":"FeatureCollection","features":',
