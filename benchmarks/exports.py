@@ -166,6 +166,8 @@ def main() -> None:
             runs += run_size(db, fields, table, plots, folder)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+        if db.started_cluster:
+            db.cluster.down()
     report = table_of(runs)
     print(report)
     out = REPO / "var" / "benchmarks" / f"exports-{time.strftime('%Y%m%d-%H%M%S')}.json"

@@ -14,3 +14,7 @@ class InvalidExportError(ExportsError):
 
 class ExportCancelledError(ExportsError):
     """The export was cancelled (its client left, or its job was dismissed)."""
+
+
+class EmptyAreaError(ExportsError):
+    """A regional extract of an area where no layer has a feature."""

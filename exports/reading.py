@@ -15,7 +15,7 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 
-from exports.errors import ExportCancelledError
+from exports.errors import EmptyAreaError, ExportCancelledError
 from exports.plan import ExportPlan, LayerExport, count_features
 from exports.statements import Statement, arrow_schema, rows_statement
 
@@ -99,4 +99,6 @@ def without_empty_layers(conn: psycopg.Connection[Any], plan: ExportPlan) -> Exp
     if plan.query.layers:
         return plan
     kept = tuple(part for part in plan.layers if count_features(conn, part, 1) > 0)
+    if not kept:
+        raise EmptyAreaError("no public layer has features in this area (or with this filter)")
     return replace(plan, layers=kept)

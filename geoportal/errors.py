@@ -36,7 +36,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from exports.errors import ExportCancelledError, InvalidExportError
+from exports.errors import EmptyAreaError, ExportCancelledError, InvalidExportError
 from features.errors import (
     DatabaseUnavailableError,
     InvalidQueryError,
@@ -149,6 +149,7 @@ for _cls, _status in [
     (QueryFailedError, 500),
     (UnknownJobKindError, 400),
     (InvalidExportError, 400),
+    (EmptyAreaError, 404),
     (ExportCancelledError, 503),
     (JobStateError, 410),
     (AuthenticationError, 401),

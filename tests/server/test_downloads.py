@@ -203,6 +203,12 @@ def test_bad_parameters_are_400(http: httpx.Client, path: str, params: dict, wor
     assert words in response.json()["detail"]
 
 
+def test_an_extract_of_an_empty_area_is_404(http: httpx.Client) -> None:
+    response = http.get("/downloads/geopackage", params={"bbox": "10,10,10.1,10.1"})
+    assert response.status_code == 404
+    assert "no public layer has features" in response.json()["detail"]
+
+
 def _backends(owner: psycopg.Connection) -> list[str]:
     rows = owner.execute(
         "SELECT state FROM pg_stat_activity WHERE application_name = %s", [APPLICATION_NAME]

@@ -65,7 +65,7 @@ def exports(ctx: RouteContext) -> list[Operation]:
                     media={JSON: ref("StatusInfo")},
                 ),
             ),
-            errors=(400, 500, 503),
+            errors=(400, 404, 500, 503),
         ),
         Operation(
             method="get",
