@@ -153,6 +153,18 @@ def job_folder(settings: Settings, job_id: str) -> Path:
     return settings.data_dir / "downloads" / job_id
 
 
+def remove_old_files(settings: Settings) -> None:
+    """Delete the files of export jobs older than the queue keeps finished jobs."""
+    import shutil
+    import time
+
+    root = settings.data_dir / "downloads"
+    oldest = time.time() - settings.jobs.keep_days * 86_400
+    for folder in root.iterdir() if root.is_dir() else ():
+        if folder.is_dir() and folder.stat().st_mtime < oldest:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def run_export_job(settings: Settings, catalogue: Catalogue, context: Any) -> dict[str, Any]:
     """Write the export a `downloads.export` job's inputs ask for into its folder; its
     results: the file's link, name, media type, size and counts per layer."""
@@ -166,6 +178,7 @@ def run_export_job(settings: Settings, catalogue: Catalogue, context: Any) -> di
     query = ExportQuery.from_inputs(dict(job.inputs.get("query") or {}))
     folder = job_folder(settings, str(job.id))
     shutil.rmtree(folder, ignore_errors=True)  # a retried job starts again
+    remove_old_files(settings)
     with connect(settings) as conn:
         plan = without_empty_layers(conn, plan_export(conn, catalogue, query))
         total = max(1, sum(count_layers(conn, plan).values()))
