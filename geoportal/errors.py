@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from exports.errors import EmptyAreaError, ExportCancelledError, InvalidExportError
 from features.errors import (
     DatabaseUnavailableError,
     InvalidQueryError,
@@ -147,6 +148,9 @@ for _cls, _status in [
     (DatabaseUnavailableError, 503),
     (QueryFailedError, 500),
     (UnknownJobKindError, 400),
+    (InvalidExportError, 400),
+    (EmptyAreaError, 404),
+    (ExportCancelledError, 503),
     (JobStateError, 410),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),

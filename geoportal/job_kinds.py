@@ -14,6 +14,7 @@ from typing import Any
 
 import psycopg
 
+from exports.errors import ExportsError
 from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
 from geoportal.settings import Settings
@@ -58,6 +59,20 @@ def _load_layer(settings: Settings) -> Callable[[JobContext], Mapping[str, Any]]
     return run
 
 
+def _export(settings: Settings) -> Callable[[JobContext], Mapping[str, Any]]:
+    """`downloads.export`: a large download written into the job's folder (public role)."""
+
+    def run(context: JobContext) -> Mapping[str, Any]:
+        from geoportal.data_exports import run_export_job  # pyarrow and GDAL only here
+
+        try:
+            return run_export_job(settings, load_catalogue(), context)
+        except ExportsError as exc:
+            raise JobFailedError(str(exc)) from exc
+
+    return run
+
+
 def job_kinds(settings: Settings) -> dict[str, JobKind]:
     """Every kind of job, by name."""
     kinds = [
@@ -67,6 +82,15 @@ def job_kinds(settings: Settings) -> dict[str, JobKind]:
             description="Replace one layer's rows with a vector file (validated, reprojected, "
             "swapped in one transaction: a failed or interrupted load changes nothing).",
             run=_load_layer(settings),
+            retryable=True,
+            max_attempts=2,
+        ),
+        JobKind(
+            name="downloads.export",
+            title="Export public layers as a file",
+            description="A download too large to answer at once (`/downloads/{format}`): "
+            "written by a worker, its file linked from the job's results.",
+            run=_export(settings),
             retryable=True,
             max_attempts=2,
         ),

@@ -54,11 +54,16 @@ def _keys(row_id: int, names: dict[str, str], extra: list[str]) -> set[str]:
     return keys
 
 
-async def list_oblasts(conn: AsyncConnection[Any], layer: Layer) -> list[tuple[Region, set[str]]]:
-    """Every oblast with the spellings that name it (geometry in CRS84)."""
+async def list_oblasts(
+    conn: AsyncConnection[Any],
+    layer: Layer,
+    code_fields: tuple[str, ...] = ("iso_3166_2", "adm1_code"),
+) -> list[tuple[Region, set[str]]]:
+    """Every oblast (or unit of another administrative layer) with the spellings that name it
+    (geometry in CRS84); `code_fields` are the layer's fields of codes that name a unit."""
     fields = [f.name for f in layer.public_fields]
     names = [f for f in _NAME_FIELDS if f in fields]
-    codes = [f for f in ("iso_3166_2", "adm1_code") if f in fields]
+    codes = [f for f in code_fields if f in fields]
     geom = (
         sql.SQL("ST_AsBinary(ST_Transform(geom, 4326))")
         if layer.storage_srid != 4326
@@ -91,14 +96,28 @@ async def get_oblast(conn: AsyncConnection[Any], layer: Layer, text: str) -> Reg
     Raises:
         RegionNotFoundError: no oblast or several match; lists the valid names.
     """
+    return _one(text, await list_oblasts(conn, layer), "oblast", "Kyrgyz, Russian or English")
+
+
+async def get_rayon(conn: AsyncConnection[Any], layer: Layer, text: str) -> Region:
+    """The rayon `text` names: its id or English name (Kyrgyz and Russian rayon names join
+    when sourced names are in the data), any case.
+
+    Raises:
+        RegionNotFoundError: no rayon or several match; lists the valid names.
+    """
+    return _one(text, await list_oblasts(conn, layer, ()), "rayon", "English")
+
+
+def _one(text: str, units: list[tuple[Region, set[str]]], kind: str, languages: str) -> Region:
     wanted = " ".join(text.casefold().split())
-    oblasts = await list_oblasts(conn, layer)
-    found = [region for region, keys in oblasts if wanted and wanted in keys]
+    found = [region for region, keys in units if wanted and wanted in keys]
     if len(found) == 1:
         return found[0]
-    valid = "; ".join(f"{r.id}: " + " / ".join(r.names.values()) for r, _ in oblasts)
-    reason = "matches several oblasts" if found else "is not an oblast"
+    valid = "; ".join(f"{r.id}: " + " / ".join(r.names.values()) for r, _ in units)
+    reason = f"matches several {kind}s" if found else f"is not an {kind}"
+    if kind == "rayon":
+        reason = reason.replace("an rayon", "a rayon")
     raise RegionNotFoundError(
-        f"{text!r} {reason}; give an id or a name in Kyrgyz, Russian "
-        f"or English: {valid or 'no oblast is loaded'}"
+        f"{text!r} {reason}; give an id or a name in {languages}: {valid or f'no {kind} is loaded'}"
     )

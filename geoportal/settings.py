@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from exports.settings import ExportSettings
 from geoportal.security.settings import SecuritySettings
 from jobs.settings import JobSettings
 from tiles.settings import TileSettings
@@ -94,6 +95,11 @@ class Settings(BaseSettings):
         default_factory=JobSettings,
         description="The job queue: heartbeat, when a worker counts as dead, how long "
         "finished jobs are kept (GEOPORTAL_JOBS__...).",
+    )
+    downloads: ExportSettings = Field(
+        default_factory=ExportSettings,
+        description="File downloads: the largest export answered at once (more becomes a "
+        "job), rows per chunk, timeout (GEOPORTAL_DOWNLOADS__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

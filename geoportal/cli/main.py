@@ -11,10 +11,13 @@ import typer
 from rich.console import Console
 from rich.logging import RichHandler
 
+from exports.errors import ExportsError
+from features.errors import FeaturesError
 from geoportal.cli import (
     config_cmd,
     db,
     demo,
+    export_cmd,
     jobs_cmd,
     layers_cmd,
     preview_cmd,
@@ -55,6 +58,7 @@ app.add_typer(users_cmd.keys_app, name="keys")
 app.add_typer(jobs_cmd.jobs_app, name="jobs")
 app.command("serve")(serve.serve)
 app.command("worker")(jobs_cmd.worker)
+app.command("export", epilog=export_cmd.EXAMPLES)(export_cmd.export)
 app.command("preview")(preview_cmd.preview_command)
 
 
@@ -76,6 +80,8 @@ def run() -> None:
         app()
     except (
         DatabaseError,
+        ExportsError,
+        FeaturesError,
         IngestionError,
         JobsError,
         LayersError,

@@ -33,6 +33,7 @@ from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.security.authn import Authenticator
 from geoportal.server.audit_routes import audit_route
+from geoportal.server.downloads import export_routes
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.input_limits import InputLimitsMiddleware
 from geoportal.server.jobs_routes import JobRoutes
@@ -226,6 +227,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),
+            *export_routes(settings, catalogue, pools.getter("search"), agency),
             *search_routes(search),
             *viewer_routes(settings, catalogue, public_conninfo),
             Mount("/", app=items_app),

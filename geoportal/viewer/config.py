@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from exports.formats import FORMATS
 from geoportal.catalogue.records import CATALOGUE_ID, THEME_TITLES
 from geoportal.viewer.legend import COLOR_PAINT, layer_legend
 from layers.catalogue import Catalogue
@@ -33,6 +34,8 @@ class Capabilities:
     """`GET /downloads/pmtiles?layers=&bbox=&maxzoom=` is routed."""
     geopackage: bool = False
     """A GeoPackage export endpoint is routed."""
+    exports: bool = False
+    """`GET /downloads/{format}?layers=&bbox=&datetime=` is routed (every file format)."""
     csv_collections: frozenset[str] = frozenset()
     """Collections whose items pygeoapi serves as `f=csv` (a CSV formatter is configured)."""
     max_items: int = 10_000
@@ -206,7 +209,11 @@ def viewer_config(
         "search": f"{base_url}/search",
         "downloads": {
             "pmtiles": f"{base_url}/downloads/pmtiles" if capabilities.pmtiles else None,
-            "geopackage": f"{base_url}/downloads/geopackage" if capabilities.geopackage else None,
+            "geopackage": f"{base_url}/downloads/geopackage"
+            if capabilities.geopackage or capabilities.exports
+            else None,
+            "export": f"{base_url}/downloads" if capabilities.exports else None,
+            "formats": list(FORMATS) if capabilities.exports else [],
             "max_items": capabilities.max_items,
         },
         "links": {

@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 PMTILES_PATH = "/downloads/pmtiles"
 GEOPACKAGE_PATH = "/downloads/geopackage"
+EXPORTS_PATH = "/downloads/{format}"
 VIEWER_VENDOR_FILES = ("maplibre-gl/dist/maplibre-gl.js", "maplibre-gl/dist/maplibre-gl.css")
 
 
@@ -71,6 +72,7 @@ def server_capabilities(routes: list[BaseRoute], pygeoapi_config: dict[str, Any]
     return Capabilities(
         pmtiles=PMTILES_PATH in paths,
         geopackage=GEOPACKAGE_PATH in paths,
+        exports=EXPORTS_PATH in paths,
         csv_collections=frozenset(csv),
         max_items=int(limits.get("max_items", 10_000)),
     )

@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from exports.formats import FORMATS
 from tests.support.browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -288,10 +289,25 @@ def test_download_panel_offers_only_what_the_server_has(
     body = api.get(geojson).json()
     assert body["type"] == "FeatureCollection" and body["features"]
     assert viewer.page.locator("#download-pmtiles").count() == (1 if has_pmtiles else 0)
-    assert viewer.page.locator("#downloads a[data-format=gpkg]").count() == 0
     csv = viewer.page.locator("#downloads a[data-format=csv]").get_attribute("href")
     assert api.get(csv).headers["content-type"].startswith("text/csv")
+    exports = viewer.page.locator("#download-exports a[data-export]")
+    offered = [exports.nth(i).get_attribute("data-export") for i in range(exports.count())]
+    assert offered == list(FORMATS)  # every format of /downloads/{format}
+    gpkg = viewer.page.locator("#download-exports a[data-export=geopackage]").get_attribute("href")
+    assert "/downloads/geopackage?layers=" in gpkg and "bbox=" in gpkg
+    layers = gpkg.split("layers=")[1].split("&")[0].split(",")
+    assert "country" in layers and len(layers) > 1  # the layers on, not only one
+    assert api.get(gpkg).status_code in (200, 202)  # the file, or its job when large
     assert_clean(viewer)
+
+
+def test_the_export_links_follow_the_time_filter(browser: Any, live_server: LiveServer) -> None:
+    with open_map(browser, live_server, "#map=8/42.8/74.6/0/0&date=2024-06-30") as record:
+        wait_idle(record)
+        href = record.page.locator("#download-exports a[data-export=geojson]").get_attribute("href")
+        assert "datetime=..%2F2024-06-30T23%3A59%3A59Z" in href
+        assert_clean(record)
 
 
 def test_phone_layout_and_keyboard(browser: Any, live_server: LiveServer) -> None:

@@ -105,6 +105,7 @@ class Viewer {
 
   setDate(date) {
     this.date = date;
+    this.refreshPanels();
     for (const layer of this.config.layers) {
       if (layer.time && layer.tiles) this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
     }

@@ -1,6 +1,8 @@
 // The download panel: the chosen visible layer in the current view as GeoJSON or CSV (the
-// OGC API items with `bbox`), and the visible layers as a PMTiles package when the server
-// has that endpoint. Formats the server does not offer are not shown.
+// OGC API items with `bbox`, capped and saying so), the visible layers in the view as a file
+// of every format `/downloads/{format}` writes (whole, following the time filter), and as a
+// PMTiles package when the server has that endpoint. Formats the server does not offer are
+// not shown.
 
 import { el } from "./panel.js";
 import { t, tr } from "./i18n.js";
@@ -37,13 +39,13 @@ export function renderDownloads(container, config, viewer) {
     if (layer.downloads.csv) {
       links.append(el("a", { href: `${layer.downloads.csv}&${query}`, download: `${layer.id}.csv`, "data-format": "csv", text: "CSV" }));
     }
-    if (config.downloads.geopackage) {
-      links.append(el("a", { href: `${config.downloads.geopackage}?layers=${layer.id}&bbox=${bbox}`, "data-format": "gpkg", text: "GeoPackage" }));
-    }
   };
   select.addEventListener("change", fill);
   fill();
   const parts = [heading, el("p", { class: "hint", text: `${t("downloadHint", lang)} (${t("upTo", lang)} ${config.downloads.max_items.toLocaleString()})` }), select, links];
+  if (config.downloads.export && config.downloads.formats.length) {
+    parts.push(exportLinks(config, viewer, layers, bbox));
+  }
   if (config.downloads.pmtiles) {
     const maxzoom = Math.min(16, Math.ceil(viewer.map.getZoom()) + 2);
     const ids = layers.map((layer) => layer.id).join(",");
@@ -54,4 +56,23 @@ export function renderDownloads(container, config, viewer) {
     })]));
   }
   container.replaceChildren(...parts);
+}
+
+const FORMAT_NAMES = {
+  geopackage: "GeoPackage", shapefile: "Shapefile (zip)", geojson: "GeoJSON", geojsonseq: "GeoJSONSeq",
+  csv: "CSV", flatgeobuf: "FlatGeobuf", geoparquet: "GeoParquet",
+};
+
+// Every layer on, in the view, at the chosen date: one link per format of `/downloads/{format}`.
+function exportLinks(config, viewer, layers, bbox) {
+  const ids = layers.map((layer) => layer.id).join(",");
+  const time = viewer.date ? `&datetime=${encodeURIComponent(`../${viewer.date}T23:59:59Z`)}` : "";
+  const links = config.downloads.formats.map((format) => el("a", {
+    href: `${config.downloads.export}/${format}?layers=${ids}&bbox=${bbox}${time}`,
+    "data-export": format, text: FORMAT_NAMES[format] || format,
+  }));
+  return el("div", { id: "download-exports" }, [
+    el("p", { class: "hint", text: t("exportHint", viewer.lang) }),
+    el("p", { class: "download-links" }, links),
+  ]);
 }

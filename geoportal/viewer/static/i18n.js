@@ -29,6 +29,7 @@ const TEXTS = {
   downloads: { ky: "Жүктөп алуу", ru: "Скачать", en: "Download" },
   downloadLayer: { ky: "Катмар", ru: "Слой", en: "Layer" },
   downloadHint: { ky: "Учурдагы көрүнүштөгү объекттер", ru: "Объекты в текущем виде карты", en: "Features in the current view" },
+  exportHint: { ky: "Күйгүзүлгөн катмарлар көрүнүштө, толугу менен (чоң файлдар даярдалып жатат)", ru: "Включённые слои в текущем виде, полностью (большие файлы готовятся в фоне)", en: "The layers on, in the view, complete (large files are prepared in the background)" },
   upTo: { ky: "эң көп", ru: "не более", en: "up to" },
   pmtiles: { ky: "Көрүнүш PMTiles пакети катары", ru: "Вид карты как пакет PMTiles", en: "The view as a PMTiles package" },
   noVisible: { ky: "Көрүнгөн катмар жок", ru: "Нет видимых слоёв", en: "No visible layer" },
