@@ -36,6 +36,15 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from cadastre.errors import (
+    InvalidCadastralCodeError,
+    InvalidChangeError,
+    InvalidPinError,
+    InvalidPlanTokenError,
+    ParcelChangedError,
+    ParcelNotFoundError,
+    RuleViolationError,
+)
 from features.errors import (
     DatabaseUnavailableError,
     InvalidQueryError,
@@ -148,6 +157,13 @@ for _cls, _status in [
     (QueryFailedError, 500),
     (UnknownJobKindError, 400),
     (JobStateError, 410),
+    (ParcelNotFoundError, 404),
+    (InvalidCadastralCodeError, 400),
+    (InvalidPinError, 400),
+    (InvalidChangeError, 400),
+    (InvalidPlanTokenError, 400),
+    (ParcelChangedError, 412),
+    (RuleViolationError, 422),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (PoolTimeout, 503),

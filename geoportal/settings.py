@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cadastre.settings import CadastreSettings
 from geoportal.security.settings import SecuritySettings
 from jobs.settings import JobSettings
 from tiles.settings import TileSettings
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
         default_factory=JobSettings,
         description="The job queue: heartbeat, when a worker counts as dead, how long "
         "finished jobs are kept (GEOPORTAL_JOBS__...).",
+    )
+    cadastre: CadastreSettings = Field(
+        default_factory=CadastreSettings,
+        description="Topology tolerance and the plan signing key (GEOPORTAL_CADASTRE__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

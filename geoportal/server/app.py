@@ -32,6 +32,7 @@ from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.security.authn import Authenticator
 from geoportal.server.audit_routes import audit_route
+from geoportal.server.cadastre_routes import CadastreRoutes
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.input_limits import InputLimitsMiddleware
 from geoportal.server.jobs_routes import JobRoutes
@@ -215,6 +216,9 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/api", api_alias),
             audit_route(agency),
             *JobRoutes(agency, settings.public_url).routes,
+            *CadastreRoutes(
+                catalogue, agency, settings.public_url, settings.cadastre, settings.data_dir
+            ).routes,
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),
