@@ -39,8 +39,8 @@ FROM p, ST_Dump(ST_CollectionExtract(ST_Split(ST_Transform(p.geom, p.srid),
 ORDER BY ST_Y(ST_PointOnSurface(d.geom)) DESC, ST_X(ST_PointOnSurface(d.geom))
 """
 MERGE_SQL = """
-SELECT ST_Multi(ST_Transform(ST_Union(ST_Transform(g, s.srid)), 4326))
-FROM unnest(%(geoms)s::geometry[]) AS g,
+SELECT ST_Multi(ST_Transform(ST_Union(ST_Transform(g::geometry, s.srid)), 4326))
+FROM unnest(%(geoms)s::text[]) AS g,
      (SELECT cadastre.kyrg06_srid(ST_X(ST_PointOnSurface(%(first)s::geometry))) AS srid) s
 GROUP BY s.srid
 """
@@ -276,7 +276,7 @@ async def _new_codes(
 
 async def _union(conn: psycopg.AsyncConnection[Any], geoms: list[str]) -> str:
     row = await (
-        await conn.execute("SELECT ST_Union(g) FROM unnest(%s::geometry[]) g", [geoms])
+        await conn.execute("SELECT ST_Union(g::geometry) FROM unnest(%s::text[]) g", [geoms])
     ).fetchone()
     assert row is not None
     return str(row[0])

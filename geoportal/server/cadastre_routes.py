@@ -97,13 +97,19 @@ class CadastreRoutes:
         pool = self.pool()
         if pool is None:
             raise HTTPProblem(503, "the cadastre is starting; retry shortly")
-        async with pool.connection() as conn, conn.transaction():
-            await conn.execute(
-                "SELECT set_config('statement_timeout', %s, true)", [str(self.statement_timeout_ms)]
-            )
-            for name, value in identity.transaction_settings().items():
-                await conn.execute("SELECT set_config(%s, %s, true)", [name, value])
-            yield conn
+        try:
+            async with pool.connection() as conn, conn.transaction():
+                await conn.execute(
+                    "SELECT set_config('statement_timeout', %s, true)",
+                    [str(self.statement_timeout_ms)],
+                )
+                for name, value in identity.transaction_settings().items():
+                    await conn.execute("SELECT set_config(%s, %s, true)", [name, value])
+                yield conn
+        except psycopg.errors.InsufficientPrivilege as exc:  # oblast guard, row security
+            raise HTTPProblem(403, "the database refused this change for your identity") from exc
+        except psycopg.errors.UniqueViolation as exc:  # two changes of one block at once
+            raise HTTPProblem(409, "a new code was taken meanwhile; retry the change") from exc
 
     def _writer(self, request: Request) -> Identity:
         identity: Identity = getattr(request.state, "identity", ANONYMOUS)

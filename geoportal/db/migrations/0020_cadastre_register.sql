@@ -115,7 +115,8 @@ CREATE TABLE cadastre.parcel_lineage (
 );
 CREATE INDEX parcel_lineage_child_idx ON cadastre.parcel_lineage (child_id);
 ALTER TABLE cadastre.parcel_lineage OWNER TO geoportal_owner;
-GRANT SELECT ON cadastre.parcel_lineage TO geoportal_agency, geoportal_public;
+GRANT SELECT ON cadastre.parcel_lineage TO geoportal_public;
+GRANT SELECT, INSERT ON cadastre.parcel_lineage TO geoportal_agency;  -- split and merge
 
 -- Nothing in the register is ever changed except by these triggers (owner-run, below), and
 -- nothing is ever deleted by a writer.
@@ -221,6 +222,7 @@ BEGIN
     IF TG_ARGV[0] = 'erase' THEN
         -- a load replaces the register of these parcels whole (the demo's reset)
         SET LOCAL cadastre.erasing = 'on';
+        DELETE FROM restricted.cadastre_right_holders WHERE feature_id = ANY (ids);
         DELETE FROM restricted.cadastre_encumbrances WHERE parcel_id = ANY (ids);
         DELETE FROM restricted.cadastre_documents WHERE parcel_id = ANY (ids);
         DELETE FROM cadastre.parcel_lineage WHERE parent_id = ANY (ids) OR child_id = ANY (ids);
