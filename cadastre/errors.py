@@ -17,6 +17,10 @@ class ParcelNotFoundError(CadastreError, LookupError):
     """No current (or, for history, no registered) parcel has this code."""
 
 
+class BlockNotFoundError(CadastreError, LookupError):
+    """No cadastral block has this code."""
+
+
 class RuleViolationError(CadastreError):
     """A change breaks cadastre rules; `problems` names each rule, parcel and place."""
 

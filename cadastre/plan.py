@@ -74,7 +74,7 @@ class PlanFacts:
             "lc": self.land_category,
             "du": self.designated_use,
             "r": self.registered_on.isoformat(),
-            "g": self.geometry_md5,
+            "g": self.geometry_md5[:16],
             "t": self.issued_at,
         }
 

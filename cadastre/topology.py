@@ -21,6 +21,7 @@ from typing import Any
 
 import psycopg
 
+from cadastre.errors import BlockNotFoundError
 from cadastre.sql_files import sql_text
 
 
@@ -78,3 +79,25 @@ async def check_parcels(
     }
     rows = await (await conn.execute(sql_text("topology"), params)).fetchall()
     return [Problem(*row) for row in rows]
+
+
+async def block_report(
+    conn: psycopg.AsyncConnection[Any], block_code: str, *, tolerance_m: float
+) -> list[Problem]:
+    """The topology report of a block's current parcels: invalid ones, parts outside the
+    block, overlaps, and the gaps no parcel covers (the 500 largest), each wider than the
+    tolerance; empty for a block without problems.
+
+    Raises:
+        BlockNotFoundError: no block has the code.
+    """
+    row = await (
+        await conn.execute(
+            "SELECT 1 FROM cadastre.cadastre_blocks WHERE block_code = %s", [block_code]
+        )
+    ).fetchone()
+    if row is None:
+        raise BlockNotFoundError(f"no cadastral block {block_code}")
+    params = {"block": block_code, "prefix": block_code + "-%", "tolerance": float(tolerance_m)}
+    rows = await (await conn.execute(sql_text("block_report"), params)).fetchall()
+    return [Problem(*r) for r in rows]

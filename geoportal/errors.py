@@ -37,6 +37,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from cadastre.errors import (
+    BlockNotFoundError,
     InvalidCadastralCodeError,
     InvalidChangeError,
     InvalidPinError,
@@ -158,6 +159,7 @@ for _cls, _status in [
     (UnknownJobKindError, 400),
     (JobStateError, 410),
     (ParcelNotFoundError, 404),
+    (BlockNotFoundError, 404),
     (InvalidCadastralCodeError, 400),
     (InvalidPinError, 400),
     (InvalidChangeError, 400),

@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from cadastre import history, operations, plan, plan_pdf, signing
+from cadastre import history, operations, plan, plan_pdf, signing, topology
 from cadastre.errors import CadastreError, ParcelChangedError, RuleViolationError
 from cadastre.settings import CadastreSettings
 from geoportal.errors import HTTPProblem, route_problem, status_of
@@ -61,6 +61,7 @@ class CadastreRoutes:
             Route(parcel + "/history", self._wrap(self.history), methods=["GET"]),
             Route(parcel + "/plan", self._wrap(self.plan), methods=["GET"]),
             Route("/cadastre/blocks/{code}/parcels", self._wrap(self.block), methods=["GET"]),
+            Route("/cadastre/blocks/{code}/topology", self._wrap(self.report), methods=["GET"]),
             Route("/cadastre/zones/{code}/changes", self._wrap(self.changes), methods=["GET"]),
             Route("/cadastre/verify/{token}", self._wrap(self.verify), methods=["GET"]),
         ]
@@ -237,6 +238,21 @@ class CadastreRoutes:
         return JSONResponse(
             {"type": "FeatureCollection", "at": at.isoformat(), "features": features},
             media_type="application/geo+json",
+        )
+
+    async def report(self, request: Request) -> Response:
+        """GET /cadastre/blocks/{code}/topology: the block's topology report."""
+        code = request.path_params["code"]
+        async with self._transaction(ANONYMOUS) as conn:
+            problems = await topology.block_report(
+                conn, code, tolerance_m=self.settings.tolerance_m
+            )
+        return JSONResponse(
+            {
+                "block": code,
+                "toleranceM": self.settings.tolerance_m,
+                "problems": [p.to_dict() for p in problems],
+            }
         )
 
     async def changes(self, request: Request) -> Response:

@@ -13,7 +13,7 @@ import pytest
 import cadastre
 
 CADASTRE = Path(cadastre.__file__).parent
-LIBRARIES = {"psycopg", "pydantic", "cryptography", "fpdf", "segno"}
+LIBRARIES = {"psycopg", "pydantic", "cryptography", "fpdf", "fontTools", "segno"}
 """Third-party imports a domain module may have (no HTTP, no templates, no framework)."""
 
 

@@ -116,6 +116,13 @@ def test_block_as_of_and_zone_changes(http: httpx.Client, routes_block: Block) -
     assert (f"{routes_block.code}-0003", "began") in events
 
 
+def test_block_topology_report(http: httpx.Client, routes_block: Block) -> None:
+    report = http.get(f"/cadastre/blocks/{routes_block.code}/topology")
+    assert report.status_code == 200
+    assert {p["rule"] for p in report.json()["problems"]} <= {"gap"}
+    assert http.get("/cadastre/blocks/5-99-99-0001/topology").status_code == 404
+
+
 def test_merge_of_adjacent_parcels(
     http: httpx.Client, routes_block: Block, cadastre_keys: dict[str, str]
 ) -> None:

@@ -9,7 +9,7 @@ import psycopg
 import pytest
 import shapely
 
-from cadastre.topology import Problem, check_parcels
+from cadastre.topology import Problem, block_report, check_parcels
 from geoportal.db.database import Database
 from tests.cadastre.conftest import BLOCK, box, hexwkb, local
 
@@ -81,3 +81,16 @@ def test_a_code_of_another_block_is_outside_it(
     assert row is not None
     problems = check(loaded, f"{row[0]}-0999", box(0, 100, 50, 150))
     assert {p.rule for p in problems} == {"outside_block"}
+
+
+def test_the_block_report_names_gaps_and_overlaps(
+    loaded: Database, test_block: dict[str, int]
+) -> None:
+    async def run() -> list[Problem]:
+        async with await psycopg.AsyncConnection.connect(loaded.owner_conninfo) as conn:
+            return await block_report(conn, BLOCK, tolerance_m=0.05)
+
+    problems = asyncio.run(run())
+    assert [p.rule for p in problems] == ["gap"]  # the north half lies in no parcel
+    assert float(problems[0].detail.split(" ")[0]) == pytest.approx(20_000, rel=0.01)
+    assert problems[0].lat is not None

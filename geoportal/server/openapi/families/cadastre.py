@@ -69,7 +69,7 @@ def _writes() -> list[Operation]:
                 }
             ),
             replies=(CHANGE_REPLY,),
-            errors=(400, 401, 403, 404, 412, 415, 422, 500, 503),
+            errors=(400, 401, 403, 404, 409, 412, 415, 422, 500, 503),
         ),
         Operation(
             method="post",
@@ -92,7 +92,7 @@ def _writes() -> list[Operation]:
                 }
             ),
             replies=(CHANGE_REPLY,),
-            errors=(400, 401, 403, 404, 412, 415, 422, 500, 503),
+            errors=(400, 401, 403, 404, 409, 412, 415, 422, 500, 503),
         ),
     ]
 
@@ -129,6 +129,17 @@ def _reads() -> list[Operation]:
             ),
             replies=(Reply(status=200, description="OK", media={GEOJSON: OBJECT}),),
             errors=(400, 500, 503),
+        ),
+        Operation(
+            method="get",
+            path="/cadastre/blocks/{code}/topology",
+            operation_id="getBlockTopology",
+            summary="The topology report of a block: invalid parcels, parts outside it, "
+            "overlaps and gaps wider than the tolerance, each with where it is",
+            tags=("cadastre",),
+            params=(Param(name="code", where="path", description="Block code T-RR-ZZ-BBBB"),),
+            replies=(Reply(status=200, description="OK", media={JSON: OBJECT}),),
+            errors=(404, 500, 503),
         ),
         Operation(
             method="get",
