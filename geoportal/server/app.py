@@ -178,12 +178,16 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     agency_conninfo = Database(settings).agency_conninfo
     limiter = WorkLimiter(settings.security)  # one per process, shared through the database
     items_app = features  # CORS: the security middleware alone decides
+    cadastre = CadastreRoutes(
+        catalogue, agency, settings.public_url, settings.cadastre, settings.data_dir
+    )
     writes = WriteRoutes(
         catalogue,
         agency,
         settings.public_url,
         settings.statement_timeout_ms,
         searches=items_app,
+        checks={"cadastre_parcels": cadastre.check_written_parcel},
     )
 
     @asynccontextmanager
@@ -216,9 +220,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/api", api_alias),
             audit_route(agency),
             *JobRoutes(agency, settings.public_url).routes,
-            *CadastreRoutes(
-                catalogue, agency, settings.public_url, settings.cadastre, settings.data_dir
-            ).routes,
+            *cadastre.routes,
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),

@@ -156,6 +156,26 @@ class CadastreRoutes:
                     f'"{etag}"',
                 )
 
+    async def check_written_parcel(self, conn: psycopg.AsyncConnection[Any], fid: int) -> None:
+        """The topology rules of a parcel written through Part 4, before commit (a write
+        check of `WriteRoutes`): 422 naming each problem."""
+        row = await (
+            await conn.execute(
+                "SELECT cadastral_code, geom FROM cadastre.cadastre_parcels WHERE id = %s", [fid]
+            )
+        ).fetchone()
+        if row is None:
+            return
+        problems = await topology.check_parcels(
+            conn, [row[0]], [row[1]], tolerance_m=self.settings.tolerance_m, exclude_ids=[fid]
+        )
+        if problems:
+            raise HTTPProblem(
+                422,
+                f"parcel {row[0]} breaks {len(problems)} cadastre rule(s)",
+                problems=[p.to_dict() for p in problems],
+            )
+
     # -- split and merge ----------------------------------------------------------------
     async def split(self, request: Request) -> Response:
         """POST /cadastre/parcels/{code}/split: by `line` or into `parts`; 201."""

@@ -273,6 +273,42 @@ def test_part4_delete_retires_and_codes_are_never_reused(
         headers={**auth(cadastre_keys), "Content-Type": "application/geo+json"},
     )
     assert again.status_code == 409, again.text
+    fresh = http.post(
+        "/collections/cadastre_parcels/items",
+        json={
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(box(0, 100, 100, 200, routes_block.origin)),
+            "properties": {
+                "cadastral_code": f"{routes_block.code}-0100",
+                "land_category": "settlements",
+                "designated_use": "individual_housing",
+                "area_m2": 1,
+                "registered_on": "2025-01-01",
+            },
+        },
+        headers={**auth(cadastre_keys), "Content-Type": "application/geo+json"},
+    )
+    assert fresh.status_code == 201, fresh.text
+    (version,) = http.get(f"/cadastre/parcels/{routes_block.code}-0100/history").json()["versions"]
+    assert version["area_m2"] == pytest.approx(10_000, rel=0.01)  # computed by the database
+    assert version["area_national_m2"] == pytest.approx(10_000, abs=1)
+    overlapping = http.post(
+        "/collections/cadastre_parcels/items",
+        json={
+            "type": "Feature",
+            "geometry": shapely.geometry.mapping(box(50, 150, 150, 200, routes_block.origin)),
+            "properties": {
+                "cadastral_code": f"{routes_block.code}-0101",
+                "land_category": "settlements",
+                "designated_use": "individual_housing",
+                "area_m2": 1,
+                "registered_on": "2025-01-01",
+            },
+        },
+        headers={**auth(cadastre_keys), "Content-Type": "application/geo+json"},
+    )
+    assert overlapping.status_code == 422, overlapping.text
+    assert [p["other"] for p in overlapping.json()["problems"]] == [f"{routes_block.code}-0100"]
 
 
 @pytest.mark.parametrize(
