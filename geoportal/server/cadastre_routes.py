@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import html
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from cadastre.errors import CadastreError, ParcelChangedError, RuleViolationErro
 from cadastre.settings import CadastreSettings
 from geoportal.errors import HTTPProblem, route_problem, status_of
 from geoportal.security.identity import ANONYMOUS, Identity
+from geoportal.server.cadastre_pages import plan_html, readable_facts, verification_html
 from geoportal.server.etags import etag_sql, if_match_tags
 from layers.catalogue import Catalogue
 
@@ -74,13 +74,8 @@ class CadastreRoutes:
             try:
                 return await handler(request)
             except HTTPProblem as exc:
-                return (
-                    route_problem(request, exc.status, exc.detail, **exc.extra)
-                    if not exc.headers
-                    else _with_headers(
-                        route_problem(request, exc.status, exc.detail, **exc.extra), exc.headers
-                    )
-                )
+                answer = route_problem(request, exc.status, exc.detail, **exc.extra)
+                return _with_headers(answer, exc.headers)
             except CadastreError as exc:
                 status, _ = status_of(exc)
                 extra: dict[str, Any] = {}
@@ -303,7 +298,7 @@ class CadastreRoutes:
         token = signing.sign_facts(self.key, facts.signed_facts())
         url = f"{self.public_url}/cadastre/verify/{token}"
         if fmt == "html":
-            return HTMLResponse(_plan_html(facts, url))
+            return HTMLResponse(plan_html(facts, url))
         pdf = plan_pdf.render_plan_pdf(facts, url, font=self.settings.font)
         return Response(
             pdf,
@@ -316,17 +311,9 @@ class CadastreRoutes:
         facts = signing.verify_token(self.key, request.path_params["token"])
         async with self._transaction(ANONYMOUS) as conn:
             state = await plan.verification(conn, facts)
-        body = {"valid": True, "facts": _readable(facts), **state}
+        body = {"valid": True, "facts": readable_facts(facts), **state}
         if request.query_params.get("f") == "html":
-            rows = "".join(
-                f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
-                for k, v in body["facts"].items()
-            )
-            return HTMLResponse(
-                f"<!doctype html><html><head><meta charset='utf-8'><title>Plan verification"
-                f"</title></head><body><h1>Signature valid: {html.escape(state['status'])}</h1>"
-                f"<p>{html.escape(state['detail'])}</p><table>{rows}</table></body></html>"
-            )
+            return HTMLResponse(verification_html(body))
         return JSONResponse(body)
 
 
@@ -334,28 +321,6 @@ def _with_headers(response: Response, headers: dict[str, str]) -> Response:
     for name, value in headers.items():
         response.headers[name] = value
     return response
-
-
-FACT_NAMES = {
-    "c": "cadastralCode",
-    "p": "parcelId",
-    "v": "version",
-    "a": "area_m2",
-    "n": "areaNational_m2",
-    "s": "nationalCrs",
-    "lc": "landCategory",
-    "du": "designatedUse",
-    "r": "registeredOn",
-    "g": "geometryMd5",
-    "t": "issuedAt",
-}
-
-
-def _readable(facts: dict[str, Any]) -> dict[str, Any]:
-    out = {FACT_NAMES.get(k, k): v for k, v in facts.items()}
-    if "nationalCrs" in out:
-        out["nationalCrs"] = f"EPSG:{out['nationalCrs']}"
-    return out
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
@@ -396,35 +361,3 @@ def _valid_from(body: dict[str, Any]) -> dt.datetime:
     if not isinstance(text, str):
         raise HTTPProblem(400, "validFrom: expected an ISO 8601 date-time")
     return _parse_time(text, "validFrom")
-
-
-def _plan_html(facts: plan.PlanFacts, url: str) -> str:
-    e = html.escape
-    vertices = "".join(
-        f"<tr><td>{e(label)}</td><td>{x:,.2f}</td><td>{y:,.2f}</td></tr>"
-        for label, x, y in facts.vertices()
-    )
-    rights = (
-        "<p>Rights: not shown (restricted to the cadastre agency)</p>"
-        if facts.rights is None
-        else "<ul>"
-        + "".join(
-            f"<li>{e(r['name'])}: {e(r['right'])}, share {r['share']:g}</li>" for r in facts.rights
-        )
-        + "</ul>"
-    )
-    return (
-        "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>Cadastral plan {e(facts.code)}</title></head><body>"
-        f"<h1>Cadastral plan {e(facts.code)}</h1><dl>"
-        f"<dt>Land category</dt><dd>{e(facts.land_category)}</dd>"
-        f"<dt>Designated use</dt><dd>{e(facts.designated_use)}</dd>"
-        f"<dt>Area (ellipsoid)</dt><dd>{facts.area_m2:,.1f} m²</dd>"
-        f"<dt>Area (Kyrg-06 zone {facts.zone}, EPSG:{facts.srid})</dt>"
-        f"<dd>{facts.area_national_m2:,.1f} m²</dd>"
-        f"<dt>Address</dt><dd>{e(facts.address or '-')}</dd></dl>"
-        f"<p><a href='{e(url)}'>Verify this plan</a> · "
-        f"<a href='?f=pdf'>PDF</a></p>"
-        f"<table><tr><th>Vertex</th><th>X (m)</th><th>Y (m)</th></tr>{vertices}</table>"
-        f"{rights}</body></html>"
-    )
