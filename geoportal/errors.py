@@ -36,6 +36,16 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from cadastre.errors import (
+    BlockNotFoundError,
+    InvalidCadastralCodeError,
+    InvalidChangeError,
+    InvalidPinError,
+    InvalidPlanTokenError,
+    ParcelChangedError,
+    ParcelNotFoundError,
+    RuleViolationError,
+)
 from exports.errors import EmptyAreaError, ExportCancelledError, InvalidExportError
 from features.errors import (
     DatabaseUnavailableError,
@@ -152,6 +162,14 @@ for _cls, _status in [
     (EmptyAreaError, 404),
     (ExportCancelledError, 503),
     (JobStateError, 410),
+    (ParcelNotFoundError, 404),
+    (BlockNotFoundError, 404),
+    (InvalidCadastralCodeError, 400),
+    (InvalidPinError, 400),
+    (InvalidChangeError, 400),
+    (InvalidPlanTokenError, 400),
+    (ParcelChangedError, 412),
+    (RuleViolationError, 422),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (PoolTimeout, 503),

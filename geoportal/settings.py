@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from cadastre.settings import CadastreSettings
 from exports.settings import ExportSettings
 from geoportal.security.settings import SecuritySettings
 from jobs.settings import JobSettings
@@ -100,6 +101,10 @@ class Settings(BaseSettings):
         default_factory=ExportSettings,
         description="File downloads: the largest export answered at once (more becomes a "
         "job), rows per chunk, timeout (GEOPORTAL_DOWNLOADS__...).",
+    )
+    cadastre: CadastreSettings = Field(
+        default_factory=CadastreSettings,
+        description="Topology tolerance and the plan signing key (GEOPORTAL_CADASTRE__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

@@ -22,6 +22,8 @@ missing() {
   # Node.js and npm install the map viewer's browser libraries (browser-libs/package-lock.json).
   command -v node >/dev/null 2>&1 || out+=(nodejs)
   command -v npm >/dev/null 2>&1 || out+=(npm)
+  # The Unicode font of the cadastral plans (Cyrillic names and addresses in the PDF).
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || out+=(fonts-dejavu-core)
   for extra in "$@"; do
     case "$extra" in
       chromium) command -v chromium >/dev/null 2>&1 || out+=(chromium) ;;

@@ -27,6 +27,7 @@ import pandas as pd
 import shapely
 
 from cadastre.codes import format_codes
+from cadastre.national import kyrg06_srid
 from demo import people
 from demo.city import geodesic_area_m2, to_multi
 from demo.city.buildings import city_model
@@ -57,19 +58,24 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     rural = rural_parcels(ctx, rng, city_areas)
     parcels = gpd.GeoDataFrame(pd.concat([urban, rural], ignore_index=True), crs=4326)
     parcels["area_m2"] = np.round(geodesic_area_m2(parcels.geometry), 1)
+    parcels["area_national_m2"] = np.round(national_area_m2(parcels.geometry), 1)
     parcels.insert(0, "id", np.arange(1, len(parcels) + 1))
+    blocks, zones = blocks_and_zones(parcels)
     columns = [
         "id",
         "cadastral_code",
         "land_category",
         "designated_use",
         "area_m2",
+        "area_national_m2",
         "address",
         "registered_on",
         "agri_plot_code",
         "geometry",
     ]
     return {
+        "cadastre_zones": zones,
+        "cadastre_blocks": blocks,
         "cadastre_parcels": parcels[columns],
         "cadastre_right_holders": people.right_holders(parcels, ctx.rng("cadastre.people")),
     }
@@ -418,3 +424,44 @@ def _rural_codes(ctx: Context, frame: gpd.GeoDataFrame) -> np.ndarray:
     keys = keys.sort_index()
     parts = zip(keys.t, keys.r, keys.zone, keys.block, keys.parcel, strict=True)
     return np.array(format_codes(parts), dtype=object)  # refuses a part that overflows
+
+
+def national_area_m2(geoms: gpd.GeoSeries) -> np.ndarray:
+    """Areas in m² in the Kyrg-06 zone of each geometry's longitude (`cadastre.national`)."""
+    lon = shapely.get_coordinates(shapely.point_on_surface(geoms.to_crs(4326).to_numpy()))[:, 0]
+    srids = np.array([kyrg06_srid(x) for x in lon])
+    out = np.zeros(len(geoms))
+    for srid in np.unique(srids):
+        mine = srids == srid
+        out[mine] = geoms[mine].to_crs(int(srid)).area.to_numpy()
+    return out
+
+
+def blocks_and_zones(parcels: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Blocks and zones drawn around the parcels their codes name, so that every parcel lies
+    in its block and every block in its zone: a block is the convex hull of its parcels
+    widened by 1 m, a zone the convex hull of its blocks widened by 1 m (UTM 43N)."""
+    metric = parcels.to_crs(UTM_43N)
+    keys = parcels.cadastral_code.str.rsplit("-", n=1).str[0]
+    hulls = metric.geometry.groupby(keys.to_numpy()).agg(lambda g: shapely.union_all(g.to_numpy()))
+    block_geoms = shapely.buffer(shapely.convex_hull(hulls.to_numpy()), 1.0)
+    blocks = gpd.GeoDataFrame(
+        {"block_code": hulls.index.to_numpy()}, geometry=block_geoms, crs=UTM_43N
+    )
+    blocks["zone_code"] = blocks.block_code.str.rsplit("-", n=1).str[0]
+    zone_hulls = blocks.geometry.groupby(blocks.zone_code.to_numpy()).agg(
+        lambda g: shapely.union_all(g.to_numpy())
+    )
+    zones = gpd.GeoDataFrame(
+        {"zone_code": zone_hulls.index.to_numpy()},
+        geometry=shapely.buffer(shapely.convex_hull(zone_hulls.to_numpy()), 1.0),
+        crs=UTM_43N,
+    )
+    out = []
+    for frame in (blocks, zones):
+        frame = frame.to_crs(4326)
+        frame["geometry"] = to_multi(frame.geometry.to_numpy())
+        frame["area_m2"] = np.round(geodesic_area_m2(frame.geometry), 1)
+        frame.insert(0, "id", np.arange(1, len(frame) + 1))
+        out.append(frame)
+    return out[0], out[1]

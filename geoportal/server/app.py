@@ -33,6 +33,7 @@ from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.security.authn import Authenticator
 from geoportal.server.audit_routes import audit_route
+from geoportal.server.cadastre_routes import CadastreRoutes
 from geoportal.server.downloads import export_routes
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
 from geoportal.server.input_limits import InputLimitsMiddleware
@@ -187,12 +188,16 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     agency_conninfo = Database(settings).agency_conninfo
     limiter = WorkLimiter(settings.security)  # one per process, shared through the database
     items_app = features  # CORS: the security middleware alone decides
+    cadastre = CadastreRoutes(
+        catalogue, agency, settings.public_url, settings.cadastre, settings.data_dir
+    )
     writes = WriteRoutes(
         catalogue,
         agency,
         settings.public_url,
         settings.statement_timeout_ms,
         searches=items_app,
+        checks={"cadastre_parcels": cadastre.check_written_parcel},
     )
 
     @asynccontextmanager
@@ -224,6 +229,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/api", api_alias),
             audit_route(agency),
             *JobRoutes(agency, settings.public_url).routes,
+            *cadastre.routes,
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),

@@ -19,6 +19,7 @@ those methods, so GETs still reach pygeoapi (or the fast path). Every write:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ from layers.model import SUPPORTED_CRS, Layer
 log = logging.getLogger(__name__)
 
 CQL_JSON = "application/query-cql-json"
+WriteCheck = Callable[[psycopg.AsyncConnection[Any], int], Awaitable[None]]
 JSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
 
 
@@ -61,6 +63,9 @@ class WriteRoutes:
     searches: ASGIApp | None = None
     """Where a POST of a CQL2 JSON query (`application/query-cql-json`, a search, not a
     write) goes: the read path (pygeoapi behind the fast path)."""
+    checks: dict[str, WriteCheck] = dataclasses.field(default_factory=dict)
+    """Per layer id, a check of the written feature run before commit in the write's
+    transaction (the cadastre's topology rules); it raises HTTPProblem to refuse."""
 
     @property
     def routes(self) -> list[Route]:
@@ -121,6 +126,8 @@ class WriteRoutes:
             async with self._transaction(identity) as conn:
                 geom = await self._geometry(conn, layer, feature, srid, identity)
                 fid, etag = await self._insert(conn, layer, feature, geom)
+                if layer.id in self.checks:
+                    await self.checks[layer.id](conn, fid)
             location = f"{self.public_url}/collections/{layer.id}/items/{fid}"
             return Response(status_code=201, headers={"Location": location, "ETag": etag})
 
@@ -165,6 +172,8 @@ class WriteRoutes:
                 await self._lock(conn, layer, fid, expected, identity)
                 geom = await self._geometry(conn, layer, feature, srid, identity)
                 etag = await self._update(conn, layer, fid, feature, geom)
+                if layer.id in self.checks:
+                    await self.checks[layer.id](conn, fid)
             return Response(status_code=204, headers={"ETag": etag})
 
         return await respond_unless_disconnected(request, work())

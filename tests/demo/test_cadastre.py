@@ -118,3 +118,31 @@ def test_agricultural_parcels_come_from_agri_plots(
     same = shapely.equals(agri.geometry.to_numpy(), source.reindex(agri.agri_plot_code).to_numpy())
     assert same.all()
     assert parcels.cadastral_code.is_unique
+
+
+def test_every_parcel_lies_in_the_block_its_code_names(
+    frames: dict[str, pd.DataFrame], parcels: gpd.GeoDataFrame
+) -> None:
+    blocks = frames["cadastre_blocks"].set_index("block_code")
+    prefix = parcels.cadastral_code.str.rsplit("-", n=1).str[0]
+    assert prefix.isin(blocks.index).all()
+    mine = blocks.geometry.loc[prefix.to_numpy()].to_numpy()
+    assert shapely.covers(mine, parcels.geometry.to_numpy()).all()
+    territories = {code.split("-")[0] for code in blocks.index}
+    assert territories == {str(t) for t in range(1, 10)}  # every cadastral territory
+
+
+def test_blocks_lie_in_their_zones_and_load_as_declared(
+    frames: dict[str, pd.DataFrame], catalogue: Catalogue, tmp_path: Path
+) -> None:
+    blocks, zones = frames["cadastre_blocks"], frames["cadastre_zones"].set_index("zone_code")
+    assert (blocks.block_code.str.rsplit("-", n=1).str[0] == blocks.zone_code).all()
+    mine = zones.geometry.loc[blocks.zone_code.to_numpy()].to_numpy()
+    assert shapely.covers(mine, blocks.geometry.to_numpy()).all()
+    for layer_id in ("cadastre_blocks", "cadastre_zones"):
+        assert_loads_as_declared(frames[layer_id], catalogue.get(layer_id), tmp_path)
+
+
+def test_both_areas(parcels: gpd.GeoDataFrame) -> None:
+    ratio = parcels.area_national_m2 / parcels.area_m2
+    assert ratio.between(0.995, 1.005).all()  # transverse Mercator, within 1.5 deg of centre

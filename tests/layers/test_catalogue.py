@@ -58,6 +58,8 @@ ALL_IDS = BASE_IDS | {
     "utility_lines",
     "environment_sensors",
     "cadastre_parcels",
+    "cadastre_zones",
+    "cadastre_blocks",
 }
 
 

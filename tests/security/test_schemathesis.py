@@ -5,7 +5,7 @@ and media type, and with a body that matches the documented schema.
 Bounded to keep the run short: the landing page, conformance, the collection list, the GET
 operations of a few collections that cover the cases (a polygon layer with a restricted
 table beside it, points, a table without geometry, the catalogue records), and the GET
-routes of our own families (tiles, search, health, viewer configuration, audit), a few
+routes of our own families (tiles, search, health, viewer configuration, audit, cadastre), a few
 examples per operation. The PMTiles download and the HTML previews render for seconds and
 are left to their own tests. Schemathesis' pytest plugin does not run on our pytest, so
 Hypothesis drives its strategies directly."""
@@ -31,7 +31,7 @@ COLLECTIONS = ("agri_plots", "sports_facilities", "agri_plot_seasons", "catalogu
 PATHS = re.compile(
     r"^/(|conformance|collections|collections/(" + "|".join(COLLECTIONS) + r")(/.*)?"
     r"|collections/\{collectionId\}/tiles.*|tiles.*|search|healthz|readyz|map/config\.json"
-    r"|audit)$"
+    r"|audit|cadastre/.*)$"
 )
 EXAMPLES = 10
 CHECKS = [response_schema_conformance, content_type_conformance, status_code_conformance]

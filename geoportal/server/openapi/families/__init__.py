@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from geoportal.server.openapi.context import RouteContext
+from geoportal.server.openapi.families.cadastre import cadastre
 from geoportal.server.openapi.families.exports import exports
 from geoportal.server.openapi.families.jobs import jobs
 from geoportal.server.openapi.families.server import audit, health, search
@@ -31,5 +32,6 @@ FAMILIES: tuple[Family, ...] = (
     downloads,
     exports,
     viewer,
+    cadastre,
 )
 """Every family, in the order their paths appear in the document."""
