@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geoportal.security.settings import SecuritySettings
+from ingestion.settings import IngestionSettings
 from jobs.settings import JobSettings
 from tiles.settings import TileSettings
 
@@ -88,6 +89,11 @@ class Settings(BaseSettings):
         default_factory=JobSettings,
         description="The job queue: heartbeat, when a worker counts as dead, how long "
         "finished jobs are kept (GEOPORTAL_JOBS__...).",
+    )
+    ingestion: IngestionSettings = Field(
+        default_factory=IngestionSettings,
+        description="File loading: chunk size and the time limit of one load "
+        "(GEOPORTAL_INGESTION__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,
