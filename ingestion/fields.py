@@ -100,7 +100,7 @@ def _convert(field: LayerField, series: pd.Series) -> tuple[pd.Series, pd.Series
     match field.type:
         case "text":
             out = series.where(~present, series.astype(str))
-            return out.astype(object), pd.Series(False, index=series.index)
+            return out.astype(object).where(present, None), pd.Series(False, index=series.index)
         case "integer" | "bigint":
             number = pd.to_numeric(series, errors="coerce")
             low, high = INTEGER_RANGES[field.type]

@@ -162,11 +162,13 @@ def _stage_chunks(
             ids_ok = bool(np.issubdtype(numbers.dtype, np.integer))
             ids = [int(v) for v in numbers] if ids_ok else ids
             seen_ids += len(frame)
-        keep = np.flatnonzero(ok)
         staging.copy_rows(
             conn,
             layer,
-            ((int(rows[i]), ids[i], *(c[i] for c in columns), geoms[i]) for i in keep),
+            (
+                (int(rows[i]), bool(ok[i]), ids[i], *(c[i] for c in columns), geoms[i])
+                for i in range(len(frame))
+            ),
         )
         offset += len(frame)
         progress(min(80, 5 + 75 * offset // max(source.feature_count, 1)), f"{offset} rows read")

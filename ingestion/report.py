@@ -10,6 +10,7 @@ column no field uses). The report is JSON (`to_dict`) and a readable HTML page (
 from __future__ import annotations
 
 import html
+import math
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from typing import Any
@@ -59,8 +60,12 @@ class Problem:
 
 def _plain(value: Any) -> Any:
     """A JSON-able form of a cell value."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None  # NaN: a missing cell (JSON has no NaN)
     if value is None or isinstance(value, bool | int | float | str):
         return value
+    if type(value).__module__.startswith(("pandas", "numpy")) and str(value) in {"NaT", "<NA>"}:
+        return None
     return str(value)
 
 

@@ -111,15 +111,17 @@ def _crs(path: Path, info: dict[str, Any], given: str | None, source: dict[str, 
             raise IngestionError(f"--crs {given!r} is not a coordinate reference system") from exc
     if info.get("crs"):
         return CRS.from_user_input(info["crs"])
-    bounds = pyogrio.read_bounds(source["gdal_path"], layer=source["layer"], max_features=10_000)
+    sample = pyogrio.read_dataframe(
+        source["gdal_path"],
+        layer=source["layer"],
+        max_features=10_000,
+        columns=[],
+        **source["open_options"],
+    )
     box = None
-    if bounds[1].size:
-        box = (
-            float(bounds[1][0].min()),
-            float(bounds[1][1].min()),
-            float(bounds[1][2].max()),
-            float(bounds[1][3].max()),
-        )
+    if hasattr(sample, "total_bounds") and len(sample):
+        west, south, east, north = (float(v) for v in sample.total_bounds)
+        box = (west, south, east, north)
     raise MissingCrsError(
         f"{path.name}: declares no coordinate reference system (a Shapefile without its .prj, "
         f"a CSV); {crs_suggestion(box)}"
@@ -152,7 +154,8 @@ def open_source(path: Path, options: SourceOptions) -> Source:
         raise SourceNotFoundError(f"{path.name}: cannot be read as a vector file ({exc})") from exc
     except (pyogrio.errors.DataLayerError, LookupError, UnicodeError) as exc:
         raise IngestionError(f"{path.name}: cannot be read ({exc})") from exc
-    crs = _crs(path, info, options.crs, {"gdal_path": gdal_path, "layer": layer})
+    where = {"gdal_path": gdal_path, "layer": layer, "open_options": open_options}
+    crs = _crs(path, info, options.crs, where)
     return Source(
         path=path,
         gdal_path=gdal_path,

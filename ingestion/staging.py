@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from ingestion.report import ValidationReport
+from ingestion.report import SHOWN, ValidationReport
 from layers.model import Layer
 
 STAGE = sql.Identifier("ingest_stage")
@@ -56,16 +56,18 @@ def create_stage(conn: psycopg.Connection, layer: Layer) -> None:
     ]
     conn.execute(
         sql.SQL(
-            "CREATE TEMP TABLE {} (row_number integer NOT NULL, source_id bigint, {}, "
-            "geom_ewkb bytea) ON COMMIT DROP"
+            "CREATE TEMP TABLE {} (row_number integer NOT NULL, ok boolean NOT NULL, "
+            "source_id bigint, {}, geom_ewkb bytea) ON COMMIT DROP"
         ).format(STAGE, sql.SQL(", ").join(fields))
     )
 
 
 def copy_rows(conn: psycopg.Connection, layer: Layer, rows: Iterable[Sequence[Any]]) -> None:
-    """Binary COPY of rows (row_number, source_id, fields..., geom_ewkb) into the stage."""
-    names = ["row_number", "source_id", *_columns(layer), "geom_ewkb"]
-    types = ["int4", "int8", *(COPY_TYPES[f.type] for f in layer.fields), "bytea"]
+    """Binary COPY of rows (row_number, ok, source_id, fields..., geom_ewkb) into the stage;
+    `ok` is false for a row with a blocking problem found before (kept for the checks over
+    the whole file, such as duplicate keys, and dropped before the merge)."""
+    names = ["row_number", "ok", "source_id", *_columns(layer), "geom_ewkb"]
+    types = ["int4", "bool", "int8", *(COPY_TYPES[f.type] for f in layer.fields), "bytea"]
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         STAGE, sql.SQL(", ").join(map(sql.Identifier, names))
     )
@@ -85,12 +87,17 @@ def _report_rows(
     *,
     drop: bool,
 ) -> None:
-    found = conn.execute(
-        sql.SQL("SELECT row_number FROM {} WHERE {} ORDER BY row_number").format(STAGE, where),
-        params,
-    ).fetchall()
-    if found:
-        report.problem(code, message).add([r[0] for r in found], [])
+    count, first = conn.execute(
+        sql.SQL(
+            "SELECT count(*), (array_agg(row_number ORDER BY row_number))[1:%(shown)s] "
+            "FROM {} WHERE {}"
+        ).format(STAGE, where),
+        {**params, "shown": SHOWN},
+    ).fetchone() or (0, None)
+    if count:
+        problem = report.problem(code, message)
+        problem.add(list(first or []), [])
+        problem.count += count - len(first or [])
         if drop:
             conn.execute(sql.SQL("DELETE FROM {} WHERE {}").format(STAGE, where), params)
 
@@ -106,40 +113,59 @@ def check_stage(
     """Checks over the whole staged file: duplicate natural keys, geometries outside the
     country's outline or outside the user's oblasts (rows at fault dropped when `drop`)."""
     if layer.key:
-        keys = sql.SQL(", ").join(map(sql.Identifier, layer.key))
-        duplicates = conn.execute(
-            sql.SQL(
-                "SELECT array_agg(row_number ORDER BY row_number), ({})::text FROM {} "
-                "GROUP BY {} HAVING count(*) > 1 ORDER BY min(row_number)"
-            ).format(keys, STAGE, keys)
-        ).fetchall()
-        for rows, value in duplicates:
-            found = report.problem(
-                "duplicate_key", f"the natural key {layer.key} repeats", field_name=layer.key[0]
-            )
-            found.add(rows, [value] * len(rows))
-            if drop:
-                conn.execute(
-                    sql.SQL("DELETE FROM {} WHERE row_number = ANY(%s)").format(STAGE), [rows]
-                )
+        _check_keys(conn, layer, report, drop=drop)
     if not layer.has_geometry:
         return
     geom = sql.SQL("ST_Transform(ST_GeomFromEWKB(geom_ewkb), 4326)")
     if layer.id != "country":
         outside = sql.SQL(
-            "NOT coalesce(ST_CoveredBy({}, (SELECT geom FROM catalog.country_bounds)), true)"
+            "geom_ewkb IS NOT NULL AND NOT coalesce(ST_CoveredBy({}, "
+            "(SELECT geom FROM catalog.country_bounds)), true)"
         ).format(geom)
         message = "the geometry lies outside Kyrgyzstan (its outline with the allowed margin)"
         _report_rows(conn, report, "outside_country", message, outside, {}, drop=drop)
     if oblasts:
-        where = sql.SQL("NOT coalesce(ST_CoveredBy({}, {}), false)").format(geom, OBLASTS_AREA)
+        where = sql.SQL(
+            "geom_ewkb IS NOT NULL AND NOT coalesce(ST_CoveredBy({}, {}), false)"
+        ).format(geom, OBLASTS_AREA)
         message = f"the geometry lies outside the user's oblasts {sorted(oblasts)}"
         params = {"oblasts": list(oblasts)}
         _report_rows(conn, report, "outside_oblasts", message, where, params, drop=drop)
 
 
+DUPLICATE_GROUPS_SHOWN = 1_000
+"""Repeated keys listed one by one in the report (all are counted and, if asked, dropped)."""
+
+
+def _check_keys(
+    conn: psycopg.Connection, layer: Layer, report: ValidationReport, *, drop: bool
+) -> None:
+    """Rows whose natural key (all parts present) appears more than once in the file."""
+    keys = sql.SQL(", ").join(map(sql.Identifier, layer.key or []))
+    present = sql.SQL(" AND ").join(
+        sql.SQL("{} IS NOT NULL").format(sql.Identifier(k)) for k in layer.key or []
+    )
+    repeated = sql.SQL("SELECT {} FROM {} WHERE {} GROUP BY {} HAVING count(*) > 1").format(
+        keys, STAGE, present, keys
+    )
+    groups = conn.execute(
+        sql.SQL(
+            "SELECT array_agg(row_number ORDER BY row_number), ({})::text FROM {} "
+            "WHERE ({}) IN ({}) GROUP BY {} ORDER BY min(row_number) LIMIT %s"
+        ).format(keys, STAGE, keys, repeated, keys),
+        [DUPLICATE_GROUPS_SHOWN],
+    ).fetchall()
+    message = f"the natural key {layer.key} repeats"
+    for rows, value in groups:
+        found = report.problem("duplicate_key", message, field_name=(layer.key or [""])[0])
+        found.add(rows, [value] * len(rows))
+    if groups and drop:
+        conn.execute(sql.SQL("DELETE FROM {} WHERE ({}) IN ({})").format(STAGE, keys, repeated))
+
+
 def staged_count(conn: psycopg.Connection) -> int:
-    """Rows in the staging table."""
+    """Rows in the staging table, once those with blocking problems are dropped."""
+    conn.execute(sql.SQL("DELETE FROM {} WHERE NOT ok").format(STAGE))
     row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(STAGE)).fetchone()
     return int(row[0]) if row else 0
 

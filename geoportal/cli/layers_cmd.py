@@ -117,8 +117,7 @@ def load(
         results = run_layer_load(Settings(), inputs, owner=CLI_OWNER)
     except JobFailedError as exc:
         _print_report((exc.results or {}).get("report"), report_path, exc.results)
-        console.print(f"[bold red]error:[/] {exc}")
-        raise typer.Exit(1) from exc
+        raise  # one clear line on stderr, exit status 1 (geoportal.cli.main)
     _print_report(results["report"], report_path, results)
     verb = "would load" if results["dryRun"] else "loaded"
     console.print(

@@ -13,8 +13,14 @@ import shapely
 from demo.generate import layer_file
 from geoportal.db.database import Database
 from geoportal.settings import Settings
-from ingestion.errors import LoadRefusedError, LoadScopeError, NoNaturalKeyError
+from ingestion.errors import (
+    LoadRefusedError,
+    LoadScopeError,
+    LoadTimeoutError,
+    NoNaturalKeyError,
+)
 from ingestion.pipeline import LoadRequest, LoadScope, load_file, parse_mapping
+from ingestion.settings import IngestionSettings
 from ingestion.sources import SourceOptions
 from layers.catalogue import Catalogue
 from tests.ingestion.loadfiles import LAYER, sensors, write
@@ -146,3 +152,14 @@ def test_scope_and_key_refusals(
     request = LoadRequest(layer=catalogue.get("roads"), path=path, mode="upsert")
     with pytest.raises(NoNaturalKeyError, match="natural key"):
         load_file(loaded.owner_conninfo, request, settings.ingestion)
+
+
+def test_a_load_past_its_time_limit_is_rolled_back_with_a_clear_error(
+    loaded: Database, catalogue: Catalogue, settings: Settings, tmp_path: Path
+) -> None:
+    before = _rows(loaded)
+    hurried = IngestionSettings(load_timeout_s=0.001)
+    request = LoadRequest(layer=catalogue.get(LAYER), path=write(sensors(), tmp_path, "gpkg"))
+    with pytest.raises(LoadTimeoutError, match="GEOPORTAL_INGESTION__LOAD_TIMEOUT_S"):
+        load_file(loaded.owner_conninfo, request, hurried)
+    assert _rows(loaded) == before
