@@ -56,8 +56,15 @@ def _load_request(inputs: Mapping[str, Any], owner: str | None) -> Any:
     if mapping is not None and not isinstance(mapping, Mapping):
         raise JobFailedError("mapping: expected an object: field name -> column or source")
     text = {name: inputs.get(name) for name in ("sourceLayer", "encoding", "crs")}
+    catalogue = load_catalogue()
+    layer = catalogue.get(str(inputs.get("layer")))
     return LoadRequest(
-        layer=load_catalogue().get(str(inputs.get("layer"))),
+        layer=layer,
+        referenced={
+            f.name: catalogue.get(f.references).qualified_table
+            for f in layer.fields
+            if f.references
+        },
         path=Path(str(inputs.get("path", ""))),
         mode=str(inputs.get("mode") or "replace"),  # type: ignore[arg-type]
         source=SourceOptions(

@@ -62,6 +62,8 @@ class LoadRequest:
     dry_run: bool = False
     scope: LoadScope | None = None
     actor: str = "cli"
+    referenced: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """Fields holding another layer's feature id -> that layer's (schema, table)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -246,7 +248,14 @@ def _load(
     staging.create_stage(conn, layer)
     ids_ok, repaired = _stage_chunks(conn, request, source, report, settings, deadline, progress)
     oblasts = list(scope.oblasts) if scope and scope.role != "admin" else None
-    staging.check_stage(conn, layer, report, oblasts=oblasts, drop=request.skip_invalid)
+    staging.check_stage(
+        conn,
+        layer,
+        report,
+        oblasts=oblasts,
+        drop=request.skip_invalid,
+        referenced=request.referenced,
+    )
     report.rows_skipped = report.rows_read - staging.staged_count(conn)
     if report.blocking and not request.skip_invalid:
         raise LoadRefusedError(report.summary(), report)

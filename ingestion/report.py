@@ -169,6 +169,7 @@ BLOCKING = frozenset(
         "outside_country",
         "outside_oblasts",
         "duplicate_key",
+        "reference",
         "empty_file",
     }
 )

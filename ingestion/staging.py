@@ -5,7 +5,7 @@ transaction. Readers see the previous rows until the caller commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -109,11 +109,20 @@ def check_stage(
     *,
     oblasts: Sequence[str] | None,
     drop: bool,
+    referenced: Mapping[str, tuple[str, str]] | None = None,
 ) -> None:
-    """Checks over the whole staged file: duplicate natural keys, geometries outside the
-    country's outline or outside the user's oblasts (rows at fault dropped when `drop`)."""
+    """Checks over the whole staged file: duplicate natural keys, references to features
+    that do not exist (`referenced`: field -> the referenced layer's table), geometries
+    outside the country's outline or outside the user's oblasts (rows at fault dropped when
+    `drop`)."""
     if layer.key:
         _check_keys(conn, layer, report, drop=drop)
+    for name, table in (referenced or {}).items():
+        where = sql.SQL("{} IS NOT NULL AND NOT EXISTS (SELECT FROM {} r WHERE r.id = {})").format(
+            sql.Identifier(name), sql.Identifier(*table), sql.Identifier(name)
+        )
+        message = f"field {name!r}: no feature with this id in {'.'.join(table)}"
+        _report_rows(conn, report, "reference", message, where, {}, drop=drop)
     if not layer.has_geometry:
         return
     geom = sql.SQL("ST_Transform(ST_GeomFromEWKB(geom_ewkb), 4326)")

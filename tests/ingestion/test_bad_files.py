@@ -165,3 +165,22 @@ def test_invalid_polygons_are_repaired_or_listed(
     found = _codes(refused.value)
     assert found["repaired_geometry"]["rows"] == [1] and not found["repaired_geometry"]["blocking"]
     assert found["invalid_geometry"]["rows"] == [2]
+
+
+def test_a_reference_to_a_missing_feature_is_listed(
+    loaded: Database, settings: Settings, generated: Path, tmp_path: Path
+) -> None:
+    import pyogrio
+
+    from demo.generate import layer_file
+    from geoportal.job_kinds import run_layer_load
+    from jobs import JobFailedError
+
+    bridges = pyogrio.read_dataframe(layer_file(generated, "bridges"), max_features=2)
+    bridges.loc[1, "road_id"] = 999_999_999
+    path = tmp_path / "bridges.geojson"
+    bridges.drop(columns=["id"]).to_file(path)
+    with pytest.raises(JobFailedError) as refused:
+        run_layer_load(settings, {"layer": "bridges", "path": str(path), "dryRun": True})
+    problems = (refused.value.results or {})["report"]["problems"]
+    assert [(p["code"], p["rows"]) for p in problems] == [("reference", [2])]
