@@ -255,6 +255,7 @@ def _load(
         oblasts=oblasts,
         drop=request.skip_invalid,
         referenced=request.referenced,
+        upsert=request.mode == "upsert",
     )
     report.rows_skipped = report.rows_read - staging.staged_count(conn)
     if report.blocking and not request.skip_invalid:

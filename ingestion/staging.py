@@ -110,6 +110,7 @@ def check_stage(
     oblasts: Sequence[str] | None,
     drop: bool,
     referenced: Mapping[str, tuple[str, str]] | None = None,
+    upsert: bool = False,
 ) -> None:
     """Checks over the whole staged file: duplicate natural keys, references to features
     that do not exist (`referenced`: field -> the referenced layer's table), geometries
@@ -140,6 +141,16 @@ def check_stage(
         message = f"the geometry lies outside the user's oblasts {sorted(oblasts)}"
         params = {"oblasts": list(oblasts)}
         _report_rows(conn, report, "outside_oblasts", message, where, params, drop=drop)
+        if upsert and layer.key:
+            match = sql.SQL(" AND ").join(
+                sql.SQL("t.{} = {}.{}").format(sql.Identifier(k), STAGE, sql.Identifier(k))
+                for k in layer.key
+            )
+            where = sql.SQL("EXISTS (SELECT FROM {} t WHERE {} AND NOT {})").format(
+                sql.Identifier(*layer.qualified_table), match, _area_filter(layer, oblasts)
+            )
+            message = f"its key names a feature outside the user's oblasts {sorted(oblasts)}"
+            _report_rows(conn, report, "outside_oblasts", message, where, params, drop=drop)
 
 
 DUPLICATE_GROUPS_SHOWN = 1_000

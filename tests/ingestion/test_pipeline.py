@@ -163,3 +163,18 @@ def test_a_load_past_its_time_limit_is_rolled_back_with_a_clear_error(
     with pytest.raises(LoadTimeoutError, match="GEOPORTAL_INGESTION__LOAD_TIMEOUT_S"):
         load_file(loaded.owner_conninfo, request, hurried)
     assert _rows(loaded) == before
+
+
+def test_an_oblast_bound_upsert_cannot_touch_features_outside_its_oblasts(
+    loaded: Database, catalogue: Catalogue, settings: Settings, tmp_path: Path, restore
+) -> None:
+    _load(loaded, catalogue, settings, write(sensors(), tmp_path / "a", "gpkg"))
+    moved = sensors(("T-1",))
+    moved.geometry = moved.geometry.translate(-74.58 + 72.80, -42.87 + 40.53)  # to Osh
+    path = write(moved, tmp_path / "b", "gpkg")
+    scope = LoadScope(user="osh_agency", themes=("city",), oblasts=("Osh Region",))
+    with pytest.raises(LoadRefusedError) as refused:
+        _load(loaded, catalogue, settings, path, mode="upsert", scope=scope)
+    report = refused.value.report.to_dict()  # type: ignore[attr-defined]
+    assert [(p["code"], p["rows"]) for p in report["problems"]] == [("outside_oblasts", [1])]
+    assert "key names a feature" in report["problems"][0]["message"]
