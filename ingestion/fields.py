@@ -105,7 +105,9 @@ def _convert(field: LayerField, series: pd.Series) -> tuple[pd.Series, pd.Series
             number = pd.to_numeric(series, errors="coerce")
             low, high = INTEGER_RANGES[field.type]
             ok = number.notna() & (number % 1 == 0) & (number >= low) & (number <= high)
-            out = pd.Series([int(v) for v in number.where(ok, 0)], index=series.index, dtype=object)
+            out = pd.Series(
+                number.where(ok, 0).astype("int64").tolist(), index=series.index, dtype=object
+            )
         case "double":
             number = pd.to_numeric(series, errors="coerce")
             ok = number.notna() & np.isfinite(number.fillna(0))
@@ -146,7 +148,9 @@ def field_column(
     raw = _raw(frame, spec)
     values, bad = _convert(field, raw)
     if field.type == "text":
-        garbled = values.str.contains(MOJIBAKE, na=False).to_numpy()
+        distinct = pd.Series(pd.unique(values.dropna()), dtype=object)
+        suspects = distinct[distinct.str.contains(MOJIBAKE, na=False)]
+        garbled = values.isin(suspects).to_numpy()  # each distinct text tested once
         message = "looks like Cyrillic read in the wrong encoding; give --encoding CP1251"
         if garbled.any():
             found = report.problem("encoding", message, field_name=field.name, blocking=False)
@@ -217,6 +221,6 @@ def _record(
         found.add(list(rows[bad]), list(values[bad]))
 
 
-def plain(values: Any) -> list[Any]:
-    """Cells for COPY: numpy scalars as Python values, missing ones as None."""
-    return [None if v is None or v is pd.NaT or v is pd.NA else v for v in values]
+def plain(values: pd.Series) -> list[Any]:
+    """Cells for COPY: Python values, None for missing ones (the conversion left no NaN)."""
+    return values.tolist()

@@ -162,7 +162,7 @@ def _stage_chunks(
         if ids_ok:
             numbers = frame["id"].to_numpy()
             ids_ok = bool(np.issubdtype(numbers.dtype, np.integer))
-            ids = [int(v) for v in numbers] if ids_ok else ids
+            ids = numbers.tolist() if ids_ok else ids
             seen_ids += len(frame)
         staging.copy_rows(
             conn,
