@@ -27,34 +27,109 @@ CLI_OWNER = "cli"
 """Owner of the jobs an operator queues from the command line (only admins see them)."""
 
 
+LOAD_INPUTS = (
+    "layer",
+    "path",
+    "mode",
+    "sourceLayer",
+    "encoding",
+    "crs",
+    "skipInvalid",
+    "dryRun",
+    "mapping",
+    "scope",
+)
+"""Inputs of a `layers.load` job (the CLI's `layers load` options, by the same names)."""
+
+
+def _load_request(inputs: Mapping[str, Any], owner: str | None) -> Any:
+    """The `LoadRequest` a job's inputs describe (JobFailedError naming a bad input)."""
+    from ingestion.pipeline import LoadRequest, LoadScope, parse_mapping
+    from ingestion.sources import SourceOptions
+
+    unknown = set(inputs) - set(LOAD_INPUTS)
+    if unknown:
+        raise JobFailedError(f"unknown inputs {sorted(unknown)}; known: {list(LOAD_INPUTS)}")
+    scope = inputs.get("scope")
+    if scope is not None and not isinstance(scope, Mapping):
+        raise JobFailedError("scope: expected {user, themes, oblasts}")
+    mapping = inputs.get("mapping")
+    if mapping is not None and not isinstance(mapping, Mapping):
+        raise JobFailedError("mapping: expected an object: field name -> column or source")
+    text = {name: inputs.get(name) for name in ("sourceLayer", "encoding", "crs")}
+    catalogue = load_catalogue()
+    layer = catalogue.get(str(inputs.get("layer")))
+    return LoadRequest(
+        layer=layer,
+        referenced={
+            f.name: catalogue.get(f.references).qualified_table
+            for f in layer.fields
+            if f.references
+        },
+        path=Path(str(inputs.get("path", ""))),
+        mode=str(inputs.get("mode") or "replace"),  # type: ignore[arg-type]
+        source=SourceOptions(
+            source_layer=str(text["sourceLayer"]) if text["sourceLayer"] else None,
+            encoding=str(text["encoding"]) if text["encoding"] else None,
+            crs=str(text["crs"]) if text["crs"] else None,
+        ),
+        mapping=parse_mapping(mapping) if mapping else None,
+        skip_invalid=bool(inputs.get("skipInvalid", False)),
+        dry_run=bool(inputs.get("dryRun", False)),
+        scope=LoadScope(
+            user=str(scope.get("user") or owner or CLI_OWNER),
+            role=str(scope.get("role") or "agency"),
+            themes=tuple(str(t) for t in scope.get("themes") or ()),
+            oblasts=tuple(str(o) for o in scope.get("oblasts") or ()),
+        )
+        if scope
+        else None,
+        actor=owner or CLI_OWNER,
+    )
+
+
+def run_layer_load(
+    settings: Settings,
+    inputs: Mapping[str, Any],
+    *,
+    owner: str | None = None,
+    progress: Callable[[int, str], None] | None = None,
+) -> dict[str, Any]:
+    """Load a file into a layer as `inputs` say: what `geoportal layers load` and the
+    `layers.load` job both run. Returns the results (counts, the report as JSON and HTML).
+
+    Raises:
+        JobFailedError: a bad input or file, a refused load (its results hold the report).
+    """
+    from ingestion.errors import LoadRefusedError
+    from ingestion.pipeline import load_file  # pandas and GDAL only where loads run
+
+    try:
+        request = _load_request(inputs, owner)
+        conninfo = Database(settings).owner_conninfo
+        with psycopg.connect(conninfo) as conn:
+            sync_datasets(conn, load_catalogue())
+        outcome = load_file(conninfo, request, settings.ingestion, progress)
+    except LoadRefusedError as exc:
+        report = exc.report
+        results = {"report": report.to_dict(), "reportHtml": report.to_html()}  # type: ignore[attr-defined]
+        raise JobFailedError(f"the file was not loaded: {exc}", results) from exc
+    except (IngestionError, LayersError) as exc:
+        raise JobFailedError(str(exc)) from exc
+    return {**outcome.to_dict(), "reportHtml": outcome.report.to_html()}
+
+
 def _load_layer(settings: Settings) -> Callable[[JobContext], Mapping[str, Any]]:
-    """`layers.load`: replace one layer's rows from a file the worker can read."""
+    """`layers.load`: one file into one layer (`run_layer_load`)."""
 
     def run(context: JobContext) -> Mapping[str, Any]:
-        from ingestion.load import load_layers  # pandas and GDAL only in the worker
-        from ingestion.vector import prepare_layer
-
-        inputs = context.job.inputs
-        catalogue = load_catalogue()
-        path = Path(str(inputs.get("path", "")))
-        try:
-            layer = catalogue.get(str(inputs.get("layer")))
-            if not path.is_file():
-                raise JobFailedError(f"path: no file {path} on the worker's machine")
-            context.progress(5, f"reading and validating {path.name}")
-            prepared = prepare_layer(layer, path.parent, path)
-            context.progress(50, f"{len(prepared.rows)} valid features; loading")
-            conninfo = Database(settings).owner_conninfo
-            with psycopg.connect(conninfo) as conn:
-                sync_datasets(conn, catalogue)
-            result = load_layers(conninfo, [prepared])[0]
-        except (IngestionError, LayersError) as exc:
-            raise JobFailedError(str(exc)) from exc
-        return {
-            "layer": layer.id,
-            "featureCount": result.feature_count,
-            "repairedGeometries": result.repaired,
-        }
+        path = Path(str(context.job.inputs.get("path", "")))
+        if not path.is_file():
+            raise JobFailedError(f"path: no file {path} on the worker's machine")
+        context.progress(1, f"reading and validating {path.name}")
+        return run_layer_load(
+            settings, context.job.inputs, owner=context.job.owner, progress=context.progress
+        )
 
     return run
 
@@ -79,8 +154,9 @@ def job_kinds(settings: Settings) -> dict[str, JobKind]:
         JobKind(
             name="layers.load",
             title="Load a layer from a file",
-            description="Replace one layer's rows with a vector file (validated, reprojected, "
-            "swapped in one transaction: a failed or interrupted load changes nothing).",
+            description="Load a vector file into one layer (replace, append or upsert; "
+            "validated with a full report, reprojected, merged in one transaction: a failed "
+            "or interrupted load changes nothing). Inputs: " + ", ".join(LOAD_INPUTS) + ".",
             run=_load_layer(settings),
             retryable=True,
             max_attempts=2,

@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from cadastre.settings import CadastreSettings
 from exports.settings import ExportSettings
 from geoportal.security.settings import SecuritySettings
+from ingestion.settings import IngestionSettings
 from jobs.settings import JobSettings
 from tiles.settings import TileSettings
 
@@ -105,6 +106,11 @@ class Settings(BaseSettings):
     cadastre: CadastreSettings = Field(
         default_factory=CadastreSettings,
         description="Topology tolerance and the plan signing key (GEOPORTAL_CADASTRE__...).",
+    )
+    ingestion: IngestionSettings = Field(
+        default_factory=IngestionSettings,
+        description="File loading: chunk size and the time limit of one load "
+        "(GEOPORTAL_INGESTION__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

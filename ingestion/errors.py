@@ -23,3 +23,27 @@ class InvalidGeometryError(IngestionError):
 
 class UnknownDerivationError(IngestionError):
     """A declaration names a derivation the ingestion package does not know."""
+
+
+class MissingCrsError(IngestionError):
+    """The file declares no coordinate reference system (the message suggests one)."""
+
+
+class LoadRefusedError(IngestionError):
+    """The validation report has blocking problems; nothing was loaded (`report` holds it)."""
+
+    def __init__(self, message: str, report: object) -> None:
+        super().__init__(message)
+        self.report = report
+
+
+class LoadScopeError(IngestionError):
+    """The loading user may not write this layer (theme) or the load lies outside its oblasts."""
+
+
+class LoadTimeoutError(IngestionError):
+    """The load took longer than the configured limit and was rolled back."""
+
+
+class NoNaturalKeyError(IngestionError):
+    """An upsert into a layer whose declaration names no natural `key:`."""

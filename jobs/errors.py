@@ -24,4 +24,9 @@ class JobDismissedError(JobsError):
 
 
 class JobFailedError(JobsError):
-    """Raised by a job's code to end the job failed with a message meant for its owner."""
+    """Raised by a job's code to end the job failed with a message meant for its owner, and
+    optionally results that explain the failure (a load's validation report)."""
+
+    def __init__(self, message: str, results: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.results = results

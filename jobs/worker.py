@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 
 from jobs import queue
-from jobs.errors import JobDismissedError, JobsError, UnknownJobKindError
+from jobs.errors import JobDismissedError, JobFailedError, JobsError, UnknownJobKindError
 from jobs.model import Job, JobKind, JobStatus
 from jobs.settings import JobSettings
 
@@ -132,6 +132,9 @@ class Worker:
             status, message = JobStatus.SUCCESSFUL, "done"
         except JobDismissedError as exc:
             message = str(exc)
+        except JobFailedError as exc:  # its results, if any, explain the failure
+            message, results = _short(f"{exc}"), exc.results
+            log.warning("job %s (%s) failed: %s", job.id, job.kind, message)
         except JobsError as exc:
             message = _short(f"{exc}")
             log.warning("job %s (%s) failed: %s", job.id, job.kind, message)

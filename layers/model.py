@@ -270,6 +270,10 @@ class Layer(_Frozen):
     editable: bool | None = None
     """Agencies of the layer's theme may write it (OGC API Features Part 4); None: every
     thematic layer is, the base layers are not."""
+    key: list[Identifier] | None = None
+    """The natural key: the fields that name a feature outside the database (a cadastral
+    code, an OSM id, ...); `layers load --mode upsert` matches rows on it. None: the layer
+    can be replaced or appended to, not upserted."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
@@ -289,6 +293,11 @@ class Layer(_Frozen):
             raise ValueError(
                 f"layer {self.id}: time_field {self.time_field!r} is not a date or timestamp"
             )
+        for name in self.key or []:
+            if name not in names:
+                raise ValueError(f"layer {self.id}: key field {name!r} is not one of {names}")
+        if self.key is not None and len(set(self.key)) != len(self.key or []):
+            raise ValueError(f"layer {self.id}: key {self.key} names a field twice")
         if self.storage_srid not in SUPPORTED_CRS:
             raise ValueError(f"layer {self.id}: storage SRID {self.storage_srid} not supported")
         return self

@@ -2,7 +2,7 @@
 
     GET    /jobs                    the caller's jobs (every job for administrators)
     GET    /jobs/{jobId}            status info: status, progress, message, times, links
-    GET    /jobs/{jobId}/results    the results of a successful job
+    GET    /jobs/{jobId}/results    the results of a successful job (`f=html`: a load's report)
     DELETE /jobs/{jobId}            dismiss: an accepted job never runs, a running one stops
 
 A job belongs to its creator and the administrators; an anonymous job (a large public
@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from geoportal.errors import HTTPProblem
@@ -146,11 +146,19 @@ class JobRoutes:
         return JSONResponse(status_info(await self._job(request), self.base_url))
 
     async def results(self, request: Request) -> Response:
+        """The results; `f=html` gives a load's validation report as a page. A failed job's
+        results (a refused load's report) ride along its 422 problem as `results`."""
         job = await self._job(request)
+        results = dict(job.results or {})
+        if job.status in (JobStatus.SUCCESSFUL, JobStatus.FAILED):
+            if request.query_params.get("f") == "html" and "reportHtml" in results:
+                status = 200 if job.status == JobStatus.SUCCESSFUL else 422
+                return HTMLResponse(str(results["reportHtml"]), status_code=status)
         if job.status == JobStatus.SUCCESSFUL:
-            return JSONResponse(dict(job.results or {}))
+            return JSONResponse(results)
         if job.status == JobStatus.FAILED:
-            raise HTTPProblem(422, f"job {job.id} failed: {job.message}")
+            extra = {"results": results} if results else {}
+            raise HTTPProblem(422, f"job {job.id} failed: {job.message}", **extra)
         if job.status == JobStatus.DISMISSED:
             raise HTTPProblem(410, f"job {job.id} was dismissed; its results are gone")
         raise HTTPProblem(404, f"job {job.id} is {job.status}: results are not ready yet")

@@ -102,11 +102,15 @@ def test_a_worker_process_loads_a_layer(
     assert process.returncode == 0, output
     done = queue.get_job(queue_conn, job.id)
     assert done.status == JobStatus.SUCCESSFUL, done.message
-    assert done.results == {
+    results = dict(done.results or {})
+    assert {k: results[k] for k in ("layer", "mode", "inserted", "deleted", "skipped")} == {
         "layer": "sports_facilities",
-        "featureCount": before,
-        "repairedGeometries": 0,
+        "mode": "replace",
+        "inserted": before,
+        "deleted": before,
+        "skipped": 0,
     }
+    assert results["report"]["problems"] == [] and "<table>" in results["reportHtml"]
     assert _count(queue_conn, catalogue, "sports_facilities") == before
 
 
@@ -123,6 +127,20 @@ def test_a_bad_file_fails_the_job_and_keeps_the_layer(
     assert failed.status == JobStatus.FAILED and failed.message
     assert "internal error" not in failed.message
     assert _count(queue_conn, catalogue, "roads") == before
+
+
+def test_a_refused_load_fails_the_job_with_its_report(
+    loaded: Database, settings: Settings, catalogue: Catalogue, queue_conn
+) -> None:
+    bad = Path(__file__).parents[1] / "data" / "bad" / "bad_values.geojson"
+    kind = job_kinds(settings)["layers.load"]
+    inputs = {"layer": "environment_sensors", "path": str(bad), "mode": "append", "dryRun": True}
+    job = queue.submit(queue_conn, kind, inputs, owner="cli")
+    Worker(loaded.owner_conninfo, job_kinds(settings), FAST).run_once()
+    failed = queue.get_job(queue_conn, job.id)
+    assert failed.status == JobStatus.FAILED and "not loaded" in (failed.message or "")
+    report = dict(failed.results or {})["report"]
+    assert {p["code"] for p in report["problems"]} >= {"enum", "required", "duplicate_key"}
 
 
 @pytest.mark.slow

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
@@ -125,3 +126,33 @@ def test_dismiss(http, job_keys, jobs_of, queue_conn) -> None:
     assert again.status_code == 410
     gone = http.get(f"/jobs/{jobs_of['alice']}/results", headers=_as(job_keys, "jobs.alice"))
     assert gone.status_code == 410
+
+
+def test_a_refused_load_s_report_as_json_and_html(
+    http, job_keys, queue_conn, settings: Settings, loaded: Database
+) -> None:
+    from psycopg.types.json import Jsonb
+
+    from geoportal.job_kinds import run_layer_load
+    from jobs import JobFailedError
+
+    bad = str(Path(__file__).parents[1] / "data" / "bad" / "mixed_types.geojson")
+    with pytest.raises(JobFailedError) as refused:
+        run_layer_load(settings, {"layer": "environment_sensors", "path": bad, "dryRun": True})
+    kind = job_kinds(settings)["layers.load"]
+    job = queue.submit(
+        queue_conn, kind, {"layer": "environment_sensors", "path": bad}, owner="jobs.alice"
+    )
+    queue_conn.execute(
+        "UPDATE jobs.jobs SET status = 'failed', results = %s, message = %s, finished = now() "
+        "WHERE id = %s",
+        [Jsonb(refused.value.results), str(refused.value), job.id],
+    )
+    headers = _as(job_keys, "jobs.alice")
+    answer = http.get(f"/jobs/{job.id}/results", headers=headers)
+    assert answer.status_code == 422
+    problems = answer.json()["results"]["report"]["problems"]
+    assert [p["code"] for p in problems] == ["geometry_type"]
+    page = http.get(f"/jobs/{job.id}/results?f=html", headers=headers)
+    assert page.status_code == 422 and page.headers["content-type"].startswith("text/html")
+    assert "geometry_type" in page.text and "LineString" in page.text

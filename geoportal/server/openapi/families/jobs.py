@@ -71,9 +71,17 @@ def jobs(ctx: RouteContext) -> list[Operation]:
             method="get",
             path="/jobs/{jobId}/results",
             operation_id="getJobResults",
-            summary="The results of a successful job (404 while it runs, 422 if it failed)",
+            summary="The results of a successful job (404 while it runs, 422 if it failed; "
+            "a refused load's validation report is in the problem's `results`)",
             tags=("jobs",),
-            params=(JOB_ID,),
+            params=(
+                JOB_ID,
+                Param(
+                    name="f",
+                    description="`html`: a load's validation report as a readable page",
+                    schema={"type": "string", "enum": ["json", "html"]},
+                ),
+            ),
             replies=(json_reply("JobResults"),),
             errors=(404, 410, 422, 500, 503),
         ),

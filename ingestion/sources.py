@@ -1,0 +1,201 @@
+"""Opening an uploaded vector file: the one place a source file is opened.
+
+`open_source` resolves the path GDAL reads (a zipped Shapefile through `/vsizip/`, a CSV with
+its WKT or longitude/latitude columns), checks the layer, the CRS and the encoding, and
+returns a `Source`; `read_chunks` then reads it a chunk at a time, so memory does not grow
+with the file. Archive safety checks (entry counts, expansion ratio, names) belong at the
+top of `open_source`, before GDAL sees the archive.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pyogrio
+from pyproj import CRS
+from pyproj.exceptions import CRSError
+
+from ingestion.crs_hint import crs_suggestion
+from ingestion.errors import IngestionError, MissingCrsError, SourceNotFoundError
+
+CSV_OPTIONS: dict[str, Any] = {
+    "GEOM_POSSIBLE_NAMES": "wkt,WKT,geometry,geom,the_geom",
+    "X_POSSIBLE_NAMES": "lon,longitude,lng,x,Lon,Longitude,X",
+    "Y_POSSIBLE_NAMES": "lat,latitude,y,Lat,Latitude,Y",
+    "KEEP_GEOM_COLUMNS": "NO",
+    "AUTODETECT_TYPE": "NO",
+}
+"""GDAL CSV open options: geometry from a WKT column or from longitude/latitude columns;
+every other value read as text and converted by the layer's field types."""
+
+FORMATS = {
+    ".gpkg": "GeoPackage",
+    ".zip": "zipped Shapefile",
+    ".shp": "Shapefile",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".kml": "KML",
+    ".csv": "CSV",
+    ".fgb": "FlatGeobuf",
+}
+"""Accepted file name endings and what they hold."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceOptions:
+    """How to read a file: its table, its text encoding, its CRS when it declares none."""
+
+    source_layer: str | None = None
+    encoding: str | None = None
+    crs: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Source:
+    """An opened vector source: what GDAL reads and what it holds."""
+
+    path: Path
+    gdal_path: str
+    layer: str
+    crs: CRS
+    feature_count: int
+    columns: tuple[str, ...]
+    geometry_type: str | None
+    open_options: dict[str, Any]
+    encoding: str | None
+
+    @property
+    def name(self) -> str:
+        """The file's name (what messages and the report call it)."""
+        return self.path.name
+
+
+def _gdal_path(path: Path) -> tuple[str, dict[str, Any]]:
+    """The path GDAL opens and its open options."""
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        known = ", ".join(f"{k} ({v})" for k, v in FORMATS.items())
+        raise SourceNotFoundError(f"{path.name}: unknown kind of file; accepted: {known}")
+    if suffix == ".zip":
+        return f"/vsizip/{path.resolve()}", {}
+    if suffix == ".csv":
+        return str(path), dict(CSV_OPTIONS)
+    return str(path), {}
+
+
+def _layer_name(path: Path, gdal_path: str, wanted: str | None, options: dict[str, Any]) -> str:
+    layers = [str(row[0]) for row in pyogrio.list_layers(gdal_path)]
+    if not layers:
+        raise SourceNotFoundError(f"{path.name}: holds no layer (an empty or truncated file?)")
+    if wanted is None:
+        if len(layers) > 1:
+            raise IngestionError(
+                f"{path.name}: holds {len(layers)} layers {layers}; choose one with "
+                "--source-layer (sourceLayer)"
+            )
+        return layers[0]
+    if wanted not in layers:
+        raise IngestionError(f"{path.name}: no layer {wanted!r}; its layers: {layers}")
+    return wanted
+
+
+def _crs(path: Path, info: dict[str, Any], given: str | None, source: dict[str, Any]) -> CRS:
+    if given:
+        try:
+            return CRS.from_user_input(given)
+        except CRSError as exc:
+            raise IngestionError(f"--crs {given!r} is not a coordinate reference system") from exc
+    if info.get("crs"):
+        return CRS.from_user_input(info["crs"])
+    sample = pyogrio.read_dataframe(
+        source["gdal_path"],
+        layer=source["layer"],
+        max_features=10_000,
+        columns=[],
+        **source["open_options"],
+    )
+    box = None
+    if hasattr(sample, "total_bounds") and len(sample):
+        west, south, east, north = (float(v) for v in sample.total_bounds)
+        box = (west, south, east, north)
+    raise MissingCrsError(
+        f"{path.name}: declares no coordinate reference system (a Shapefile without its .prj, "
+        f"a CSV); {crs_suggestion(box)}"
+    )
+
+
+def open_source(path: Path, options: SourceOptions) -> Source:
+    """Open `path` (GeoPackage, zipped Shapefile, GeoJSON, KML, CSV, FlatGeobuf).
+
+    Raises:
+        SourceNotFoundError: no such file, an unknown kind, or GDAL cannot read it.
+        MissingCrsError: the file declares no CRS and none was given (with a suggestion).
+        IngestionError: an ambiguous or unknown source layer, a bad --crs or encoding.
+    """
+    if not path.is_file():
+        raise SourceNotFoundError(f"{path.name}: no such file")
+    if path.stat().st_size == 0:
+        raise SourceNotFoundError(f"{path.name}: the file is empty")
+    gdal_path, open_options = _gdal_path(path)
+    try:
+        layer = _layer_name(path, gdal_path, options.source_layer, open_options)
+        info = pyogrio.read_info(
+            gdal_path,
+            layer=layer,
+            encoding=options.encoding,
+            force_feature_count=True,
+            **open_options,
+        )
+    except pyogrio.errors.DataSourceError as exc:
+        raise SourceNotFoundError(f"{path.name}: cannot be read as a vector file ({exc})") from exc
+    except (pyogrio.errors.DataLayerError, LookupError, UnicodeError) as exc:
+        raise IngestionError(f"{path.name}: cannot be read ({exc})") from exc
+    where = {"gdal_path": gdal_path, "layer": layer, "open_options": open_options}
+    crs = _crs(path, info, options.crs, where)
+    return Source(
+        path=path,
+        gdal_path=gdal_path,
+        layer=layer,
+        crs=crs,
+        feature_count=int(info["features"]),
+        columns=tuple(str(c) for c in info["fields"]),
+        geometry_type=info.get("geometry_type"),
+        open_options=open_options,
+        encoding=options.encoding,
+    )
+
+
+def read_chunks(source: Source, chunk_rows: int) -> Iterator[gpd.GeoDataFrame]:
+    """The source's features, `chunk_rows` at a time, in the source's CRS.
+
+    Raises:
+        IngestionError: GDAL stops in the middle (a truncated file), or the encoding does
+            not decode the attributes.
+    """
+    for start in range(0, max(source.feature_count, 1), chunk_rows):
+        try:
+            frame = pyogrio.read_dataframe(
+                source.gdal_path,
+                layer=source.layer,
+                skip_features=start,
+                max_features=chunk_rows,
+                encoding=source.encoding,
+                **source.open_options,
+            )
+        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+            raise IngestionError(
+                f"{source.name}: reading stopped after feature {start} ({exc}); is the file "
+                "truncated?"
+            ) from exc
+        except (LookupError, UnicodeError) as exc:
+            raise IngestionError(
+                f"{source.name}: the attributes do not decode ({exc}); give --encoding "
+                "(CP1251 for many Shapefiles from Kyrgyz agencies)"
+            ) from exc
+        if len(frame) == 0:
+            return
+        yield frame
