@@ -45,6 +45,12 @@ from features.errors import (
     TableNotFoundError,
 )
 from geoportal.security.errors import AuthenticationError, PermissionDeniedError
+from ingestion.archive import (
+    ArchiveBombError,
+    TooManyEntriesError,
+    UnreadableArchiveError,
+    UnsafeEntryNameError,
+)
 from jobs.errors import JobNotFoundError, JobStateError, UnknownJobKindError
 from layers.errors import LayerNotFoundError
 from tiles.errors import (
@@ -148,6 +154,10 @@ for _cls, _status in [
     (QueryFailedError, 500),
     (UnknownJobKindError, 400),
     (JobStateError, 410),
+    (UnreadableArchiveError, 400),
+    (UnsafeEntryNameError, 400),
+    (TooManyEntriesError, 413),
+    (ArchiveBombError, 413),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (PoolTimeout, 503),

@@ -17,6 +17,7 @@ import psycopg
 from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
 from geoportal.settings import Settings
+from geoportal.uploads import removing_upload, upload_root
 from ingestion.errors import IngestionError
 from jobs import JobContext, JobFailedError, JobKind
 from layers.catalogue import load_catalogue
@@ -66,7 +67,12 @@ def job_kinds(settings: Settings) -> dict[str, JobKind]:
             title="Load a layer from a file",
             description="Replace one layer's rows with a vector file (validated, reprojected, "
             "swapped in one transaction: a failed or interrupted load changes nothing).",
-            run=_load_layer(settings),
+            run=removing_upload(  # an uploaded file goes when its job ends (uploads.py)
+                _load_layer(settings),
+                upload_root(settings.data_dir),
+                lambda: Database(settings).owner_conninfo,
+                settings.uploads.orphan_after_s,
+            ),
             retryable=True,
             max_attempts=2,
         ),

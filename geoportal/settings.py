@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from geoportal.security.settings import SecuritySettings
+from geoportal.uploads import UploadSettings
 from jobs.settings import JobSettings
 from tiles.settings import TileSettings
 
@@ -88,6 +89,10 @@ class Settings(BaseSettings):
         default_factory=JobSettings,
         description="The job queue: heartbeat, when a worker counts as dead, how long "
         "finished jobs are kept (GEOPORTAL_JOBS__...).",
+    )
+    uploads: UploadSettings = Field(
+        default_factory=UploadSettings,
+        description="Uploads through POST /ingest: size, archive limits (GEOPORTAL_UPLOADS__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,
