@@ -187,6 +187,10 @@ class SecurityMiddleware:
             return self.settings.cheap_cost_ms
         if reply.status == 429:
             return 0.0
+        if scope.get("path") in self.body_limits:
+            # a streamed upload lasts as long as the client's network, not our work: the
+            # load itself runs in a worker (a key's quota would otherwise be spent waiting)
+            return self.settings.min_cost_ms
         return max(self.settings.min_cost_ms, work_s * 1000)
 
     async def _identity(self, scope: Scope) -> Identity:
