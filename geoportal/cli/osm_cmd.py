@@ -14,9 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import psycopg
-import shapely
 import typer
 from psycopg import sql
 from rich.console import Console
@@ -27,6 +25,8 @@ from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
 
 if TYPE_CHECKING:
+    import geopandas as gpd
+
     from ingestion.osm import AdminAreas
 
 console = Console()
@@ -36,6 +36,9 @@ def _areas_frame(
     conn: psycopg.Connection, catalogue: Catalogue, layer_id: str, columns: list[str]
 ) -> gpd.GeoDataFrame:
     """One loaded layer's `columns` and geometry (EPSG:4326)."""
+    import geopandas as gpd  # only for this command
+    import shapely
+
     table = sql.Identifier(*catalogue.get(layer_id).qualified_table)
     query = sql.SQL("SELECT {}, ST_AsBinary(ST_Transform(geom, 4326)) FROM {}").format(
         sql.SQL(", ").join(map(sql.Identifier, columns)), table
