@@ -14,6 +14,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+import pyogrio
 import pytest
 
 from demo.generate import layer_file
@@ -179,6 +180,31 @@ def test_an_agency_upload_becomes_a_job_that_loads_the_layer(
     assert _count(queue_conn, "sensor_code LIKE 'ING-%'") == 3
     assert not Path(job.inputs["path"]).exists()  # the upload went with its job
     assert _uploads(upload_settings) == before
+
+
+@pytest.fixture
+def restore_districts(loaded: Database, catalogue: Catalogue, generated: Path) -> Iterator[None]:
+    yield
+    path = layer_file(generated, "city_districts")
+    layer = catalogue.get("city_districts")
+    load_layers(loaded.owner_conninfo, [prepare_layer(layer, path.parent, path)])
+
+
+def test_a_zipped_shapefile_loads_the_layer(
+    http, api_keys, upload_settings, loaded, generated, queue_conn, tmp_path, restore_districts
+) -> None:
+    districts = pyogrio.read_dataframe(layer_file(generated, "city_districts"))
+    districts["population"] += 1  # a visible change; ids kept (buildings reference them)
+    pyogrio.write_dataframe(districts, tmp_path / "districts.shp", encoding="UTF-8")
+    parts = {p.name: p.read_bytes() for p in tmp_path.glob("districts.*")}
+    response = _post(
+        http, _as(api_keys, "ingest.city"), "districts.zip", _zip(parts), layer="city_districts"
+    )
+    assert response.status_code == 201, response.text
+    done = Worker(loaded.owner_conninfo, job_kinds(upload_settings), FAST).run_once()
+    assert done is not None and done.status == JobStatus.SUCCESSFUL, done and done.message
+    total = queue_conn.execute("SELECT sum(population) FROM city.city_districts").fetchone()
+    assert total is not None and total[0] == districts["population"].sum()
 
 
 def test_a_zipped_shapefile_is_queued_and_dismissal_removes_it(
