@@ -56,6 +56,12 @@ from features.errors import (
     TableNotFoundError,
 )
 from geoportal.security.errors import AuthenticationError, PermissionDeniedError
+from ingestion.archive import (
+    ArchiveBombError,
+    TooManyEntriesError,
+    UnreadableArchiveError,
+    UnsafeEntryNameError,
+)
 from jobs.errors import JobNotFoundError, JobStateError, UnknownJobKindError
 from layers.errors import LayerNotFoundError
 from tiles.errors import (
@@ -170,6 +176,10 @@ for _cls, _status in [
     (InvalidPlanTokenError, 400),
     (ParcelChangedError, 412),
     (RuleViolationError, 422),
+    (UnreadableArchiveError, 400),
+    (UnsafeEntryNameError, 400),
+    (TooManyEntriesError, 413),
+    (ArchiveBombError, 413),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
     (PoolTimeout, 503),

@@ -18,6 +18,7 @@ from exports.errors import ExportsError
 from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
 from geoportal.settings import Settings
+from geoportal.uploads import removing_upload, upload_root
 from ingestion.errors import IngestionError
 from jobs import JobContext, JobFailedError, JobKind
 from layers.catalogue import load_catalogue
@@ -157,7 +158,12 @@ def job_kinds(settings: Settings) -> dict[str, JobKind]:
             description="Load a vector file into one layer (replace, append or upsert; "
             "validated with a full report, reprojected, merged in one transaction: a failed "
             "or interrupted load changes nothing). Inputs: " + ", ".join(LOAD_INPUTS) + ".",
-            run=_load_layer(settings),
+            run=removing_upload(  # an uploaded file goes when its job ends (uploads.py)
+                _load_layer(settings),
+                upload_root(settings.data_dir),
+                lambda: Database(settings).owner_conninfo,
+                settings.uploads.orphan_after_s,
+            ),
             retryable=True,
             max_attempts=2,
         ),

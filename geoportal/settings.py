@@ -15,6 +15,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from cadastre.settings import CadastreSettings
 from exports.settings import ExportSettings
 from geoportal.security.settings import SecuritySettings
+from geoportal.uploads import UploadSettings
 from ingestion.settings import IngestionSettings
 from jobs.settings import JobSettings
 from tiles.settings import TileSettings
@@ -111,6 +112,10 @@ class Settings(BaseSettings):
         default_factory=IngestionSettings,
         description="File loading: chunk size and the time limit of one load "
         "(GEOPORTAL_INGESTION__...).",
+    )
+    uploads: UploadSettings = Field(
+        default_factory=UploadSettings,
+        description="Uploads through POST /ingest: size, archive limits (GEOPORTAL_UPLOADS__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

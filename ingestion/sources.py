@@ -3,8 +3,8 @@
 `open_source` resolves the path GDAL reads (a zipped Shapefile through `/vsizip/`, a CSV with
 its WKT or longitude/latitude columns), checks the layer, the CRS and the encoding, and
 returns a `Source`; `read_chunks` then reads it a chunk at a time, so memory does not grow
-with the file. Archive safety checks (entry counts, expansion ratio, names) belong at the
-top of `open_source`, before GDAL sees the archive.
+with the file. A zip is checked first (`ingestion.archive`: entry count, expansion ratio,
+names), before GDAL sees it, whether it came through `POST /ingest` or the command line.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import pyogrio
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
+from ingestion.archive import ArchiveLimits, check_archive, is_zip
 from ingestion.crs_hint import crs_suggestion
 from ingestion.errors import IngestionError, MissingCrsError, SourceNotFoundError
 
@@ -52,6 +53,7 @@ class SourceOptions:
     source_layer: str | None = None
     encoding: str | None = None
     crs: str | None = None
+    archive_limits: ArchiveLimits = ArchiveLimits()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -140,6 +142,8 @@ def open_source(path: Path, options: SourceOptions) -> Source:
         raise SourceNotFoundError(f"{path.name}: no such file")
     if path.stat().st_size == 0:
         raise SourceNotFoundError(f"{path.name}: the file is empty")
+    if is_zip(path):
+        check_archive(path, options.archive_limits)
     gdal_path, open_options = _gdal_path(path)
     try:
         layer = _layer_name(path, gdal_path, options.source_layer, open_options)

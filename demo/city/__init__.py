@@ -138,6 +138,7 @@ def buildings_frame(model: CityModel, districts: gpd.GeoDataFrame) -> gpd.GeoDat
         crs=4326,
     )
     frame.insert(9, "footprint_area_m2", np.round(geodesic_area_m2(frame.geometry), 1))
+    frame.insert(10, "osm_id", pd.array([pd.NA] * len(frame), dtype="Int64"))  # import-osm's
     return frame
 
 

@@ -206,6 +206,11 @@ def with_attributes(
     return frame
 
 
+def _no_osm_ids(count: int) -> pd.arrays.IntegerArray:
+    """The `osm_id` of generated roads: none (the column is filled by `import-osm`)."""
+    return pd.array([pd.NA] * count, dtype="Int64")
+
+
 def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     """The `roads`, `bridges` and `road_works` layers (EPSG:4326)."""
     rng = ctx.rng("roads")
@@ -237,7 +242,9 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     bridges = find_bridges(ctx, roads, rng)
     bridges.insert(0, "id", np.arange(1, len(bridges) + 1))
     return {
-        "roads": roads[["id", *ROAD_FIELDS, "geometry"]].to_crs(4326),
+        "roads": roads.assign(osm_id=_no_osm_ids(len(roads)))[
+            ["id", *ROAD_FIELDS, "osm_id", "geometry"]
+        ].to_crs(4326),
         "bridges": bridges[["id", *BRIDGE_FIELDS, "geometry"]].to_crs(4326),
         "road_works": works[["id", *WORK_FIELDS, "geometry"]].to_crs(4326),
     }

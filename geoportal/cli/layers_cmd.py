@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from geoportal.cli.osm_cmd import import_osm
 from geoportal.db.database import Database
 from geoportal.job_kinds import CLI_OWNER, job_kinds, run_layer_load
 from geoportal.settings import Settings
@@ -158,3 +159,6 @@ def _queue_load(layer_id: str, path: Path, inputs: dict[str, Any]) -> None:
     with psycopg.connect(Database(settings).owner_conninfo, connect_timeout=10) as conn:
         job = queue.submit(conn, kind, inputs, owner=CLI_OWNER, title=f"load {layer_id}")
     console.print(f"queued job {job.id}: `geoportal jobs show {job.id} --wait` follows it")
+
+
+app.command("import-osm")(import_osm)

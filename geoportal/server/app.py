@@ -28,6 +28,7 @@ from geoportal.db.database import Database
 from geoportal.db.pools import Pools, server_pools
 from geoportal.db.readiness import check_migrations, expected_migrations
 from geoportal.errors import add_exception_handlers, route_problem
+from geoportal.job_kinds import job_kinds
 from geoportal.providers.features import serving_pool
 from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
@@ -36,6 +37,7 @@ from geoportal.server.audit_routes import audit_route
 from geoportal.server.cadastre_routes import CadastreRoutes
 from geoportal.server.downloads import export_routes
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
+from geoportal.server.ingest_routes import IngestRoutes
 from geoportal.server.input_limits import InputLimitsMiddleware
 from geoportal.server.jobs_routes import JobRoutes
 from geoportal.server.logs import (
@@ -54,6 +56,7 @@ from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes, tile_settings_for
 from geoportal.server.writes import WriteRoutes
 from geoportal.settings import Settings
+from geoportal.uploads import upload_root
 from geoportal.viewer.routes import viewer_routes
 from layers.catalogue import Catalogue, load_catalogue
 
@@ -200,6 +203,15 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
         checks={"cadastre_parcels": cadastre.check_written_parcel},
     )
 
+    ingest = IngestRoutes(
+        catalogue=catalogue,
+        pool=agency,
+        kind=job_kinds(settings)["layers.load"],
+        root=upload_root(settings.data_dir),
+        settings=settings.uploads,
+        base_url=settings.public_url,
+    )
+
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         log.info("geoportal serving %d collections at %s", len(catalogue), settings.public_url)
@@ -230,6 +242,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             audit_route(agency),
             *JobRoutes(agency, settings.public_url).routes,
             *cadastre.routes,
+            *ingest.routes,
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),
@@ -250,6 +263,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
                 settings=settings.security,
                 authenticator=lambda: app.state.authenticator,
                 limiter=limiter,
+                body_limits={"/ingest": settings.uploads.max_bytes},
             ),
             Middleware(InputLimitsMiddleware),
             Middleware(ItemETagMiddleware, catalogue=catalogue, pool=agency),

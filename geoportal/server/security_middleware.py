@@ -7,7 +7,8 @@
   are a 401 before any handler runs;
 - the rate limit of work (`rate_limit.py`): per anonymous address, per key, failed
   authentications per address; 429 problem with `Retry-After`;
-- a request body size limit (413);
+- a request body size limit (413): `max_body_bytes`, or the path's own limit in
+  `body_limits` (`POST /ingest` streams uploads up to `uploads.max_bytes` to disk);
 - CORS, decided here alone from `cors_allow_origins` (headers from below are dropped),
   preflight `OPTIONS` answered here;
 - security headers;
@@ -23,7 +24,7 @@ import json
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from typing import Any
 
 from geoportal.errors import (
@@ -95,9 +96,11 @@ class SecurityMiddleware:
         settings: SecuritySettings,
         authenticator: Callable[[], Authenticator | None],
         limiter: WorkLimiter | None = None,
+        body_limits: Mapping[str, int] | None = None,
     ) -> None:
         self.app = app
         self.settings = settings
+        self.body_limits = dict(body_limits or {})
         self.authenticator = authenticator
         self.limiter = limiter or WorkLimiter(settings)
         origins = settings.cors_allow_origins
@@ -127,16 +130,17 @@ class SecurityMiddleware:
         payer = self._payer(scope, identity) if limited else None
         if payer is not None and await self._refused(reply, *payer, "this client"):
             return
+        body_limit = self.body_limits.get(path, self.settings.max_body_bytes)
         length = _header(scope, b"content-length")
-        if length and length.isdigit() and int(length) > self.settings.max_body_bytes:
-            await reply.problem(413, f"request body above {self.settings.max_body_bytes} bytes")
+        if length and length.isdigit() and int(length) > body_limit:
+            await reply.problem(413, f"request body above {body_limit} bytes")
             return
         token = CURRENT_IDENTITY.set(identity)
         mark = self.limiter.clock.start()
         try:
-            await self.app(scope, self._limited(receive), reply.send)
+            await self.app(scope, self._limited(receive, body_limit), reply.send)
         except BodyTooLargeError:
-            await reply.problem(413, f"request body above {self.settings.max_body_bytes} bytes")
+            await reply.problem(413, f"request body above {body_limit} bytes")
         except Exception as exc:
             status = status_of(exc)[0]
             log.exception("unhandled error (request id %s)", request_id)
@@ -185,6 +189,10 @@ class SecurityMiddleware:
             return self.settings.cheap_cost_ms
         if reply.status == 429:
             return 0.0
+        if scope.get("path") in self.body_limits:
+            # a streamed upload lasts as long as the client's network, not our work: the
+            # load itself runs in a worker (a key's quota would otherwise be spent waiting)
+            return self.settings.min_cost_ms
         return max(self.settings.min_cost_ms, work_s * 1000)
 
     async def _identity(self, scope: Scope) -> Identity:
@@ -205,8 +213,7 @@ class SecurityMiddleware:
         client = scope.get("client")
         return str(client[0]) if client else "unknown"
 
-    def _limited(self, receive: Receive) -> Receive:
-        limit = self.settings.max_body_bytes
+    def _limited(self, receive: Receive, limit: int) -> Receive:
         seen = 0
 
         async def wrapped() -> Message:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from geoportal.server.openapi.context import RouteContext
 from geoportal.server.openapi.families.cadastre import cadastre
 from geoportal.server.openapi.families.exports import exports
+from geoportal.server.openapi.families.ingest import ingest
 from geoportal.server.openapi.families.jobs import jobs
 from geoportal.server.openapi.families.server import audit, health, search
 from geoportal.server.openapi.families.tiles import downloads, tiles
@@ -27,6 +28,7 @@ FAMILIES: tuple[Family, ...] = (
     writes,
     audit,
     jobs,
+    ingest,
     search,
     tiles,
     downloads,

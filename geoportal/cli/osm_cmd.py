@@ -1,0 +1,97 @@
+"""`geoportal layers import-osm EXTRACT.osm.pbf --layers roads,buildings`: real roads and
+buildings from an OpenStreetMap extract in place of the generated ones (`ingestion/osm.py`).
+
+The mapped features are written to GeoPackages and loaded by the loader of
+`geoportal layers load` (validated, then swapped in one transaction: a refused load changes
+nothing). Replace mode: the layers hold the extract's features afterwards. Layers that
+reference roads (bridges, road works) must be emptied or reloaded in the same run first, or
+the database refuses the load (their `road_id` would point at roads that are gone).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import psycopg
+import typer
+from psycopg import sql
+from rich.console import Console
+
+from geoportal.catalogue.records import sync_datasets
+from geoportal.db.database import Database
+from geoportal.settings import Settings
+from layers.catalogue import Catalogue, load_catalogue
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+    from ingestion.osm import AdminAreas
+
+console = Console()
+
+
+def _areas_frame(
+    conn: psycopg.Connection, catalogue: Catalogue, layer_id: str, columns: list[str]
+) -> gpd.GeoDataFrame:
+    """One loaded layer's `columns` and geometry (EPSG:4326)."""
+    import geopandas as gpd  # only for this command
+    import shapely
+
+    table = sql.Identifier(*catalogue.get(layer_id).qualified_table)
+    query = sql.SQL("SELECT {}, ST_AsBinary(ST_Transform(geom, 4326)) FROM {}").format(
+        sql.SQL(", ").join(map(sql.Identifier, columns)), table
+    )
+    rows = conn.execute(query).fetchall()
+    data = {name: [row[i] for row in rows] for i, name in enumerate(columns)}
+    geometry = shapely.from_wkb([bytes(row[-1]) for row in rows]) if rows else []
+    return gpd.GeoDataFrame(data, geometry=geometry, crs=4326)
+
+
+def read_areas(conninfo: str, catalogue: Catalogue) -> AdminAreas:
+    """Oblasts, rayons and city districts as loaded (`ingestion.osm.AdminAreas`)."""
+    from ingestion.osm import AdminAreas
+
+    with psycopg.connect(conninfo) as conn:
+        areas = AdminAreas(
+            oblasts=_areas_frame(conn, catalogue, "oblasts", ["adm1_code"]),
+            rayons=_areas_frame(conn, catalogue, "rayons", ["name_en"]),
+            districts=_areas_frame(conn, catalogue, "city_districts", ["id", "city", "name_en"]),
+        )
+    if areas.oblasts.empty:
+        console.print("[bold red]error:[/] load the oblasts first (`geoportal demo load`)")
+        raise typer.Exit(1)
+    return areas
+
+
+def import_osm(
+    extract: Path = typer.Argument(..., help="An OpenStreetMap extract (.osm.pbf, .osm)."),
+    layers: str = typer.Option(
+        "roads,buildings", "--layers", help="Comma-separated: roads, buildings."
+    ),
+) -> None:
+    """Replace roads and/or buildings by an OpenStreetMap extract's (OSM id as natural key;
+    what OSM lacks is NULL or 'unknown', never invented)."""
+    from ingestion.load import load_layers  # GDAL, pandas, osmium: only for this command
+    from ingestion.osm import map_extract, write_layers
+    from ingestion.vector import prepare_layer
+
+    wanted = [name.strip() for name in layers.split(",") if name.strip()]
+    catalogue = load_catalogue()
+    conninfo = Database(Settings()).owner_conninfo
+    areas = read_areas(conninfo, catalogue)
+    mapped = map_extract(extract, wanted, areas)
+    with tempfile.TemporaryDirectory(prefix="osm-import-") as folder:
+        paths = write_layers(mapped, Path(folder))
+        prepared = [
+            prepare_layer(catalogue.get(layer_id), path.parent, path)
+            for layer_id, path in paths.items()
+        ]
+        with psycopg.connect(conninfo) as conn:
+            sync_datasets(conn, catalogue)
+        results = load_layers(conninfo, prepared)
+    for result in results:
+        console.print(
+            f"loaded {result.feature_count} features from {extract.name} into {result.layer_id}"
+        )
