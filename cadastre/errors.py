@@ -11,3 +11,7 @@ class InvalidCadastralCodeError(CadastreError, ValueError):
 
 class InvalidPinError(CadastreError, ValueError):
     """A text is not a personal identification number in the national form."""
+
+
+class SearchQueryError(CadastreError, ValueError):
+    """A search or geocoding query cannot be answered as given (a parameter out of range)."""

@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from cadastre.errors import SearchQueryError
 from features.errors import (
     DatabaseUnavailableError,
     InvalidQueryError,
@@ -147,6 +148,7 @@ for _cls, _status in [
     (DatabaseUnavailableError, 503),
     (QueryFailedError, 500),
     (UnknownJobKindError, 400),
+    (SearchQueryError, 400),
     (JobStateError, 410),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),
