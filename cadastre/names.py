@@ -65,7 +65,7 @@ INSERT INTO search.names (collection, kind, feature_id, feature_count, label_ky,
     label_en, matched, key, head, priority, min_lon, min_lat, max_lon, max_lat)
 SELECT 'addresses', 'street', first_address_id::text, address_count,
        street_ky || ', ' || settlement_ky, street_ru || ', ' || settlement_ru,
-       street_latin || ', ' || settlement_en, NULL, key, head, %(priority)s,
+       street_latin || ', ' || settlement_en, NULL, head, head, %(priority)s,
        min_lon, min_lat, max_lon, max_lat
 FROM search.streets
 WHERE street_ru IS NOT NULL AND address_count > 0

@@ -8,7 +8,9 @@ that Latin, Cyrillic, missing or extra letters still match. Three sources answer
 
 - `search.names`: one row per named thing (`cadastre.names`);
 - addresses: a query ending in a house number (`100`, `12а`) matches streets (and
-  settlements) in `search.streets`, then the houses with that number on the best of them;
+  settlements) in `search.streets` (candidates: a street whose own name is similar to a run
+  of the query's words, through the trigram index on `head`; ranked by the whole key), then
+  the houses with that number on the best of them;
 - codes: a query shaped like a code (`1-01-02-0003-0004`, a plot code) is a prefix of the
   code column of `CODE_FIELDS` (its `lower(...) text_pattern_ops` index).
 
@@ -22,7 +24,7 @@ addresses to a point with their parcel and building.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import psycopg
@@ -41,8 +43,9 @@ _CODE = re.compile(r"^[0-9A-Za-zА-Яа-яЁёӨөҮүҢң]+(?:-[0-9A-Za-zА-Я�
 WORD_SIMILARITY = 0.5
 """The least word similarity of a match (pg_trgm's default 0.6 misses `Biskek` for
 `Bishkek`, 0.5)."""
-SETTLEMENT_PENALTY = 0.3
-"""Taken from a settlement's house when the query named a street type (`пр`, `улица`)."""
+SETTLEMENT_PENALTY = STREET_HINT = 0.3
+"""When the query names a street type (`пр`, `улица`): taken from a town's house, given to
+a street."""
 _STREET_TYPE = re.compile(
     r"(?<!\w)(ул|улица|пр|просп|проспект|проспекти|көчө|көчөсү|бульвар|пер|переулок|"
     r"street|st|avenue|ave|prospekt|prospekti|kochosu|köchösü|boulevard)(?!\w)\.?",
@@ -115,15 +118,21 @@ def _lang(lang: str) -> str:
 
 
 NAMES_SQL = """
+WITH candidates AS (
+    SELECT DISTINCT n.id FROM unnest(%(parts)s::text[]) AS p(part)
+    JOIN search.names AS n ON n.key %%> p.part
+)
 SELECT collection, kind, feature_id, {label}, matched, word_similarity(%(key)s, key) AS ws,
        similarity(%(key)s, head) AS sim, priority, min_lon, min_lat, max_lon, max_lat,
        feature_count
 FROM search.names
-WHERE %(key)s <%% key
+WHERE id IN (SELECT id FROM candidates) AND %(key)s <%% key
 ORDER BY word_similarity(%(key)s, key) + similarity(%(key)s, head) DESC, priority,
          length({label})
 LIMIT %(limit)s
 """
+"""Candidates first (a thing holding one of the query's words, through the trigram index):
+without them the planner scans the small table and computes the similarity of every row."""
 
 
 async def search_names(
@@ -132,7 +141,8 @@ async def search_names(
     """Named things whose key holds `key` (word similarity at least pg_trgm's threshold)."""
     label = sql.Identifier(f"label_{_lang(lang)}")
     cursor = await conn.execute(
-        sql.SQL(NAMES_SQL).format(label=label), {"key": key, "limit": limit}
+        sql.SQL(NAMES_SQL).format(label=label),
+        {"key": key, "parts": key_parts(key, longest=1), "limit": limit},
     )
     hits = []
     for row in await cursor.fetchall():
@@ -178,6 +188,22 @@ def _address_columns(lang: str, alias: str = "a") -> sql.Composed:
     return sql.SQL(", ").join(columns)
 
 
+def key_parts(key: str, longest: int = 3) -> list[str]:
+    """The runs of up to `longest` consecutive words of a key: what a street's or a town's
+    own name may be in a query (the candidates of the address search are the streets whose
+    head is similar to one of them, through the trigram index on `head`).
+
+    >>> key_parts("bishkek chui")
+    ['bishkek', 'chui', 'bishkek chui']
+    """
+    words = key.split()
+    return [
+        " ".join(words[start : start + size])
+        for size in range(1, longest + 1)
+        for start in range(len(words) - size + 1)
+    ]
+
+
 def address_hit(row: tuple[Any, ...], score: float, similarity: float) -> Hit:
     """An address row (`_address_columns`) as a hit."""
     fid, label, oblast, rayon, settlement, street, number, letter, bid, pid, code, x, y = row[:13]
@@ -207,10 +233,14 @@ def address_hit(row: tuple[Any, ...], score: float, similarity: float) -> Hit:
 
 
 ADDRESSES_SQL = """
-WITH streets AS (
+WITH candidates AS (
+    SELECT DISTINCT s.id FROM unnest(%(parts)s::text[]) AS p(part)
+    JOIN search.streets AS s ON s.head %% p.part
+),
+streets AS (
     SELECT id, word_similarity(%(key)s, key) AS ws, similarity(%(key)s, head) AS sim,
            street_ru IS NULL AS settlement_only
-    FROM search.streets WHERE %(key)s <%% key
+    FROM search.streets WHERE id IN (SELECT id FROM candidates) AND %(key)s <%% key
     ORDER BY word_similarity(%(key)s, key) + similarity(%(key)s, head) - CASE WHEN street_ru IS NULL
              THEN %(settlement_penalty)s ELSE 0 END DESC
     LIMIT %(streets)s
@@ -245,6 +275,7 @@ async def search_addresses(
     )
     values = {
         "key": key,
+        "parts": key_parts(key),
         "number": number,
         "letter": letter or "",
         "limit": limit,
@@ -304,15 +335,18 @@ async def search_codes(
     return hits
 
 
-async def search_key(conn: psycopg.AsyncConnection[Any], text: str) -> str:
-    """The search key of `text` (`search.search_key`); sets the session's word similarity
-    threshold to `WORD_SIMILARITY` on the way (one round trip)."""
+async def search_keys(conn: psycopg.AsyncConnection[Any], *texts: str) -> list[str]:
+    """The search keys of `texts` (`search.search_key`), in one round trip that also sets
+    the session's word similarity threshold to `WORD_SIMILARITY`."""
+    keys = sql.SQL(", ").join(sql.SQL("search.search_key(%s)") for _ in texts)
     cursor = await conn.execute(
-        "SELECT search.search_key(%s), set_config('pg_trgm.word_similarity_threshold', %s, false)",
-        [text, str(WORD_SIMILARITY)],
+        sql.SQL("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false), {}").format(
+            keys
+        ),
+        [str(WORD_SIMILARITY), *texts],
     )
     row = await cursor.fetchone()
-    return str(row[0]) if row and row[0] else ""
+    return [str(value or "") for value in (row[1:] if row else [""] * len(texts))]
 
 
 async def search(
@@ -328,11 +362,16 @@ async def search(
     hits: list[Hit] = []
     if parsed.code:
         hits += await search_codes(conn, catalogue, parsed.code, limit)
-    key = await search_key(conn, q)
+    house = parsed.number is not None and bool(parsed.text)
+    key, text_key = await search_keys(conn, q, parsed.text if house else "")
+    hint = bool(_STREET_TYPE.search(q))
     if key:
-        hits += await search_names(conn, key, lang, limit)
-    if parsed.number is not None and parsed.text:
-        text_key = await search_key(conn, parsed.text)
+        named = await search_names(conn, key, lang, limit)
+        hits += [  # `проспект Чуй`: the street before the town of Chuy
+            replace(h, score=h.score + STREET_HINT) if hint and h.kind == "street" else h
+            for h in named
+        ]
+    if house and parsed.number is not None:
         if text_key:
             hits += await search_addresses(
                 conn,
@@ -342,7 +381,7 @@ async def search(
                 letter=parsed.letter,
                 lang=lang,
                 limit=limit,
-                street_hint=bool(_STREET_TYPE.search(parsed.text)),
+                street_hint=hint,
             )
     best: dict[tuple[str, str], Hit] = {}
     for hit in sorted(hits, key=lambda h: h.rank):

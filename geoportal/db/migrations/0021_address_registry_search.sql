@@ -94,7 +94,7 @@ CREATE TABLE search.streets (
     max_lon double precision,
     max_lat double precision
 );
-CREATE INDEX streets_key_trgm_idx ON search.streets USING gin (key gin_trgm_ops);
+CREATE INDEX streets_head_trgm_idx ON search.streets USING gin (head gin_trgm_ops);
 ALTER TABLE search.streets OWNER TO geoportal_owner;
 
 -- One row per named thing of the public layers (a settlement, a lake, a peak, a road with
