@@ -118,21 +118,23 @@ def _lang(lang: str) -> str:
 
 
 NAMES_SQL = """
-WITH candidates AS (
-    SELECT DISTINCT n.id FROM unnest(%(parts)s::text[]) AS p(part)
+WITH candidates AS MATERIALIZED (
+    SELECT DISTINCT ON (n.id) n.*
+    FROM unnest(%(parts)s::text[]) AS p(part)
     JOIN search.names AS n ON n.key %%> p.part
 )
 SELECT collection, kind, feature_id, {label}, matched, word_similarity(%(key)s, key) AS ws,
        similarity(%(key)s, head) AS sim, priority, min_lon, min_lat, max_lon, max_lat,
        feature_count
-FROM search.names
-WHERE id IN (SELECT id FROM candidates) AND %(key)s <%% key
+FROM candidates
+WHERE %(key)s <%% key
 ORDER BY word_similarity(%(key)s, key) + similarity(%(key)s, head) DESC, priority,
          length({label})
 LIMIT %(limit)s
 """
-"""Candidates first (a thing holding one of the query's words, through the trigram index):
-without them the planner scans the small table and computes the similarity of every row."""
+"""Candidates first (a thing holding one of the query's words, through the trigram index),
+materialised: otherwise the planner scans the small table and computes the similarity of
+every row."""
 
 
 async def search_names(
@@ -233,14 +235,15 @@ def address_hit(row: tuple[Any, ...], score: float, similarity: float) -> Hit:
 
 
 ADDRESSES_SQL = """
-WITH candidates AS (
-    SELECT DISTINCT s.id FROM unnest(%(parts)s::text[]) AS p(part)
+WITH candidates AS MATERIALIZED (
+    SELECT DISTINCT ON (s.id) s.id, s.key, s.head, s.street_ru
+    FROM unnest(%(parts)s::text[]) AS p(part)
     JOIN search.streets AS s ON s.head %% p.part
 ),
 streets AS (
     SELECT id, word_similarity(%(key)s, key) AS ws, similarity(%(key)s, head) AS sim,
            street_ru IS NULL AS settlement_only
-    FROM search.streets WHERE id IN (SELECT id FROM candidates) AND %(key)s <%% key
+    FROM candidates WHERE %(key)s <%% key
     ORDER BY word_similarity(%(key)s, key) + similarity(%(key)s, head) - CASE WHEN street_ru IS NULL
              THEN %(settlement_penalty)s ELSE 0 END DESC
     LIMIT %(streets)s
