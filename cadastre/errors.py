@@ -43,3 +43,7 @@ class InvalidPlanTokenError(CadastreError, ValueError):
 
 class InvalidChangeError(CadastreError, ValueError):
     """A split or merge request is malformed (missing line, too few parcels, bad date)."""
+
+
+class SearchQueryError(CadastreError, ValueError):
+    """A search or geocoding query cannot be answered as given (a parameter out of range)."""

@@ -8,11 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import psycopg
+
+from cadastre.addresses import DERIVED_FROM, SOURCE_LAYERS, derive_addresses
+from cadastre.names import refresh_names
 from demo.base import demo_data_dir as demo_data_dir
 from demo.generate import layer_file
 from ingestion.load import LoadResult, load_layers
 from ingestion.vector import PreparedLayer, prepare_layer
-from layers.catalogue import Catalogue
+from layers.catalogue import Catalogue, load_catalogue
 from layers.model import Layer
 
 
@@ -28,7 +32,9 @@ def loadable_layers(
         [
             layer
             for layer in catalogue
-            if layer.source is not None and (generated or not layer.source.generated)
+            if layer.source is not None
+            and not layer.source.derived
+            and (generated or not layer.source.generated)
         ]
     )
 
@@ -41,14 +47,17 @@ def load_demo(
     on_prepared: Callable[[Layer], None] | None = None,
     on_loaded: Callable[[PreparedLayer], None] | None = None,
 ) -> list[LoadResult]:
-    """Validate every layer's file first, then replace all of them in one transaction.
+    """Validate every layer's file first, then replace all of them in one transaction; then
+    derive the derived layers (the address registry when buildings or parcels were loaded)
+    and rebuild the search engine's names (`derive_after_load`).
 
     Open layers are read from `data_dir` (default: the shipped data), generated ones from
-    `generated_dir`.
+    `generated_dir`; a derived layer in `layers` is derived again whatever else is loaded.
     """
     data_dir = data_dir or demo_data_dir()
     prepared = []
-    for layer in layers:
+    derived = [layer for layer in layers if layer.source and layer.source.derived]
+    for layer in (layer for layer in layers if layer not in derived):
         if layer.source and layer.source.generated:
             if generated_dir is None:
                 raise ValueError(f"layer {layer.id} is generated: give the generated directory")
@@ -58,4 +67,18 @@ def load_demo(
             prepared.append(prepare_layer(layer, data_dir))
         if on_prepared:
             on_prepared(layer)
-    return load_layers(conninfo, prepared, progress=on_loaded)
+    results = load_layers(conninfo, prepared, progress=on_loaded)
+    derive_after_load(conninfo, [item.layer.id for item in prepared], bool(derived))
+    return results
+
+
+def derive_after_load(conninfo: str, loaded: Sequence[str], force: bool = False) -> None:
+    """After a load of `loaded` layers: derive the address registry again when buildings
+    or parcels were among them (or `force`), and rebuild the search engine's names."""
+    catalogue = load_catalogue()
+    if not set(SOURCE_LAYERS) <= {layer.id for layer in catalogue}:
+        return
+    with psycopg.connect(conninfo) as conn:
+        if force or set(DERIVED_FROM) & set(loaded):
+            derive_addresses(conn, catalogue)
+        refresh_names(conn, catalogue)

@@ -45,6 +45,7 @@ from cadastre.errors import (
     ParcelChangedError,
     ParcelNotFoundError,
     RuleViolationError,
+    SearchQueryError,
 )
 from exports.errors import EmptyAreaError, ExportCancelledError, InvalidExportError
 from features.errors import (
@@ -167,6 +168,7 @@ for _cls, _status in [
     (InvalidExportError, 400),
     (EmptyAreaError, 404),
     (ExportCancelledError, 503),
+    (SearchQueryError, 400),
     (JobStateError, 410),
     (ParcelNotFoundError, 404),
     (BlockNotFoundError, 404),

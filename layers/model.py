@@ -139,7 +139,9 @@ class LayerSource(_Frozen):
     `generated: true` for the layers that have no open source: their file is written by a
     generator, which names it, with one column per declared field (same name) and,
     optionally, an integer `id` column that becomes the feature id (so other generated layers
-    can reference it).
+    can reference it), or `derived: true` for a layer computed in the database from other
+    loaded layers (the address registry from buildings and parcels): it has no file and is
+    derived again after each load of the layers it comes from.
     """
 
     file: str | None = None
@@ -147,11 +149,14 @@ class LayerSource(_Frozen):
     joins: list[SourceJoin] = []
     repair_invalid: bool = False
     generated: bool = False
+    derived: bool = False
 
     @model_validator(mode="after")
     def _one_origin(self) -> LayerSource:
-        if (self.file is None) == (not self.generated):
-            raise ValueError("a source is either a `file` or `generated: true`, not both")
+        if [self.file is not None, self.generated, self.derived].count(True) != 1:
+            raise ValueError(
+                "a source is exactly one of a `file`, `generated: true` or `derived: true`"
+            )
         return self
 
 

@@ -307,18 +307,25 @@ def _addresses(plan: CityPlan, lots: pd.DataFrame) -> pd.DataFrame:
     return lots.assign(address=np.where(built, address, None), street_id=street)
 
 
+LANDMARK_STREETS = ("проспект Чуй,",)
+"""Blocks with buildings on these streets come first in every sample (Bishkek's main avenue
+is in the demo at every scale: the address search is shown and tested on it)."""
+
+
 def _sample_blocks(lots: pd.DataFrame, target: int, rng: np.random.Generator) -> pd.DataFrame:
     """Keep whole blocks, in random order, until they hold `target` buildings (all blocks
     when the cities hold fewer): a built-up sample that keeps every kind of block. Blocks of
     apartment buildings, offices and plants come first three times as often as blocks of
     private houses (and Bishkek's 1.6 times as often as Osh's), so that a small sample still
-    shows the variety of the cities."""
+    shows the variety of the cities. Blocks on `LANDMARK_STREETS` come first."""
     built = lots[lots.btype != ""]
     counts = built.groupby(["city", "block"]).size()
     private = built.groupby(["city", "block"]).kind.first() == "private"
     weight = np.where(private.reindex(counts.index).to_numpy(), 1.0, 3.0)
     weight *= np.where(counts.index.get_level_values("city") == 0, 1.6, 1.0)  # Bishkek
     keys = rng.random(len(counts)) ** (1 / weight)  # Efraimidis-Spirakis weighted order
+    on_landmark = built[built.address.str.startswith(LANDMARK_STREETS, na=False)]
+    keys[counts.index.isin(on_landmark.groupby(["city", "block"]).size().index)] = 2.0
     order = counts.iloc[np.argsort(-keys, kind="stable")]
     keep = order.index[: int(np.searchsorted(order.cumsum().to_numpy(), target)) + 1]
     chosen = pd.MultiIndex.from_frame(lots[["city", "block"]]).isin(keep)

@@ -30,7 +30,8 @@ from tests.support.server import LiveServer
 COLLECTIONS = ("agri_plots", "sports_facilities", "agri_plot_seasons", "catalogue")
 PATHS = re.compile(
     r"^/(|conformance|collections|collections/(" + "|".join(COLLECTIONS) + r")(/.*)?"
-    r"|collections/\{collectionId\}/tiles.*|tiles.*|search|healthz|readyz|map/config\.json"
+    r"|collections/\{collectionId\}/tiles.*|tiles.*|search|geocode|reverse"
+    r"|healthz|readyz|map/config\.json"
     r"|audit|cadastre/.*)$"
 )
 EXAMPLES = 10

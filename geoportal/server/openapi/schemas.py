@@ -104,6 +104,12 @@ SEARCH_RESULTS = {
                     "id": {"oneOf": [{"type": "integer"}, {"type": "string"}]},
                     "label": {"type": "string", "description": "in the requested language"},
                     "layer": {"type": "string", "description": "the collection's title"},
+                    "kind": {
+                        "type": "string",
+                        "description": "place, water, peak, road, street, address, parcel, "
+                        "code or feature",
+                    },
+                    "score": {"type": "number", "description": "higher is a better match"},
                     "bbox": BBOX,
                 },
             },

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from geoportal.server.openapi.context import RouteContext
 from geoportal.server.openapi.families.cadastre import cadastre
 from geoportal.server.openapi.families.exports import exports
+from geoportal.server.openapi.families.geocoding import geocoding
 from geoportal.server.openapi.families.ingest import ingest
 from geoportal.server.openapi.families.jobs import jobs
 from geoportal.server.openapi.families.server import audit, health, search
@@ -30,6 +31,7 @@ FAMILIES: tuple[Family, ...] = (
     jobs,
     ingest,
     search,
+    geocoding,
     tiles,
     downloads,
     exports,

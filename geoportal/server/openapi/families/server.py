@@ -106,7 +106,8 @@ def search(ctx: RouteContext) -> list[Operation]:
             method="get",
             path="/search",
             operation_id="search",
-            summary="Named features and codes matching a text",
+            summary="One result per named thing (place, road, street, address, cadastral "
+            "code...) matching a text, tolerant of script and spelling (docs/search.md)",
             tags=("search",),
             params=(
                 Param(

@@ -1,0 +1,463 @@
+"""The tolerant search engine: forward search of every named thing and of addresses, and
+reverse geocoding, on the caller's (async) connection.
+
+A query is reduced to its search key in the database (`search.search_key`, migration 0021:
+Kyrgyz and Russian Cyrillic transliterated, Latin spellings folded, street and place types
+dropped) and matched with pg_trgm word similarity (`<%`, index `names_key_trgm_idx`), so
+that Latin, Cyrillic, missing or extra letters still match. Three sources answer:
+
+- `search.names`: one row per named thing (`cadastre.names`);
+- addresses: a query ending in a house number (`100`, `12а`) matches streets (and
+  settlements) in `search.streets` (candidates: a street whose own name is similar to a run
+  of the query's words, through the trigram index on `head`; ranked by the whole key), then
+  the houses with that number on the best of them;
+- codes: a query shaped like a code (`1-01-02-0003-0004`, a plot code) is a prefix of the
+  code column of `CODE_FIELDS` (its `lower(...) text_pattern_ops` index).
+
+Results are ranked by score (word similarity of the whole key plus similarity of the
+thing's identifier: 2 for an exact name; an address adds 0.5 when its number and letter
+match; an exact code scores 3), then by layer priority (places before streets, roads
+before bridges), then by similarity of the whole text. `reverse` finds the nearest
+addresses to a point with their parcel and building.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from cadastre.errors import SearchQueryError
+from cadastre.names import CODE_FIELDS, priority
+from layers.catalogue import Catalogue
+from layers.model import LANGUAGES
+
+BBox = tuple[float, float, float, float]
+"""min lon, min lat, max lon, max lat (CRS84)."""
+
+_HOUSE = re.compile(r"^(?P<number>\d{1,5})(?:\s*(?P<letter>[^\W\d_]|/\d{1,3}))?$")
+_CODE = re.compile(r"^[0-9A-Za-zА-Яа-яЁёӨөҮүҢң]+(?:-[0-9A-Za-zА-Яа-яЁёӨөҮүҢң]+)*$")
+WORD_SIMILARITY = 0.5
+"""The least word similarity of a match (pg_trgm's default 0.6 misses `Biskek` for
+`Bishkek`, 0.5)."""
+SETTLEMENT_PENALTY = STREET_HINT = 0.3
+"""When the query names a street type (`пр`, `улица`): taken from a town's house, given to
+a street."""
+_STREET_TYPE = re.compile(
+    r"(?<!\w)(ул|улица|пр|просп|проспект|проспекти|көчө|көчөсү|бульвар|пер|переулок|"
+    r"street|st|avenue|ave|prospekt|prospekti|kochosu|köchösü|boulevard)(?!\w)\.?",
+    re.IGNORECASE,
+)
+ADDRESS_STREETS = 20
+"""How many best-matching streets the address search looks for the house number on."""
+
+
+@dataclass(frozen=True)
+class ParsedQuery:
+    """A query split into the text to match, a trailing house number and letter, and the
+    code it may be."""
+
+    text: str
+    number: int | None = None
+    letter: str | None = None
+    code: str | None = None
+
+
+def parse_query(q: str) -> ParsedQuery:
+    """Split a query into text, house number and letter; note whether it is code-shaped.
+
+    >>> parse_query("bishkek chui 100")
+    ParsedQuery(text='bishkek chui', number=100, letter=None, code=None)
+    >>> parse_query("Чуй проспекти 12а")
+    ParsedQuery(text='Чуй проспекти', number=12, letter='а', code=None)
+    >>> parse_query("1-01-02-0003-0004").code
+    '1-01-02-0003-0004'
+    >>> parse_query("M41")
+    ParsedQuery(text='M41', number=None, letter=None, code='M41')
+    """
+    text = " ".join(q.replace(",", " ").split())
+    code = text if _CODE.match(text) and any(c.isdigit() for c in text) else None
+    words = text.split(" ")
+    for size in (2, 1):  # "12 а" or "12а"
+        if len(words) > size:
+            match = _HOUSE.match(" ".join(words[-size:]))
+            if match:
+                rest = " ".join(words[:-size])
+                return ParsedQuery(rest, int(match["number"]), match["letter"], code)
+    return ParsedQuery(text, None, None, code)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One found thing: where it is, what it is called in the requested language."""
+
+    collection: str
+    feature_id: str
+    kind: str
+    label: str
+    score: float
+    similarity: float
+    priority: int
+    bbox: BBox
+    point: tuple[float, float]
+    properties: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def rank(self) -> tuple[float, float, int, int]:
+        """Sort key: best first."""
+        return (-round(self.score, 3), self.priority, -round(self.similarity, 3), len(self.label))
+
+
+def _lang(lang: str) -> str:
+    if lang not in LANGUAGES:
+        raise SearchQueryError(f"lang must be one of {', '.join(LANGUAGES)}, got {lang!r}")
+    return lang
+
+
+NAMES_SQL = """
+WITH candidates AS MATERIALIZED (
+    SELECT DISTINCT ON (n.id) n.*
+    FROM unnest(%(parts)s::text[]) AS p(part)
+    JOIN search.names AS n ON n.key %%> p.part
+)
+SELECT collection, kind, feature_id, {label}, matched, word_similarity(%(key)s, key) AS ws,
+       similarity(%(key)s, head) AS sim, priority, min_lon, min_lat, max_lon, max_lat,
+       feature_count
+FROM candidates
+WHERE %(key)s <%% key
+ORDER BY word_similarity(%(key)s, key) + similarity(%(key)s, head) DESC, priority,
+         length({label})
+LIMIT %(limit)s
+"""
+"""Candidates first (a thing holding one of the query's words, through the trigram index),
+materialised: otherwise the planner scans the small table and computes the similarity of
+every row."""
+
+
+async def search_names(
+    conn: psycopg.AsyncConnection[Any], key: str, lang: str, limit: int
+) -> list[Hit]:
+    """Named things whose key holds `key` (word similarity at least pg_trgm's threshold)."""
+    label = sql.Identifier(f"label_{_lang(lang)}")
+    cursor = await conn.execute(
+        sql.SQL(NAMES_SQL).format(label=label),
+        {"key": key, "parts": key_parts(key, longest=1), "limit": limit},
+    )
+    hits = []
+    for row in await cursor.fetchall():
+        collection, kind, fid, label_text, matched, ws, sim, prio, *box, count = row
+        if matched and matched.lower() not in label_text.lower():
+            label_text = f"{matched} · {label_text}"
+        bbox = (box[0], box[1], box[2], box[3])
+        hits.append(
+            Hit(
+                collection=collection,
+                feature_id=fid,
+                kind=kind,
+                label=label_text,
+                score=float(ws) + float(sim),
+                similarity=float(sim),
+                priority=prio,
+                bbox=bbox,
+                point=((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2),
+                properties={"featureCount": count},
+            )
+        )
+    return hits
+
+
+def _address_columns(lang: str, alias: str = "a") -> sql.Composed:
+    """The columns of an address result, in `lang` (Latin for `en`)."""
+    street = "latin" if lang == "en" else lang
+    names = (
+        "id",
+        f"label_{lang}",
+        "oblast",
+        "rayon",
+        f"settlement_{lang}",
+        f"street_{street}",
+        "house_number",
+        "letter",
+        "building_id",
+        "parcel_id",
+        "cadastral_code",
+    )
+    columns = [sql.SQL("{}.{}").format(sql.Identifier(alias), sql.Identifier(n)) for n in names]
+    columns.append(sql.SQL("ST_X({0}.geom), ST_Y({0}.geom)").format(sql.Identifier(alias)))
+    return sql.SQL(", ").join(columns)
+
+
+def key_parts(key: str, longest: int = 3) -> list[str]:
+    """The runs of up to `longest` consecutive words of a key: what a street's or a town's
+    own name may be in a query (the candidates of the address search are the streets whose
+    head is similar to one of them, through the trigram index on `head`).
+
+    >>> key_parts("bishkek chui")
+    ['bishkek', 'chui', 'bishkek chui']
+    """
+    words = key.split()
+    return [
+        " ".join(words[start : start + size])
+        for size in range(1, longest + 1)
+        for start in range(len(words) - size + 1)
+    ]
+
+
+def address_hit(row: tuple[Any, ...], score: float, similarity: float) -> Hit:
+    """An address row (`_address_columns`) as a hit."""
+    fid, label, oblast, rayon, settlement, street, number, letter, bid, pid, code, x, y = row[:13]
+    return Hit(
+        collection="addresses",
+        feature_id=str(fid),
+        kind="address",
+        label=label,
+        score=score,
+        similarity=similarity,
+        priority=priority("addresses"),
+        bbox=(x, y, x, y),
+        point=(x, y),
+        properties={
+            "housenumber": f"{number}{letter or ''}",
+            "street": street,
+            "city": settlement,
+            "district": rayon,
+            "state": oblast,
+            "country": "Kyrgyzstan",
+            "countrycode": "KG",
+            "building_id": bid,
+            "parcel_id": pid,
+            "cadastral_code": code,
+        },
+    )
+
+
+ADDRESSES_SQL = """
+WITH candidates AS MATERIALIZED (
+    SELECT DISTINCT ON (s.id) s.id, s.key, s.head, s.street_ru
+    FROM unnest(%(parts)s::text[]) AS p(part)
+    JOIN search.streets AS s ON s.head %% p.part
+),
+streets AS (
+    SELECT id, word_similarity(%(key)s, key) AS ws, similarity(%(key)s, head) AS sim,
+           street_ru IS NULL AS settlement_only
+    FROM candidates WHERE %(key)s <%% key
+    ORDER BY word_similarity(%(key)s, key) + similarity(%(key)s, head) - CASE WHEN street_ru IS NULL
+             THEN %(settlement_penalty)s ELSE 0 END DESC
+    LIMIT %(streets)s
+)
+SELECT {columns}, s.ws, s.sim, s.settlement_only
+FROM streets AS s
+JOIN {addresses} AS a ON a.street_id = s.id AND a.house_number = %(number)s
+ORDER BY s.ws + s.sim DESC,
+         (search.translit(coalesce(a.letter, '')) = search.translit(%(letter)s)) DESC,
+         a.letter NULLS FIRST, a.id
+LIMIT %(limit)s
+"""
+
+
+async def search_addresses(
+    conn: psycopg.AsyncConnection[Any],
+    catalogue: Catalogue,
+    *,
+    key: str,
+    number: int,
+    letter: str | None,
+    lang: str,
+    limit: int,
+    street_hint: bool = False,
+) -> list[Hit]:
+    """Houses numbered `number` on the streets (or in the settlements) whose key holds
+    `key`; the letter, when given, ranks its house first; with `street_hint` (the query
+    named a street type) houses of a street rank before houses of a settlement."""
+    query = sql.SQL(ADDRESSES_SQL).format(
+        columns=_address_columns(_lang(lang)),
+        addresses=sql.Identifier(*catalogue.get("addresses").qualified_table),
+    )
+    values = {
+        "key": key,
+        "parts": key_parts(key),
+        "number": number,
+        "letter": letter or "",
+        "limit": limit,
+        "streets": ADDRESS_STREETS,
+        "settlement_penalty": SETTLEMENT_PENALTY if street_hint else 0.0,
+    }
+    cursor = await conn.execute(query, values)
+    hits = []
+    for row in await cursor.fetchall():
+        ws, sim, settlement_only = float(row[-3]), float(row[-2]), bool(row[-1])
+        same_letter = (row[7] or "") == (letter or "")
+        score = ws + sim + (0.5 if same_letter else 0.4)
+        if settlement_only and street_hint:
+            score -= SETTLEMENT_PENALTY
+        hits.append(address_hit(row, score, sim))
+    return hits
+
+
+CODES_SQL = """
+SELECT id::text, {code}, lower({code}) = lower(%(code)s) AS exact,
+       ST_XMin(b), ST_YMin(b), ST_XMax(b), ST_YMax(b)
+FROM (SELECT id, {code}, box2d(ST_Transform(geom, 4326)) AS b FROM {table}
+      WHERE lower({code}) LIKE lower(%(prefix)s) ESCAPE '\\' AND geom IS NOT NULL
+      ORDER BY lower({code}) LIMIT %(limit)s) AS found
+"""
+
+
+async def search_codes(
+    conn: psycopg.AsyncConnection[Any], catalogue: Catalogue, code: str, limit: int
+) -> list[Hit]:
+    """Features whose code (`CODE_FIELDS`) starts with `code` (an exact code scores 2)."""
+    hits = []
+    prefix = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    for layer_id, column in CODE_FIELDS.items():
+        if layer_id not in {layer.id for layer in catalogue}:
+            continue
+        query = sql.SQL(CODES_SQL).format(
+            code=sql.Identifier(column),
+            table=sql.Identifier(*catalogue.get(layer_id).qualified_table),
+        )
+        cursor = await conn.execute(query, {"code": code, "prefix": prefix, "limit": limit})
+        for fid, value, exact, *box in await cursor.fetchall():
+            bbox = (box[0], box[1], box[2], box[3])
+            hits.append(
+                Hit(
+                    collection=layer_id,
+                    feature_id=fid,
+                    kind="parcel" if layer_id == "cadastre_parcels" else "code",
+                    label=value,
+                    score=3.0 if exact else 1.5,
+                    similarity=1.0 if exact else 0.0,
+                    priority=priority(layer_id),
+                    bbox=bbox,
+                    point=((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2),
+                )
+            )
+    return hits
+
+
+async def search_keys(conn: psycopg.AsyncConnection[Any], *texts: str) -> list[str]:
+    """The search keys of `texts` (`search.search_key`), in one round trip that also sets
+    the session's word similarity threshold to `WORD_SIMILARITY`."""
+    keys = sql.SQL(", ").join(sql.SQL("search.search_key(%s)") for _ in texts)
+    cursor = await conn.execute(
+        sql.SQL("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false), {}").format(
+            keys
+        ),
+        [str(WORD_SIMILARITY), *texts],
+    )
+    row = await cursor.fetchone()
+    return [str(value or "") for value in (row[1:] if row else [""] * len(texts))]
+
+
+async def search(
+    conn: psycopg.AsyncConnection[Any], catalogue: Catalogue, q: str, lang: str, limit: int
+) -> list[Hit]:
+    """Every source's hits for `q`, best first, one per named thing, at most `limit`.
+
+    Raises:
+        SearchQueryError: `lang` is not a catalogue language.
+    """
+    _lang(lang)
+    parsed = parse_query(q)
+    hits: list[Hit] = []
+    if parsed.code:
+        hits += await search_codes(conn, catalogue, parsed.code, limit)
+    house = parsed.number is not None and bool(parsed.text)
+    key, text_key = await search_keys(conn, q, parsed.text if house else "")
+    hint = bool(_STREET_TYPE.search(q))
+    if key:
+        named = await search_names(conn, key, lang, limit)
+        hits += [  # `проспект Чуй`: the street before the town of Chuy
+            replace(h, score=h.score + STREET_HINT) if hint and h.kind == "street" else h
+            for h in named
+        ]
+    if house and parsed.number is not None:
+        if text_key:
+            hits += await search_addresses(
+                conn,
+                catalogue,
+                key=text_key,
+                number=parsed.number,
+                letter=parsed.letter,
+                lang=lang,
+                limit=limit,
+                street_hint=hint,
+            )
+    best: dict[tuple[str, str], Hit] = {}
+    for hit in sorted(hits, key=lambda h: h.rank):
+        best.setdefault((hit.collection, hit.feature_id), hit)
+    return list(best.values())[:limit]
+
+
+REVERSE_SQL = """
+SELECT {columns}, ST_Distance(a.geom::geography, pt.p::geography) AS distance_m
+FROM {addresses} AS a, (SELECT ST_SetSRID(ST_MakePoint(%(lon)s, %(lat)s), 4326) AS p) AS pt
+ORDER BY a.geom <-> pt.p, a.id
+LIMIT %(limit)s
+"""
+PARCEL_FIELDS = ("cadastral_code", "land_category", "designated_use", "area_m2")
+BUILDING_FIELDS = ("use", "floors", "height_m", "year_built")
+"""The public fields of a parcel and a building shown with a reverse result (those the
+layers declare)."""
+
+
+async def _linked(
+    conn: psycopg.AsyncConnection[Any],
+    catalogue: Catalogue,
+    layer_id: str,
+    wanted: tuple[str, ...],
+    ids: list[int],
+) -> dict[int, dict[str, Any]]:
+    """Public fields of the features `ids` of a layer, by id."""
+    layer = catalogue.get(layer_id)
+    public = {f.name for f in layer.public_fields}
+    fields = [name for name in wanted if name in public]
+    if not ids:
+        return {}
+    query = sql.SQL("SELECT id, {fields} FROM {table} WHERE id = ANY(%s)").format(
+        fields=sql.SQL(", ").join(sql.Identifier(name) for name in fields),
+        table=sql.Identifier(*layer.qualified_table),
+    )
+    cursor = await conn.execute(query, [ids])
+    return {
+        row[0]: {"id": row[0], **dict(zip(fields, row[1:], strict=True))}
+        for row in await cursor.fetchall()
+    }
+
+
+async def reverse(
+    conn: psycopg.AsyncConnection[Any],
+    catalogue: Catalogue,
+    *,
+    lon: float,
+    lat: float,
+    lang: str,
+    limit: int,
+) -> list[Hit]:
+    """The `limit` addresses nearest to (lon, lat) (CRS84), nearest first, each with its
+    distance in metres (on the ellipsoid) and its parcel and building (public fields)."""
+    query = sql.SQL(REVERSE_SQL).format(
+        columns=_address_columns(_lang(lang)),
+        addresses=sql.Identifier(*catalogue.get("addresses").qualified_table),
+    )
+    cursor = await conn.execute(query, {"lon": lon, "lat": lat, "limit": limit})
+    rows = await cursor.fetchall()
+    parcels = await _linked(
+        conn, catalogue, "cadastre_parcels", PARCEL_FIELDS, [r[9] for r in rows if r[9]]
+    )
+    buildings = await _linked(
+        conn, catalogue, "buildings", BUILDING_FIELDS, [r[8] for r in rows if r[8]]
+    )
+    hits = []
+    for row in rows:
+        hit = address_hit(row, 1.0, 1.0)
+        hit.properties.update(
+            distance_m=round(float(row[-1]), 1),
+            parcel=parcels.get(row[9]),
+            building=buildings.get(row[8]),
+        )
+        hits.append(hit)
+    return hits
