@@ -44,6 +44,7 @@ THEMES: tuple[str, ...] = (
     "sports",
     "disaster",
     "city",
+    "environment",
 )
 """Themes a layer may belong to (an agency's write permission is granted per theme)."""
 
