@@ -28,7 +28,9 @@ def loadable_layers(
         [
             layer
             for layer in catalogue
-            if layer.source is not None and (generated or not layer.source.generated)
+            if layer.source is not None
+            and layer.source.pipeline is None  # written by its pipeline (demo.imagery)
+            and (generated or not layer.source.generated)
         ]
     )
 

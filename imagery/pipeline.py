@@ -41,7 +41,7 @@ class IngestResult:
     products: dict[str, pystac.Item]
 
 
-def _quiet(percent: float, message: str) -> None:
+def quiet(percent: float, message: str) -> None:
     """The default progress callback: says nothing."""
 
 
@@ -98,7 +98,7 @@ def ingest_scene(
     sensor: str | None = None,
     when: dt.datetime | None = None,
     chunk: int = DEFAULT_CHUNK,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> IngestResult:
     """Ingest one scene: masked reflectance COGs of every band, the quality band, NDVI, NDWI
     and NBR COGs, and their STAC items registered in the bank under `data_dir`.

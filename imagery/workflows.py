@@ -13,6 +13,7 @@ import numpy as np
 import psycopg
 import pystac
 import rasterio
+import shapely.geometry
 
 from imagery import catalog, db
 from imagery.blocks import DEFAULT_CHUNK, read_band
@@ -28,7 +29,7 @@ from imagery.change import (
 )
 from imagery.cog import write_cog
 from imagery.errors import SceneFormatError
-from imagery.pipeline import Progress, _quiet, footprint
+from imagery.pipeline import Progress, footprint, quiet
 from imagery.terrain import terrain_product
 from imagery.zonal import zonal_statistics
 
@@ -74,7 +75,7 @@ def ingest_terrain(
     *,
     when: dt.datetime | None = None,
     chunk: int = DEFAULT_CHUNK,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> dict[str, pystac.Item]:
     """The DEM as an `elevation` COG (float32 metres, NaN nodata) and its `slope`, `aspect`
     (degrees) and `hillshade` (uint8, sun at 315°/45°) COGs, each registered as an item
@@ -109,8 +110,6 @@ def ingest_terrain(
 
 
 def _bounds(geojson: dict) -> tuple[float, float, float, float]:
-    import shapely.geometry
-
     return shapely.geometry.shape(geojson).bounds
 
 

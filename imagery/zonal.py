@@ -54,7 +54,7 @@ def zonal_statistics(
     if frame.empty:
         return pd.DataFrame(columns=[id_column, *STATISTICS])
     stats = exact_extract(
-        raster, frame, _OPS, include_cols=[_KEY], output="pandas", strategy="feature-sequential"
+        raster, frame, _OPS, include_cols=[_KEY], output="pandas", strategy="raster-sequential"
     ).rename(columns={**_NAMES, _KEY: id_column})
     area_px = frame.geometry.area.to_numpy() / pixel_area
     stats["valid_share"] = np.clip(stats["valid_pixels"].to_numpy() / area_px, 0.0, 1.0)

@@ -140,7 +140,8 @@ class LayerSource(_Frozen):
     `generated: true` for the layers that have no open source: their file is written by a
     generator, which names it, with one column per declared field (same name) and,
     optionally, an integer `id` column that becomes the feature id (so other generated layers
-    can reference it).
+    can reference it), or `pipeline: <package>` for a layer that package's pipeline writes
+    (the imagery products): the demo loader leaves it alone.
     """
 
     file: str | None = None
@@ -148,11 +149,15 @@ class LayerSource(_Frozen):
     joins: list[SourceJoin] = []
     repair_invalid: bool = False
     generated: bool = False
+    pipeline: Identifier | None = None
 
     @model_validator(mode="after")
     def _one_origin(self) -> LayerSource:
-        if (self.file is None) == (not self.generated):
-            raise ValueError("a source is either a `file` or `generated: true`, not both")
+        origins = [self.file is not None, self.generated, self.pipeline is not None]
+        if sum(origins) != 1:
+            raise ValueError(
+                "a source is one of a `file`, `generated: true` or `pipeline: <package>`"
+            )
         return self
 
 

@@ -25,7 +25,7 @@ from demo.imagery.scenes import (
     vegetation,
 )
 from demo.imagery.write import write_scene
-from imagery.pipeline import Progress, _quiet, ingest_scene
+from imagery.pipeline import Progress, ingest_scene, quiet
 from imagery.workflows import detect_change, ingest_terrain, plot_ndvi, write_change
 
 DEMO_DEM = "kg_dem_gebco2023_30s.tif"
@@ -95,7 +95,7 @@ def load_season(
     *,
     size: int = 256,
     seed: int = 42,
-    progress: Progress = _quiet,
+    progress: Progress = quiet,
 ) -> SeasonResult:
     """Generate the demo season's scenes over the generated plots, ingest them into the
     image bank of `data_dir`, write NDVI per plot, the change between the last two

@@ -98,3 +98,11 @@ GRANT SELECT, INSERT, UPDATE, DELETE ON "environment"."landscape_changes" TO geo
 GRANT SELECT ("id", "change_type", "detected_on", "before_on", "scene_before", "scene_after", "area_ha", "ndvi_drop_mean", "geom") ON "environment"."landscape_changes" TO geoportal_public;
 SELECT catalog.layer_watch('"environment"."landscape_changes"', 'landscape_changes');
 SELECT catalog.layer_bound('"environment"."landscape_changes"', true);
+
+-- The feature counters of the four layers start at zero: the imagery pipeline writes rows
+-- (not the demo load, which creates the counter row of the layers it loads), and the
+-- triggers of catalog.layer_watch keep the counts exact from here on.
+INSERT INTO catalog.layer_stats (layer_id, feature_count)
+VALUES ('agri_plot_ndvi', 0), ('agri_plot_ndvi_anomalies', 0), ('burned_areas', 0),
+       ('landscape_changes', 0)
+ON CONFLICT (layer_id) DO NOTHING;
