@@ -24,6 +24,9 @@ from rio_cogeo.profiles import cog_profiles
 from imagery.blocks import row_slabs
 
 BLOCK_SIZE = 512
+GDAL_CACHE_MB = 256
+"""GDAL's block cache while writing (its default, 5% of the machine's memory, grows with the
+raster written and would make the process's memory follow the scene's size)."""
 OVERVIEW_RESAMPLING = "average"
 
 
@@ -86,7 +89,10 @@ def write_cog(
         "BIGTIFF": "IF_SAFER",  # uncompressed: rio-cogeo reads it back fastest
     }
     try:
-        with rasterio.open(tiled, "w", **profile) as dst:
+        with (
+            rasterio.Env(GDAL_CACHEMAX=GDAL_CACHE_MB << 20),
+            rasterio.open(tiled, "w", **profile) as dst,
+        ):
             if tags:
                 dst.update_tags(**tags)
             for start, end in row_slabs(array):
@@ -113,6 +119,10 @@ def translate_to_cog(source: Path, path: Path) -> None:
         in_memory=False,
         quiet=True,
         use_cog_driver=False,
-        config={"GDAL_NUM_THREADS": str(os.cpu_count() or 1), "GDAL_TIFF_OVR_BLOCKSIZE": "512"},
+        config={
+            "GDAL_NUM_THREADS": str(os.cpu_count() or 1),
+            "GDAL_TIFF_OVR_BLOCKSIZE": str(BLOCK_SIZE),
+            "GDAL_CACHEMAX": GDAL_CACHE_MB << 20,  # rasterio sets it in bytes
+        },
     )
     tmp.replace(path)

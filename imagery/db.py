@@ -13,7 +13,6 @@ import datetime as dt
 from importlib import resources
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import psycopg
 import shapely
@@ -69,17 +68,23 @@ def copy_plot_ndvi(
     statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
         sql.Identifier(*table), sql.SQL(", ").join(map(sql.Identifier, NDVI_COLUMNS))
     )
-    columns = [stats[c].to_numpy(dtype="float64") for c in ("mean", "median", "p10", "p90", "std")]
-    ids = stats["id"].to_numpy()
-    pixels, shares = stats["valid_pixels"].to_numpy(), stats["valid_share"].to_numpy()
+    frame = pd.DataFrame(
+        {
+            "plot_id": stats["id"].astype("int64").to_numpy(),
+            "scene_id": scene_id,
+            "sensor": sensor,
+            "observed_on": observed_on.isoformat(),
+            **{f"ndvi_{c}": stats[c].astype("float64").to_numpy()
+               for c in ("mean", "median", "p10", "p90", "std")},
+            "valid_pixels": stats["valid_pixels"].astype("float64").to_numpy(),
+            "valid_share": stats["valid_share"].astype("float64").to_numpy(),
+        }
+    )  # fmt: skip
+    # one text block in COPY's own format (NaN -> \N), not a Python call per row
+    text = frame.to_csv(sep="\t", na_rep="\\N", header=False, index=False, float_format="%.17g")
     with conn.cursor().copy(statement) as copy:
-        for i in range(len(ids)):
-            values = [None if np.isnan(c[i]) else float(c[i]) for c in columns]
-            copy.write_row(
-                [int(ids[i]), scene_id, sensor, observed_on, *values,
-                 float(pixels[i]), float(shares[i])]
-            )  # fmt: skip
-    return len(ids)
+        copy.write(text)
+    return len(frame)
 
 
 def write_plot_ndvi(
@@ -125,10 +130,15 @@ def severity(dnbr_mean: float) -> str:
 
 
 def _replace_change(
-    conn: psycopg.Connection, table: str, before: tuple[str, dt.date], after: tuple[str, dt.date]
+    conn: psycopg.Connection,
+    table: tuple[str, str],
+    before: tuple[str, dt.date],
+    after: tuple[str, dt.date],
 ) -> None:
     conn.execute(
-        f"DELETE FROM {table} WHERE scene_before = %s AND scene_after = %s",  # noqa: S608 (fixed table)
+        sql.SQL("DELETE FROM {} WHERE scene_before = %s AND scene_after = %s").format(
+            sql.Identifier(*table)
+        ),
         [before[0], after[0]],
     )
 
@@ -140,7 +150,7 @@ def write_burned_areas(
     after: tuple[str, dt.date],
 ) -> int:
     """Replace the burned areas found between two scenes ((item id, date) each)."""
-    _replace_change(conn, "disaster.burned_areas", before, after)
+    _replace_change(conn, ("disaster", "burned_areas"), before, after)
     for p in polygons:
         conn.execute(
             "INSERT INTO disaster.burned_areas (detected_on, before_on, scene_before, "
@@ -159,7 +169,7 @@ def write_landscape_changes(
     after: tuple[str, dt.date],
 ) -> int:
     """Replace the vegetation losses found between two scenes ((item id, date) each)."""
-    _replace_change(conn, "environment.landscape_changes", before, after)
+    _replace_change(conn, ("environment", "landscape_changes"), before, after)
     for p in polygons:
         conn.execute(
             "INSERT INTO environment.landscape_changes (change_type, detected_on, before_on, "
