@@ -24,7 +24,7 @@ from rio_cogeo.profiles import cog_profiles
 from imagery.blocks import row_slabs
 
 BLOCK_SIZE = 512
-GDAL_CACHE_MB = 256
+GDAL_CACHE_MB = 128
 """GDAL's block cache while writing (its default, 5% of the machine's memory, grows with the
 raster written and would make the process's memory follow the scene's size)."""
 OVERVIEW_RESAMPLING = "average"
