@@ -177,7 +177,10 @@ def vegetation_fraction(crop: str | None, doy: int) -> float:
 
 def plot_raster(plots: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
     """The plot id of each pixel (centre inside), 0 off the plots."""
-    local = plots.to_crs(UTM_43N)
+    extent = grid.size * grid.pixel_m
+    box = gpd.GeoSeries([shapely.box(grid.x0, grid.y0 - extent, grid.x0 + extent, grid.y0)])
+    west, south, east, north = box.set_crs(UTM_43N).to_crs(plots.crs).total_bounds
+    local = plots.cx[west:east, south:north].to_crs(UTM_43N)  # only the plots near the grid
     shapes = ((geom, int(pid)) for geom, pid in zip(local.geometry, local["id"], strict=True))
     return rasterio.features.rasterize(
         shapes, out_shape=(grid.size, grid.size), transform=grid.transform, fill=0, dtype="int32"
