@@ -34,6 +34,7 @@ def loadable_layers(
             for layer in catalogue
             if layer.source is not None
             and not layer.source.derived
+            and layer.source.pipeline is None  # written by its pipeline (demo.imagery)
             and (generated or not layer.source.generated)
         ]
     )

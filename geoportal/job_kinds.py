@@ -8,6 +8,7 @@ kinds here (uploads, exports, imagery, processes); the worker, `/jobs` and
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -149,6 +150,50 @@ def _export(settings: Settings) -> Callable[[JobContext], Mapping[str, Any]]:
     return run
 
 
+def _ingest_imagery(settings: Settings) -> Callable[[JobContext], Mapping[str, Any]]:
+    """`imagery.ingest`: a scene into the image bank and NDVI per plot (imagery package)."""
+
+    def run(context: JobContext) -> Mapping[str, Any]:
+        from imagery.blocks import scheduler  # Dask and rasterio only in the worker
+        from imagery.errors import ImageryError
+        from imagery.pipeline import ingest_scene
+        from imagery.workflows import plot_ndvi
+
+        inputs = context.job.inputs
+        path = Path(str(inputs.get("path", "")))
+        if not path.exists():
+            raise JobFailedError(f"path: no scene {path} on the worker's machine")
+        last = [-1]
+
+        def progress(percent: float, message: str) -> None:
+            if int(percent * 0.9) != last[0]:  # one update per percent, 90% for the rasters
+                last[0] = int(percent * 0.9)
+                context.progress(last[0], message)
+
+        try:
+            when = inputs.get("datetime")
+            with scheduler(inputs.get("daskScheduler")):
+                result = ingest_scene(
+                    path, settings.data_dir, sensor=inputs.get("sensor"),
+                    when=dt.datetime.fromisoformat(str(when)) if when else None,
+                    progress=progress,
+                )  # fmt: skip
+            context.progress(92, "NDVI per plot")
+            with psycopg.connect(Database(settings).owner_conninfo) as conn:
+                plots = plot_ndvi(conn, settings.data_dir, result.scene)
+        except (ImageryError, ValueError) as exc:
+            raise JobFailedError(str(exc)) from exc
+        return {
+            "collection": result.scene.collection_id,
+            "item": result.scene.id,
+            "cloudCover": result.scene.properties["eo:cloud_cover"],
+            "products": sorted(result.products),
+            "plots": plots,
+        }
+
+    return run
+
+
 def job_kinds(settings: Settings) -> dict[str, JobKind]:
     """Every kind of job, by name."""
     kinds = [
@@ -173,6 +218,27 @@ def job_kinds(settings: Settings) -> dict[str, JobKind]:
             description="A download too large to answer at once (`/downloads/{format}`): "
             "written by a worker, its file linked from the job's results.",
             run=_export(settings),
+            retryable=True,
+            max_attempts=2,
+        ),
+        JobKind(
+            name="imagery.ingest",
+            title="Ingest a satellite scene",
+            description="A Sentinel-2 L2A or Landsat C2 L2 scene (a folder of band files or a "
+            "multiband GeoTIFF the worker can read: inputs path, optional sensor, datetime, "
+            "daskScheduler) into masked reflectance, NDVI, NDWI and NBR COGs with STAC items, "
+            "and NDVI statistics of the plots it covers.",
+            run=_ingest_imagery(settings),
+            inputs_schema={
+                "type": "object",
+                "required": ["path"],
+                "properties": {
+                    "path": {"type": "string"},
+                    "sensor": {"enum": ["sentinel-2", "landsat"]},
+                    "datetime": {"type": "string", "format": "date-time"},
+                    "daskScheduler": {"type": "string", "pattern": "^tcp://"},
+                },
+            },
             retryable=True,
             max_attempts=2,
         ),

@@ -44,6 +44,7 @@ THEMES: tuple[str, ...] = (
     "sports",
     "disaster",
     "city",
+    "environment",
 )
 """Themes a layer may belong to (an agency's write permission is granted per theme)."""
 
@@ -139,9 +140,10 @@ class LayerSource(_Frozen):
     `generated: true` for the layers that have no open source: their file is written by a
     generator, which names it, with one column per declared field (same name) and,
     optionally, an integer `id` column that becomes the feature id (so other generated layers
-    can reference it), or `derived: true` for a layer computed in the database from other
+    can reference it), `derived: true` for a layer computed in the database from other
     loaded layers (the address registry from buildings and parcels): it has no file and is
-    derived again after each load of the layers it comes from.
+    derived again after each load of the layers it comes from, or `pipeline: <package>` for a
+    layer that package's pipeline writes (the imagery products): the demo loader leaves it alone.
     """
 
     file: str | None = None
@@ -150,12 +152,15 @@ class LayerSource(_Frozen):
     repair_invalid: bool = False
     generated: bool = False
     derived: bool = False
+    pipeline: Identifier | None = None
 
     @model_validator(mode="after")
     def _one_origin(self) -> LayerSource:
-        if [self.file is not None, self.generated, self.derived].count(True) != 1:
+        origins = [self.file is not None, self.generated, self.derived, self.pipeline is not None]
+        if sum(origins) != 1:
             raise ValueError(
-                "a source is exactly one of a `file`, `generated: true` or `derived: true`"
+                "a source is exactly one of a `file`, `generated: true`, `derived: true` or "
+                "`pipeline: <package>`"
             )
         return self
 

@@ -19,6 +19,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "ingestion": ("tiles", "geoportal", *FRAMEWORKS),
     "tiles": ("ingestion", "geoportal", *FRAMEWORKS),
     "exports": ("ingestion", "tiles", "geoportal", *FRAMEWORKS),
+    "imagery": ("ingestion", "tiles", "geoportal", "demo", *FRAMEWORKS),
     "geoportal/viewer": ("geoportal.server",),
     "geoportal/db": ("geoportal.server", "geoportal.viewer", "geoportal.providers", *FRAMEWORKS),
     "geoportal/errors.py": ("geoportal.server", "geoportal.viewer"),

@@ -18,8 +18,7 @@ import shapely
 from affine import Affine
 from scipy import ndimage
 
-METRES_PER_DEGREE_LAT = 110_574.0
-METRES_PER_DEGREE_LON_EQUATOR = 111_320.0
+from imagery.terrain import slope_and_aspect
 
 
 @dataclass(frozen=True)
@@ -52,23 +51,6 @@ class Terrain:
         return rasterio.features.geometry_mask(
             [geometry], self.elevation_m.shape, self.transform, invert=True
         )
-
-
-def slope_and_aspect(elevation: np.ndarray, transform: Affine) -> tuple[np.ndarray, np.ndarray]:
-    """Slope (degrees) and aspect (degrees clockwise from north) of a geographic grid.
-
-    Pixel sizes are converted from degrees to metres at each row's latitude.
-    """
-    rows = elevation.shape[0]
-    lat = transform.f + (np.arange(rows) + 0.5) * transform.e
-    dy_m = abs(transform.e) * METRES_PER_DEGREE_LAT
-    dx_m = abs(transform.a) * METRES_PER_DEGREE_LON_EQUATOR * np.cos(np.radians(lat))[:, None]
-    d_row, d_col = np.gradient(elevation.astype("float64"))
-    east = d_col / dx_m  # rise per metre towards the east
-    north = -d_row / dy_m if transform.e < 0 else d_row / dy_m
-    slope = np.degrees(np.arctan(np.hypot(east, north)))
-    aspect = np.degrees(np.arctan2(-east, -north)) % 360.0  # downhill direction
-    return slope.astype("float32"), aspect.astype("float32")
 
 
 def upsample(grid: np.ndarray, transform: Affine, factor: int) -> tuple[np.ndarray, Affine]:

@@ -89,6 +89,9 @@ def load(
     scale: str = typer.Option("small", help=SCALE_HELP),
     seed: int = typer.Option(42, help="Seed of the generated data to load."),
     base_only: bool = typer.Option(False, help="Load only the open base layers."),
+    imagery: bool = typer.Option(
+        True, help="Also ingest the short synthetic imagery season and the GEBCO terrain."
+    ),
 ) -> None:
     """Load the demo data. Each file is read with GDAL, validated against its layer
     declaration, reprojected to the storage CRS and COPYed in; generated data is generated
@@ -129,4 +132,25 @@ def load(
         f"loaded {len(results)} layers, {total} features in "
         f"{time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{r.layer_id} {r.feature_count}" for r in results)
+    )
+    if imagery and any(r.layer_id == "agri_plots" for r in results):
+        _imagery_season(settings, database, folder, seed)
+
+
+def _imagery_season(settings: Settings, database: Database, folder: Path, seed: int) -> None:
+    """A few small synthetic scenes over the demo plots and the GEBCO terrain, through the
+    imagery pipeline (demo/imagery/season.py)."""
+    from demo.imagery.season import load_season
+
+    started = time.perf_counter()
+    with progress_bar(console) as progress:
+        task = progress.add_task("imagery season", total=100)
+        result = load_season(
+            database.owner_conninfo, settings.data_dir, folder, seed=seed,
+            progress=lambda pct, msg: progress.update(task, completed=pct),
+        )  # fmt: skip
+    console.print(
+        f"imagery in {time.perf_counter() - started:.1f} s: {len(result.scenes)} synthetic "
+        f"scenes, NDVI of {result.plot_rows} plot observations, {result.burned_areas} burned "
+        f"areas, {result.landscape_changes} landscape changes, terrain " + ", ".join(result.terrain)
     )

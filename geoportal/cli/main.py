@@ -18,6 +18,7 @@ from geoportal.cli import (
     db,
     demo,
     export_cmd,
+    imagery_cmd,
     jobs_cmd,
     layers_cmd,
     preview_cmd,
@@ -27,6 +28,7 @@ from geoportal.cli import (
 )
 from geoportal.db.errors import DatabaseError
 from geoportal.regions import RegionNotFoundError
+from imagery.errors import ImageryError
 from ingestion.errors import IngestionError
 from jobs.errors import JobsError
 from layers.errors import LayersError
@@ -50,6 +52,7 @@ app = typer.Typer(
 )
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
+app.add_typer(imagery_cmd.app, name="imagery")
 app.add_typer(layers_cmd.app, name="layers")
 app.add_typer(config_cmd.app, name="config")
 app.add_typer(tiles_cmd.app, name="tiles")
@@ -83,6 +86,7 @@ def run() -> None:
         ExportsError,
         FeaturesError,
         IngestionError,
+        ImageryError,
         JobsError,
         LayersError,
         TilesError,

@@ -46,6 +46,10 @@ COMMANDS = [
     ["jobs", "list"],
     ["jobs", "show"],
     ["jobs", "dismiss"],
+    ["imagery"],
+    ["imagery", "ingest"],
+    ["imagery", "terrain"],
+    ["imagery", "change"],
 ]
 
 

@@ -88,6 +88,9 @@ def test_public_role_reads_every_layer(loaded: Database, catalogue: Catalogue) -
         for layer in catalogue:
             schema, table = layer.qualified_table
             count = conn.execute(f'SELECT count(*) FROM "{schema}"."{table}"').fetchone()
+            if layer.source and layer.source.pipeline:
+                assert count is not None, layer.id  # readable; filled by its pipeline
+                continue
             assert count is not None and count[0] > 0, layer.id
 
 
