@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from analyses.errors import InvalidInputError, UnknownProcessError, WorkNotSurveyedError
 from features.errors import (
     DatabaseUnavailableError,
     InvalidQueryError,
@@ -147,6 +148,9 @@ for _cls, _status in [
     (DatabaseUnavailableError, 503),
     (QueryFailedError, 500),
     (UnknownJobKindError, 400),
+    (InvalidInputError, 400),
+    (UnknownProcessError, 404),
+    (WorkNotSurveyedError, 409),
     (JobStateError, 410),
     (AuthenticationError, 401),
     (PermissionDeniedError, 403),

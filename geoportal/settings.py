@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from analyses.settings import ProcessSettings
 from geoportal.security.settings import SecuritySettings
 from jobs.settings import JobSettings
 from tiles.settings import TileSettings
@@ -88,6 +89,11 @@ class Settings(BaseSettings):
         default_factory=JobSettings,
         description="The job queue: heartbeat, when a worker counts as dead, how long "
         "finished jobs are kept (GEOPORTAL_JOBS__...).",
+    )
+    processes: ProcessSettings = Field(
+        default_factory=ProcessSettings,
+        description="OGC API Processes: how long a synchronous execution waits for its job, "
+        "how long an analysis may run (GEOPORTAL_PROCESSES__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

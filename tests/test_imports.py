@@ -18,6 +18,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "cadastre": ("ingestion", "tiles", "geoportal", *FRAMEWORKS),
     "ingestion": ("tiles", "geoportal", *FRAMEWORKS),
     "tiles": ("ingestion", "geoportal", *FRAMEWORKS),
+    "analyses": ("geoportal", "ingestion", "tiles", "demo", *FRAMEWORKS),
     "geoportal/viewer": ("geoportal.server",),
     "geoportal/db": ("geoportal.server", "geoportal.viewer", "geoportal.providers", *FRAMEWORKS),
     "geoportal/errors.py": ("geoportal.server", "geoportal.viewer"),

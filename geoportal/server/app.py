@@ -30,6 +30,7 @@ from geoportal.db.readiness import check_migrations, expected_migrations
 from geoportal.errors import add_exception_handlers, route_problem
 from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
+from geoportal.pygeoapi_.processes import add_processes, execution_route
 from geoportal.security.authn import Authenticator
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
@@ -68,6 +69,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         default_language=settings.default_language,
         base_path=settings.pygeoapi_base,
     )
+    add_processes(config, database.agency_conninfo, settings.processes)
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
     openapi_path = settings.server_dir / "openapi.json"
     document = build_document(get_oas(config, fail_on_invalid_collection=True), catalogue)
@@ -215,6 +217,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/api", api_alias),
             audit_route(agency),
             *JobRoutes(agency, settings.public_url).routes,
+            execution_route(pygeoapi_api),
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),
