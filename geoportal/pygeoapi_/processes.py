@@ -44,7 +44,7 @@ from analyses import PROCESSES, InvalidInputError, Process, get_process
 from analyses.settings import ProcessSettings
 from geoportal.job_kinds import analysis_kind
 from geoportal.security.identity import ANONYMOUS, Identity
-from jobs import Job, JobStatus, queue
+from jobs import Job, JobsError, JobStatus, queue
 
 MANAGER = "geoportal.pygeoapi_.processes.JobQueueManager"
 PROCESSOR = "geoportal.pygeoapi_.processes.AnalysisProcessor"
@@ -68,6 +68,18 @@ class ProcessFailedError(ProcessorExecuteError):
 
     ogc_exception_code = "NoApplicableCode"
     http_status_code = 500
+
+
+class ProcessWorkerLostError(ProcessFailedError):
+    """The job's workers died (twice): the service is in trouble, not the request."""
+
+    http_status_code = 503
+
+
+class ProcessDismissedError(ProcessFailedError):
+    """The job was dismissed while the request waited for it."""
+
+    http_status_code = 410
 
 
 def add_processes(config: dict[str, Any], conninfo: str, settings: ProcessSettings) -> None:
@@ -165,7 +177,7 @@ class JobQueueManager(BaseManager):
         try:
             with psycopg.connect(self.conninfo, autocommit=True) as conn:
                 job = queue.get_job(conn, queue.parse_job_id(job_id))
-        except Exception as exc:
+        except JobsError as exc:
             raise JobNotFoundError(job_id) from exc
         return _pygeoapi_job(job)
 
@@ -206,9 +218,13 @@ def _failure(process: Process, job: Job) -> ProcessorExecuteError:
     """A 400 when the job failed on an input (its message starts with the input's name)."""
     message = job.message or f"job {job.id} {job.status}"
     named = message.split(":", 1)[0]
-    if job.status == JobStatus.FAILED and named in process.description["inputs"]:
+    if job.status == JobStatus.DISMISSED:
+        return ProcessDismissedError(user_msg=f"job {job.id} was dismissed")
+    if named in process.description["inputs"]:
         return ProcessInputError(user_msg=message)
-    return ProcessFailedError(user_msg=f"job {job.id} {job.status}: {message}")
+    if "stopped answering" in message:  # reaped (jobs.queue.reap): its workers died
+        return ProcessWorkerLostError(user_msg=f"job {job.id} failed: {message}")
+    return ProcessFailedError(user_msg=f"job {job.id} failed: {message}")
 
 
 def _pygeoapi_job(job: Job) -> dict[str, Any]:

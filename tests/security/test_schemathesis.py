@@ -31,7 +31,7 @@ COLLECTIONS = ("agri_plots", "sports_facilities", "agri_plot_seasons", "catalogu
 PATHS = re.compile(
     r"^/(|conformance|collections|collections/(" + "|".join(COLLECTIONS) + r")(/.*)?"
     r"|collections/\{collectionId\}/tiles.*|tiles.*|search|healthz|readyz|map/config\.json"
-    r"|audit)$"
+    r"|audit|processes(/[a-z-]+)?)$"
 )
 EXAMPLES = 10
 CHECKS = [response_schema_conformance, content_type_conformance, status_code_conformance]
