@@ -27,6 +27,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -82,13 +83,18 @@ class ProcessDismissedError(ProcessFailedError):
     http_status_code = 410
 
 
-def add_processes(config: dict[str, Any], conninfo: str, settings: ProcessSettings) -> None:
-    """Configure our manager (over the queue, as `conninfo`) and one resource per analysis."""
+def add_processes(
+    config: dict[str, Any], conninfo: str, settings: ProcessSettings, server_dir: Path
+) -> None:
+    """Configure our manager (over the queue, as `conninfo`) and one resource per analysis.
+
+    pygeoapi's configuration schema requires the manager's `output_dir`: it names the
+    server's directory, where the manager writes nothing (results live in `jobs.jobs`).
+    """
     config["server"]["manager"] = {
         "name": MANAGER,
-        "connection": conninfo,
-        "output_dir": None,
-        "sync_wait_s": settings.sync_wait_s,
+        "connection": {"conninfo": conninfo, "sync_wait_s": settings.sync_wait_s},
+        "output_dir": str(server_dir),
     }
     for process in PROCESSES.values():
         config["resources"][process.id] = {
@@ -117,8 +123,9 @@ class JobQueueManager(BaseManager):
         super().__init__(manager_def)
         self.is_async = True
         self.supports_subscribing = False
-        self.conninfo = str(manager_def["connection"])
-        self.sync_wait_s = float(manager_def.get("sync_wait_s", 30.0))
+        connection = manager_def["connection"]
+        self.conninfo = str(connection["conninfo"])
+        self.sync_wait_s = float(connection.get("sync_wait_s", 30.0))
 
     def execute_process(
         self,

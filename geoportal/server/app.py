@@ -69,7 +69,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         default_language=settings.default_language,
         base_path=settings.pygeoapi_base,
     )
-    add_processes(config, database.agency_conninfo, settings.processes)
+    add_processes(config, database.agency_conninfo, settings.processes, settings.server_dir)
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
     openapi_path = settings.server_dir / "openapi.json"
     document = build_document(get_oas(config, fail_on_invalid_collection=True), catalogue)

@@ -23,9 +23,9 @@ def _remote(tx: psycopg.Connection[Any]) -> tuple[float, float]:
     row = tx.execute(
         "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p FROM base.rayons) q "
         "WHERE NOT EXISTS (SELECT FROM agriculture.agri_plots a "
-        "                  WHERE ST_DWithin(a.geom::geography, q.p::geography, 8000)) "
+        "                  WHERE a.geom && ST_Expand(q.p, 0.15)) "
         "AND NOT EXISTS (SELECT FROM irrigation.irrigation_canals c "
-        "                WHERE ST_DWithin(c.geom::geography, q.p::geography, 8000)) "
+        "                WHERE c.geom && ST_Expand(q.p, 0.15)) "
         "ORDER BY ST_Y(p) LIMIT 1"
     ).fetchone()
     assert row is not None, "no rayon without plots and canals around its middle"

@@ -66,6 +66,17 @@ def test_processes_are_listed_and_described(client: httpx.Client) -> None:
         assert "async-execute" in described["jobControlOptions"]
 
 
+def test_every_process_is_in_the_openapi_document(client: httpx.Client) -> None:
+    paths = client.get("/openapi", params={"f": "json"}).json()["paths"]
+    assert "get" in paths["/processes"]
+    for process_id, process in PROCESSES.items():
+        assert "get" in paths[f"/processes/{process_id}"]
+        execute = paths[f"/processes/{process_id}/execution"]["post"]
+        body = execute["requestBody"]["content"]["application/json"]["schema"]
+        assert set(body["properties"]["inputs"]["properties"]) == set(process.description["inputs"])
+        assert {"200", "201", "400"} <= set(execute["responses"])
+
+
 def test_a_synchronous_execution_answers_the_results(client: httpx.Client, worker: None) -> None:
     answer = client.post("/processes/road-works-acceptance/execution", json={"inputs": {}})
     assert answer.status_code == 200, answer.text

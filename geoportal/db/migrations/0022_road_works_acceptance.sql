@@ -44,11 +44,7 @@ DECLARE
     gap record;
 BEGIN
     IF NEW.end_date IS NULL THEN
-        RAISE EXCEPTION USING
-            ERRCODE = 'check_violation',
-            CONSTRAINT = 'road_work_accepted_after_survey',
-            COLUMN = 'acceptance_date',
-            MESSAGE = format('road work %s may not be accepted: it has no end date', NEW.id);
+        RETURN NEW;  -- end_date is required: its NOT NULL constraint refuses the row
     END IF;
     SELECT * INTO gap
       FROM catalog.road_work_unsurveyed(NEW.road_id, NEW.road_number, NEW.geom, NEW.end_date)
