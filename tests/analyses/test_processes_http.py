@@ -66,6 +66,13 @@ def test_processes_are_listed_and_described(client: httpx.Client) -> None:
         assert "async-execute" in described["jobControlOptions"]
 
 
+def test_conformance_names_processes_without_callbacks(client: httpx.Client) -> None:
+    classes = client.get("/conformance", params={"f": "json"}).json()["conformsTo"]
+    processes = [c for c in classes if "/ogcapi-processes-1/" in c]
+    assert any(c.endswith("/conf/core") for c in processes)
+    assert not any(c.endswith("/conf/callback") for c in processes)
+
+
 def test_every_process_is_in_the_openapi_document(client: httpx.Client) -> None:
     paths = client.get("/openapi", params={"f": "json"}).json()["paths"]
     assert "get" in paths["/processes"]
