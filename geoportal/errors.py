@@ -36,6 +36,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from analyses.errors import InvalidInputError, UnknownProcessError, WorkNotSurveyedError
 from cadastre.errors import (
     BlockNotFoundError,
     InvalidCadastralCodeError,
@@ -169,6 +170,9 @@ for _cls, _status in [
     (EmptyAreaError, 404),
     (ExportCancelledError, 503),
     (SearchQueryError, 400),
+    (InvalidInputError, 400),
+    (UnknownProcessError, 404),
+    (WorkNotSurveyedError, 409),
     (JobStateError, 410),
     (ParcelNotFoundError, 404),
     (BlockNotFoundError, 404),

@@ -15,6 +15,7 @@ from typing import Any
 
 import psycopg
 
+from analyses import PROCESSES, InvalidInputError, Process
 from exports.errors import ExportsError
 from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
@@ -194,6 +195,54 @@ def _ingest_imagery(settings: Settings) -> Callable[[JobContext], Mapping[str, A
     return run
 
 
+ANALYSIS_ATTEMPTS = 2
+"""An analysis only reads: a job whose worker died is run once more."""
+
+
+def _analysis(
+    settings: Settings | None, process: Process
+) -> Callable[[JobContext], Mapping[str, Any]]:
+    """An analysis of `analyses` (an OGC API process): its inputs checked again, run on a
+    read-only connection of the public role (primary), results returned as the job's."""
+
+    def run(context: JobContext) -> Mapping[str, Any]:
+        if settings is None:
+            raise JobFailedError("this process runs in a worker")
+        try:
+            params = process.parse(context.job.inputs)
+            context.progress(5, "inputs checked")
+            with psycopg.connect(
+                Database(settings).public_conninfo, application_name=f"analysis-{process.id}"
+            ) as conn:
+                conn.execute(
+                    "SELECT set_config('statement_timeout', %s, false)",
+                    [str(int(settings.processes.statement_timeout_s * 1000))],
+                )
+                return process.run(conn, params, context.progress)
+        except InvalidInputError as exc:
+            raise JobFailedError(str(exc)) from exc
+        except psycopg.errors.QueryCanceled as exc:
+            raise JobFailedError(
+                f"the analysis ran longer than {settings.processes.statement_timeout_s:g} s"
+            ) from exc
+
+    return run
+
+
+def analysis_kind(process: Process, settings: Settings | None = None) -> JobKind:
+    """The job kind of an analysis, named after its process id (the server only submits
+    jobs of it and needs no `settings`; a worker's kind runs them)."""
+    return JobKind(
+        name=process.id,
+        title=process.title,
+        description=str(process.description["description"]),
+        run=_analysis(settings, process),
+        retryable=True,
+        max_attempts=ANALYSIS_ATTEMPTS,
+        inputs_schema=dict(process.description["inputs"]),
+    )
+
+
 def job_kinds(settings: Settings) -> dict[str, JobKind]:
     """Every kind of job, by name."""
     kinds = [
@@ -243,4 +292,5 @@ def job_kinds(settings: Settings) -> dict[str, JobKind]:
             max_attempts=2,
         ),
     ]
+    kinds += [analysis_kind(process, settings) for process in PROCESSES.values()]
     return {kind.name: kind for kind in kinds}

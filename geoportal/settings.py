@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from analyses.settings import ProcessSettings
 from cadastre.settings import CadastreSettings
 from exports.settings import ExportSettings
 from geoportal.security.settings import SecuritySettings
@@ -116,6 +117,11 @@ class Settings(BaseSettings):
     uploads: UploadSettings = Field(
         default_factory=UploadSettings,
         description="Uploads through POST /ingest: size, archive limits (GEOPORTAL_UPLOADS__...).",
+    )
+    processes: ProcessSettings = Field(
+        default_factory=ProcessSettings,
+        description="OGC API Processes: how long a synchronous execution waits for its job, "
+        "how long an analysis may run (GEOPORTAL_PROCESSES__...).",
     )
     pygeoapi_base: Path | None = Field(
         default=None,

@@ -20,6 +20,7 @@ FORBIDDEN: dict[str, tuple[str, ...]] = {
     "tiles": ("ingestion", "geoportal", *FRAMEWORKS),
     "exports": ("ingestion", "tiles", "geoportal", *FRAMEWORKS),
     "imagery": ("ingestion", "tiles", "geoportal", "demo", *FRAMEWORKS),
+    "analyses": ("geoportal", "ingestion", "tiles", "demo", *FRAMEWORKS),
     "geoportal/viewer": ("geoportal.server",),
     "geoportal/db": ("geoportal.server", "geoportal.viewer", "geoportal.providers", *FRAMEWORKS),
     "geoportal/errors.py": ("geoportal.server", "geoportal.viewer"),

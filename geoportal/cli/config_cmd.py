@@ -18,6 +18,8 @@ def validate() -> None:
     on the first problem."""
     from pygeoapi.config import validate_config
 
+    from analyses import PROCESSES
+    from geoportal.pygeoapi_.processes import add_processes
     from geoportal.server.pygeoapi_config import build_config
 
     settings = Settings()
@@ -32,10 +34,12 @@ def validate() -> None:
         statement_timeout_ms=settings.statement_timeout_ms,
         base_path=settings.pygeoapi_base,
     )
+    add_processes(config, "", settings.processes, settings.server_dir)
     validate_config(config)
     console.print(
         f"settings valid; {len(catalogue)} vector and {len(catalogue.rasters)} raster "
-        "layer declarations valid; generated pygeoapi configuration valid"
+        f"layer declarations valid; {len(PROCESSES)} processes; generated pygeoapi "
+        "configuration valid"
     )
 
 

@@ -16,7 +16,7 @@ from types import FrameType
 import psycopg
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from geoportal.db.database import Database
 from geoportal.job_kinds import job_kinds
@@ -81,7 +81,16 @@ def list_jobs(
     settings = Settings()
     with _connect(settings) as conn:
         found = queue.list_jobs(conn, owner=owner, limit=limit, statuses=status)
-    table = Table("id", "kind", "status", "progress", "owner", "created", "message")
+    # the id whole and on one line, however narrow the terminal: `jobs show` needs all of it
+    table = Table(
+        Column("id", no_wrap=True, min_width=36),
+        "kind",
+        "status",
+        "progress",
+        "owner",
+        "created",
+        "message",
+    )
     for job in found:
         table.add_row(
             str(job.id),

@@ -10,7 +10,9 @@ pygeoapi's internals and must be re-checked on every pygeoapi upgrade:
 * ``locales``: pygeoapi's provider-locale lookup fixed to honour the requested language;
 * ``landing``: the viewer link added to pygeoapi's landing page;
 * ``local_assets``: pygeoapi's HTML pages pointed at our copies of their browser libraries;
-* ``conformance``: pygeoapi's list of Features conformance classes adjusted.
+* ``conformance``: pygeoapi's list of Features conformance classes adjusted;
+* ``processes``: the process manager over our job queue, the analyses' processors and the
+  execution route in front of pygeoapi's (``docs/processes.md``).
 
 :func:`check_version` refuses a pygeoapi this code was not tested with; :func:`install`
 applies the in-process changes (both called once by ``create_app``).

@@ -3,7 +3,8 @@
 pygeoapi 0.24 lists Features Part 3 queryables but not the filter classes, and lists Part 4
 create-replace-delete whatever the provider does. Our provider implements CQL2 filtering in
 SQL; Part 4 writes (create, replace, delete, update) are our routes
-(geoportal/server/writes.py), for authorised agencies on editable layers.
+(geoportal/server/writes.py), for authorised agencies on editable layers. For Processes it
+lists callbacks, which our process manager does not make.
 """
 
 from __future__ import annotations
@@ -30,9 +31,16 @@ ADDED = [
 
 REMOVED: list[str] = []
 
+PROCESSES_REMOVED = [
+    # OGC API - Processes - Part 1, callback: our manager (geoportal/pygeoapi_/processes.py)
+    # does not call subscribers back; clients poll /jobs/{jobId}.
+    f"{SPEC}/ogcapi-processes-1/1.0/conf/callback",
+]
+
 
 def declare_conformance() -> None:
-    """Adjust pygeoapi's list of Features conformance classes in place (idempotent)."""
+    """Adjust pygeoapi's lists of Features and Processes conformance classes in place
+    (idempotent)."""
     from pygeoapi.api import itemtypes
 
     classes = itemtypes.CONFORMANCE_CLASSES_FEATURES
@@ -40,3 +48,8 @@ def declare_conformance() -> None:
         while uri in classes:
             classes.remove(uri)
     classes.extend(uri for uri in ADDED if uri not in classes)
+    from pygeoapi.api import processes
+
+    for uri in PROCESSES_REMOVED:
+        while uri in processes.CONFORMANCE_CLASSES:
+            processes.CONFORMANCE_CLASSES.remove(uri)

@@ -32,6 +32,7 @@ from geoportal.job_kinds import job_kinds
 from geoportal.providers.features import serving_pool
 from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
+from geoportal.pygeoapi_.processes import add_processes, execution_route
 from geoportal.security.authn import Authenticator
 from geoportal.server.audit_routes import audit_route
 from geoportal.server.cadastre_routes import CadastreRoutes
@@ -79,6 +80,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         default_language=settings.default_language,
         base_path=settings.pygeoapi_base,
     )
+    add_processes(config, database.agency_conninfo, settings.processes, settings.server_dir)
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
     openapi_path = settings.server_dir / "openapi.json"
     document = build_document(get_oas(config, fail_on_invalid_collection=True), catalogue)
@@ -243,6 +245,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             *JobRoutes(agency, settings.public_url).routes,
             *cadastre.routes,
             *ingest.routes,
+            execution_route(pygeoapi_api),
             *writes.routes,
             *tiles.routes,
             *download_routes(tiles.server, catalogue),

@@ -34,6 +34,7 @@ from starlette.responses import Response
 from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from analyses.errors import WorkNotSurveyedError
 from features.crs import crs_info
 from geoportal.errors import HTTPProblem, problem_response
 from geoportal.security.identity import ANONYMOUS, Identity
@@ -421,10 +422,13 @@ def _data_problem(exc: psycopg.Error) -> HTTPProblem:
     return HTTPProblem(400, "a value could not be stored (out of range or malformed)")
 
 
-def _integrity_problem(exc: psycopg.errors.IntegrityError) -> HTTPProblem:
+def _integrity_problem(exc: psycopg.errors.IntegrityError) -> Exception:
     """409 for a duplicate, 400 otherwise; the geometry rules of migration 0010 name the
-    field `geometry` and the rule broken."""
+    field `geometry` and the rule broken; an acceptance before the road's survey (0022) is
+    `WorkNotSurveyedError` (409 in the error table) with the database's message."""
     constraint = (exc.diag.constraint_name or "") if exc.diag else ""
+    if constraint == WorkNotSurveyedError.CONSTRAINT:
+        return WorkNotSurveyedError(_first_line(exc))
     if constraint == "geometry_in_bounds":
         problem = _first_line(exc).split(" ", 4)[-1]  # "geometry of feature N <problem>"
         return HTTPProblem(400, f"geometry {problem}", field="geometry")

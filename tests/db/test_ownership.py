@@ -17,7 +17,7 @@ CREATED = re.compile(
     re.IGNORECASE,
 )
 MIGRATIONS = ROOT / "geoportal" / "db" / "migrations"
-DOMAIN = ("layers", "ingestion", "tiles", "cadastre")
+DOMAIN = ("layers", "ingestion", "tiles", "cadastre", "analyses")
 
 
 def ownership() -> dict[str, set[str]]:

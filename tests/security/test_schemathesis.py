@@ -32,7 +32,7 @@ PATHS = re.compile(
     r"^/(|conformance|collections|collections/(" + "|".join(COLLECTIONS) + r")(/.*)?"
     r"|collections/\{collectionId\}/tiles.*|tiles.*|search|geocode|reverse"
     r"|healthz|readyz|map/config\.json"
-    r"|audit|cadastre/.*)$"
+    r"|audit|cadastre/.*|processes(/[a-z-]+)?)$"
 )
 EXAMPLES = 10
 CHECKS = [response_schema_conformance, content_type_conformance, status_code_conformance]

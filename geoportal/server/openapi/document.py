@@ -4,7 +4,8 @@ route families, made self-contained.
 Steps, in order:
 
 1. pygeoapi's description of what our routes replace is removed (its per-collection tile
-   paths: `tiles_routes.py` serves `/collections/{collectionId}/tiles/...`);
+   paths: `tiles_routes.py` serves `/collections/{collectionId}/tiles/...`; its processes
+   and jobs paths: `families/processes.py` and `families/jobs.py` describe them);
 2. every `$ref` to an OGC document on the internet is inlined from `ogc/` (`vendored.py`),
    for pygeoapi's operations first, for ours at the end;
 3. pygeoapi's operations are corrected to what is answered (`pygeoapi_fixes.py`);
@@ -31,8 +32,9 @@ from geoportal.server.openapi.vendored import Inliner
 from geoportal.server.security_middleware import UNLIMITED_PATHS
 from layers.catalogue import Catalogue
 
-REPLACED_PATHS = re.compile(r"^/collections/[^/{]+/tiles(/|$)")
-"""pygeoapi paths that our own routes serve (and describe) instead."""
+REPLACED_PATHS = re.compile(r"^(/collections/[^/{]+/tiles|/processes|/jobs)(/|$)")
+"""pygeoapi paths that our own routes or families describe instead (tiles; processes and jobs,
+whose pygeoapi description names OGC API Processes documents on the internet)."""
 
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 

@@ -16,6 +16,7 @@ from geoportal.server.openapi.families.exports import exports
 from geoportal.server.openapi.families.geocoding import geocoding
 from geoportal.server.openapi.families.ingest import ingest
 from geoportal.server.openapi.families.jobs import jobs
+from geoportal.server.openapi.families.processes import processes
 from geoportal.server.openapi.families.server import audit, health, search
 from geoportal.server.openapi.families.tiles import downloads, tiles
 from geoportal.server.openapi.families.viewer import viewer
@@ -28,6 +29,7 @@ FAMILIES: tuple[Family, ...] = (
     health,
     writes,
     audit,
+    processes,
     jobs,
     ingest,
     search,
