@@ -4,7 +4,7 @@ A work may be accepted (its `acceptance_date` set) only once the mobile laborato
 surveyed the finished road: the `last_survey` of its `road_id` segment, and of every
 consecutive segment of the same road its stretch covers (`road_works.geom`), on or after
 the work's `end_date`. The rule is the database function `catalog.road_work_unsurveyed`
-(migration 0022), whose trigger refuses a new acceptance that breaks it; this process lists
+(migration 0021), whose trigger refuses a new acceptance that breaks it; this process lists
 the accepted works that break it (accepted before the rule existed, or whose road's survey
 date was later moved back) and the completed works that may not be accepted yet.
 """

@@ -25,6 +25,6 @@ class InputNotFoundError(InvalidInputError):
 
 class WorkNotSurveyedError(AnalysesError):
     """The database refused to accept a road work whose road was not surveyed after it
-    (the rule of migration 0022); the message names the work, the segment and the dates."""
+    (the rule of migration 0021); the message names the work, the segment and the dates."""
 
     CONSTRAINT = "road_work_accepted_after_survey"

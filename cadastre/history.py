@@ -1,4 +1,4 @@
-"""Bi-temporal queries of the register (`cadastre.parcel_versions`, migration 0020).
+"""Bi-temporal queries of the register (`cadastre.parcel_versions`, migration 0019).
 
 Each version of a parcel carries its valid time (`valid_from` .. `valid_to`: true on the
 ground and in law) and its record time (`recorded_from` .. `recorded_to`: when the register

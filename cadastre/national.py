@@ -2,7 +2,7 @@
 zones on GRS80 (EPSG:7692 to 7696, central meridians 68°31' to 80°31' east).
 
 Topology and the national area of a parcel are computed in the zone of the parcel's
-longitude; the database has the same rule (`cadastre.kyrg06_srid`, migration 0020).
+longitude; the database has the same rule (`cadastre.kyrg06_srid`, migration 0019).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ Kyrg-06 zone), given new codes in the parents' block (numbers above every number
 ever had: codes are never reused), checked (`topology.check_parcels`, plus a merge's own
 rules), and only then the parents are retired (`cadastre.change` = split/merge, valid from
 `valid_from`), the children inserted and the lineage parent -> child recorded. The register's
-triggers (migration 0020) write the versions. Right holders pass to the children: a split's
+triggers (migration 0019) write the versions. Right holders pass to the children: a split's
 children get the parent's, a merge needs the same holders on every parent.
 """
 

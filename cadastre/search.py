@@ -1,7 +1,7 @@
 """The tolerant search engine: forward search of every named thing and of addresses, and
 reverse geocoding, on the caller's (async) connection.
 
-A query is reduced to its search key in the database (`search.search_key`, migration 0021:
+A query is reduced to its search key in the database (`search.search_key`, migration 0020:
 Kyrgyz and Russian Cyrillic transliterated, Latin spellings folded, street and place types
 dropped) and matched with pg_trgm word similarity (`<%`, index `names_key_trgm_idx`), so
 that Latin, Cyrillic, missing or extra letters still match. Three sources answer:

@@ -3,7 +3,7 @@ statistics per plot with their z-scores and anomalies, burned areas, landscape c
 
 Functions take a psycopg connection; the caller owns the transaction. The tables are the
 declared layers `agri_plot_ndvi`, `agri_plot_ndvi_anomalies`, `burned_areas` and
-`landscape_changes` (migration 0019); their feature counters are kept by the database's
+`landscape_changes` (migration 0018); their feature counters are kept by the database's
 triggers (catalog.layer_watch).
 """
 

@@ -311,7 +311,7 @@ def _record_change_set(
     report: ValidationReport,
     counts: staging.MergeCounts,
 ) -> None:
-    """One audit record of the whole load (audit.loads, migration 0017)."""
+    """One audit record of the whole load (audit.loads, migration 0016)."""
     conn.execute(
         "INSERT INTO audit.loads (user_name, user_role, layer_id, source_file, mode, "
         "inserted, updated, deleted, skipped) SELECT a.user_name, a.user_role, %s, %s, %s, "

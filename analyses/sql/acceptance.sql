@@ -1,5 +1,5 @@
 -- Accepted or completed road works with the segments of their stretch not surveyed since
--- the work ended (the rule of migration 0022, one function for the trigger and this check).
+-- the work ended (the rule of migration 0021, one function for the trigger and this check).
 SELECT w.id, w.road_id, w.road_number, w.work_type, w.status, w.end_date, w.acceptance_date,
        (SELECT coalesce(jsonb_agg(jsonb_build_object('roadId', u.road_id,
                                                      'lastSurvey', u.last_survey)

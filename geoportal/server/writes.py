@@ -424,7 +424,7 @@ def _data_problem(exc: psycopg.Error) -> HTTPProblem:
 
 def _integrity_problem(exc: psycopg.errors.IntegrityError) -> Exception:
     """409 for a duplicate, 400 otherwise; the geometry rules of migration 0010 name the
-    field `geometry` and the rule broken; an acceptance before the road's survey (0022) is
+    field `geometry` and the rule broken; an acceptance before the road's survey (0021) is
     `WorkNotSurveyedError` (409 in the error table) with the database's message."""
     constraint = (exc.diag.constraint_name or "") if exc.diag else ""
     if constraint == WorkNotSurveyedError.CONSTRAINT:

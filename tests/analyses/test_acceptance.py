@@ -1,5 +1,5 @@
 """Road works acceptance: a work accepted before and after the survey of its road, in the
-database (the trigger of migration 0022 refuses, whoever writes) and in the process."""
+database (the trigger of migration 0021 refuses, whoever writes) and in the process."""
 
 from __future__ import annotations
 

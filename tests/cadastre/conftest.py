@@ -102,7 +102,7 @@ def erase_block(conn: psycopg.Connection, code: str) -> None:
     conn.execute("DELETE FROM restricted.cadastre_right_holders WHERE feature_id = ANY (%s)", [ids])
     conn.execute("DELETE FROM cadastre.cadastre_parcels WHERE id = ANY (%s)", [ids])
     # retired parcels are no longer in the table: erase their records the same way
-    conn.execute("SET LOCAL cadastre.erasing = 'on'")  # the guard of migration 0020 lets it
+    conn.execute("SET LOCAL cadastre.erasing = 'on'")  # the guard of migration 0019 lets it
     conn.execute(
         "DELETE FROM cadastre.parcel_lineage "
         "WHERE parent_id = ANY (%(i)s) OR child_id = ANY (%(i)s)",

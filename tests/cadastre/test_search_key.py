@@ -1,4 +1,4 @@
-"""The search key (`search.search_key`, migration 0021): spellings, scripts and forms of one
+"""The search key (`search.search_key`, migration 0020): spellings, scripts and forms of one
 name meet on one key, different names do not."""
 
 from __future__ import annotations
