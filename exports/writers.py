@@ -17,7 +17,6 @@ from typing import Any
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pyogrio
 import pyproj
 
 from exports.formats import ZIP
@@ -76,6 +75,7 @@ def _ogr_layer(
         statement = has_null_geometry(part)
         row = conn.execute(statement.query, statement.values).fetchone()
         options["SPATIAL_INDEX"] = "NO" if row and row[0] else "YES"
+    import pyogrio  # GDAL (and through it geopandas) only when a file is written
     pyogrio.write_arrow(
         record_batches(conn, plan, part, chunk_rows, cancelled, on_rows),
         str(path),
@@ -151,6 +151,7 @@ def _layer_writer(plan: ExportPlan) -> Callable[..., None]:
 def _write_metadata(path: Path, plan: ExportPlan, counts: dict[str, int]) -> None:
     """The metadata tables of a GeoPackage (attribute tables, no geometry)."""
     for name, table in metadata_tables(plan, counts).items():
+        import pyogrio  # GDAL (and through it geopandas) only when a file is written
         pyogrio.write_arrow(table, str(path), layer=name, driver="GPKG", append=True)
 
 
