@@ -49,6 +49,7 @@ from jobs.errors import JobNotFoundError, JobStateError, UnknownJobKindError
 from layers.errors import LayerNotFoundError
 from tiles.errors import (
     InvalidTileRequestError,
+    SceneNotFoundError,
     TileMatrixSetNotFoundError,
     TileOutOfRangeError,
     TileQueryTimeoutError,
@@ -132,6 +133,7 @@ for _cls, _status in [
     (TilesetNotFoundError, 404),
     (TileMatrixSetNotFoundError, 404),
     (TileOutOfRangeError, 404),
+    (SceneNotFoundError, 404),
     (ExportEmptyError, 404),
     (InvalidTileRequestError, 400),
     (ProviderInvalidQueryError, 400),

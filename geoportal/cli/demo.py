@@ -130,3 +130,13 @@ def load(
         f"{time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{r.layer_id} {r.feature_count}" for r in results)
     )
+    _terrain_cogs(settings)
+
+
+def _terrain_cogs(settings: Settings) -> None:
+    """The elevation and hillshade COGs of the image bank from the GEBCO DEM (interim: the
+    imagery pipeline's terrain replaces demo/rasters.py at its merge)."""
+    from demo.rasters import write_terrain
+
+    written = write_terrain(settings.data_dir)
+    console.print("terrain COGs: " + ", ".join(str(path) for path in written))

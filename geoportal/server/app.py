@@ -39,6 +39,7 @@ from geoportal.server.logs import install_log_bounds, plain_handlers
 from geoportal.server.metrics import MetricsMiddleware, RouteTemplates, metrics_endpoint
 from geoportal.server.openapi import build_document
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.raster_routes import coverage_files, raster_routes
 from geoportal.server.rate_limit import WorkLimiter, limiter_sync
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
@@ -67,6 +68,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         statement_timeout_ms=settings.statement_timeout_ms,
         default_language=settings.default_language,
         base_path=settings.pygeoapi_base,
+        coverages=coverage_files(settings, catalogue),
     )
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
     openapi_path = settings.server_dir / "openapi.json"
@@ -161,6 +163,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     pools = Pools(Database(settings), server_pools(tile_settings))
     agency = pools.getter("agency")
     tiles = tile_routes(settings, catalogue, tile_settings, pool=pools.getter("tiles"))
+    rasters, raster_server = raster_routes(settings)  # map tiles of the image bank's COGs
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
     # JSON items and item requests are answered in front of pygeoapi (features_fast)
@@ -217,6 +220,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             *JobRoutes(agency, settings.public_url).routes,
             *writes.routes,
             *tiles.routes,
+            *rasters,
             *download_routes(tiles.server, catalogue),
             *search_routes(search),
             *viewer_routes(settings, catalogue, public_conninfo),
@@ -243,6 +247,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     add_exception_handlers(app)
     app.state.settings = settings
     app.state.pools = pools
+    app.state.raster_tiles = raster_server.tiles  # .replaced(collection) on a new scene
     app.state.authenticator = None  # set while the lifespan runs
     app.state.catalogue = catalogue
     app.state.public_conninfo = public_conninfo

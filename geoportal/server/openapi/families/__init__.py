@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from geoportal.server.openapi.context import RouteContext
 from geoportal.server.openapi.families.jobs import jobs
+from geoportal.server.openapi.families.raster import raster_tiles
 from geoportal.server.openapi.families.server import audit, health, search
 from geoportal.server.openapi.families.tiles import downloads, tiles
 from geoportal.server.openapi.families.viewer import viewer
@@ -20,5 +21,15 @@ from geoportal.server.openapi.model import Operation
 
 Family = Callable[[RouteContext], list[Operation]]
 
-FAMILIES: tuple[Family, ...] = (health, writes, audit, jobs, search, tiles, downloads, viewer)
+FAMILIES: tuple[Family, ...] = (
+    health,
+    writes,
+    audit,
+    jobs,
+    search,
+    tiles,
+    raster_tiles,
+    downloads,
+    viewer,
+)
 """Every family, in the order their paths appear in the document."""
