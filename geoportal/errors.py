@@ -45,6 +45,7 @@ from features.errors import (
     TableNotFoundError,
 )
 from geoportal.security.errors import AuthenticationError, PermissionDeniedError
+from imagery.bank import BankUnavailableError, InvalidSearchError, StacItemNotFoundError
 from jobs.errors import JobNotFoundError, JobStateError, UnknownJobKindError
 from layers.errors import LayerNotFoundError
 from tiles.errors import (
@@ -134,6 +135,9 @@ for _cls, _status in [
     (TileMatrixSetNotFoundError, 404),
     (TileOutOfRangeError, 404),
     (SceneNotFoundError, 404),
+    (StacItemNotFoundError, 404),
+    (InvalidSearchError, 400),
+    (BankUnavailableError, 503),
     (ExportEmptyError, 404),
     (InvalidTileRequestError, 400),
     (ProviderInvalidQueryError, 400),

@@ -9,6 +9,7 @@ that every other command of the CLI starts without it.
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -130,13 +131,20 @@ def load(
         f"{time.perf_counter() - started:.1f} s: "
         + ", ".join(f"{r.layer_id} {r.feature_count}" for r in results)
     )
-    _terrain_cogs(settings)
+    _terrain_cogs(settings, database)
 
 
-def _terrain_cogs(settings: Settings) -> None:
-    """The elevation and hillshade COGs of the image bank from the GEBCO DEM (interim: the
-    imagery pipeline's terrain replaces demo/rasters.py at its merge)."""
+def _terrain_cogs(settings: Settings, database: Database) -> None:
+    """The elevation and hillshade COGs of the image bank from the GEBCO DEM, registered in
+    pgstac (interim: the imagery pipeline's terrain replaces demo/rasters.py at its merge)."""
     from demo.rasters import write_terrain
+    from imagery import bank
 
     written = write_terrain(settings.data_dir)
-    console.print("terrain COGs: " + ", ".join(str(path) for path in written))
+    with psycopg.connect(database.owner_conninfo) as conn:
+        bank.ensure_collections(conn)
+        for path in written:
+            item = json.loads((path.parent / "item.json").read_text("utf-8"))
+            item["assets"]["data"]["href"] = str(path)
+            bank.store_item(conn, item)
+    console.print("terrain COGs in the image bank: " + ", ".join(str(path) for path in written))

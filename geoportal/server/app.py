@@ -43,6 +43,7 @@ from geoportal.server.raster_routes import coverage_files, raster_routes
 from geoportal.server.rate_limit import WorkLimiter, limiter_sync
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
+from geoportal.server.stac_routes import stac_routes
 from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes, tile_settings_for
 from geoportal.server.writes import WriteRoutes
@@ -221,6 +222,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             *writes.routes,
             *tiles.routes,
             *rasters,
+            *stac_routes(settings.public_url, pools.getter("stac")),
             *download_routes(tiles.server, catalogue),
             *search_routes(search),
             *viewer_routes(settings, catalogue, public_conninfo),

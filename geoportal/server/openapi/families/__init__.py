@@ -14,6 +14,7 @@ from geoportal.server.openapi.context import RouteContext
 from geoportal.server.openapi.families.jobs import jobs
 from geoportal.server.openapi.families.raster import raster_tiles
 from geoportal.server.openapi.families.server import audit, health, search
+from geoportal.server.openapi.families.stac import stac
 from geoportal.server.openapi.families.tiles import downloads, tiles
 from geoportal.server.openapi.families.viewer import viewer
 from geoportal.server.openapi.families.writes import writes
@@ -29,6 +30,7 @@ FAMILIES: tuple[Family, ...] = (
     search,
     tiles,
     raster_tiles,
+    stac,
     downloads,
     viewer,
 )
