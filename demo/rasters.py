@@ -3,7 +3,7 @@
 Interim code of the serving branch (issue 12): until the imagery pipeline's terrain
 function (`imagery/terrain.py`) is merged, `geoportal demo load` writes the elevation COG
 (rio-cogeo, from the shipped GEBCO 2023 30" grid) and a hillshade COG computed here with
-numpy, in the layout of `imagery/catalog.py`::
+numpy, in the image bank layout of the imagery package::
 
     <data_dir>/imagery/elevation/<ITEM_ID>/data.tif + item.json
     <data_dir>/imagery/hillshade/<ITEM_ID>/data.tif + item.json

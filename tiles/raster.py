@@ -1,6 +1,6 @@
 """Raster map tiles (PNG, WebP) rendered from the image bank's COGs with rio-tiler.
 
-The COGs live where the imagery pipelines write them (`imagery/catalog.py`)::
+The COGs live where the imagery pipelines write them (the image bank's layout)::
 
     <imagery_root>/<collection>/<item_id>/data.tif     beside   item.json
 
