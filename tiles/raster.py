@@ -16,15 +16,12 @@ and `RasterTiles.replaced` drops the collection's tiles at once.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
-
-from rio_tiler.colormap import cmap
-from rio_tiler.errors import TileOutsideBounds
-from rio_tiler.io import Reader
 
 from tiles.cache import CachedTile, TileCache, TileKey
 from tiles.errors import InvalidTileRequestError, SceneNotFoundError, TilesetNotFoundError
@@ -214,7 +211,7 @@ class RasterTiles:
         if request.fmt not in FORMATS:
             raise InvalidTileRequestError(f"f must be one of {', '.join(FORMATS)}")
         colormap = request.colormap or style.colormap
-        if colormap not in cmap.list():
+        if colormap not in colormap_names():
             raise InvalidTileRequestError(f"unknown colormap {colormap!r}")
         get_tile_matrix_set(request.tms).check_tile(request.tile)
         scene = self.index.choose(request.collection, request.datetime)
@@ -243,8 +240,21 @@ class RasterTiles:
         return self.cache.invalidate([collection], None)
 
 
+@functools.cache
+def colormap_names() -> frozenset[str]:
+    """rio-tiler's colour map names (rio-tiler is imported on first use: the server's import
+    stays free of rasterio)."""
+    from rio_tiler.colormap import cmap
+
+    return frozenset(cmap.list())
+
+
 def render_tile(path: Path, request: RasterRequest, style: RasterStyle) -> bytes:
     """One tile of a single-band COG, rescaled and coloured; empty bytes outside the COG."""
+    from rio_tiler.colormap import cmap
+    from rio_tiler.errors import TileOutsideBounds
+    from rio_tiler.io import Reader
+
     grid = get_tile_matrix_set(request.tms).grid
     t = request.tile
     try:

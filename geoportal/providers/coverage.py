@@ -22,9 +22,6 @@ from rasterio.io import MemoryFile
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
 
-GEOTIFF = "GeoTIFF"
-GEOTIFF_MEDIA_TYPE = "image/tiff; application=geotiff"
-
 
 class GeoTIFFCoverageProvider(RasterioProvider):  # type: ignore[misc]
     """RasterioProvider whose native output is written by GDAL's `GTiff` driver."""
@@ -65,13 +62,3 @@ def window_subset(path: str, bbox: list[float], bbox_crs: int | str = 4326) -> b
         with memfile.open(**profile) as dest:
             dest.write(data)
         return bytes(memfile.read())
-
-
-def coverage_provider_config(path: str) -> dict[str, Any]:
-    """The provider block of a raster collection's coverage."""
-    return {
-        "type": "coverage",
-        "name": f"{__name__}.GeoTIFFCoverageProvider",
-        "data": path,
-        "format": {"name": GEOTIFF, "mimetype": GEOTIFF_MEDIA_TYPE},
-    }

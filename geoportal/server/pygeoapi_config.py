@@ -18,7 +18,6 @@ import yaml
 
 from geoportal.catalogue.records import CATALOGUE_ID
 from geoportal.catalogue.resource import catalogue_resource
-from geoportal.providers.coverage import coverage_provider_config
 from geoportal.providers.tiles import tile_provider_config
 from layers.catalogue import Catalogue
 from layers.geography import CRS84, KYRGYZSTAN_EXTENT_4326
@@ -130,6 +129,20 @@ def collection_config(
         ],
         "extents": extents_config(extent),
         "providers": [provider] + ([tile_provider_config(layer)] if layer.has_geometry else []),
+    }
+
+
+COVERAGE_PROVIDER = "geoportal.providers.coverage.GeoTIFFCoverageProvider"
+"""pygeoapi's rasterio provider answering `f=GeoTIFF` (imported by pygeoapi on first use)."""
+
+
+def coverage_provider_config(path: str) -> dict[str, Any]:
+    """The provider block of a raster collection's coverage."""
+    return {
+        "type": "coverage",
+        "name": COVERAGE_PROVIDER,
+        "data": path,
+        "format": {"name": "GeoTIFF", "mimetype": "image/tiff; application=geotiff"},
     }
 
 

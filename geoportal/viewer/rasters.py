@@ -11,8 +11,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from rio_tiler.colormap import cmap
-
 from layers.catalogue import Catalogue
 from layers.model import RasterLayer
 from tiles.raster import STYLES, SceneIndex
@@ -28,6 +26,8 @@ def _hex(rgba: tuple[int, ...]) -> str:
 
 def legend(raster_id: str) -> dict[str, Any]:
     """Colour swatches at evenly spaced values of the product's rescale range."""
+    from rio_tiler.colormap import cmap  # on first use: the server's import stays light
+
     style = STYLES[raster_id]
     colours = cmap.get(style.colormap)
     low, high = style.rescale
