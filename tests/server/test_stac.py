@@ -160,3 +160,11 @@ def test_searches_run_read_only_on_the_public_role(loaded: Database) -> None:
         conn.execute("SET default_transaction_read_only = off")
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("DELETE FROM pgstac.items")
+
+
+def test_records_link_the_image_bank(http: httpx.Client) -> None:
+    record = http.get("/collections/catalogue/items/ndvi", params={"f": "json"}).json()
+    related = [link["href"] for link in record["links"] if link["rel"] == "related"]
+    assert any(href.endswith("/stac/collections/ndvi") for href in related)
+    landing = http.get("/stac").json()
+    assert any(link["rel"] == "service-desc" for link in landing["links"])
