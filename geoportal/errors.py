@@ -58,6 +58,7 @@ from features.errors import (
     TableNotFoundError,
 )
 from geoportal.security.errors import AuthenticationError, PermissionDeniedError
+from imagery.bank import BankUnavailableError, InvalidSearchError, StacItemNotFoundError
 from ingestion.archive import (
     ArchiveBombError,
     TooManyEntriesError,
@@ -68,6 +69,7 @@ from jobs.errors import JobNotFoundError, JobStateError, UnknownJobKindError
 from layers.errors import LayerNotFoundError
 from tiles.errors import (
     InvalidTileRequestError,
+    SceneNotFoundError,
     TileMatrixSetNotFoundError,
     TileOutOfRangeError,
     TileQueryTimeoutError,
@@ -151,6 +153,10 @@ for _cls, _status in [
     (TilesetNotFoundError, 404),
     (TileMatrixSetNotFoundError, 404),
     (TileOutOfRangeError, 404),
+    (SceneNotFoundError, 404),
+    (StacItemNotFoundError, 404),
+    (InvalidSearchError, 400),
+    (BankUnavailableError, 503),
     (ExportEmptyError, 404),
     (InvalidTileRequestError, 400),
     (ProviderInvalidQueryError, 400),

@@ -155,7 +155,9 @@ def _ingest_imagery(settings: Settings) -> Callable[[JobContext], Mapping[str, A
     """`imagery.ingest`: a scene into the image bank and NDVI per plot (imagery package)."""
 
     def run(context: JobContext) -> Mapping[str, Any]:
+        from imagery import bank
         from imagery.blocks import scheduler  # Dask and rasterio only in the worker
+        from imagery.catalog import scene_items
         from imagery.errors import ImageryError
         from imagery.pipeline import ingest_scene
         from imagery.workflows import plot_ndvi
@@ -182,6 +184,7 @@ def _ingest_imagery(settings: Settings) -> Callable[[JobContext], Mapping[str, A
             context.progress(92, "NDVI per plot")
             with psycopg.connect(Database(settings).owner_conninfo) as conn:
                 plots = plot_ndvi(conn, settings.data_dir, result.scene)
+                bank.publish(conn, scene_items(settings.data_dir, result.scene.id))
         except (ImageryError, ValueError) as exc:
             raise JobFailedError(str(exc)) from exc
         return {

@@ -166,6 +166,11 @@ def items(data_dir: Path, collection: str | None = None) -> Iterator[pystac.Item
             yield read_item(path)
 
 
+def scene_items(data_dir: Path, item_id: str) -> list[pystac.Item]:
+    """A scene's item and its products' (they share the scene's id)."""
+    return [item for item in items(data_dir) if item.id == item_id]
+
+
 def get_item(data_dir: Path, collection: str, item_id: str) -> pystac.Item | None:
     """One item, or None when the bank has no such item."""
     path = item_dir(data_dir, collection, item_id) / "item.json"

@@ -414,7 +414,9 @@ class RasterLayer(_Frozen):
     attribution: str
     update_frequency: str = "irregular"
     lineage: str = ""
-    file: str
+    file: str | None = None
+    """A file shipped with the demo data (the GEBCO DEM); None for the products the imagery
+    pipelines write into the image bank."""
     units: str
     zoom: ZoomRange
 

@@ -31,3 +31,7 @@ class TileQueryTimeoutError(TilesError):
 
 class TilesUnavailableError(TilesError):
     """The database could not be reached to render a tile."""
+
+
+class SceneNotFoundError(TilesError):
+    """No scene of a raster collection matches the requested datetime (or it has none yet)."""

@@ -43,6 +43,12 @@ RASTER_FORMATS: tuple[dict[str, str], ...] = (
     {"name": "GeoTIFF", "mediaType": "image/tiff; application=geotiff"},
 )
 
+IMAGE_BANK_TITLES = {
+    "ky": "Сүрөттөр банкындагы STAC жыйнагы",
+    "ru": "Коллекция STAC в банке снимков",
+    "en": "STAC collection in the image bank",
+}
+
 LANGUAGE_NAMES = {"ky": "Кыргызча", "ru": "Русский", "en": "English"}
 
 THEME_TITLES: dict[str, dict[str, str]] = {
@@ -448,6 +454,19 @@ def _links(
             "href": row["license_url"],
         }
     dataset_id = row["id"]
+    if row["kind"] == "raster":  # its scenes are in the image bank (the STAC API)
+        yield {
+            "rel": "related",
+            "type": "application/json",
+            "title": IMAGE_BANK_TITLES.get(language, IMAGE_BANK_TITLES["en"]),
+            "href": f"{base_url}/stac/collections/{dataset_id}",
+        }
+        yield {
+            "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
+            "type": "application/json",
+            "title": "Map tilesets (PNG, WebP)",
+            "href": f"{base_url}/collections/{dataset_id}/map/tiles",
+        }
     if dataset_id not in served:
         return
     collection = f"{base_url}/collections/{dataset_id}"

@@ -52,6 +52,7 @@ def ingest_command(
     """Ingest a Sentinel-2 L2A or Landsat 8/9 C2 L2 scene: masked surface reflectance COGs,
     NDVI, NDWI and NBR COGs with overviews, STAC items in the image bank, and (with a
     database) NDVI per agricultural plot with z-scores and anomalies."""
+    from imagery import bank, catalog
     from imagery.blocks import scheduler
     from imagery.pipeline import ingest_scene
     from imagery.workflows import plot_ndvi
@@ -67,10 +68,12 @@ def ingest_command(
         f"{result.scene.collection_id}/{result.scene.id}: cloud cover "
         f"{result.scene.properties['eo:cloud_cover']}%, products {', '.join(result.products)}"
     )
-    if plots:
-        with psycopg.connect(Database(settings).owner_conninfo) as conn:
+    with psycopg.connect(Database(settings).owner_conninfo) as conn:
+        stored = bank.publish(conn, catalog.scene_items(settings.data_dir, result.scene.id))
+        console.print(f"{stored} STAC items in the image bank (/stac)")
+        if plots:
             count = plot_ndvi(conn, settings.data_dir, result.scene)
-        console.print(f"NDVI statistics of {count} plots written to agri_plot_ndvi")
+            console.print(f"NDVI statistics of {count} plots written to agri_plot_ndvi")
 
 
 @app.command("terrain")
@@ -81,6 +84,7 @@ def terrain_command(
     chunk: int = typer.Option(1024, min=64, help=CHUNK_HELP),
 ) -> None:
     """Ingest a DEM: elevation, slope, aspect and hillshade COGs with STAC items."""
+    from imagery import bank
     from imagery.blocks import scheduler
     from imagery.workflows import ingest_terrain
 
@@ -91,6 +95,8 @@ def terrain_command(
             dem, settings.data_dir, when=_date(date), chunk=chunk,
             progress=lambda pct, msg: progress.update(task, completed=pct, description=msg[-28:]),
         )  # fmt: skip
+    with psycopg.connect(Database(settings).owner_conninfo) as conn:
+        bank.publish(conn, items.values())
     console.print(f"terrain products: {', '.join(f'{k}/{v.id}' for k, v in items.items())}")
 
 

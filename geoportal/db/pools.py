@@ -19,6 +19,7 @@ provider used outside a server (tests, scripts) build theirs from the same specs
 | `search` | geoportal_public (the read replica when configured) | statement timeout |
 | `features` (fast path, asyncio) | geoportal_public (the read replica when configured) | timeout, UTC, read only, `geoportal-features` |
 | `features-blocking` (pygeoapi's providers, threads) | the same | the same |
+| `stac` | geoportal_public (pgstac_read; the read replica when configured) | timeout, UTC, read only, `pgstac.readonly`, pgstac's search path, `geoportal-stac` |
 """  # noqa: E501
 
 from __future__ import annotations
@@ -55,6 +56,8 @@ class SessionSettings:
     custom_plans: bool = False
     """plan_cache_mode = force_custom_plan: prepared statements planned for their values."""
     application_name: str | None = None
+    extra: tuple[tuple[str, str], ...] = ()
+    """Further (setting, value) pairs, e.g. pgstac's `search_path` and `pgstac.readonly`."""
 
     def assignments(self) -> list[tuple[str, str]]:
         """The (setting, value) pairs, in a fixed order."""
@@ -71,6 +74,7 @@ class SessionSettings:
             pairs.append(("default_transaction_read_only", "on"))
         if self.application_name:
             pairs.append(("application_name", self.application_name))
+        pairs.extend(self.extra)
         return pairs
 
     def statement(self) -> tuple[str, list[str]]:
@@ -181,7 +185,20 @@ def server_pools(tiles: TileSettings, statement_timeout_ms: int = 30_000) -> dic
             read_path=True,
             session=SessionSettings(statement_timeout_ms=SEARCH_TIMEOUT_MS),
         ),
+        "stac": PoolSpec(name="stac", min_size=0, read_path=True, session=stac_session()),
     }
+
+
+def stac_session() -> SessionSettings:
+    """The image bank's public searches: read only, pgstac's read-only mode (no search cache
+    written), pgstac first on the search path (its functions name their tables unqualified)."""
+    return SessionSettings(
+        statement_timeout_ms=SEARCH_TIMEOUT_MS,
+        utc=True,
+        read_only=True,
+        application_name="geoportal-stac",
+        extra=(("search_path", "pgstac, public"), ("pgstac.readonly", "true")),
+    )
 
 
 def async_pool(spec: PoolSpec, conninfo: str) -> AsyncConnectionPool[Any]:

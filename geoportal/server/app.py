@@ -50,9 +50,11 @@ from geoportal.server.logs import (
 from geoportal.server.metrics import MetricsMiddleware, RouteTemplates, metrics_endpoint
 from geoportal.server.openapi import build_document
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
+from geoportal.server.raster_routes import coverage_files, raster_routes
 from geoportal.server.rate_limit import WorkLimiter, limiter_sync
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
+from geoportal.server.stac_routes import stac_routes
 from geoportal.server.tile_downloads import download_routes
 from geoportal.server.tiles_routes import tile_routes, tile_settings_for
 from geoportal.server.writes import WriteRoutes
@@ -79,6 +81,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         statement_timeout_ms=settings.statement_timeout_ms,
         default_language=settings.default_language,
         base_path=settings.pygeoapi_base,
+        coverages=coverage_files(settings, catalogue),
     )
     add_processes(config, database.agency_conninfo, settings.processes, settings.server_dir)
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
@@ -175,6 +178,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     pools = Pools(Database(settings), server_pools(tile_settings, settings.statement_timeout_ms))
     agency = pools.getter("agency")
     tiles = tile_routes(settings, catalogue, tile_settings, pool=pools.getter("tiles"))
+    rasters, raster_server = raster_routes(settings)  # map tiles of the image bank's COGs
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
     # JSON items and item requests are answered in front of pygeoapi (features_fast)
@@ -248,6 +252,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             execution_route(pygeoapi_api),
             *writes.routes,
             *tiles.routes,
+            *rasters,
+            *stac_routes(settings.public_url, pools.getter("stac")),
             *download_routes(tiles.server, catalogue),
             *export_routes(settings, catalogue, pools.getter("search"), agency),
             *search_routes(search),
@@ -277,6 +283,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     add_exception_handlers(app)
     app.state.settings = settings
     app.state.pools = pools
+    app.state.raster_tiles = raster_server.tiles  # .replaced(collection) on a new scene
     app.state.authenticator = None  # set while the lifespan runs
     app.state.catalogue = catalogue
     app.state.public_conninfo = public_conninfo

@@ -21,7 +21,7 @@ from geoportal.catalogue.resource import catalogue_resource
 from geoportal.providers.tiles import tile_provider_config
 from layers.catalogue import Catalogue
 from layers.geography import CRS84, KYRGYZSTAN_EXTENT_4326
-from layers.model import LANGUAGES, SUPPORTED_CRS, Layer, Trilingual
+from layers.model import LANGUAGES, SUPPORTED_CRS, Layer, RasterLayer, Trilingual
 
 PROVIDER = "geoportal.providers.features.PostGISFeatureProvider"
 
@@ -132,6 +132,41 @@ def collection_config(
     }
 
 
+COVERAGE_PROVIDER = "geoportal.providers.coverage.GeoTIFFCoverageProvider"
+"""pygeoapi's rasterio provider answering `f=GeoTIFF` (imported by pygeoapi on first use)."""
+
+
+def coverage_provider_config(path: str) -> dict[str, Any]:
+    """The provider block of a raster collection's coverage."""
+    return {
+        "type": "coverage",
+        "name": COVERAGE_PROVIDER,
+        "data": path,
+        "format": {"name": "GeoTIFF", "mimetype": "image/tiff; application=geotiff"},
+    }
+
+
+def coverage_config(raster: RasterLayer, path: Path) -> dict[str, Any]:
+    """One pygeoapi coverage collection of a raster declaration, served from `path` (the
+    latest COG of its collection in the image bank)."""
+    return {
+        "type": "collection",
+        "title": trilingual(raster.title),
+        "description": trilingual(raster.abstract),
+        "keywords": {lang: list(getattr(raster.keywords, lang)) for lang in LANGUAGES},
+        "links": [
+            {
+                "type": "image/png",
+                "rel": "http://www.opengis.net/def/rel/ogc/1.0/tilesets-map",
+                "title": "Map tilesets",
+                "href": f"../collections/{raster.id}/map/tiles",
+            }
+        ],
+        "extents": extents_config(Extent(KYRGYZSTAN_EXTENT_4326)),
+        "providers": [coverage_provider_config(str(path))],
+    }
+
+
 def default_base_path() -> Path:
     """`config/pygeoapi-base.yml` of the source tree."""
     return Path(__file__).resolve().parents[2] / "config" / "pygeoapi-base.yml"
@@ -148,8 +183,10 @@ def build_config(
     statement_timeout_ms: int,
     default_language: str = "en",
     base_path: Path | None = None,
+    coverages: dict[str, Path] | None = None,
 ) -> dict[str, Any]:
-    """The whole pygeoapi configuration: the base file plus one resource per layer."""
+    """The whole pygeoapi configuration: the base file plus one resource per layer, and a
+    coverage per raster declaration with a file in `coverages` (id -> COG)."""
     config: dict[str, Any] = yaml.safe_load((base_path or default_base_path()).read_text("utf-8"))
     others = [lang for lang in ("en", "ru", "ky") if lang != default_language]
     config["server"].update(
@@ -166,6 +203,9 @@ def build_config(
         layer.id: collection_config(layer, conninfo, extents.get(layer.id), statement_timeout_ms)
         for layer in catalogue
     }
+    for raster in catalogue.rasters:
+        if raster.id in (coverages or {}):
+            config["resources"][raster.id] = coverage_config(raster, (coverages or {})[raster.id])
     config["resources"][CATALOGUE_ID] = catalogue_resource(
         catalogue,
         conninfo=conninfo,

@@ -31,6 +31,7 @@ from geoportal.errors import route_problem
 from geoportal.settings import Settings
 from geoportal.viewer import preview
 from geoportal.viewer.config import Capabilities, viewer_config
+from geoportal.viewer.rasters import add_raster_layers
 from geoportal.viewer.vendor import find_vendor_dir, vendor_dir_of
 from layers.catalogue import Catalogue
 from layers.errors import LayerNotFoundError
@@ -144,6 +145,7 @@ class Viewer:
                 _temporal_extents(pygeoapi_config),
                 capabilities,
             )
+            add_raster_layers(self._config, self.catalogue, self.settings.data_dir / "imagery")
         return JSONResponse(self._config)
 
     async def layer_preview(self, request: Request) -> Response:

@@ -24,6 +24,7 @@ EXPECTED: dict[str, tuple[Any, ...]] = {
     "agency": (AGENCY_ROLE, None, None, None, "auto", "off", None),
     "features": (PUBLIC_ROLE, "30s", "UTC", None, "auto", "on", "geoportal-features"),
     "features-blocking": (PUBLIC_ROLE, "30s", "UTC", None, "auto", "on", "geoportal-features"),
+    "stac": (PUBLIC_ROLE, "5s", "UTC", None, "auto", "on", "geoportal-stac"),
 }
 """Per pool: role, timeout, time zone, jit, plan cache mode, read only, application name
 (None: the server's or role's default, not set by the pool)."""

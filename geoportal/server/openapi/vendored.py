@@ -26,6 +26,8 @@ SOURCES: dict[str, str] = {
         "processes-exception.yaml"
     ),
     "https://schemas.opengis.net/cql2/1.0/cql2.json": "cql2.yaml",
+    "https://raw.githubusercontent.com/opengeospatial/ogcapi-coverages/refs/heads/master/"
+    "standard/openapi/ogcapi-coverages-1.yaml": "coverages-subset.yaml",
     "https://raw.githubusercontent.com/opengeospatial/ogcapi-records/master/core/openapi/"
     "parameters/q.yaml": "records-q.yaml",
     "https://raw.githubusercontent.com/opengeospatial/ogcapi-records/master/core/openapi/"

@@ -11,7 +11,7 @@ import { renderDownloads } from "./downloads.js";
 import { renderTimeControl } from "./time.js";
 import { PlaceLabels } from "./labels.js";
 
-const TYPE_ORDER = { background: 0, fill: 1, "fill-extrusion": 2, line: 3, circle: 4, symbol: 5 };
+const TYPE_ORDER = { background: 0, fill: 1, raster: 1.5, "fill-extrusion": 2, line: 3, circle: 4, symbol: 5 };
 const PITCH_3D = 15;
 
 function buildStyle(config) {
@@ -20,6 +20,12 @@ function buildStyle(config) {
   };
   const entries = [];
   config.layers.forEach((layer, order) => {
+    if (layer.raster_tiles) {  // a raster product of the image bank (PNG map tiles)
+      sources[layer.source] = {
+        type: "raster", tiles: [layer.raster_tiles], tileSize: 256, minzoom: layer.minzoom,
+        maxzoom: layer.maxzoom, attribution: layer.attribution,
+      };
+    }
     if (layer.tiles) {
       sources[layer.source] = {
         type: "vector", tiles: [layer.tiles], minzoom: Math.max(0, layer.minzoom),
@@ -107,14 +113,17 @@ class Viewer {
     this.date = date;
     this.refreshPanels();
     for (const layer of this.config.layers) {
-      if (layer.time && layer.tiles) this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
+      if (layer.time && (layer.tiles || layer.raster_tiles)) {
+        this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
+      }
     }
     this.saveState();
   }
 
   tileUrl(layer) {
-    if (!this.date || !layer.time) return layer.tiles;
-    return `${layer.tiles}?datetime=${encodeURIComponent(`../${this.date}T23:59:59Z`)}`;
+    const tiles = layer.tiles || layer.raster_tiles;
+    if (!this.date || !layer.time) return tiles;
+    return `${tiles}?datetime=${encodeURIComponent(`../${this.date}T23:59:59Z`)}`;
   }
 
   // -- the map ------------------------------------------------------------------------
@@ -128,7 +137,7 @@ class Viewer {
         || (this.external && styleLayer.id === "country-0");
       this.map.setLayoutProperty(styleLayer.id, "visibility", on && !flatHidden ? "visible" : "none");
       const property = `${styleLayer.type}-opacity`;
-      if (["fill", "line", "circle"].includes(styleLayer.type)) {
+      if (["fill", "line", "circle", "raster"].includes(styleLayer.type)) {
         const declared = (styleLayer.paint || {})[property];
         let value = factor;  // the declared opacity (a number or an expression) times the slider
         if (typeof declared === "number") value = declared * factor;
@@ -161,7 +170,7 @@ class Viewer {
     this.map.addControl(new maplibregl.FullscreenControl(), "top-right");
     this.map.on("load", () => {
       for (const layer of this.config.layers) {
-        if (layer.time && layer.tiles && this.date) this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
+        if (layer.time && (layer.tiles || layer.raster_tiles) && this.date) this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
         this.applyLayer(layer);
       }
       if (this.external) this.setExternalBasemap(true);

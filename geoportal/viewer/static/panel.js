@@ -22,6 +22,7 @@ function swatch(entry) {
 
 function legend(layer, lang) {
   const list = el("ul", { class: "legend" });
+  if (layer.legend.title) list.append(el("li", { class: "legend-field", text: layer.legend.title }));
   const field = layer.fields.find((f) => f.name === layer.legend.field);
   if (field && layer.legend.entries.length > 1) {
     list.append(el("li", { class: "legend-field", text: tr(field.title, lang) }));

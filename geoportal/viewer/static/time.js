@@ -16,7 +16,8 @@ function isoDay(days) {
 
 export function renderTimeControl(container, config, viewer) {
   const lang = viewer.lang;
-  const temporal = config.layers.filter((layer) => layer.time && layer.tiles && layer.time.begin);
+  const temporal = config.layers.filter((layer) => layer.time
+    && (layer.tiles || layer.raster_tiles) && layer.time.begin);
   container.hidden = !temporal.length;
   if (!temporal.length) return;
   const first = Math.min(...temporal.map((layer) => day(layer.time.begin)));
@@ -47,5 +48,8 @@ export function renderTimeControl(container, config, viewer) {
     el("p", { class: "row" }, [enabled, el("label", { for: "time-enabled", text: t("timeFilter", lang) })]),
     el("p", { class: "row" }, [slider, output]),
     el("p", { class: "hint", text: `${t("timeLayers", lang)}: ${names}` }),
+    ...temporal.filter((layer) => layer.scene_dates).map((layer) => el("p", {
+      class: "hint scene-dates", text: `${tr(layer.title, lang)}: ${layer.scene_dates.join(", ")}`,
+    })),
   );
 }

@@ -17,7 +17,9 @@ from geoportal.server.openapi.families.geocoding import geocoding
 from geoportal.server.openapi.families.ingest import ingest
 from geoportal.server.openapi.families.jobs import jobs
 from geoportal.server.openapi.families.processes import processes
+from geoportal.server.openapi.families.raster import raster_tiles
 from geoportal.server.openapi.families.server import audit, health, search
+from geoportal.server.openapi.families.stac import stac
 from geoportal.server.openapi.families.tiles import downloads, tiles
 from geoportal.server.openapi.families.viewer import viewer
 from geoportal.server.openapi.families.writes import writes
@@ -35,6 +37,8 @@ FAMILIES: tuple[Family, ...] = (
     search,
     geocoding,
     tiles,
+    raster_tiles,
+    stac,
     downloads,
     exports,
     viewer,

@@ -1,0 +1,193 @@
+"""OGC API - Tiles map tilesets of the raster collections (PNG, WebP), from `tiles/raster.py`.
+
+    /collections/{collectionId}/map/tiles                                  map tilesets
+    /collections/{collectionId}/map/tiles/{tileMatrixSetId}/{z}/{y}/{x}    a tile
+
+Query: `f=png|webp` (or Accept), `datetime=` (the scene: the latest by default),
+`rescale=min,max`, `colormap=` (a rio-tiler colour map name). 204 where the scene has no
+data in the tile, 304 on a matching If-None-Match.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from demo.base import demo_data_dir
+from geoportal.errors import exception_response
+from geoportal.server.disconnect import respond_unless_disconnected
+from geoportal.settings import Settings
+from layers.catalogue import Catalogue
+from tiles.cache import TileCache
+from tiles.errors import InvalidTileRequestError, TilesError
+from tiles.raster import (
+    MEDIA_TYPES,
+    STYLES,
+    RasterRequest,
+    RasterTiles,
+    RenderedRaster,
+    SceneIndex,
+    parse_rescale,
+)
+from tiles.tilematrix import SUPPORTED_TMS
+from tiles.types import TileCoord
+
+RASTER_CACHE_MB = 64
+TILE_PATH = "/collections/{collectionId}/map/tiles/{tileMatrixSetId}/{z}/{y}/{x}"
+
+
+def _index(request: Request, name: str) -> int:
+    text = str(request.path_params[name])
+    if name == "x":
+        text = text.removesuffix(".png").removesuffix(".webp")
+    try:
+        return int(text)
+    except ValueError:
+        raise InvalidTileRequestError(f"{name} must be an integer, got {text!r}") from None
+
+
+def _format(request: Request) -> str:
+    asked = request.query_params.get("f")
+    if asked:
+        return asked.lower()
+    x = str(request.path_params.get("x", ""))
+    if x.endswith(".webp") or "image/webp" in request.headers.get("accept", ""):
+        return "webp"
+    return "png"
+
+
+@dataclass
+class RasterServer:
+    """The raster tile routes of one process."""
+
+    settings: Settings
+    tiles: RasterTiles
+
+    def parse(self, request: Request) -> RasterRequest:
+        """The tile request from the path and query."""
+        q = request.query_params
+        return RasterRequest(
+            collection=request.path_params["collectionId"],
+            tms=request.path_params["tileMatrixSetId"],
+            tile=TileCoord(_index(request, "z"), _index(request, "x"), _index(request, "y")),
+            fmt=_format(request),
+            datetime=q.get("datetime") or None,
+            rescale=parse_rescale(q.get("rescale")),
+            colormap=q.get("colormap") or None,
+        )
+
+    async def tile(self, request: Request) -> Response:
+        """One map tile: 200 image, 204 no data here, 304 unchanged."""
+        parsed = self.parse(request)
+        cached = self.tiles.find_cached(parsed)
+        if cached is not None:
+            return self._answer(request, parsed, cached)
+
+        async def render() -> Response:
+            rendered = await asyncio.to_thread(self.tiles.render, parsed)
+            return self._answer(request, parsed, rendered)
+
+        return await respond_unless_disconnected(request, render())
+
+    def _answer(self, request: Request, parsed: RasterRequest, tile: RenderedRaster) -> Response:
+        headers = {
+            "ETag": tile.tile.etag,
+            "Cache-Control": "public, max-age=60",
+            "X-Tile-Cache": tile.source,
+            "X-Scene": tile.scene.item_id,
+            "Vary": "Accept",
+        }
+        tags = [
+            t.strip().removeprefix("W/")
+            for t in request.headers.get("if-none-match", "").split(",")
+        ]
+        if tile.tile.etag in tags:
+            return Response(status_code=304, headers=headers)
+        if tile.tile.is_empty:
+            return Response(status_code=204, headers=headers)
+        return Response(tile.tile.data, media_type=MEDIA_TYPES[parsed.fmt], headers=headers)
+
+    async def tilesets(self, request: Request) -> Response:
+        """The map tilesets of a raster collection, one per tile matrix set."""
+        collection = request.path_params["collectionId"]
+        style = self.tiles.style(collection)
+        base = f"{self.settings.public_url}/collections/{collection}/map/tiles"
+        scenes = self.tiles.index.scenes(collection)
+        return JSONResponse(
+            {
+                "tilesets": [_tileset(collection, base, tms) for tms in SUPPORTED_TMS],
+                "legend": {
+                    "title": style.legend,
+                    "colormap": style.colormap,
+                    "rescale": list(style.rescale),
+                },
+                "datetimes": [s.datetime.isoformat() for s in scenes],
+                "links": [{"rel": "self", "type": "application/json", "href": base}],
+            }
+        )
+
+
+def _tileset(collection: str, base: str, tms: str) -> dict[str, Any]:
+    """One map tileset entry: its tile matrix set and a templated tile link per format."""
+    template = f"{base}/{tms}/" + "{tileMatrix}/{tileRow}/{tileCol}"
+    return {
+        "title": f"{collection} ({tms})",
+        "dataType": "map",
+        "crs": tms,
+        "tileMatrixSetURI": f"http://www.opengis.net/def/tilematrixset/OGC/1.0/{tms}",
+        "links": [
+            {"rel": "item", "type": media, "templated": True, "href": f"{template}?f={fmt}"}
+            for fmt, media in MEDIA_TYPES.items()
+        ],
+    }
+
+
+def guarded(
+    handler: Callable[[Request], Awaitable[Response]],
+) -> Callable[[Request], Awaitable[Response]]:
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except TilesError as exc:
+            return exception_response(request, exc)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint
+
+
+def coverage_files(settings: Settings, catalogue: Catalogue) -> dict[str, Path]:
+    """The COG each raster declaration's coverage serves: its latest scene in the image bank,
+    else the file shipped with the demo data (the GEBCO elevation model)."""
+    index = SceneIndex(settings.data_dir / "imagery")
+    files: dict[str, Path] = {}
+    for raster in catalogue.rasters:
+        scenes = index.scenes(raster.id)
+        shipped = demo_data_dir() / raster.file if raster.file else None
+        if scenes:
+            files[raster.id] = scenes[-1].path
+        elif shipped is not None and shipped.is_file():
+            files[raster.id] = shipped
+    return files
+
+
+def raster_routes(settings: Settings) -> tuple[list[BaseRoute], RasterServer]:
+    """The map tile routes over `<data_dir>/imagery`, and their server (whose
+    `tiles.replaced(collection)` the image bank calls when a scene is written)."""
+    tiles = RasterTiles(settings.data_dir / "imagery", TileCache(RASTER_CACHE_MB * 1024 * 1024))
+    server = RasterServer(settings, tiles)
+    routes: list[BaseRoute] = [
+        Route("/collections/{collectionId}/map/tiles", guarded(server.tilesets), methods=["GET"]),
+        Route(TILE_PATH, guarded(server.tile), methods=["GET"]),
+    ]
+    return routes, server
+
+
+__all__ = ["STYLES", "raster_routes"]
