@@ -76,6 +76,7 @@ def _ogr_layer(
         row = conn.execute(statement.query, statement.values).fetchone()
         options["SPATIAL_INDEX"] = "NO" if row and row[0] else "YES"
     import pyogrio  # GDAL (and through it geopandas) only when a file is written
+
     pyogrio.write_arrow(
         record_batches(conn, plan, part, chunk_rows, cancelled, on_rows),
         str(path),
@@ -152,6 +153,7 @@ def _write_metadata(path: Path, plan: ExportPlan, counts: dict[str, int]) -> Non
     """The metadata tables of a GeoPackage (attribute tables, no geometry)."""
     for name, table in metadata_tables(plan, counts).items():
         import pyogrio  # GDAL (and through it geopandas) only when a file is written
+
         pyogrio.write_arrow(table, str(path), layer=name, driver="GPKG", append=True)
 
 
