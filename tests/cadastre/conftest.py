@@ -113,9 +113,10 @@ def erase_block(conn: psycopg.Connection, code: str) -> None:
     conn.execute("DELETE FROM cadastre.cadastre_blocks WHERE block_code = %s", [code])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def test_block(loaded: Database) -> Iterator[dict[str, int]]:
-    """The topology tests' block (`ORIGIN` set to it): its parcels' ids by code."""
+    """The topology tests' block (`ORIGIN` set to it): its parcels' ids by code, erased after
+    each module, so that tests elsewhere see the demo's blocks only."""
     with psycopg.connect(loaded.owner_conninfo) as conn:
         block = make_block(conn, BLOCK, list(ORIGIN))
     ORIGIN[:] = block.origin
