@@ -35,7 +35,7 @@ from tests.support.server import LiveServer, free_port, start_server
 LIMIT = 300_000
 LAYER = "environment_sensors"
 USERS = {
-    "ingest.city": ("agency", ["city"], ["Bishkek"]),
+    "ingest.city": ("agency", ["city"], ["Bishkek City"]),
     "ingest.roads": ("agency", ["roads"], []),
 }
 FAST = JobSettings(heartbeat_s=0.2, stale_after_s=1, poll_s=0.2)
@@ -169,7 +169,7 @@ def test_an_agency_upload_becomes_a_job_that_loads_the_layer(
     assert job.inputs["scope"] == {
         "user": "ingest.city",
         "themes": ["city"],
-        "oblasts": ["Bishkek"],
+        "oblasts": ["Bishkek City"],
     }
     assert Path(job.inputs["path"]).read_bytes() == _geojson()
     done = Worker(loaded.owner_conninfo, job_kinds(upload_settings), FAST).run_once()
