@@ -10,8 +10,12 @@ A failure or a kill at any point leaves the layer as it was.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
+import gc
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -37,6 +41,9 @@ from layers.model import Layer, ValueSource
 
 Mode = Literal["replace", "append", "upsert"]
 MODES: tuple[str, ...] = ("replace", "append", "upsert")
+LOAD_WORK_MEM = "128MB"
+"""The load transaction's work_mem: the merge sorts the staged rows by row number in memory
+rather than on disk."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -154,29 +161,42 @@ def _stage_chunks(
             values, good = field_column(f, sources[f.name], frame, rows, report)
             columns.append(plain(values))
             ok &= good
-        geoms: list[Any] = [None] * len(frame)
+        geoms: Sequence[Any] = [None] * len(frame)
         if layer.has_geometry:
             geoms, good = chunk_geometries(layer, frame, source.crs, rows, report)
             ok &= good
-        ids: list[Any] = [None] * len(frame)
+        ids: Sequence[Any] = [None] * len(frame)
         if ids_ok:
             numbers = frame["id"].to_numpy()
             ids_ok = bool(np.issubdtype(numbers.dtype, np.integer))
-            ids = numbers.tolist() if ids_ok else ids
+            ids = numbers if ids_ok else ids
             seen_ids += len(frame)
-        staging.copy_rows(
-            conn,
-            layer,
-            (
-                (int(rows[i]), bool(ok[i]), ids[i], *(c[i] for c in columns), geoms[i])
-                for i in range(len(frame))
-            ),
-        )
+        staging.copy_rows(conn, layer, [rows, ok, ids, *columns, geoms])
+        del columns, geoms, ids
+        _release_memory()
         offset += len(frame)
         progress(min(80, 5 + 75 * offset // max(source.feature_count, 1)), f"{offset} rows read")
     report.rows_read = offset
     repaired = sum(p.count for p in report.problems.values() if p.code == "repaired_geometry")
     return ids_ok and seen_ids == offset, repaired
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    """glibc's `malloc_trim` (None elsewhere, such as musl or macOS)."""
+    name = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
+    return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+
+
+MALLOC_TRIM = _malloc_trim()
+
+
+def _release_memory() -> None:
+    """After a chunk: collect its cycles and hand the freed heap back to the system, so the
+    process's peak stays that of one chunk (without it glibc's arenas keep growing slowly
+    with the number of chunks)."""
+    gc.collect()
+    if MALLOC_TRIM is not None:
+        MALLOC_TRIM(0)
 
 
 def _timeout_message(settings: IngestionSettings) -> str:
@@ -238,11 +258,12 @@ def _load(
     layer, scope = request.layer, request.scope
     conn.execute(
         "SELECT set_config('statement_timeout', %s, true), set_config('geoportal.user', %s, "
-        "true), set_config('geoportal.role', %s, true)",
+        "true), set_config('geoportal.role', %s, true), set_config('work_mem', %s, true)",
         [
             f"{int(settings.load_timeout_s * 1000)}",
             scope.user if scope else request.actor,
             scope.role if scope else "operator",
+            LOAD_WORK_MEM,
         ],
     )
     staging.create_stage(conn, layer)
@@ -264,7 +285,9 @@ def _load(
         return LoadOutcome(report=report, repaired=repaired)
     progress(85, "merging into the layer")
     with_ids = ids_ok and request.mode == "replace" and not oblasts
+    staging.quiet_tile_triggers(conn, layer, request.mode, oblasts=oblasts)
     counts = staging.merge(conn, layer, request.mode, oblasts=oblasts, with_ids=with_ids)
+    staging.publish_tile_change(conn, layer)
     _refresh_stats(conn, layer, source.name)
     _record_change_set(conn, layer, request, report, counts)
     return LoadOutcome(
@@ -285,6 +308,8 @@ def _refresh_stats(conn: psycopg.Connection, layer: Layer, source_file: str) -> 
     extent = sql.SQL("NULL::box2d")
     if layer.has_geometry:
         extent = sql.SQL("ST_Extent(catalog.tiles_box_4326(geom))")
+        if layer.storage_srid == 4326:  # the same box without a function call per row
+            extent = sql.SQL("ST_Extent(geom)")
     times = sql.SQL("NULL::timestamptz, NULL::timestamptz")
     if layer.time_field:
         column = sql.Identifier(layer.time_field)

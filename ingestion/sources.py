@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import pandas as pd
+import pyarrow as pa
 import pyogrio
+import shapely
+from pyogrio.raw import open_arrow
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
@@ -173,33 +177,72 @@ def open_source(path: Path, options: SourceOptions) -> Source:
     )
 
 
-def read_chunks(source: Source, chunk_rows: int) -> Iterator[gpd.GeoDataFrame]:
-    """The source's features, `chunk_rows` at a time, in the source's CRS.
+def read_chunks(source: Source, chunk_rows: int) -> Iterator[gpd.GeoDataFrame | pd.DataFrame]:
+    """The source's features, `chunk_rows` at a time, in the source's CRS (not set on the
+    frames: the caller knows it). A UTF-8 source (GeoPackage, GeoJSON, KML, CSV,
+    FlatGeobuf without `--encoding`) is read once as an Arrow stream, so a text file is
+    parsed once, not re-scanned for each chunk; a Shapefile, or a file given an encoding,
+    goes through GDAL's recoding, by offset (a Shapefile seeks to a record; no re-scan).
 
     Raises:
         IngestionError: GDAL stops in the middle (a truncated file), or the encoding does
             not decode the attributes.
     """
+    by_offset = source.encoding is not None or source.path.suffix.lower() in (".zip", ".shp")
+    chunks = _by_offset(source, chunk_rows) if by_offset else _stream(source, chunk_rows)
+    read = 0
+    try:
+        for frame in chunks:
+            yield frame
+            read += len(frame)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, OSError) as exc:
+        raise IngestionError(
+            f"{source.name}: reading stopped after feature {read} ({exc}); is the file truncated?"
+        ) from exc
+    except (LookupError, UnicodeError, pa.ArrowException) as exc:
+        raise IngestionError(
+            f"{source.name}: the attributes do not decode ({exc}); give --encoding "
+            "(CP1251 for many Shapefiles from Kyrgyz agencies)"
+        ) from exc
+
+
+def _stream(source: Source, chunk_rows: int) -> Iterator[gpd.GeoDataFrame | pd.DataFrame]:
+    """Arrow batches of `chunk_rows` features, each as a data frame."""
+    with open_arrow(
+        source.gdal_path,
+        layer=source.layer,
+        batch_size=chunk_rows,
+        use_pyarrow=True,
+        **source.open_options,
+    ) as (meta, reader):
+        name = meta.get("geometry_name") or "wkb_geometry"
+        for batch in reader:
+            if batch.num_rows:
+                yield _frame(batch, name)
+
+
+def _by_offset(source: Source, chunk_rows: int) -> Iterator[gpd.GeoDataFrame | pd.DataFrame]:
+    """`chunk_rows` features at a time by their offset, through GDAL's recoding."""
     for start in range(0, max(source.feature_count, 1), chunk_rows):
-        try:
-            frame = pyogrio.read_dataframe(
-                source.gdal_path,
-                layer=source.layer,
-                skip_features=start,
-                max_features=chunk_rows,
-                encoding=source.encoding,
-                **source.open_options,
-            )
-        except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
-            raise IngestionError(
-                f"{source.name}: reading stopped after feature {start} ({exc}); is the file "
-                "truncated?"
-            ) from exc
-        except (LookupError, UnicodeError) as exc:
-            raise IngestionError(
-                f"{source.name}: the attributes do not decode ({exc}); give --encoding "
-                "(CP1251 for many Shapefiles from Kyrgyz agencies)"
-            ) from exc
+        frame = pyogrio.read_dataframe(
+            source.gdal_path,
+            layer=source.layer,
+            skip_features=start,
+            max_features=chunk_rows,
+            encoding=source.encoding,
+            **source.open_options,
+        )
         if len(frame) == 0:
             return
         yield frame
+
+
+def _frame(batch: pa.RecordBatch, geometry: str) -> gpd.GeoDataFrame | pd.DataFrame:
+    """One Arrow batch as a data frame: attributes as pandas reads them, the geometry
+    column (WKB) decoded by shapely in one call; a plain frame for a file without one."""
+    names = [n for n in batch.schema.names if n != geometry]
+    frame = batch.select(names).to_pandas()
+    if geometry not in batch.schema.names:
+        return frame
+    wkb = batch.column(geometry).to_numpy(zero_copy_only=False)
+    return gpd.GeoDataFrame(frame, geometry=shapely.from_wkb(wkb))

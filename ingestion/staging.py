@@ -5,13 +5,14 @@ transaction. Readers see the previous rows until the caller commits."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import psycopg
 from psycopg import sql
 
+from ingestion.copybuf import BINARY_SIGNATURE, BINARY_TRAILER, binary_rows
 from ingestion.report import SHOWN, ValidationReport
 from layers.model import Layer
 
@@ -62,19 +63,20 @@ def create_stage(conn: psycopg.Connection, layer: Layer) -> None:
     )
 
 
-def copy_rows(conn: psycopg.Connection, layer: Layer, rows: Iterable[Sequence[Any]]) -> None:
-    """Binary COPY of rows (row_number, ok, source_id, fields..., geom_ewkb) into the stage;
-    `ok` is false for a row with a blocking problem found before (kept for the checks over
-    the whole file, such as duplicate keys, and dropped before the merge)."""
+def copy_rows(conn: psycopg.Connection, layer: Layer, columns: Sequence[Sequence[Any]]) -> None:
+    """Binary COPY of a chunk's columns (row_number, ok, source_id, fields..., geom_ewkb)
+    into the stage, as one payload built column by column (`ingestion.copybuf`); `ok` is
+    false for a row with a blocking problem found before (kept for the checks over the
+    whole file, such as duplicate keys, and dropped before the merge)."""
     names = ["row_number", "ok", "source_id", *_columns(layer), "geom_ewkb"]
     types = ["int4", "bool", "int8", *(COPY_TYPES[f.type] for f in layer.fields), "bytea"]
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         STAGE, sql.SQL(", ").join(map(sql.Identifier, names))
     )
     with conn.cursor().copy(statement) as copy:
-        copy.set_types(types)
-        for row in rows:
-            copy.write_row(row)
+        copy.write(BINARY_SIGNATURE)
+        copy.write(binary_rows(types, columns))
+        copy.write(BINARY_TRAILER)
 
 
 def _report_rows(
@@ -276,3 +278,56 @@ def merge(
             ).format(sql.Literal(".".join(layer.qualified_table)), table)
         )
     return MergeCounts(inserted, updated, deleted)
+
+
+CHANGED = sql.Identifier("ingest_changed_boxes")
+
+
+def quiet_tile_triggers(conn: psycopg.Connection, layer: Layer, mode: str, **where: Any) -> None:
+    """Before the merge: switch the tables' per-statement tile triggers off for this
+    transaction (they compute a box per changed row through a function call each, seconds
+    per 100,000 rows) and note the storage-CRS extent of the rows the merge will delete or
+    update; `publish_tile_change` adds the staged rows' extent and publishes one box.
+    `where` holds the merge's `oblasts`."""
+    if not layer.has_geometry:
+        return
+    conn.execute("SELECT set_config('geoportal.tiles_notify', 'off', true)")
+    conn.execute(sql.SQL("CREATE TEMP TABLE {} (b box2d) ON COMMIT DROP").format(CHANGED))
+    table = sql.Identifier(*layer.qualified_table)
+    params = {"oblasts": list(where.get("oblasts") or [])}
+    area = _area_filter(layer, where.get("oblasts"))
+    if mode == "replace":
+        conn.execute(
+            sql.SQL("INSERT INTO {} SELECT ST_Extent(t.geom) FROM {} t WHERE {}").format(
+                CHANGED, table, area
+            ),
+            params,
+        )
+    elif mode == "upsert":
+        conn.execute(
+            sql.SQL(
+                "INSERT INTO {} SELECT ST_Extent(t.geom) FROM {} t, {} s WHERE {} AND {}"
+            ).format(CHANGED, table, STAGE, _key_match(layer), area),
+            params,
+        )
+
+
+def publish_tile_change(conn: psycopg.Connection, layer: Layer) -> None:
+    """After the merge: one tile change (what the triggers publish for more than 32 rows: one
+    CRS84 box around every changed row, old and new versions), delivered at the commit."""
+    if not layer.has_geometry:
+        return
+    conn.execute(
+        sql.SQL("INSERT INTO {} SELECT ST_Extent(ST_GeomFromEWKB(geom_ewkb)) FROM {}").format(
+            CHANGED, STAGE
+        )
+    )
+    conn.execute(
+        sql.SQL(
+            "SELECT catalog.tiles_publish_change(%s::regclass, jsonb_build_array("
+            "jsonb_build_array(ST_XMin(x), ST_YMin(x), ST_XMax(x), ST_YMax(x)))) FROM ("
+            "SELECT catalog.tiles_box_4326(ST_SetSRID(ST_Extent(b::geometry)::geometry, %s)) "
+            "FROM {} WHERE b IS NOT NULL) q(x) WHERE x IS NOT NULL"
+        ).format(CHANGED),
+        [".".join(layer.qualified_table), layer.storage_srid],
+    )

@@ -1,9 +1,10 @@
 """`geoportal layers import-osm EXTRACT.osm.pbf --layers roads,buildings`: real roads and
 buildings from an OpenStreetMap extract in place of the generated ones (`ingestion/osm.py`).
 
-The mapped features are written to GeoPackages and loaded by the loader of
-`geoportal layers load` (validated, then swapped in one transaction: a refused load changes
-nothing). Replace mode: the layers hold the extract's features afterwards. Layers that
+The mapped features are written to GeoPackages and each is loaded by the loader of
+`geoportal layers load` (`geoportal.job_kinds.run_layer_load`, `ingestion.pipeline.load_file`:
+validated, then swapped in one transaction per layer: a refused load changes nothing, and its
+report is printed). Replace mode: the layers hold the extract's features afterwards. Layers that
 reference roads (bridges, road works) must be emptied or reloaded in the same run first, or
 the database refuses the load (their `road_id` would point at roads that are gone).
 """
@@ -19,9 +20,10 @@ import typer
 from psycopg import sql
 from rich.console import Console
 
-from geoportal.catalogue.records import sync_datasets
 from geoportal.db.database import Database
+from geoportal.job_kinds import CLI_OWNER, run_layer_load
 from geoportal.settings import Settings
+from jobs import JobFailedError
 from layers.catalogue import Catalogue, load_catalogue
 
 if TYPE_CHECKING:
@@ -73,25 +75,23 @@ def import_osm(
 ) -> None:
     """Replace roads and/or buildings by an OpenStreetMap extract's (OSM id as natural key;
     what OSM lacks is NULL or 'unknown', never invented)."""
-    from ingestion.load import load_layers  # GDAL, pandas, osmium: only for this command
-    from ingestion.osm import map_extract, write_layers
-    from ingestion.vector import prepare_layer
+    from ingestion.osm import map_extract, write_layers  # GDAL, pandas, osmium: only here
 
     wanted = [name.strip() for name in layers.split(",") if name.strip()]
-    catalogue = load_catalogue()
-    conninfo = Database(Settings()).owner_conninfo
-    areas = read_areas(conninfo, catalogue)
+    settings = Settings()
+    conninfo = Database(settings).owner_conninfo
+    areas = read_areas(conninfo, load_catalogue())
     mapped = map_extract(extract, wanted, areas)
     with tempfile.TemporaryDirectory(prefix="osm-import-") as folder:
-        paths = write_layers(mapped, Path(folder))
-        prepared = [
-            prepare_layer(catalogue.get(layer_id), path.parent, path)
-            for layer_id, path in paths.items()
-        ]
-        with psycopg.connect(conninfo) as conn:
-            sync_datasets(conn, catalogue)
-        results = load_layers(conninfo, prepared)
-    for result in results:
-        console.print(
-            f"loaded {result.feature_count} features from {extract.name} into {result.layer_id}"
-        )
+        for layer_id, path in write_layers(mapped, Path(folder)).items():
+            _load_one(settings, layer_id, path, extract.name)
+
+
+def _load_one(settings: Settings, layer_id: str, path: Path, extract: str) -> None:
+    """One mapped layer through the loader of `geoportal layers load`, replace mode."""
+    try:
+        results = run_layer_load(settings, {"layer": layer_id, "path": str(path)}, owner=CLI_OWNER)
+    except JobFailedError as exc:
+        console.print(f"[bold red]error:[/] {layer_id} from {extract}: {exc}")
+        raise typer.Exit(1) from exc
+    console.print(f"loaded {results['featureCount']} features from {extract} into {layer_id}")

@@ -178,3 +178,29 @@ def test_an_oblast_bound_upsert_cannot_touch_features_outside_its_oblasts(
     report = refused.value.report.to_dict()  # type: ignore[attr-defined]
     assert [(p["code"], p["rows"]) for p in report["problems"]] == [("outside_oblasts", [1])]
     assert "key names a feature" in report["problems"][0]["message"]
+
+
+def test_a_load_publishes_one_tile_change_around_its_old_and_new_rows(
+    loaded: Database, catalogue: Catalogue, settings: Settings, tmp_path: Path, restore
+) -> None:
+    frame = sensors()
+    path = write(frame, tmp_path, "gpkg")
+    extent = (
+        "SELECT ST_XMin(e), ST_YMin(e), ST_XMax(e), ST_YMax(e) FROM (SELECT "
+        "ST_Extent(ST_Transform(geom, 4326)) FROM city.environment_sensors) x(e)"
+    )
+    with psycopg.connect(loaded.owner_conninfo) as conn:
+        last = conn.execute("SELECT coalesce(max(seq), 0) FROM catalog.tile_changes").fetchone()
+        old = conn.execute(extent).fetchone()
+    _load(loaded, catalogue, settings, path)
+    with psycopg.connect(loaded.owner_conninfo) as conn:
+        changes = conn.execute(
+            "SELECT table_name, boxes FROM catalog.tile_changes WHERE seq > %s ORDER BY seq",
+            [last[0] if last else 0],
+        ).fetchall()
+        new = conn.execute(extent).fetchone()
+    assert old is not None and new is not None and old != new
+    assert [table for table, _ in changes] == ["city.environment_sensors"]  # one, not per row
+    (box,) = changes[0][1]
+    around = (min(old[0], new[0]), min(old[1], new[1]), max(old[2], new[2]), max(old[3], new[3]))
+    assert box == pytest.approx(list(around), abs=1e-6)
