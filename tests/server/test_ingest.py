@@ -36,6 +36,7 @@ LIMIT = 300_000
 LAYER = "environment_sensors"
 USERS = {
     "ingest.city": ("agency", ["city"], ["Bishkek City"]),
+    "ingest.cities": ("agency", ["city"], []),  # both city twins
     "ingest.roads": ("agency", ["roads"], []),
 }
 FAST = JobSettings(heartbeat_s=0.2, stale_after_s=1, poll_s=0.2)
@@ -150,6 +151,11 @@ def _uploads(settings: Settings) -> set[str]:
     return {p.name for p in root.iterdir()} if root.is_dir() else set()
 
 
+OUTSIDE_BISHKEK = (
+    "NOT ST_CoveredBy(geom, (SELECT geom FROM base.oblasts WHERE name_en = 'Bishkek City'))"
+)
+
+
 def _count(conn: psycopg.Connection, where: str = "true") -> int:
     row = conn.execute(f"SELECT count(*) FROM city.environment_sensors WHERE {where}").fetchone()
     return int(row[0]) if row else -1
@@ -159,6 +165,7 @@ def test_an_agency_upload_becomes_a_job_that_loads_the_layer(
     http, api_keys, upload_settings, loaded, queue_conn, restore_sensors
 ) -> None:
     before = _uploads(upload_settings)
+    elsewhere = _count(queue_conn, OUTSIDE_BISHKEK)
     response = _post(http, _as(api_keys, "ingest.city"), "sensors.geojson", _geojson())
     assert response.status_code == 201, response.text
     info = response.json()
@@ -176,8 +183,9 @@ def test_an_agency_upload_becomes_a_job_that_loads_the_layer(
     assert done is not None and done.status == JobStatus.SUCCESSFUL, done and done.message
     polled = http.get(response.headers["location"], headers=_as(api_keys, "ingest.city")).json()
     assert polled["status"] == "successful"
-    assert _count(queue_conn) == 3
+    # replace within the user's oblast: Bishkek's sensors are the file's, Osh's stay
     assert _count(queue_conn, "sensor_code LIKE 'ING-%'") == 3
+    assert _count(queue_conn) == 3 + elsewhere > 3
     assert not Path(job.inputs["path"]).exists()  # the upload went with its job
     assert _uploads(upload_settings) == before
 
@@ -198,7 +206,7 @@ def test_a_zipped_shapefile_loads_the_layer(
     pyogrio.write_dataframe(districts, tmp_path / "districts.shp", encoding="UTF-8")
     parts = {p.name: p.read_bytes() for p in tmp_path.glob("districts.*")}
     response = _post(
-        http, _as(api_keys, "ingest.city"), "districts.zip", _zip(parts), layer="city_districts"
+        http, _as(api_keys, "ingest.cities"), "districts.zip", _zip(parts), layer="city_districts"
     )
     assert response.status_code == 201, response.text
     done = Worker(loaded.owner_conninfo, job_kinds(upload_settings), FAST).run_once()

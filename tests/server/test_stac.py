@@ -94,7 +94,7 @@ def test_search_get(http: httpx.Client, params: dict[str, str], expected: set[st
     response = http.get("/stac/search", params={"collections": "sentinel-2-l2a", **params})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/geo+json"
-    assert ids(response.json()) == expected
+    assert ids(response.json()) & set(SCENES) == expected  # the demo season's scenes aside
 
 
 def test_search_post_pages_with_tokens(http: httpx.Client) -> None:
