@@ -106,6 +106,32 @@ def related_tables(catalogue: Catalogue, layer: Layer) -> list[dict[str, Any]]:
     return out
 
 
+def composite_members(catalogue: Catalogue) -> dict[str, list[str]]:
+    """Per theme, the layers drawn from one composite tile source (`/tiles/...?collections=`):
+    every layer with a style outside the basemap (the time slider's `datetime=` filters the
+    layers of a composite tile that have a time field)."""
+    out: dict[str, list[str]] = {}
+    for layer in catalogue:
+        if layer.has_geometry and layer.style and layer.id not in BASEMAP_LAYERS:
+            out.setdefault(layer.theme, []).append(layer.id)
+    return out
+
+
+def layer_source(
+    layer: Layer, base_url: str, composites: dict[str, list[str]]
+) -> tuple[str, str | None]:
+    """The MapLibre source id of a layer and its tile URL template (None: the basemap)."""
+    if layer.id in BASEMAP_LAYERS:
+        return "basemap", None
+    members = composites.get(layer.theme, [])
+    if layer.id in members:
+        return (
+            f"theme-{layer.theme}",
+            f"{base_url}/tiles/{TMS}/{{z}}/{{y}}/{{x}}?collections={','.join(members)}",
+        )
+    return f"layer-{layer.id}", f"{base_url}/collections/{layer.id}/tiles/{TMS}/{{z}}/{{y}}/{{x}}"
+
+
 def layer_config(
     layer: Layer,
     catalogue: Catalogue,
@@ -114,8 +140,7 @@ def layer_config(
     capabilities: Capabilities,
 ) -> dict[str, Any]:
     """One layer of the viewer's panel."""
-    in_basemap = layer.id in BASEMAP_LAYERS
-    source = "basemap" if in_basemap else f"layer-{layer.id}"
+    source, tiles = layer_source(layer, base_url, composite_members(catalogue))
     downloads = {
         "geojson": f"{base_url}/collections/{layer.id}/items?f=json",
         "csv": (
@@ -139,9 +164,7 @@ def layer_config(
         "minzoom": layer.zoom.min,
         "maxzoom": layer.zoom.max,
         "source": source,
-        "tiles": None
-        if in_basemap
-        else f"{base_url}/collections/{layer.id}/tiles/{TMS}/{{z}}/{{y}}/{{x}}",
+        "tiles": tiles,
         "style": style_layers(layer, source),
         "extrusion": extrusion(layer),
         "legend": layer_legend(layer),
