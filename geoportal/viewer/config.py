@@ -23,6 +23,8 @@ DEFAULT_VISIBLE = frozenset(
     {"country", "oblasts", "lakes", "rivers", "roads", "settlements", "buildings"}
 )
 KYRGYZSTAN_VIEW = {"center": [74.6, 41.4], "zoom": 6}
+POPUP_TITLES = {"hazard_zones": ["hazard_type", "hazard_level"]}
+"""Layers whose title field is a long text: the popup title joins these fields' labels."""
 
 
 @dataclass(frozen=True)
@@ -173,9 +175,17 @@ def layer_config(
         "visible": layer.id in DEFAULT_VISIBLE,
         "title_field": layer.title_field,
         "fields": [
-            {"name": f.name, "type": f.type, "title": trilingual(f.title)}
+            {
+                "name": f.name,
+                "type": f.type,
+                "title": trilingual(f.title),
+                "labels": {v: trilingual(label) for v, label in f.labels.items()}
+                if f.labels
+                else None,
+            }
             for f in layer.public_fields
         ],
+        "popup_title": POPUP_TITLES.get(layer.id),
         "time": time,
         "related": related_tables(catalogue, layer),
         "items": f"{base_url}/collections/{layer.id}/items",

@@ -10,20 +10,32 @@ import { readHashState, writeHashState } from "./state.js";
 import { renderDownloads } from "./downloads.js";
 import { renderTimeControl } from "./time.js";
 import { PlaceLabels } from "./labels.js";
+import { retryUrl, setupTileRetry } from "./retry.js";
 
 const TYPE_ORDER = { background: 0, fill: 1, "fill-extrusion": 2, line: 3, circle: 4, symbol: 5 };
 const PITCH_3D = 15;
 
-function buildStyle(config) {
+function buildStyle(config, basemap) {
+  const bounds = basemap.bounds;
   const sources = {
-    basemap: { type: "vector", url: config.basemap.tilejson },
+    basemap: {
+      type: "vector", tiles: basemap.tiles.map(retryUrl), minzoom: basemap.minzoom,
+      maxzoom: basemap.maxzoom, bounds, attribution: basemap.attribution,
+    },
   };
   const entries = [];
   config.layers.forEach((layer, order) => {
-    if (layer.tiles) {
+    const source = sources[layer.source];
+    if (layer.tiles && source) {  // a composite source of several layers (`collections=`)
+      source.minzoom = Math.min(source.minzoom, Math.max(0, layer.minzoom));
+      source.maxzoom = Math.max(source.maxzoom, layer.maxzoom);
+      if (layer.attribution && !source.attribution.includes(layer.attribution)) {
+        source.attribution = [source.attribution, layer.attribution].filter(Boolean).join("; ");
+      }
+    } else if (layer.tiles) {
       sources[layer.source] = {
-        type: "vector", tiles: [layer.tiles], minzoom: Math.max(0, layer.minzoom),
-        maxzoom: layer.maxzoom, attribution: layer.attribution,
+        type: "vector", tiles: [retryUrl(layer.tiles)], minzoom: Math.max(0, layer.minzoom),
+        maxzoom: layer.maxzoom, bounds, attribution: layer.attribution || "",
       };
     }
     for (const styleLayer of layer.style) entries.push({ order, styleLayer });
@@ -105,15 +117,47 @@ class Viewer {
 
   setDate(date) {
     this.date = date;
-    for (const layer of this.config.layers) {
-      if (layer.time && layer.tiles) this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
-    }
+    this.applyDate();
     this.saveState();
   }
 
-  tileUrl(layer) {
-    if (!this.date || !layer.time) return layer.tiles;
-    return `${layer.tiles}?datetime=${encodeURIComponent(`../${this.date}T23:59:59Z`)}`;
+  // The tile template of each source with layers filtered by time, with the date if one is set.
+  timedSources() {
+    const out = {};
+    for (const layer of this.config.layers) if (layer.time && layer.tiles) out[layer.source] = layer.tiles;
+    return out;
+  }
+
+  tileUrl(template) {
+    if (!this.date) return template;
+    const sep = template.includes("?") ? "&" : "?";
+    return `${template}${sep}datetime=${encodeURIComponent(`../${this.date}T23:59:59Z`)}`;
+  }
+
+  applyDate() {
+    for (const [source, template] of Object.entries(this.timedSources())) {
+      this.map.getSource(source).setTiles([retryUrl(this.tileUrl(template))]);
+    }
+  }
+
+  // Ask again for every tile (after tiles kept failing).
+  reloadTiles() {
+    for (const [id, source] of Object.entries(this.map.getStyle().sources)) {
+      if (source.type === "vector") this.map.getSource(id).setTiles(source.tiles);
+    }
+  }
+
+  tileTrouble(state) {
+    const notice = document.getElementById("notice");
+    if (state === "ok") {
+      if (notice.dataset.state === "retrying") notice.hidden = true;
+      return;
+    }
+    if (state === "retrying" && notice.dataset.state === "failed" && !notice.hidden) return;
+    notice.dataset.state = state;
+    notice.querySelector("span").textContent = t(state === "failed" ? "tilesFailed" : "tilesRetrying", this.lang);
+    notice.querySelector("button").hidden = state !== "failed";
+    notice.hidden = false;
   }
 
   // -- the map ------------------------------------------------------------------------
@@ -145,11 +189,12 @@ class Viewer {
     }
   }
 
-  start() {
+  start(basemap) {
     const view = this.config.view;
+    this.tileStats = setupTileRetry((state) => this.tileTrouble(state));
     this.map = new maplibregl.Map({
       container: "map",
-      style: buildStyle(this.config),
+      style: buildStyle(this.config, basemap),
       center: view.center,
       zoom: view.zoom,
       hash: "map",
@@ -159,10 +204,8 @@ class Viewer {
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
     this.map.addControl(new maplibregl.FullscreenControl(), "top-right");
     this.map.on("load", () => {
-      for (const layer of this.config.layers) {
-        if (layer.time && layer.tiles && this.date) this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
-        this.applyLayer(layer);
-      }
+      if (this.date) this.applyDate();
+      for (const layer of this.config.layers) this.applyLayer(layer);
       if (this.external) this.setExternalBasemap(true);
       this.saveState();
       updateZoomHints(document.getElementById("layers"), this.map.getZoom());
@@ -191,18 +234,42 @@ class Viewer {
     return this.map.queryRenderedFeatures(box, { layers });
   }
 
+  // Every feature under the pointer, once each (a feature drawn by several style layers or
+  // tiles is one), topmost first: the popup steps through them.
   identify(point, lngLat) {
-    const feature = this.featuresAt(point)[0];
-    if (!feature || feature.id === undefined) return;
-    const layer = this.styleOwner[feature.layer.id];
-    this.openPopup(layer, feature.id, feature.properties, lngLat);
+    const seen = new Set();
+    const hits = [];
+    for (const feature of this.featuresAt(point)) {
+      if (feature.id === undefined) continue;
+      const layer = this.styleOwner[feature.layer.id];
+      const key = `${layer.id}/${feature.id}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      hits.push({ layer, id: feature.id, properties: feature.properties });
+    }
+    if (hits.length) this.openPopup(hits[0].layer, hits[0].id, hits[0].properties, lngLat, hits, 0);
   }
 
-  openPopup(layer, featureId, properties, lngLat) {
+  stepper(hits, index, lngLat) {
+    if (!hits || hits.length < 2) return null;
+    const go = (step) => {
+      const next = (index + step + hits.length) % hits.length;
+      const hit = hits[next];
+      this.openPopup(hit.layer, hit.id, hit.properties, lngLat, hits, next);
+    };
+    return el("nav", { class: "popup-stepper", "aria-label": t("featureOf", this.lang) }, [
+      el("button", { type: "button", class: "popup-prev", "aria-label": t("previous", this.lang), text: "‹", onclick: () => go(-1) }),
+      el("span", { class: "popup-count", text: `${index + 1} / ${hits.length}` }),
+      el("button", { type: "button", class: "popup-next", "aria-label": t("next", this.lang), text: "›", onclick: () => go(1) }),
+    ]);
+  }
+
+  openPopup(layer, featureId, properties, lngLat, hits = null, index = 0) {
     if (this.popup) this.popup.remove();
     this.popup = new maplibregl.Popup({ maxWidth: "340px", focusAfterOpen: true })
       .setLngLat(lngLat).setHTML("").addTo(this.map);
-    popupContent(layer, featureId, properties, this, this.config).catch(() => {});
+    popupContent(layer, featureId, properties, this, this.config, this.stepper(hits, index, lngLat))
+      .catch(() => {});
   }
 
   showPopupContent(node) {
@@ -284,6 +351,11 @@ function setupChrome(viewer) {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && viewer.popup) viewer.popup.remove();
   });
+  const notice = document.getElementById("notice");
+  notice.querySelector("button").addEventListener("click", () => {
+    notice.hidden = true;
+    viewer.reloadTiles();
+  });
   document.getElementById("api-link").href = viewer.config.links.api;
   document.getElementById("catalogue-link").href = `${viewer.config.links.catalogue}?f=html`;
 }
@@ -296,7 +368,8 @@ async function main() {
   window.geoportalViewer = viewer;
   setupChrome(viewer);
   viewer.renderAll();
-  viewer.start();
+  const basemap = await (await fetch(config.basemap.tilejson)).json();
+  viewer.start(basemap);
   setupSearch(document.getElementById("search"), config, viewer);
 }
 
