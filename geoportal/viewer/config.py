@@ -14,6 +14,7 @@ from typing import Any
 from geoportal.catalogue.records import CATALOGUE_ID, THEME_TITLES
 from geoportal.viewer.legend import COLOR_PAINT, layer_legend
 from layers.catalogue import Catalogue
+from layers.geography import KYRGYZSTAN_BBOX_4326
 from layers.model import LANGUAGES, Layer, Trilingual
 from tiles.tilesets import BASEMAP_LAYERS
 
@@ -22,7 +23,8 @@ HEIGHT_FIELD = "height_m"
 DEFAULT_VISIBLE = frozenset(
     {"country", "oblasts", "lakes", "rivers", "roads", "settlements", "buildings"}
 )
-KYRGYZSTAN_VIEW = {"center": [74.6, 41.4], "zoom": 6}
+KYRGYZSTAN_VIEW = {"center": [74.6, 41.4], "zoom": 6, "bounds": list(KYRGYZSTAN_BBOX_4326)}
+"""The first view: the whole country (Talas and Batken included) framed on any screen."""
 POPUP_TITLES = {"hazard_zones": ["hazard_type", "hazard_level"]}
 """Layers whose title field is a long text: the popup title joins these fields' labels."""
 

@@ -12,6 +12,14 @@ import { renderTimeControl } from "./time.js";
 import { PlaceLabels } from "./labels.js";
 import { retryUrl, setupTileRetry } from "./retry.js";
 
+// Tooltips of MapLibre's buttons in the interface language.
+function mapLocale(lang) {
+  const keys = ["zoomIn", "zoomOut", "resetBearing", "fullscreen", "exitFullscreen", "toggleAttribution"];
+  const names = ["NavigationControl.ZoomIn", "NavigationControl.ZoomOut", "NavigationControl.ResetBearing",
+    "FullscreenControl.Enter", "FullscreenControl.Exit", "AttributionControl.ToggleAttribution"];
+  return Object.fromEntries(names.map((name, i) => [name, t(keys[i], lang)]));
+}
+
 const TYPE_ORDER = { background: 0, fill: 1, "fill-extrusion": 2, line: 3, circle: 4, symbol: 5 };
 const PITCH_3D = 15;
 
@@ -192,6 +200,7 @@ class Viewer {
   start(basemap) {
     const view = this.config.view;
     this.tileStats = setupTileRetry((state) => this.tileTrouble(state));
+    const firstVisit = !location.hash.includes("map=");  // read before the map writes it
     this.map = new maplibregl.Map({
       container: "map",
       style: buildStyle(this.config, basemap),
@@ -199,7 +208,13 @@ class Viewer {
       zoom: view.zoom,
       hash: "map",
       maxPitch: 70,
+      attributionControl: { compact: true },
+      locale: mapLocale(this.lang),
     });
+    if (firstVisit && view.bounds) {  // a first visit: the whole country
+      const [west, south, east, north] = view.bounds;
+      this.map.fitBounds([[west, south], [east, north]], { padding: 8, animate: false });
+    }
     this.map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
     this.map.addControl(new maplibregl.FullscreenControl(), "top-right");
@@ -217,7 +232,18 @@ class Viewer {
     this.map.on("moveend", () => { this.refreshPanels(); this.refreshLabels(); });
     this.map.on("idle", () => { if (!this.labelsDrawn) { this.labelsDrawn = true; this.refreshLabels(); } });
     this.map.on("zoomend", () => updateZoomHints(document.getElementById("layers"), this.map.getZoom()));
-    this.map.on("click", (event) => this.identify(event.point, event.lngLat));
+    this.map.on("click", (event) => {
+      if (window.matchMedia("(max-width: 700px)").matches) this.closePanel();  // a tap on the map
+      this.identify(event.point, event.lngLat);
+    });
+    this.map.once("idle", () => {  // phones: the attribution folded behind its (i) button
+      if (window.matchMedia("(max-width: 700px)").matches) {
+        for (const node of document.querySelectorAll(".maplibregl-ctrl-attrib")) {
+          node.classList.remove("maplibregl-compact-show");
+          node.removeAttribute("open");
+        }
+      }
+    });
     this.map.on("mousemove", (event) => {
       this.map.getCanvas().style.cursor = this.featuresAt(event.point).length ? "pointer" : "";
     });
@@ -318,9 +344,26 @@ class Viewer {
     renderTimeControl(document.getElementById("time"), this.config, this);
     if (this.map) {
       this.map.getCanvas().setAttribute("aria-label", t("map", this.lang));
+      this.translateControls();
       this.refreshPanels();
       this.refreshLabels();
     }
+  }
+
+  translateControls() {
+    const titles = { "zoom-in": "zoomIn", "zoom-out": "zoomOut", compass: "resetBearing",
+      fullscreen: "fullscreen", shrink: "exitFullscreen", "attrib-button": "toggleAttribution" };
+    for (const [cls, key] of Object.entries(titles)) {
+      for (const node of document.querySelectorAll(`.maplibregl-ctrl-${cls}`)) {
+        node.title = t(key, this.lang);
+        node.setAttribute("aria-label", t(key, this.lang));
+      }
+    }
+  }
+
+  closePanel() {
+    document.getElementById("sidebar").classList.add("closed");
+    document.getElementById("panel-toggle").setAttribute("aria-expanded", "false");
   }
 
   setLanguage(lang) {
