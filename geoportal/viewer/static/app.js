@@ -309,7 +309,9 @@ class Viewer {
     const center = [(minx + maxx) / 2, (miny + maxy) / 2];
     const minZoom = layer ? Math.max(layer.minzoom + 1, 10) : 12;
     if (maxx - minx < 1e-6 && maxy - miny < 1e-6) {
-      this.map.flyTo({ center, zoom: Math.max(minZoom, 15) });
+      // a town given as a point: the whole town (about 20 km across), not one street
+      const town = ["settlements", "oblasts", "rayons", "city_districts"].includes(result.collection);
+      this.map.flyTo({ center, zoom: town ? 11 : Math.max(minZoom, 15) });
     } else {
       const camera = this.map.cameraForBounds([[minx, miny], [maxx, maxy]], { padding: 60, maxZoom: 18 });
       this.map.flyTo({ ...camera, zoom: Math.max(camera.zoom, layer ? layer.minzoom : 0) });
