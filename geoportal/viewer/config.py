@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pyproj
+
 from geoportal.catalogue.records import CATALOGUE_ID, THEME_TITLES
 from geoportal.viewer.legend import COLOR_PAINT, layer_legend
 from layers.catalogue import Catalogue
@@ -44,6 +46,29 @@ class Capabilities:
     external_basemap: str | None = None
     """XYZ template of optional raster tiles under the layers (deployments with internet)."""
     external_attribution: str = ""
+
+
+KYRG06_ZONES = (7692, 7693, 7694, 7695, 7696)
+"""Kyrg-06 / zones 1-5 (EPSG), the national grid shown beside the pointer's WGS 84."""
+
+
+def grid_zones() -> list[dict[str, Any]]:
+    """The transverse Mercator parameters of the Kyrg-06 zones, from PROJ."""
+    zones = []
+    for code in KYRG06_ZONES:
+        crs = pyproj.CRS.from_epsg(code)
+        params = {p.name: p.value for p in crs.coordinate_operation.params}
+        zones.append(
+            {
+                "epsg": code,
+                "name": crs.name.replace(" / zone ", " z"),
+                "lon0": params["Longitude of natural origin"],
+                "k0": params["Scale factor at natural origin"],
+                "x0": params["False easting"],
+                "y0": params["False northing"],
+            }
+        )
+    return zones
 
 
 def trilingual(text: Trilingual | dict[str, str]) -> dict[str, str]:
@@ -223,6 +248,7 @@ def viewer_config(
         "languages": list(LANGUAGES),
         "default_language": default_language,
         "view": KYRGYZSTAN_VIEW,
+        "grid": grid_zones(),
         "basemap": {
             "tilejson": f"{base_url}/tiles/{TMS}/tilejson.json",
             "layers": [lid for lid in BASEMAP_LAYERS if lid in catalogue.ids],

@@ -11,6 +11,7 @@ import { renderDownloads } from "./downloads.js";
 import { renderTimeControl } from "./time.js";
 import { PlaceLabels } from "./labels.js";
 import { retryUrl, setupTileRetry } from "./retry.js";
+import { coordinateText } from "./coords.js";
 
 // Tooltips of MapLibre's buttons in the interface language.
 function mapLocale(lang) {
@@ -244,7 +245,9 @@ class Viewer {
         }
       }
     });
+    const coords = document.getElementById("coords");
     this.map.on("mousemove", (event) => {
+      coords.textContent = coordinateText(event.lngLat, this.config.grid);
       this.map.getCanvas().style.cursor = this.featuresAt(event.point).length ? "pointer" : "";
     });
     this.map.getCanvas().setAttribute("aria-label", t("map", this.lang));
