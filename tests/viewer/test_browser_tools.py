@@ -44,3 +44,23 @@ def test_pointer_coordinates_in_wgs84_and_kyrg06(
         assert int(shown[5]) == pytest.approx(northing, abs=1.01)
         record.screenshot(f"viewer-19-coordinates-{zone}")
         assert_clean(record)
+
+
+def test_share_copies_the_view_and_locate_me_goes_there(
+    browser: Any,  # noqa: F811
+    live_server: LiveServer,
+) -> None:
+    options = {
+        "permissions": ["clipboard-read", "clipboard-write", "geolocation"],
+        "geolocation": {"latitude": 40.52, "longitude": 72.8},  # Osh
+    }
+    with open_map(browser, live_server, "#map=9/42.5/74.5/0/0&layers=oblasts", **options) as r:
+        r.page.click("#share")
+        r.page.wait_for_function("() => document.getElementById('share').dataset.copied")
+        copied = r.page.evaluate("() => navigator.clipboard.readText()")
+        assert copied == r.page.evaluate("() => location.href") and "layers=oblasts" in copied
+        r.page.click(".maplibregl-ctrl-geolocate")
+        r.page.wait_for_function("""() => { const c = window.geoportalViewer.map.getCenter();
+            return Math.abs(c.lng - 72.8) < 0.01 && Math.abs(c.lat - 40.52) < 0.01; }""")
+        r.screenshot("viewer-20-locate-me")
+        assert_clean(r)

@@ -15,9 +15,10 @@ import { coordinateText } from "./coords.js";
 
 // Tooltips of MapLibre's buttons in the interface language.
 function mapLocale(lang) {
-  const keys = ["zoomIn", "zoomOut", "resetBearing", "fullscreen", "exitFullscreen", "toggleAttribution"];
+  const keys = ["zoomIn", "zoomOut", "resetBearing", "fullscreen", "exitFullscreen", "toggleAttribution", "locate"];
   const names = ["NavigationControl.ZoomIn", "NavigationControl.ZoomOut", "NavigationControl.ResetBearing",
-    "FullscreenControl.Enter", "FullscreenControl.Exit", "AttributionControl.ToggleAttribution"];
+    "FullscreenControl.Enter", "FullscreenControl.Exit", "AttributionControl.ToggleAttribution",
+    "GeolocateControl.FindMyLocation"];
   return Object.fromEntries(names.map((name, i) => [name, t(keys[i], lang)]));
 }
 
@@ -157,7 +158,18 @@ class Viewer {
   }
 
   tileTrouble(state) {
-    const notice = document.getElementById("notice");
+    const share = document.getElementById("share");
+  share.addEventListener("click", async () => {  // the URL holds the whole view
+    const url = location.href;
+    try {
+      if (navigator.clipboard) await navigator.clipboard.writeText(url);
+      else if (navigator.share) { await navigator.share({ url, title: document.title }); return; }
+      share.textContent = t("linkCopied", viewer.lang);
+      share.dataset.copied = url;
+      setTimeout(() => { share.textContent = t("share", viewer.lang); }, 2500);
+    } catch (error) { /* the person closed the share sheet or refused the clipboard */ }
+  });
+  const notice = document.getElementById("notice");
     if (state === "ok") {
       if (notice.dataset.state === "retrying") notice.hidden = true;
       return;
@@ -219,6 +231,9 @@ class Viewer {
     this.map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
     this.map.addControl(new maplibregl.FullscreenControl(), "top-right");
+    this.map.addControl(new maplibregl.GeolocateControl({
+      positionOptions: { enableHighAccuracy: true }, fitBoundsOptions: { maxZoom: 15 },
+    }), "top-right");
     this.map.on("load", () => {
       if (this.date) this.applyDate();
       for (const layer of this.config.layers) this.applyLayer(layer);
@@ -357,7 +372,8 @@ class Viewer {
 
   translateControls() {
     const titles = { "zoom-in": "zoomIn", "zoom-out": "zoomOut", compass: "resetBearing",
-      fullscreen: "fullscreen", shrink: "exitFullscreen", "attrib-button": "toggleAttribution" };
+      fullscreen: "fullscreen", shrink: "exitFullscreen", "attrib-button": "toggleAttribution",
+      geolocate: "locate" };
     for (const [cls, key] of Object.entries(titles)) {
       for (const node of document.querySelectorAll(`.maplibregl-ctrl-${cls}`)) {
         node.title = t(key, this.lang);
@@ -398,6 +414,17 @@ function setupChrome(viewer) {
   toggle.addEventListener("click", () => setOpen(sidebar.classList.contains("closed")));
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && viewer.popup) viewer.popup.remove();
+  });
+  const share = document.getElementById("share");
+  share.addEventListener("click", async () => {  // the URL holds the whole view
+    const url = location.href;
+    try {
+      if (navigator.clipboard) await navigator.clipboard.writeText(url);
+      else if (navigator.share) { await navigator.share({ url, title: document.title }); return; }
+      share.textContent = t("linkCopied", viewer.lang);
+      share.dataset.copied = url;
+      setTimeout(() => { share.textContent = t("share", viewer.lang); }, 2500);
+    } catch (error) { /* the person closed the share sheet or refused the clipboard */ }
   });
   const notice = document.getElementById("notice");
   notice.querySelector("button").addEventListener("click", () => {

@@ -57,6 +57,9 @@ const TEXTS = {
   tilesRetrying: { ky: "Сервер бош эмес: картанын айрым бөлүктөрү кайра жүктөлүүдө…", ru: "Сервер занят: часть карты загружается повторно…", en: "The server is busy: parts of the map are being loaded again…" },
   tilesFailed: { ky: "Картанын айрым бөлүктөрү жүктөлгөн жок", ru: "Часть карты не загрузилась", en: "Parts of the map could not be loaded" },
   retry: { ky: "Кайра аракет кылуу", ru: "Повторить", en: "Try again" },
+  share: { ky: "Бөлүшүү", ru: "Поделиться", en: "Share" },
+  linkCopied: { ky: "Шилтеме көчүрүлдү", ru: "Ссылка скопирована", en: "Link copied" },
+  locate: { ky: "Менин жайгашкан жерим", ru: "Моё местоположение", en: "My location" },
   language: { ky: "Тил", ru: "Язык", en: "Language" },
   zoomToSee: { ky: "көрүү үчүн жакындатыңыз", ru: "приблизьте, чтобы увидеть", en: "zoom in to see" },
 };
