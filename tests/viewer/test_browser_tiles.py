@@ -6,6 +6,7 @@ Retry-After). Headless Chromium with the network blocked, screenshots in var/tes
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -71,3 +72,34 @@ def test_fast_zoom_with_every_layer_on_draws_every_tile(
         assert any("/WebMercatorQuad/16/" in url for url in tiles)
         assert record.page.is_hidden("#notice")
         assert_clean(record)
+
+
+def test_a_refused_tile_is_asked_again_after_retry_after(
+    browser: object,  # noqa: F811
+    live_server: LiveServer,
+) -> None:
+    """Every basemap tile is refused twice (429, Retry-After: 1) before it is let through:
+    the viewer says the server is busy, asks again and draws every tile."""
+    refused: dict[str, int] = {}
+    with open_page(browser, live_server.url) as record:
+
+        def busy(route: Any) -> None:
+            url = route.request.url
+            if refused.get(url, 0) < 2:
+                refused[url] = refused.get(url, 0) + 1
+                route.fulfill(status=429, headers={"Retry-After": "1"}, body="busy")
+            else:
+                route.continue_()
+
+        record.page.route("**/tiles/WebMercatorQuad/*/*/*", busy)
+        record.page.goto(f"{live_server.url}/map#map=7/42.5/74.6/0/0&layers=country,oblasts")
+        record.page.wait_for_selector("#notice:not([hidden])", timeout=30_000)
+        assert "busy" in record.page.inner_text("#notice")
+        record.screenshot("viewer-21-tiles-retrying")
+        record.page.wait_for_selector("body[data-map-ready=true]", timeout=30_000)
+        wait_idle(record)
+        assert record.page.evaluate(NOT_DRAWN) == []
+        assert refused and all(count == 2 for count in refused.values())
+        record.page.wait_for_selector("#notice[hidden]", state="attached", timeout=10_000)
+        # the 429s of the test's own stand-in are the only console errors
+        assert all("429" in error for error in record.errors), record.errors
