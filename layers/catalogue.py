@@ -113,6 +113,7 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
     for layer in layers:
         for error in layer.policy_errors():
             raise InvalidDeclarationError(error)
+    _check_labels(layers)
     seen: dict[object, str] = {}
     restricted = [r for r in (lyr.restricted_layer for lyr in layers) if r is not None]
     for key, owner in (
@@ -134,3 +135,22 @@ def load_catalogue(directory: Path | None = None) -> Catalogue:
                 )
         declared.add(layer.id)
     return Catalogue(layers=tuple(layers), rasters=tuple(rasters))
+
+
+def _check_labels(layers: list[Layer]) -> None:
+    """Every allowed value of a closed list reads in Kyrgyz, Russian and English (the viewer
+    shows the labels, never the stored code).
+
+    Raises:
+        InvalidDeclarationError: naming the layer, the field and the unlabelled values.
+    """
+    for layer in layers:
+        restricted = layer.restricted_layer
+        fields = [*layer.fields, *(restricted.fields if restricted is not None else [])]
+        for layer_field in fields:
+            missing = layer_field.unlabelled_values
+            if missing:
+                raise InvalidDeclarationError(
+                    f"layer {layer.id}: field {layer_field.name!r} has allowed values without "
+                    f"ky/ru/en labels (add them under `labels:`): {', '.join(missing)}"
+                )

@@ -102,10 +102,30 @@ class LayerField(_Frozen):
     minimum: float | None = None
     maximum: float | None = None
     enum: list[str] | None = None
+    labels: dict[str, Trilingual] | None = None
+    """What each allowed value (`enum`) reads as in Kyrgyz, Russian and English."""
     public: bool = True
     source: str | ValueSource | None = None
     references: Identifier | None = None
     """Id of another layer whose `id` this field holds (a foreign key)."""
+
+    @model_validator(mode="after")
+    def _labels_name_allowed_values(self) -> LayerField:
+        if self.enum is None:
+            if self.labels is not None:
+                raise ValueError(f"field {self.name}: labels without enum")
+            return self
+        unknown = [value for value in self.labels or {} if value not in self.enum]
+        if unknown:
+            raise ValueError(
+                f"field {self.name}: labels of values not in enum: {', '.join(unknown)}"
+            )
+        return self
+
+    @property
+    def unlabelled_values(self) -> list[str]:
+        """Allowed values without a ky/ru/en label (a declaration must label them all)."""
+        return [value for value in self.enum or [] if value not in (self.labels or {})]
 
     @property
     def sql_type(self) -> str:

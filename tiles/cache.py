@@ -49,6 +49,13 @@ class TileKey:
     """Empty for the unfiltered tile; otherwise a digest of the filter."""
 
     @property
+    def on_disk(self) -> bool:
+        """Unfiltered tiles of collections and the basemap go to disk; filtered and
+        composite tiles (`composite/...`, known to a process only once asked for, so a
+        restarted process could not invalidate them) stay in memory."""
+        return not self.variant and not self.tileset.startswith("composite/")
+
+    @property
     def coord(self) -> TileCoord:
         """The tile's coordinate."""
         return TileCoord(self.z, self.x, self.y)
@@ -238,7 +245,7 @@ class TileCache:
         tile = self.memory.get(key)
         if tile is not None:
             return tile, "memory"
-        if self.disk is not None and not key.variant:
+        if self.disk is not None and key.on_disk:
             data = self.disk.get(key)
             if data is not None:
                 tile = CachedTile(data, etag_of(data))
@@ -264,7 +271,7 @@ class TileCache:
         if self.is_stale(key, since):
             return tile
         self.memory.put(key, tile)
-        if self.disk is not None and not key.variant:
+        if self.disk is not None and key.on_disk:
             self.disk.put(key, data)
         return tile
 

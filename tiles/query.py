@@ -43,6 +43,13 @@ class TileFilter:
     where: sql.Composable
     params: Mapping[str, Any]
     variant: str
+    layers: Mapping[str, sql.Composable] | None = None
+    """Of a multi-layer (composite) tile: the fragment per layer id (a layer not named is
+    not filtered); `where` is then unused."""
+
+    def where_of(self, layer_id: str) -> sql.Composable | None:
+        """The fragment applying to layer `layer_id`, or None."""
+        return self.where if self.layers is None else self.layers.get(layer_id)
 
 
 @dataclass
@@ -232,8 +239,9 @@ def where_sql(
         conds.append(
             sql.SQL("({} >= {} OR {} >= {})").format(width, p["min_width"], height, p["min_height"])
         )
-    if tile_filter is not None:
-        conds.append(sql.SQL("({})").format(tile_filter.where))
+    where = tile_filter.where_of(layer.id) if tile_filter is not None else None
+    if where is not None:
+        conds.append(sql.SQL("({})").format(where))
     return sql.SQL(" AND ").join(conds)
 
 
@@ -352,7 +360,8 @@ def build_tile_query(
     """The statement (and its parameters) returning the tile's MVT bytes in one row.
 
     Returns None when no layer of the tileset is drawn at this zoom (the tile is empty
-    without asking the database). `tile_filter` applies to single-layer tilesets.
+    without asking the database). `tile_filter` applies to single-layer tilesets, or per
+    layer (`TileFilter.layers`) to composite ones.
     """
     zoom = tms.web_mercator_zoom(tile.z)
     drawn = [

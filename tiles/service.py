@@ -190,7 +190,7 @@ class TileService:
         Raises the same request errors as `get_tile`.
         """
         self.resolve(tileset, tms_id, z, x, y)
-        if tile_filter is not None and not tileset.is_collection:
+        if tile_filter is not None and tile_filter.layers is None and not tileset.is_collection:
             raise InvalidTileRequestError(
                 f"filter and datetime apply to collection tiles, not to the {tileset.id} tileset"
             )

@@ -49,8 +49,8 @@ class TileSettings(BaseModel):
         description="Tiles one download renders at once (tile pool connections).",
     )
     max_age_s: int = Field(
-        default=0,
+        default=60,
         ge=0,
-        description="Cache-Control max-age for clients; "
-        "0: clients revalidate every time (ETag, 304).",
+        description="Cache-Control max-age for clients and CDNs (then they revalidate with the "
+        "ETag: an edit shows within this time); 0: clients revalidate every time.",
     )

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from layers.model import Layer
 from tiles.errors import TilesetNotFoundError
@@ -22,6 +22,9 @@ BASEMAP_LAYERS: tuple[str, ...] = (
     "settlements",
 )
 """Layers of the national basemap, bottom to top; those not declared are left out."""
+COMPOSITE_PREFIX = "composite/"
+MAX_COMPOSITE_LAYERS = 32
+"""Most collections one composite tile (`/tiles/{tms}/...?collections=`) may combine."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +72,8 @@ class TilesetRegistry:
 
     collections: Mapping[str, Tileset]
     basemap: Tileset | None
+    composites: dict[str, Tileset] = field(default_factory=dict, compare=False)
+    """Composite tilesets asked for so far (`collections=`), kept for invalidation."""
 
     def collection(self, collection_id: str) -> Tileset:
         """The tileset of collection `collection_id`.
@@ -94,9 +99,34 @@ class TilesetRegistry:
             raise TilesetNotFoundError("no basemap: none of its layers is declared")
         return self.basemap
 
+    def composite(self, collection_ids: Iterable[str]) -> Tileset:
+        """The tileset of several collections in one tile (OGC API Tiles' `collections=`),
+        the same for any order or repetition of the ids.
+
+        Raises:
+            TilesetNotFoundError: no id, too many, or an id without vector tiles.
+        """
+        ids = sorted({i.strip() for i in collection_ids if i.strip()})
+        if not ids or len(ids) > MAX_COMPOSITE_LAYERS:
+            raise TilesetNotFoundError(
+                f"collections= takes 1 to {MAX_COMPOSITE_LAYERS} collection ids, got {len(ids)}"
+            )
+        key = COMPOSITE_PREFIX + "+".join(ids)
+        found = self.composites.get(key)
+        if found is None:
+            layers = tuple(item for i in ids for item in self.collection(i).layers)
+            found = Tileset(id=",".join(ids), key=key, layers=layers, is_collection=False)
+            if len(self.composites) < 10_000:
+                self.composites[key] = found
+        return found
+
     def all(self) -> list[Tileset]:
-        """Every tileset."""
-        return [*self.collections.values(), *([self.basemap] if self.basemap else [])]
+        """Every tileset (composites asked for so far included)."""
+        return [
+            *self.collections.values(),
+            *([self.basemap] if self.basemap else []),
+            *list(self.composites.values()),
+        ]
 
     def tables(self) -> set[tuple[str, str]]:
         """(schema, table) of every layer drawn by a tileset."""

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from psycopg import sql
@@ -106,6 +107,28 @@ def compile_tile_filter(
         where=sql.SQL(" AND ").join(conds),
         params=dict(params.values),
         variant=filter_variant(filter_text, filter_lang, datetime_text),
+    )
+
+
+@maps_engine_errors("tiles")
+def compile_composite_datetime(layers: Sequence[Layer], datetime_text: str) -> TileFilter:
+    """`datetime` on a composite tile: each layer with a time field filtered on it, the
+    others drawn whole (one parameter collector, so the names never collide).
+
+    Raises:
+        ProviderInvalidQueryError: a malformed datetime (a 400).
+    """
+    params = Params()
+    by_layer: dict[str, sql.Composable] = {}
+    for layer in layers:
+        cond = datetime_sql(layer, params, datetime_text)
+        if cond is not None:
+            by_layer[layer.id] = cond
+    return TileFilter(
+        where=sql.SQL("TRUE"),
+        params=dict(params.values),
+        variant=filter_variant(None, None, datetime_text),
+        layers=by_layer,
     )
 
 

@@ -13,6 +13,7 @@ Paths (OGC API Tiles, docs/tiles.md; z / y / x = tileMatrix / tileRow / tileCol)
     /collections/{collectionId}/tiles/{tileMatrixSetId}/style.json      MapLibre style
     /collections/{collectionId}/tiles/{tileMatrixSetId}/{z}/{y}/{x}     a tile
     /tiles, /tiles/{tileMatrixSetId}[/tilejson.json|/style.json|/{z}/{y}/{x}]   the basemap
+    /tiles/{tileMatrixSetId}/{z}/{y}/{x}?collections=a,b    several collections in one tile
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from starlette.routing import BaseRoute, Route
 from geoportal.db.database import Database
 from geoportal.db.pools import PoolGetter
 from geoportal.errors import exception_response
-from geoportal.providers.tiles import compile_tile_filter
+from geoportal.providers.tiles import compile_composite_datetime, compile_tile_filter
 from geoportal.server.disconnect import respond_unless_disconnected
 from geoportal.settings import Settings
 from geoportal.tile_exports import download_url
@@ -51,7 +52,7 @@ from tiles.query import TileFilter
 from tiles.service import RenderedTile, TileService, readable_tables
 from tiles.settings import TileSettings
 from tiles.tilematrix import SUPPORTED_TMS, get_tile_matrix_set
-from tiles.tilesets import Tileset, TilesetRegistry, build_registry
+from tiles.tilesets import COMPOSITE_PREFIX, Tileset, TilesetRegistry, build_registry
 from tiles.types import BBox
 
 log = logging.getLogger(__name__)
@@ -134,13 +135,15 @@ class TileServer:
         return {"ETag": etag, "Cache-Control": control, "X-Tile-Cache": source}
 
     def tileset_of(self, request: Request) -> Tileset:
-        """The collection's tileset, or the basemap for `/tiles/...`."""
+        """The collection's tileset; for `/tiles/...` the collections named by
+        `collections=` in one tile (OGC API Tiles), else the basemap."""
         collection = request.path_params.get("collectionId")
-        return (
-            self.registry.collection(collection)
-            if collection is not None
-            else self.registry.get_basemap()
-        )
+        if collection is not None:
+            return self.registry.collection(collection)
+        named = request.query_params.get("collections")
+        if named is not None:
+            return self.registry.composite(named.split(","))
+        return self.registry.get_basemap()
 
     # -- handlers ------------------------------------------------------------------------
     async def tilesets(self, request: Request) -> Response:
@@ -240,8 +243,13 @@ class TileServer:
         if not any(q.get(name) for name in ("filter", "datetime")):
             return None
         if not tileset.is_collection:
+            if tileset.key.startswith(COMPOSITE_PREFIX) and not q.get("filter"):
+                return compile_composite_datetime(
+                    [item.layer for item in tileset.layers], q["datetime"]
+                )
             raise InvalidTileRequestError(
-                "filter and datetime apply to collection tiles, not to the basemap"
+                "filter and datetime apply to collection tiles, not to the basemap "
+                "(datetime: also to several collections with collections=)"
             )
         return compile_tile_filter(
             tileset.layers[0].layer,

@@ -11,10 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import pyproj
+
 from exports.formats import FORMATS
 from geoportal.catalogue.records import CATALOGUE_ID, THEME_TITLES
 from geoportal.viewer.legend import COLOR_PAINT, layer_legend
 from layers.catalogue import Catalogue
+from layers.geography import KYRGYZSTAN_BBOX_4326
 from layers.model import LANGUAGES, Layer, Trilingual
 from tiles.tilesets import BASEMAP_LAYERS
 
@@ -23,7 +26,10 @@ HEIGHT_FIELD = "height_m"
 DEFAULT_VISIBLE = frozenset(
     {"country", "oblasts", "lakes", "rivers", "roads", "settlements", "buildings"}
 )
-KYRGYZSTAN_VIEW = {"center": [74.6, 41.4], "zoom": 6}
+KYRGYZSTAN_VIEW = {"center": [74.6, 41.4], "zoom": 6, "bounds": list(KYRGYZSTAN_BBOX_4326)}
+"""The first view: the whole country (Talas and Batken included) framed on any screen."""
+POPUP_TITLES = {"hazard_zones": ["hazard_type", "hazard_level"]}
+"""Layers whose title field is a long text: the popup title joins these fields' labels."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,29 @@ class Capabilities:
     external_basemap: str | None = None
     """XYZ template of optional raster tiles under the layers (deployments with internet)."""
     external_attribution: str = ""
+
+
+KYRG06_ZONES = (7692, 7693, 7694, 7695, 7696)
+"""Kyrg-06 / zones 1-5 (EPSG), the national grid shown beside the pointer's WGS 84."""
+
+
+def grid_zones() -> list[dict[str, Any]]:
+    """The transverse Mercator parameters of the Kyrg-06 zones, from PROJ."""
+    zones = []
+    for code in KYRG06_ZONES:
+        crs = pyproj.CRS.from_epsg(code)
+        params = {p.name: p.value for p in crs.coordinate_operation.params}
+        zones.append(
+            {
+                "epsg": code,
+                "name": crs.name.replace(" / zone ", " z"),
+                "lon0": params["Longitude of natural origin"],
+                "k0": params["Scale factor at natural origin"],
+                "x0": params["False easting"],
+                "y0": params["False northing"],
+            }
+        )
+    return zones
 
 
 def trilingual(text: Trilingual | dict[str, str]) -> dict[str, str]:
@@ -109,6 +138,32 @@ def related_tables(catalogue: Catalogue, layer: Layer) -> list[dict[str, Any]]:
     return out
 
 
+def composite_members(catalogue: Catalogue) -> dict[str, list[str]]:
+    """Per theme, the layers drawn from one composite tile source (`/tiles/...?collections=`):
+    every layer with a style outside the basemap (the time slider's `datetime=` filters the
+    layers of a composite tile that have a time field)."""
+    out: dict[str, list[str]] = {}
+    for layer in catalogue:
+        if layer.has_geometry and layer.style and layer.id not in BASEMAP_LAYERS:
+            out.setdefault(layer.theme, []).append(layer.id)
+    return out
+
+
+def layer_source(
+    layer: Layer, base_url: str, composites: dict[str, list[str]]
+) -> tuple[str, str | None]:
+    """The MapLibre source id of a layer and its tile URL template (None: the basemap)."""
+    if layer.id in BASEMAP_LAYERS:
+        return "basemap", None
+    members = composites.get(layer.theme, [])
+    if layer.id in members:
+        return (
+            f"theme-{layer.theme}",
+            f"{base_url}/tiles/{TMS}/{{z}}/{{y}}/{{x}}?collections={','.join(members)}",
+        )
+    return f"layer-{layer.id}", f"{base_url}/collections/{layer.id}/tiles/{TMS}/{{z}}/{{y}}/{{x}}"
+
+
 def layer_config(
     layer: Layer,
     catalogue: Catalogue,
@@ -117,8 +172,7 @@ def layer_config(
     capabilities: Capabilities,
 ) -> dict[str, Any]:
     """One layer of the viewer's panel."""
-    in_basemap = layer.id in BASEMAP_LAYERS
-    source = "basemap" if in_basemap else f"layer-{layer.id}"
+    source, tiles = layer_source(layer, base_url, composite_members(catalogue))
     downloads = {
         "geojson": f"{base_url}/collections/{layer.id}/items?f=json",
         "csv": (
@@ -142,9 +196,7 @@ def layer_config(
         "minzoom": layer.zoom.min,
         "maxzoom": layer.zoom.max,
         "source": source,
-        "tiles": None
-        if in_basemap
-        else f"{base_url}/collections/{layer.id}/tiles/{TMS}/{{z}}/{{y}}/{{x}}",
+        "tiles": tiles,
         "style": style_layers(layer, source),
         "extrusion": extrusion(layer),
         "legend": layer_legend(layer),
@@ -153,9 +205,17 @@ def layer_config(
         "visible": layer.id in DEFAULT_VISIBLE,
         "title_field": layer.title_field,
         "fields": [
-            {"name": f.name, "type": f.type, "title": trilingual(f.title)}
+            {
+                "name": f.name,
+                "type": f.type,
+                "title": trilingual(f.title),
+                "labels": {v: trilingual(label) for v, label in f.labels.items()}
+                if f.labels
+                else None,
+            }
             for f in layer.public_fields
         ],
+        "popup_title": POPUP_TITLES.get(layer.id),
         "time": time,
         "related": related_tables(catalogue, layer),
         "items": f"{base_url}/collections/{layer.id}/items",
@@ -191,6 +251,7 @@ def viewer_config(
         "languages": list(LANGUAGES),
         "default_language": default_language,
         "view": KYRGYZSTAN_VIEW,
+        "grid": grid_zones(),
         "basemap": {
             "tilejson": f"{base_url}/tiles/{TMS}/tilejson.json",
             "layers": [lid for lid in BASEMAP_LAYERS if lid in catalogue.ids],

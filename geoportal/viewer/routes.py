@@ -40,6 +40,7 @@ from layers.model import LANGUAGES
 log = logging.getLogger(__name__)
 
 STATIC_DIR = Path(__file__).parent / "static"
+FAVICON = STATIC_DIR / "favicon.svg"
 PMTILES_PATH = "/downloads/pmtiles"
 GEOPACKAGE_PATH = "/downloads/geopackage"
 EXPORTS_PATH = "/downloads/{format}"
@@ -128,6 +129,14 @@ class Viewer:
         html = (STATIC_DIR / "index.html").read_text("utf-8").replace("%PREFIX%", self.prefix)
         return HTMLResponse(html, headers={"Cache-Control": "no-cache"})
 
+    async def favicon(self, request: Request) -> Response:
+        """`/favicon.ico`: the portal's icon (SVG, which browsers accept at this path)."""
+        return Response(
+            FAVICON.read_bytes(),
+            media_type="image/svg+xml",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
+
     async def config(self, request: Request) -> Response:
         """`/map/config.json`: everything the viewer knows about the layers."""
         if self._config is None:
@@ -199,6 +208,7 @@ class Viewer:
             Route("/map", self.page, methods=["GET"]),
             Route("/map/", self.page, methods=["GET"]),
             Route("/map/config.json", self.config, methods=["GET"]),
+            Route("/favicon.ico", self.favicon, methods=["GET"]),
             Mount("/map/static", app=StaticFiles(directory=STATIC_DIR)),
             Mount("/map/vendor", app=StaticFiles(directory=self.vendor_dir, check_dir=False)),
             Route("/collections/{collectionId}/preview", self.layer_preview, methods=["GET"]),

@@ -274,3 +274,28 @@ def test_restricted_tables_are_declared_apart(catalogue: Catalogue) -> None:
         assert table.id not in catalogue.ids  # never a collection
     for layer in catalogue:
         assert all(f.public for f in layer.fields), layer.id
+
+
+def test_every_allowed_value_is_labelled_in_three_languages(catalogue):
+    for layer in catalogue:
+        for layer_field in layer.fields:
+            for value in layer_field.enum or []:
+                label = layer_field.labels[value]
+                assert label.ky and label.ru and label.en, (layer.id, layer_field.name, value)
+
+
+def test_an_unlabelled_allowed_value_is_rejected(tmp_path):
+    document = _base_document()
+    peak_type = next(f for f in _peaks(document)["fields"] if f["name"] == "peak_type")
+    del peak_type["labels"]["spot_elevation"]
+    with pytest.raises(InvalidDeclarationError, match="peaks") as info:
+        load_catalogue(_write(tmp_path, document))
+    assert "peak_type" in str(info.value) and "spot_elevation" in str(info.value)
+
+
+def test_a_label_of_a_value_not_allowed_is_rejected(tmp_path):
+    document = _base_document()
+    peak_type = next(f for f in _peaks(document)["fields"] if f["name"] == "peak_type")
+    peak_type["labels"]["volcano"] = {"ky": "вулкан", "ru": "вулкан", "en": "volcano"}
+    with pytest.raises(InvalidDeclarationError, match="volcano"):
+        load_catalogue(_write(tmp_path, document))

@@ -54,10 +54,20 @@ def test_styles_come_from_the_declarations(config: dict, catalogue: Catalogue) -
         assert all(s["source-layer"] == layer["id"] for s in layer["style"])
         if layer["source"] == "basemap":
             assert layer["tiles"] is None
-        else:
-            assert layer["tiles"] == (
-                f"{BASE}/collections/{layer['id']}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
-            )
+        else:  # one composite source per theme: `collections=` names this layer
+            assert layer["source"] == f"theme-{layer['theme']}"
+            template, _, named = layer["tiles"].partition("?collections=")
+            assert template == f"{BASE}/tiles/WebMercatorQuad/{{z}}/{{y}}/{{x}}"
+            assert layer["id"] in named.split(",")
+
+
+def test_composite_sources_cut_the_tile_requests_per_view(config: dict) -> None:
+    sources = {layer["source"] for layer in config["layers"]}
+    themes = {layer["theme"] for layer in config["layers"]}
+    assert sources <= {"basemap"} | {f"theme-{theme}" for theme in themes}, sources
+    shared = [layer for layer in config["layers"] if layer["source"] == "theme-irrigation"]
+    assert {layer["id"] for layer in shared} >= {"irrigation_canals", "water_user_associations"}
+    assert len({layer["tiles"] for layer in shared}) == 1
 
 
 def test_buildings_extrude_by_height_and_sensors_have_readings(config: dict) -> None:

@@ -46,6 +46,10 @@ def test_config_lists_layers_of_the_server(client: httpx.Client, live_server: Li
     assert layers["irrigation_sensors"]["time"]["begin"].endswith("Z")
     tile = layers["hazard_zones"]["tiles"].format(z=6, y=23, x=44)
     assert client.get(tile).status_code in (200, 204)
+    composite = layers["irrigation_canals"]["tiles"].format(z=9, y=188, x=360)
+    answer = client.get(composite)
+    assert answer.status_code in (200, 204), answer.text
+    assert answer.headers["cache-control"] == "public, max-age=60" and answer.headers["etag"]
     assert client.get(layers["settlements"]["record"]).status_code == 200
 
 

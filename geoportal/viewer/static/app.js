@@ -10,26 +10,48 @@ import { readHashState, writeHashState } from "./state.js";
 import { renderDownloads } from "./downloads.js";
 import { renderTimeControl } from "./time.js";
 import { PlaceLabels } from "./labels.js";
+import { retryUrl, setupTileRetry } from "./retry.js";
+import { coordinateText } from "./coords.js";
+
+// Tooltips of MapLibre's buttons in the interface language.
+function mapLocale(lang) {
+  const keys = ["zoomIn", "zoomOut", "resetBearing", "fullscreen", "exitFullscreen", "toggleAttribution", "locate"];
+  const names = ["NavigationControl.ZoomIn", "NavigationControl.ZoomOut", "NavigationControl.ResetBearing",
+    "FullscreenControl.Enter", "FullscreenControl.Exit", "AttributionControl.ToggleAttribution",
+    "GeolocateControl.FindMyLocation"];
+  return Object.fromEntries(names.map((name, i) => [name, t(keys[i], lang)]));
+}
 
 const TYPE_ORDER = { background: 0, fill: 1, raster: 1.5, "fill-extrusion": 2, line: 3, circle: 4, symbol: 5 };
 const PITCH_3D = 15;
 
-function buildStyle(config) {
+function buildStyle(config, basemap) {
+  const bounds = basemap.bounds;
   const sources = {
-    basemap: { type: "vector", url: config.basemap.tilejson },
+    basemap: {
+      type: "vector", tiles: basemap.tiles.map(retryUrl), minzoom: basemap.minzoom,
+      maxzoom: basemap.maxzoom, bounds, attribution: basemap.attribution,
+    },
   };
   const entries = [];
   config.layers.forEach((layer, order) => {
     if (layer.raster_tiles) {  // a raster product of the image bank (PNG map tiles)
       sources[layer.source] = {
-        type: "raster", tiles: [layer.raster_tiles], tileSize: 256, minzoom: layer.minzoom,
-        maxzoom: layer.maxzoom, attribution: layer.attribution,
+        type: "raster", tiles: [retryUrl(layer.raster_tiles)], tileSize: 256, minzoom: layer.minzoom,
+        maxzoom: layer.maxzoom, attribution: layer.attribution || "",
       };
     }
-    if (layer.tiles) {
+    const source = sources[layer.source];
+    if (layer.tiles && source) {  // a composite source of several layers (`collections=`)
+      source.minzoom = Math.min(source.minzoom, Math.max(0, layer.minzoom));
+      source.maxzoom = Math.max(source.maxzoom, layer.maxzoom);
+      if (layer.attribution && !source.attribution.includes(layer.attribution)) {
+        source.attribution = [source.attribution, layer.attribution].filter(Boolean).join("; ");
+      }
+    } else if (layer.tiles) {
       sources[layer.source] = {
-        type: "vector", tiles: [layer.tiles], minzoom: Math.max(0, layer.minzoom),
-        maxzoom: layer.maxzoom, attribution: layer.attribution,
+        type: "vector", tiles: [retryUrl(layer.tiles)], minzoom: Math.max(0, layer.minzoom),
+        maxzoom: layer.maxzoom, bounds, attribution: layer.attribution || "",
       };
     }
     for (const styleLayer of layer.style) entries.push({ order, styleLayer });
@@ -112,18 +134,60 @@ class Viewer {
   setDate(date) {
     this.date = date;
     this.refreshPanels();
-    for (const layer of this.config.layers) {
-      if (layer.time && (layer.tiles || layer.raster_tiles)) {
-        this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
-      }
-    }
+    this.applyDate();
     this.saveState();
   }
 
-  tileUrl(layer) {
-    const tiles = layer.tiles || layer.raster_tiles;
-    if (!this.date || !layer.time) return tiles;
-    return `${tiles}?datetime=${encodeURIComponent(`../${this.date}T23:59:59Z`)}`;
+  // The tile template of each source with layers filtered by time, with the date if one is set.
+  timedSources() {
+    const out = {};
+    for (const layer of this.config.layers) {
+      if (layer.time && (layer.tiles || layer.raster_tiles)) out[layer.source] = layer.tiles || layer.raster_tiles;
+    }
+    return out;
+  }
+
+  tileUrl(template) {
+    if (!this.date) return template;
+    const sep = template.includes("?") ? "&" : "?";
+    return `${template}${sep}datetime=${encodeURIComponent(`../${this.date}T23:59:59Z`)}`;
+  }
+
+  applyDate() {
+    for (const [source, template] of Object.entries(this.timedSources())) {
+      this.map.getSource(source).setTiles([retryUrl(this.tileUrl(template))]);
+    }
+  }
+
+  // Ask again for every tile (after tiles kept failing).
+  reloadTiles() {
+    for (const [id, source] of Object.entries(this.map.getStyle().sources)) {
+      if (source.type === "vector" || source.type === "raster") this.map.getSource(id).setTiles(source.tiles);
+    }
+  }
+
+  tileTrouble(state) {
+    const share = document.getElementById("share");
+  share.addEventListener("click", async () => {  // the URL holds the whole view
+    const url = location.href;
+    try {
+      if (navigator.clipboard) await navigator.clipboard.writeText(url);
+      else if (navigator.share) { await navigator.share({ url, title: document.title }); return; }
+      share.textContent = t("linkCopied", viewer.lang);
+      share.dataset.copied = url;
+      setTimeout(() => { share.textContent = t("share", viewer.lang); }, 2500);
+    } catch (error) { /* the person closed the share sheet or refused the clipboard */ }
+  });
+  const notice = document.getElementById("notice");
+    if (state === "ok") {
+      if (notice.dataset.state === "retrying") notice.hidden = true;
+      return;
+    }
+    if (state === "retrying" && notice.dataset.state === "failed" && !notice.hidden) return;
+    notice.dataset.state = state;
+    notice.querySelector("span").textContent = t(state === "failed" ? "tilesFailed" : "tilesRetrying", this.lang);
+    notice.querySelector("button").hidden = state !== "failed";
+    notice.hidden = false;
   }
 
   // -- the map ------------------------------------------------------------------------
@@ -155,24 +219,33 @@ class Viewer {
     }
   }
 
-  start() {
+  start(basemap) {
     const view = this.config.view;
+    this.tileStats = setupTileRetry((state) => this.tileTrouble(state));
+    const firstVisit = !location.hash.includes("map=");  // read before the map writes it
     this.map = new maplibregl.Map({
       container: "map",
-      style: buildStyle(this.config),
+      style: buildStyle(this.config, basemap),
       center: view.center,
       zoom: view.zoom,
       hash: "map",
       maxPitch: 70,
+      attributionControl: { compact: true },
+      locale: mapLocale(this.lang),
     });
+    if (firstVisit && view.bounds) {  // a first visit: the whole country
+      const [west, south, east, north] = view.bounds;
+      this.map.fitBounds([[west, south], [east, north]], { padding: 8, animate: false });
+    }
     this.map.addControl(new maplibregl.NavigationControl({ visualizePitch: true }), "top-right");
     this.map.addControl(new maplibregl.ScaleControl({ unit: "metric" }), "bottom-left");
     this.map.addControl(new maplibregl.FullscreenControl(), "top-right");
+    this.map.addControl(new maplibregl.GeolocateControl({
+      positionOptions: { enableHighAccuracy: true }, fitBoundsOptions: { maxZoom: 15 },
+    }), "top-right");
     this.map.on("load", () => {
-      for (const layer of this.config.layers) {
-        if (layer.time && (layer.tiles || layer.raster_tiles) && this.date) this.map.getSource(layer.source).setTiles([this.tileUrl(layer)]);
-        this.applyLayer(layer);
-      }
+      if (this.date) this.applyDate();
+      for (const layer of this.config.layers) this.applyLayer(layer);
       if (this.external) this.setExternalBasemap(true);
       this.saveState();
       updateZoomHints(document.getElementById("layers"), this.map.getZoom());
@@ -184,8 +257,21 @@ class Viewer {
     this.map.on("moveend", () => { this.refreshPanels(); this.refreshLabels(); });
     this.map.on("idle", () => { if (!this.labelsDrawn) { this.labelsDrawn = true; this.refreshLabels(); } });
     this.map.on("zoomend", () => updateZoomHints(document.getElementById("layers"), this.map.getZoom()));
-    this.map.on("click", (event) => this.identify(event.point, event.lngLat));
+    this.map.on("click", (event) => {
+      if (window.matchMedia("(max-width: 700px)").matches) this.closePanel();  // a tap on the map
+      this.identify(event.point, event.lngLat);
+    });
+    this.map.once("idle", () => {  // phones: the attribution folded behind its (i) button
+      if (window.matchMedia("(max-width: 700px)").matches) {
+        for (const node of document.querySelectorAll(".maplibregl-ctrl-attrib")) {
+          node.classList.remove("maplibregl-compact-show");
+          node.removeAttribute("open");
+        }
+      }
+    });
+    const coords = document.getElementById("coords");
     this.map.on("mousemove", (event) => {
+      coords.textContent = coordinateText(event.lngLat, this.config.grid);
       this.map.getCanvas().style.cursor = this.featuresAt(event.point).length ? "pointer" : "";
     });
     this.map.getCanvas().setAttribute("aria-label", t("map", this.lang));
@@ -201,18 +287,42 @@ class Viewer {
     return this.map.queryRenderedFeatures(box, { layers });
   }
 
+  // Every feature under the pointer, once each (a feature drawn by several style layers or
+  // tiles is one), topmost first: the popup steps through them.
   identify(point, lngLat) {
-    const feature = this.featuresAt(point)[0];
-    if (!feature || feature.id === undefined) return;
-    const layer = this.styleOwner[feature.layer.id];
-    this.openPopup(layer, feature.id, feature.properties, lngLat);
+    const seen = new Set();
+    const hits = [];
+    for (const feature of this.featuresAt(point)) {
+      if (feature.id === undefined) continue;
+      const layer = this.styleOwner[feature.layer.id];
+      const key = `${layer.id}/${feature.id}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      hits.push({ layer, id: feature.id, properties: feature.properties });
+    }
+    if (hits.length) this.openPopup(hits[0].layer, hits[0].id, hits[0].properties, lngLat, hits, 0);
   }
 
-  openPopup(layer, featureId, properties, lngLat) {
+  stepper(hits, index, lngLat) {
+    if (!hits || hits.length < 2) return null;
+    const go = (step) => {
+      const next = (index + step + hits.length) % hits.length;
+      const hit = hits[next];
+      this.openPopup(hit.layer, hit.id, hit.properties, lngLat, hits, next);
+    };
+    return el("nav", { class: "popup-stepper", "aria-label": t("featureOf", this.lang) }, [
+      el("button", { type: "button", class: "popup-prev", "aria-label": t("previous", this.lang), text: "‹", onclick: () => go(-1) }),
+      el("span", { class: "popup-count", text: `${index + 1} / ${hits.length}` }),
+      el("button", { type: "button", class: "popup-next", "aria-label": t("next", this.lang), text: "›", onclick: () => go(1) }),
+    ]);
+  }
+
+  openPopup(layer, featureId, properties, lngLat, hits = null, index = 0) {
     if (this.popup) this.popup.remove();
     this.popup = new maplibregl.Popup({ maxWidth: "340px", focusAfterOpen: true })
       .setLngLat(lngLat).setHTML("").addTo(this.map);
-    popupContent(layer, featureId, properties, this, this.config).catch(() => {});
+    popupContent(layer, featureId, properties, this, this.config, this.stepper(hits, index, lngLat))
+      .catch(() => {});
   }
 
   showPopupContent(node) {
@@ -226,7 +336,9 @@ class Viewer {
     const center = [(minx + maxx) / 2, (miny + maxy) / 2];
     const minZoom = layer ? Math.max(layer.minzoom + 1, 10) : 12;
     if (maxx - minx < 1e-6 && maxy - miny < 1e-6) {
-      this.map.flyTo({ center, zoom: Math.max(minZoom, 15) });
+      // a town given as a point: the whole town (about 20 km across), not one street
+      const town = ["settlements", "oblasts", "rayons", "city_districts"].includes(result.collection);
+      this.map.flyTo({ center, zoom: town ? 11 : Math.max(minZoom, 15) });
     } else {
       const camera = this.map.cameraForBounds([[minx, miny], [maxx, maxy]], { padding: 60, maxZoom: 18 });
       this.map.flyTo({ ...camera, zoom: Math.max(camera.zoom, layer ? layer.minzoom : 0) });
@@ -261,9 +373,27 @@ class Viewer {
     renderTimeControl(document.getElementById("time"), this.config, this);
     if (this.map) {
       this.map.getCanvas().setAttribute("aria-label", t("map", this.lang));
+      this.translateControls();
       this.refreshPanels();
       this.refreshLabels();
     }
+  }
+
+  translateControls() {
+    const titles = { "zoom-in": "zoomIn", "zoom-out": "zoomOut", compass: "resetBearing",
+      fullscreen: "fullscreen", shrink: "exitFullscreen", "attrib-button": "toggleAttribution",
+      geolocate: "locate" };
+    for (const [cls, key] of Object.entries(titles)) {
+      for (const node of document.querySelectorAll(`.maplibregl-ctrl-${cls}`)) {
+        node.title = t(key, this.lang);
+        node.setAttribute("aria-label", t(key, this.lang));
+      }
+    }
+  }
+
+  closePanel() {
+    document.getElementById("sidebar").classList.add("closed");
+    document.getElementById("panel-toggle").setAttribute("aria-expanded", "false");
   }
 
   setLanguage(lang) {
@@ -294,6 +424,22 @@ function setupChrome(viewer) {
   document.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && viewer.popup) viewer.popup.remove();
   });
+  const share = document.getElementById("share");
+  share.addEventListener("click", async () => {  // the URL holds the whole view
+    const url = location.href;
+    try {
+      if (navigator.clipboard) await navigator.clipboard.writeText(url);
+      else if (navigator.share) { await navigator.share({ url, title: document.title }); return; }
+      share.textContent = t("linkCopied", viewer.lang);
+      share.dataset.copied = url;
+      setTimeout(() => { share.textContent = t("share", viewer.lang); }, 2500);
+    } catch (error) { /* the person closed the share sheet or refused the clipboard */ }
+  });
+  const notice = document.getElementById("notice");
+  notice.querySelector("button").addEventListener("click", () => {
+    notice.hidden = true;
+    viewer.reloadTiles();
+  });
   document.getElementById("api-link").href = viewer.config.links.api;
   document.getElementById("catalogue-link").href = `${viewer.config.links.catalogue}?f=html`;
 }
@@ -306,7 +452,8 @@ async function main() {
   window.geoportalViewer = viewer;
   setupChrome(viewer);
   viewer.renderAll();
-  viewer.start();
+  const basemap = await (await fetch(config.basemap.tilejson)).json();
+  viewer.start(basemap);
   setupSearch(document.getElementById("search"), config, viewer);
 }
 

@@ -17,10 +17,12 @@ const TEXTS = {
   map: { ky: "Карта", ru: "Карта", en: "Map" },
   panel: { ky: "Катмарлар панели", ru: "Панель слоёв", en: "Layer panel" },
   layers: { ky: "Катмарлар", ru: "Слои", en: "Layers" },
-  opacity: { ky: "Тунуктугу", ru: "Непрозрачность", en: "Opacity" },
+  opacity: { ky: "Тунук эместиги", ru: "Непрозрачность", en: "Opacity" },
   other: { ky: "башка", ru: "прочее", en: "other" },
   searchLabel: { ky: "Жер, кадастрдык код же жол издөө", ru: "Поиск места, кадастрового кода или дороги", en: "Search a place, cadastral code or road" },
-  searchPlaceholder: { ky: "Издөө: Бишкек, 1-01-01-…, ЭМ-01", ru: "Поиск: Бишкек, 1-01-01-…, ЭМ-01", en: "Search: Bishkek, 1-01-01-…, EM-01" },
+  searchPlaceholder: { ky: "Издөө: Бишкек, Ош, ЭМ-01", ru: "Поиск: Бишкек, Ош, ЭМ-01", en: "Search: Bishkek, Osh, ЭМ-01" },
+  closest: { ky: "Эң жакын натыйжалар:", ru: "Ближайшие совпадения:", en: "Closest matches:" },
+  tryExamples: { ky: "Мисалы", ru: "Например", en: "For example" },
   noResults: { ky: "Эч нерсе табылган жок", ru: "Ничего не найдено", en: "Nothing found" },
   searchFailed: { ky: "Издөө иштебей калды", ru: "Поиск не удался", en: "Search failed" },
   time: { ky: "Убакыт", ru: "Время", en: "Time" },
@@ -36,14 +38,29 @@ const TEXTS = {
   openItem: { ky: "OGC API'де ачуу", ru: "Открыть в OGC API", en: "Open in the OGC API" },
   record: { ky: "Маалымат топтомунун жазуусу", ru: "Запись о наборе данных", en: "Dataset record" },
   preview: { ky: "Тез көрүү", ru: "Быстрый просмотр", en: "Quick look" },
-  readings: { ky: "Акыркы 30 күндүн көрсөткүчтөрү", ru: "Показания за 30 дней", en: "Readings, last 30 days" },
-  noReadings: { ky: "Көрсөткүчтөр жок", ru: "Нет показаний", en: "No readings" },
+  readings: { ky: "акыркы көрсөткүчтөр", ru: "последние показания", en: "latest readings" },
+  noReadings: { ky: "Бул сенсордун көрсөткүчтөрү азырынча жок", ru: "Показаний этого датчика пока нет", en: "This sensor has no readings yet" },
+  lastReading: { ky: "акыркысы", ru: "последнее", en: "last" },
+  featureOf: { ky: "объект", ru: "объект", en: "feature" },
+  previous: { ky: "Мурунку", ru: "Предыдущий", en: "Previous" },
+  next: { ky: "Кийинки", ru: "Следующий", en: "Next" },
   tilt: { ky: "Имараттарды 3D көрүү үчүн картаны жантайтыңыз (Ctrl + сүйрөө)", ru: "Наклоните карту (Ctrl + перетаскивание), чтобы увидеть здания в 3D", en: "Tilt the map (Ctrl + drag) to see the buildings in 3D" },
   externalBasemap: { ky: "Тышкы негизги карта", ru: "Внешняя подложка", en: "External base map" },
   api: { ky: "OGC API", ru: "OGC API", en: "OGC API" },
   catalogue: { ky: "Каталог", ru: "Каталог", en: "Catalogue" },
   zoomIn: { ky: "Жакындатуу", ru: "Приблизить", en: "Zoom in" },
+  zoomOut: { ky: "Алыстатуу", ru: "Отдалить", en: "Zoom out" },
+  resetBearing: { ky: "Түндүккө буруу", ru: "Повернуть на север", en: "Reset bearing to north" },
+  fullscreen: { ky: "Толук экран", ru: "Во весь экран", en: "Full screen" },
+  exitFullscreen: { ky: "Толук экрандан чыгуу", ru: "Выйти из полноэкранного режима", en: "Exit full screen" },
+  toggleAttribution: { ky: "Маалымат булактары", ru: "Источники данных", en: "Data sources" },
   loadFailed: { ky: "Картаны жүктөө мүмкүн болгон жок", ru: "Не удалось загрузить карту", en: "The map could not be loaded" },
+  tilesRetrying: { ky: "Сервер бош эмес: картанын айрым бөлүктөрү кайра жүктөлүүдө…", ru: "Сервер занят: часть карты загружается повторно…", en: "The server is busy: parts of the map are being loaded again…" },
+  tilesFailed: { ky: "Картанын айрым бөлүктөрү жүктөлгөн жок", ru: "Часть карты не загрузилась", en: "Parts of the map could not be loaded" },
+  retry: { ky: "Кайра аракет кылуу", ru: "Повторить", en: "Try again" },
+  share: { ky: "Бөлүшүү", ru: "Поделиться", en: "Share" },
+  linkCopied: { ky: "Шилтеме көчүрүлдү", ru: "Ссылка скопирована", en: "Link copied" },
+  locate: { ky: "Менин жайгашкан жерим", ru: "Моё местоположение", en: "My location" },
   language: { ky: "Тил", ru: "Язык", en: "Language" },
   zoomToSee: { ky: "көрүү үчүн жакындатыңыз", ru: "приблизьте, чтобы увидеть", en: "zoom in to see" },
 };
@@ -62,6 +79,25 @@ export function rememberLanguage(lang) {
 export function t(key, lang) {
   const entry = TEXTS[key];
   return entry ? entry[lang] || entry.en : key;
+}
+
+const KY_MONTHS = ["январь", "февраль", "март", "апрель", "май", "июнь", "июль", "август",
+  "сентябрь", "октябрь", "ноябрь", "декабрь"];
+const LOCALES = { ky: "ky-KG", ru: "ru-RU", en: "en-GB" };
+
+// A date (and time) in the interface language. Browsers without Kyrgyz data fall back to
+// English in Intl, so Kyrgyz is written here: "2025-ж., 25-август, 14:05" (CLDR's pattern).
+export function formatDate(date, lang, { time = false, timeZone = "UTC" } = {}) {
+  if (lang === "ky") {
+    const parts = Object.fromEntries(new Intl.DateTimeFormat("en-GB", {
+      timeZone, year: "numeric", month: "numeric", day: "numeric", hour: "2-digit",
+      minute: "2-digit", hourCycle: "h23",
+    }).formatToParts(date).map((p) => [p.type, p.value]));
+    const day = `${parts.year}-ж., ${Number(parts.day)}-${KY_MONTHS[Number(parts.month) - 1]}`;
+    return time ? `${day}, ${parts.hour}:${parts.minute}` : day;
+  }
+  const options = time ? { timeZone, dateStyle: "medium", timeStyle: "short" } : { timeZone, dateStyle: "medium" };
+  return date.toLocaleString(LOCALES[lang] || "en-GB", options);
 }
 
 // Localised text of a {ky, ru, en} object from the configuration.

@@ -28,8 +28,13 @@ function legend(layer, lang) {
     list.append(el("li", { class: "legend-field", text: tr(field.title, lang) }));
   }
   for (const entry of layer.legend.entries) {
-    const label = entry.value === "*" ? t("other", lang) : entry.value || tr(layer.title, lang);
-    list.append(el("li", {}, [swatch(entry), el("span", { text: label.replace(/_/g, " ") })]));
+    let label = tr(layer.title, lang);
+    if (entry.value === "*") label = t("other", lang);
+    else if (entry.value) {  // one class, or several sharing a colour ("a, b")
+      label = entry.value.split(", ").map((value) => (field && field.labels && field.labels[value]
+        ? tr(field.labels[value], lang) : value.replace(/_/g, " "))).join(", ");
+    }
+    list.append(el("li", {}, [swatch(entry), el("span", { text: label })]));
   }
   return list;
 }

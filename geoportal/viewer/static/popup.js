@@ -3,12 +3,17 @@
 // features with related time series (a sensor's readings) a small chart.
 
 import { el } from "./panel.js";
-import { t, tr } from "./i18n.js";
+import { formatDate, t, tr } from "./i18n.js";
 
 const LOCALES = { ky: "ky-KG", ru: "ru-RU", en: "en-GB" };
 
+export function isEmpty(value) {
+  return value === null || value === undefined || value === "";
+}
+
 export function formatValue(value, field, lang) {
-  if (value === null || value === undefined || value === "") return "—";
+  if (isEmpty(value)) return "—";
+  if (field && field.labels && field.labels[value]) return tr(field.labels[value], lang);
   const locale = LOCALES[lang] || "en-GB";
   if (field && (field.type === "double" || field.type === "integer" || field.type === "bigint")) {
     const number = Number(value);
@@ -19,12 +24,12 @@ export function formatValue(value, field, lang) {
   if (field && field.type === "timestamptz") {
     const date = new Date(value);
     return Number.isNaN(date.getTime()) ? String(value)
-      : date.toLocaleString(locale, { timeZone: "Asia/Bishkek", dateStyle: "medium", timeStyle: "short" });
+      : formatDate(date, lang, { time: true, timeZone: "Asia/Bishkek" });
   }
   if (field && field.type === "date") {
     const date = new Date(`${value}T00:00:00Z`);
     return Number.isNaN(date.getTime()) ? String(value)
-      : date.toLocaleDateString(locale, { timeZone: "UTC", dateStyle: "medium" });
+      : formatDate(date, lang);
   }
   if (typeof value === "boolean") return value ? "✓" : "✗";
   return String(value).replace(/_/g, " ");
@@ -33,7 +38,7 @@ export function formatValue(value, field, lang) {
 function attributeTable(layer, properties, lang) {
   const table = el("table", { class: "attributes" });
   for (const field of layer.fields) {
-    if (!(field.name in properties)) continue;
+    if (isEmpty(properties[field.name])) continue;  // only the fields that apply
     table.append(el("tr", {}, [
       el("th", { scope: "row", text: tr(field.title, lang) }),
       el("td", { text: formatValue(properties[field.name], field, lang) }),
@@ -75,45 +80,57 @@ function sparkline(points) {
   return svg;
 }
 
+// The latest readings of a sensor whatever their date (up to the chosen date when the time
+// filter is on), oldest first; "no readings" in words when there are none.
 async function relatedSeries(related, featureId, untilDate, lang) {
-  const end = untilDate ? new Date(`${untilDate}T23:59:59Z`) : new Date();
-  const start = new Date(end.getTime() - 30 * 86400000);
   const url = new URL(`${related.items}`);
   url.searchParams.set(related.field, featureId);
-  url.searchParams.set("datetime", `${start.toISOString().slice(0, 19)}Z/${end.toISOString().slice(0, 19)}Z`);
-  url.searchParams.set("sortby", related.time_field);
-  url.searchParams.set("limit", "200");
+  if (untilDate) url.searchParams.set("datetime", `../${untilDate}T23:59:59Z`);
+  url.searchParams.set("sortby", `-${related.time_field}`);
+  url.searchParams.set("limit", "60");
   url.searchParams.set("f", "json");
   const box = el("div", { class: "related" }, [el("h4", { text: `${tr(related.title, lang)} · ${t("readings", lang)}` })]);
   const response = await fetch(url);
-  if (!response.ok) return box;
-  const body = await response.json();
+  const body = response.ok ? await response.json() : { features: [] };
+  const features = [...body.features].reverse();
   for (const value of related.values) {
-    const points = body.features
+    const points = features
       .map((f) => ({ time: Date.parse(f.properties[related.time_field]), value: f.properties[value.name] }))
-      .filter((p) => p.value !== null && p.value !== undefined && !Number.isNaN(p.time));
-    if (points.length < 2) continue;
-    const last = points[points.length - 1].value;
-    box.append(el("p", { class: "series-title", text: `${tr(value.title, lang)}: ${formatValue(last, { type: "double", name: value.name }, lang)}` }));
-    box.append(sparkline(points));
+      .filter((p) => !isEmpty(p.value) && !Number.isNaN(p.time));
+    if (!points.length) continue;
+    const last = points[points.length - 1];
+    const when = formatDate(new Date(last.time), lang, { time: true, timeZone: "Asia/Bishkek" });
+    box.append(el("p", { class: "series-title", text: `${tr(value.title, lang)}: ${formatValue(last.value, { type: "double", name: value.name }, lang)} (${t("lastReading", lang)}: ${when})` }));
+    if (points.length > 1) box.append(sparkline(points));
   }
-  if (box.childElementCount === 1) box.append(el("p", { text: t("noReadings", lang) }));
+  if (box.childElementCount === 1) box.append(el("p", { class: "no-readings", text: t("noReadings", lang) }));
   return box;
 }
 
+function popupTitle(layer, properties, featureId, lang) {
+  if (layer.popup_title) {
+    const parts = layer.popup_title.map((name) => properties[name] === undefined ? null
+      : formatValue(properties[name], layer.fields.find((f) => f.name === name), lang));
+    if (parts.every((part) => part)) return parts.join(" · ");
+  }
+  const name = properties[`name_${lang}`] || properties[layer.title_field];
+  if (isEmpty(name)) return `${tr(layer.title, lang)} #${featureId}`;
+  return formatValue(name, layer.fields.find((f) => f.name === layer.title_field), lang);
+}
+
 // The content of a popup: first from the tile's attributes, then completed from the API.
-export async function popupContent(layer, featureId, tileProperties, viewer, config) {
+export async function popupContent(layer, featureId, tileProperties, viewer, config, stepper = null) {
   const lang = viewer.lang;
   const root = el("div", { class: "popup", "data-layer": layer.id, "data-feature": String(featureId) });
   const title = el("h3", { class: "popup-title" });
   const body = el("div", { class: "popup-body" });
   const fill = (properties) => {
-    const name = properties[`name_${lang}`] || properties[layer.title_field] || `#${featureId}`;
-    title.textContent = formatValue(name, null, lang);
+    title.textContent = popupTitle(layer, properties, featureId, lang);
     body.replaceChildren(el("p", { class: "popup-layer", text: tr(layer.title, lang) }),
       attributeTable(layer, properties, lang));
   };
   fill(tileProperties);
+  if (stepper) root.append(stepper);
   root.append(title, body, links(layer, featureId, lang, config.base));
   viewer.showPopupContent(root);
   const response = await fetch(`${layer.items}/${encodeURIComponent(featureId)}?f=json&lang=${lang}`);

@@ -22,7 +22,8 @@ export function renderTimeControl(container, config, viewer) {
   if (!temporal.length) return;
   const first = Math.min(...temporal.map((layer) => day(layer.time.begin)));
   const last = Math.max(...temporal.map((layer) => day(layer.time.end)));
-  const current = viewer.date ? day(viewer.date) : last;
+  // The slider starts at today within the data's range (planned works may end in the future).
+  const current = viewer.date ? day(viewer.date) : Math.min(last, Math.floor(Date.now() / DAY));
   const enabled = el("input", { type: "checkbox", id: "time-enabled" });
   enabled.checked = Boolean(viewer.date);
   const slider = el("input", {

@@ -26,6 +26,11 @@ FILTER_PARAMS = (
     Param(name="filter-crs", description="CRS of the geometries in `filter`"),
     Param(name="datetime", description="Instant or interval (RFC 3339) of the features drawn"),
 )
+COLLECTIONS_PARAM = Param(
+    name="collections",
+    description="Collection ids separated by commas: those collections in one tile "
+    "(OGC API Tiles), instead of the basemap",
+)
 
 
 def _tileset_operations(prefix: str, name: str, first: tuple[Param, ...]) -> list[Operation]:
@@ -101,7 +106,7 @@ def _tileset_operations(prefix: str, name: str, first: tuple[Param, ...]) -> lis
                 *first,
                 tms,
                 *TILE_PARAMS,
-                *(FILTER_PARAMS if first else ()),
+                *(FILTER_PARAMS if first else (COLLECTIONS_PARAM,)),
                 Param(name="If-None-Match", where="header", description="ETag held"),
             ),
             replies=(

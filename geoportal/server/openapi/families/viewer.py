@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from geoportal.server.openapi.context import JSON, RouteContext, lang_param
-from geoportal.server.openapi.model import HTML, Operation, Param, Reply
+from geoportal.server.openapi.model import BINARY, HTML, Operation, Param, Reply
 from geoportal.server.openapi.schemas import ref
 from geoportal.viewer import preview
 
@@ -46,6 +46,15 @@ def viewer(ctx: RouteContext) -> list[Operation]:
     ]
     return [
         *operations,
+        Operation(
+            method="get",
+            path="/favicon.ico",
+            operation_id="getFavicon",
+            summary="The portal's icon (SVG)",
+            tags=("viewer",),
+            replies=(Reply(status=200, description="OK", media={"image/svg+xml": BINARY}),),
+            errors=(),
+        ),
         Operation(
             method="get",
             path="/map/config.json",
