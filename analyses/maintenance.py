@@ -17,8 +17,6 @@ import numpy as np
 import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
-from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, milp
 
 from analyses import inputs as check
 from analyses import treatments
@@ -234,6 +232,9 @@ def candidates(
 def solve(options: Sequence[Candidate], budget: float) -> tuple[list[int], bool]:
     """Indices of the chosen candidates (at most one per segment, cost within `budget`,
     benefit maximal) and whether HiGHS proved the plan optimal."""
+    from scipy import sparse  # SciPy only when a plan is solved (in a worker)
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
     affordable = [i for i, c in enumerate(options) if c.cost <= budget]
     if not affordable:
         return [], True
