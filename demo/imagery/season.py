@@ -25,7 +25,8 @@ from demo.imagery.scenes import (
     vegetation,
 )
 from demo.imagery.write import write_scene
-from imagery import bank, catalog
+from imagery import bank
+from imagery.catalog import items as bank_items
 from imagery.pipeline import Progress, ingest_scene, quiet
 from imagery.workflows import detect_change, ingest_terrain, plot_ndvi, write_change
 
@@ -124,6 +125,6 @@ def load_season(
         demo_data_dir() / DEMO_DEM, data_dir, when=dt.datetime(2023, 1, 1, tzinfo=dt.UTC)
     )
     with psycopg.connect(conninfo) as conn:
-        bank.publish(conn, catalog.items(data_dir))
+        bank.publish(conn, bank_items(data_dir))
     progress(100, "imagery done")
     return SeasonResult([i.id for i in items], rows, burned, changes, sorted(terrain))

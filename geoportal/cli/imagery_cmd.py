@@ -52,8 +52,9 @@ def ingest_command(
     """Ingest a Sentinel-2 L2A or Landsat 8/9 C2 L2 scene: masked surface reflectance COGs,
     NDVI, NDWI and NBR COGs with overviews, STAC items in the image bank, and (with a
     database) NDVI per agricultural plot with z-scores and anomalies."""
-    from imagery import bank, catalog
+    from imagery import bank
     from imagery.blocks import scheduler
+    from imagery.catalog import scene_items
     from imagery.pipeline import ingest_scene
     from imagery.workflows import plot_ndvi
 
@@ -69,7 +70,7 @@ def ingest_command(
         f"{result.scene.properties['eo:cloud_cover']}%, products {', '.join(result.products)}"
     )
     with psycopg.connect(Database(settings).owner_conninfo) as conn:
-        stored = bank.publish(conn, catalog.scene_items(settings.data_dir, result.scene.id))
+        stored = bank.publish(conn, scene_items(settings.data_dir, result.scene.id))
         console.print(f"{stored} STAC items in the image bank (/stac)")
         if plots:
             count = plot_ndvi(conn, settings.data_dir, result.scene)
