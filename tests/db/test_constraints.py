@@ -6,7 +6,8 @@ declaration forbids; PostgreSQL must refuse the row.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -15,6 +16,34 @@ from psycopg import sql
 from geoportal.db.database import Database
 from layers.catalogue import load_catalogue
 from layers.model import Layer, LayerField
+from tests.support.imagery import clear_pipeline_tables
+
+PIPELINE = {layer.id for layer in load_catalogue() if layer.source and layer.source.pipeline}
+"""Layers the imagery pipelines fill: their rows come from a small demo season."""
+
+
+@pytest.fixture(scope="module")
+def pipeline_rows(
+    loaded: Database, generated: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """A small synthetic season through the pipelines, so that their layers hold rows to
+    copy; emptied afterwards (other tests replace the plots these rows reference)."""
+    from demo.imagery.season import load_season
+
+    load_season(loaded.owner_conninfo, tmp_path_factory.mktemp("season"), generated, size=96)
+    yield
+    clear_pipeline_tables(loaded.owner_conninfo)
+
+
+@pytest.fixture
+def rows_of(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Call with a layer id before reading its rows (starts the season for pipeline layers)."""
+
+    def need(layer_id: str) -> None:
+        if layer_id in PIPELINE:
+            request.getfixturevalue("pipeline_rows")
+
+    return need
 
 
 def _violations(layer: Layer) -> Iterator[tuple[LayerField, object, type[Exception]]]:
@@ -38,8 +67,14 @@ CASES = [
 
 @pytest.mark.parametrize(("layer_id", "field_name", "value", "error"), CASES)
 def test_database_refuses_what_the_declaration_forbids(
-    loaded: Database, layer_id: str, field_name: str, value: object, error: type[Exception]
+    loaded: Database,
+    rows_of: Callable[[str], None],
+    layer_id: str,
+    field_name: str,
+    value: object,
+    error: type[Exception],
 ) -> None:
+    rows_of(layer_id)
     layer = load_catalogue().get(layer_id)
     table = sql.Identifier(*layer.qualified_table)
     with psycopg.connect(loaded.owner_conninfo) as conn:
@@ -95,7 +130,10 @@ def test_unique_fields_are_unique(loaded: Database, layer_id: str) -> None:
 
 
 @pytest.mark.parametrize("layer_id", [layer.id for layer in load_catalogue() if layer.has_geometry])
-def test_invalid_geometry_is_refused(loaded: Database, layer_id: str) -> None:
+def test_invalid_geometry_is_refused(
+    loaded: Database, rows_of: Callable[[str], None], layer_id: str
+) -> None:
+    rows_of(layer_id)
     layer = load_catalogue().get(layer_id)
     bowtie = {
         "Point": None,
@@ -131,7 +169,10 @@ IMPOSSIBLE = {  # migration 0010: what no layer geometry may be ("empty" is the 
 
 
 @pytest.mark.parametrize("layer_id", [layer.id for layer in load_catalogue() if layer.has_geometry])
-def test_impossible_geometry_is_refused(loaded: Database, layer_id: str) -> None:
+def test_impossible_geometry_is_refused(
+    loaded: Database, rows_of: Callable[[str], None], layer_id: str
+) -> None:
+    rows_of(layer_id)
     layer = load_catalogue().get(layer_id)
     table = sql.Identifier(*layer.qualified_table)
     # a point made into the layer's type (a tiny buffer for polygons, a segment for lines)

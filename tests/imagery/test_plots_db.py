@@ -21,21 +21,8 @@ from imagery.zonal import zonal_statistics
 from jobs import JobStatus, queue
 from jobs.settings import JobSettings
 from jobs.worker import Worker
-from tests.support.imagery import BEFORE, make_scene
+from tests.support.imagery import BEFORE, clear_pipeline_tables, make_scene
 from tests.support.server import LiveServer
-
-TABLES = (
-    "agriculture.agri_plot_ndvi_anomalies",
-    "agriculture.agri_plot_ndvi",
-    "disaster.burned_areas",
-    "environment.landscape_changes",
-)
-
-
-def _clear(conninfo: str) -> None:
-    with psycopg.connect(conninfo) as conn:
-        for table in TABLES:
-            conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +34,7 @@ def season(
     data = tmp_path_factory.mktemp("imagery-data")
     result = load_season(loaded.owner_conninfo, data, generated, size=128)
     yield result, data
-    _clear(loaded.owner_conninfo)
+    clear_pipeline_tables(loaded.owner_conninfo)
 
 
 def test_season_fills_the_layers(season: tuple[SeasonResult, Path], loaded: Database) -> None:
@@ -159,4 +146,4 @@ def test_ingest_job(
         failed = queue.get_job(queue_conn, missing.id)
         assert failed.status == JobStatus.FAILED and "no scene" in (failed.message or "")
     finally:
-        _clear(loaded.owner_conninfo)
+        clear_pipeline_tables(loaded.owner_conninfo)

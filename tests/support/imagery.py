@@ -7,6 +7,7 @@ import datetime as dt
 from pathlib import Path
 
 import numpy as np
+import psycopg
 import shapely
 
 from demo.imagery.scenes import Grid, SceneSpec, SceneTruth
@@ -28,3 +29,19 @@ def make_scene(folder: Path, spec: SceneSpec, seed: int = 7) -> SceneTruth:
     """Write one small synthetic scene into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     return write_scene(folder, spec, GRID, gradient(), seed)
+
+
+PIPELINE_TABLES = (
+    "agriculture.agri_plot_ndvi_anomalies",
+    "agriculture.agri_plot_ndvi",
+    "disaster.burned_areas",
+    "environment.landscape_changes",
+)
+"""The tables the imagery pipelines fill (the demo load leaves them empty)."""
+
+
+def clear_pipeline_tables(conninfo: str) -> None:
+    """Empty them again (tests elsewhere replace `agri_plots`, which they reference)."""
+    with psycopg.connect(conninfo) as conn:
+        for table in PIPELINE_TABLES:
+            conn.execute(f"DELETE FROM {table}")  # noqa: S608 (fixed names)

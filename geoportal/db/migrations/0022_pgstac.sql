@@ -5745,3 +5745,20 @@ RESET search_path;
 -- never writes pgstac's search cache). The owner ingests (imagery/bank.py).
 GRANT pgstac_read TO geoportal_public;
 GRANT pgstac_ingest TO geoportal_owner;
+
+-- A restore (`geoportal db restore`, pg_restore) runs with an empty search_path, and
+-- pgstac's SQL functions name PostGIS and each other unqualified (collection_geom calls
+-- st_makeenvelope, and an index of pgstac.collections calls collection_geom): pin their
+-- search_path, as pypgstac pins the database's, so a backup restores.
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+        WHERE n.nspname = 'pgstac' AND p.prokind = 'f' AND p.proconfig IS NULL
+    LOOP
+        EXECUTE format('ALTER FUNCTION %s SET search_path = pgstac, public', f);
+    END LOOP;
+END
+$$;
