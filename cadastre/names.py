@@ -61,7 +61,7 @@ ROUTE_DESIGNATIONS: dict[str, tuple[str, ...]] = {
 """International (CIS M-road) numbers of the national roads that carry them: the
 Bishkek - Osh road is part of the M41, Bishkek - Ak-Jol (Korday) part of the M39."""
 STREETS_SQL = """
-INSERT INTO search.names (collection, kind, feature_id, feature_count, label_ky, label_ru,
+INSERT INTO search.names (collection, kind, target_id, feature_count, label_ky, label_ru,
     label_en, matched, key, head, priority, min_lon, min_lat, max_lon, max_lat)
 SELECT 'addresses', 'street', first_address_id::text, address_count,
        street_ky || ', ' || settlement_ky, street_ru || ', ' || settlement_ru,
@@ -140,7 +140,7 @@ def layer_names_sql(layer: Layer) -> sql.Composed:
         row=row, labels=sql.SQL(", ").join(values), matched=matched, key=key, head=head, tail=tail
     )
     return sql.SQL(
-        "INSERT INTO search.names (collection, kind, feature_id, feature_count, label_ky, "
+        "INSERT INTO search.names (collection, kind, target_id, feature_count, label_ky, "
         "label_ru, label_en, matched, key, head, priority, min_lon, min_lat, max_lon, "
         "max_lat) SELECT {collection}, {kind}, fid, n, coalesce(lky, m, ''), "
         "coalesce(lru, m, ''), coalesce(len, m, ''), m, key, head, {priority}, ST_XMin(b), "

@@ -123,7 +123,7 @@ WITH candidates AS MATERIALIZED (
     FROM unnest(%(parts)s::text[]) AS p(part)
     JOIN search.names AS n ON n.key %%> p.part
 )
-SELECT collection, kind, feature_id, {label}, matched, word_similarity(%(key)s, key) AS ws,
+SELECT collection, kind, target_id, {label}, matched, word_similarity(%(key)s, key) AS ws,
        similarity(%(key)s, head) AS sim, priority, min_lon, min_lat, max_lon, max_lat,
        feature_count
 FROM candidates

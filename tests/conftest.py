@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -22,6 +22,7 @@ from geoportal.db.migrate import migrate
 from geoportal.security.settings import SecuritySettings
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue, load_catalogue
+from tests.support.imagery import clear_pipeline_tables
 from tests.support.oidc import AUDIENCE, ISSUER, LocalIssuer
 from tests.support.server import LiveServer, free_port, start_server
 
@@ -139,3 +140,31 @@ def queue_conn(database: Database) -> Iterator[psycopg.Connection]:
         conn.execute("DELETE FROM jobs.jobs")
         yield conn
         conn.execute("DELETE FROM jobs.jobs")
+
+
+PIPELINE = {layer.id for layer in load_catalogue() if layer.source and layer.source.pipeline}
+"""Layers the imagery pipelines fill: their rows come from a small demo season."""
+
+
+@pytest.fixture(scope="module")
+def pipeline_rows(
+    loaded: Database, generated: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """A small synthetic season through the pipelines, so that their layers hold rows to
+    copy; emptied afterwards (other tests replace the plots these rows reference)."""
+    from demo.imagery.season import load_season
+
+    load_season(loaded.owner_conninfo, tmp_path_factory.mktemp("season"), generated, size=96)
+    yield
+    clear_pipeline_tables(loaded.owner_conninfo)
+
+
+@pytest.fixture
+def rows_of(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Call with a layer id before reading its rows (starts the season for pipeline layers)."""
+
+    def need(layer_id: str) -> None:
+        if layer_id in PIPELINE:
+            request.getfixturevalue("pipeline_rows")
+
+    return need

@@ -46,6 +46,9 @@ def ingest_command(
     sensor: str = typer.Option(None, help="sentinel-2 or landsat, when the names do not tell."),
     date: str = typer.Option(None, help="Acquisition date (ISO 8601), when not in the names."),
     plots: bool = typer.Option(True, help="Write NDVI statistics of the covered plots."),
+    publish: bool = typer.Option(
+        True, help="Store the STAC items in the image bank (/stac, in the database)."
+    ),
     dask_scheduler: str = typer.Option(None, "--dask-scheduler", help=SCHEDULER_HELP),
     chunk: int = typer.Option(1024, min=64, help=CHUNK_HELP),
 ) -> None:
@@ -69,9 +72,12 @@ def ingest_command(
         f"{result.scene.collection_id}/{result.scene.id}: cloud cover "
         f"{result.scene.properties['eo:cloud_cover']}%, products {', '.join(result.products)}"
     )
+    if not (publish or plots):
+        return
     with psycopg.connect(Database(settings).owner_conninfo) as conn:
-        stored = bank.publish(conn, scene_items(settings.data_dir, result.scene.id))
-        console.print(f"{stored} STAC items in the image bank (/stac)")
+        if publish:
+            stored = bank.publish(conn, scene_items(settings.data_dir, result.scene.id))
+            console.print(f"{stored} STAC items in the image bank (/stac)")
         if plots:
             count = plot_ndvi(conn, settings.data_dir, result.scene)
             console.print(f"NDVI statistics of {count} plots written to agri_plot_ndvi")

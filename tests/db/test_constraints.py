@@ -7,7 +7,6 @@ declaration forbids; PostgreSQL must refuse the row.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import psycopg
 import pytest
@@ -16,34 +15,6 @@ from psycopg import sql
 from geoportal.db.database import Database
 from layers.catalogue import load_catalogue
 from layers.model import Layer, LayerField
-from tests.support.imagery import clear_pipeline_tables
-
-PIPELINE = {layer.id for layer in load_catalogue() if layer.source and layer.source.pipeline}
-"""Layers the imagery pipelines fill: their rows come from a small demo season."""
-
-
-@pytest.fixture(scope="module")
-def pipeline_rows(
-    loaded: Database, generated: Path, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[None]:
-    """A small synthetic season through the pipelines, so that their layers hold rows to
-    copy; emptied afterwards (other tests replace the plots these rows reference)."""
-    from demo.imagery.season import load_season
-
-    load_season(loaded.owner_conninfo, tmp_path_factory.mktemp("season"), generated, size=96)
-    yield
-    clear_pipeline_tables(loaded.owner_conninfo)
-
-
-@pytest.fixture
-def rows_of(request: pytest.FixtureRequest) -> Callable[[str], None]:
-    """Call with a layer id before reading its rows (starts the season for pipeline layers)."""
-
-    def need(layer_id: str) -> None:
-        if layer_id in PIPELINE:
-            request.getfixturevalue("pipeline_rows")
-
-    return need
 
 
 def _violations(layer: Layer) -> Iterator[tuple[LayerField, object, type[Exception]]]:

@@ -24,7 +24,7 @@ def geoportal(data_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_ingest_from_the_command_line(tmp_path: Path) -> None:
     truth = make_scene(tmp_path / "src", SceneSpec(BEFORE, "landsat", clouds=1))
-    result = geoportal(tmp_path / "data", "ingest", str(truth.path), "--no-plots")
+    result = geoportal(tmp_path / "data", "ingest", str(truth.path), "--no-plots", "--no-publish")
     assert result.returncode == 0, result.stderr
     assert "landsat-c2-l2/" in result.stdout and "ndvi, ndwi, nbr" in result.stdout
     ids = [item.id for item in catalog.items(tmp_path / "data", "nbr")]

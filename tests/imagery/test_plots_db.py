@@ -4,6 +4,7 @@ and rayon, anomalies and change layers served by the Features API; the `imagery.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from demo.imagery.season import SeasonResult, load_season
 from geoportal.db.database import Database
 from geoportal.job_kinds import job_kinds
 from geoportal.settings import Settings
-from imagery import catalog, db
+from imagery import bank, catalog, db
 from imagery.zonal import zonal_statistics
 from jobs import JobStatus, queue
 from jobs.settings import JobSettings
@@ -147,3 +148,17 @@ def test_ingest_job(
         assert failed.status == JobStatus.FAILED and "no scene" in (failed.message or "")
     finally:
         clear_pipeline_tables(loaded.owner_conninfo)
+        _forget_scene(loaded, settings, truth.path.name)
+
+
+def _forget_scene(loaded: Database, settings: Settings, item_id: str) -> None:
+    """Take the job's scene out of the server's image bank again (files and pgstac), so
+    that tests of the serving side see their own scenes only."""
+    with psycopg.connect(loaded.owner_conninfo) as conn:
+        for collection in ("landsat-c2-l2", "ndvi", "ndwi", "nbr"):
+            shutil.rmtree(catalog.item_dir(settings.data_dir, collection, item_id), True)
+            try:
+                with conn.transaction():
+                    bank.delete_item(conn, item_id, collection)
+            except psycopg.Error:
+                pass  # not published (the job failed before): nothing to take out

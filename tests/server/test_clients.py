@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import subprocess
+from collections.abc import Callable
 
 import psycopg
 import pytest
@@ -43,7 +44,10 @@ def test_gdal_reads_the_collection(
 
 
 @pytest.mark.parametrize("layer_id", LAYERS)
-def test_owslib_reads_the_collection(live_server: LiveServer, layer_id: str) -> None:
+def test_owslib_reads_the_collection(
+    live_server: LiveServer, rows_of: Callable[[str], None], layer_id: str
+) -> None:
+    rows_of(layer_id)
     api = Features(live_server.url)
     assert layer_id in [c["id"] for c in api.collections()["collections"]]
     items = api.collection_items(layer_id, limit=5)

@@ -106,7 +106,7 @@ CREATE TABLE search.names (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     collection text NOT NULL,
     kind text NOT NULL,
-    feature_id text NOT NULL,
+    target_id text NOT NULL,  -- the feature (a road: its first segment) to open
     feature_count integer NOT NULL,
     label_ky text NOT NULL,
     label_ru text NOT NULL,
