@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import psycopg
@@ -375,3 +375,22 @@ def normalize_error_body(
     return json.dumps(
         problem_body(status, detail, request_id, code=code, **extra), ensure_ascii=False
     ).encode()
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+"""A Starlette endpoint."""
+
+
+def guarded(handler: Handler, *errors: type[BaseException]) -> Handler:
+    """`handler` with the domain errors it raises (`errors`) answered as problems through the
+    table, for routes that answer before the app's exception handlers would see them."""
+
+    async def endpoint(request: Request) -> Response:
+        try:
+            return await handler(request)
+        except errors as exc:
+            return exception_response(request, exc)
+
+    endpoint.__name__ = handler.__name__
+    endpoint.__doc__ = handler.__doc__
+    return endpoint

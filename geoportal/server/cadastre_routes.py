@@ -33,6 +33,7 @@ from geoportal.errors import HTTPProblem, route_problem, status_of
 from geoportal.security.identity import ANONYMOUS, Identity
 from geoportal.server.cadastre_pages import plan_html, readable_facts, verification_html
 from geoportal.server.etags import etag_sql, if_match_tags
+from geoportal.server.writes import identity_transaction
 from layers.catalogue import Catalogue
 
 PARCELS = "cadastre_parcels"
@@ -90,20 +91,11 @@ class CadastreRoutes:
 
     @contextlib.asynccontextmanager
     async def _transaction(self, identity: Identity) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
-        pool = self.pool()
-        if pool is None:
-            raise HTTPProblem(503, "the cadastre is starting; retry shortly")
         try:
-            async with pool.connection() as conn, conn.transaction():
-                await conn.execute(
-                    "SELECT set_config('statement_timeout', %s, true)",
-                    [str(self.statement_timeout_ms)],
-                )
-                for name, value in identity.transaction_settings().items():
-                    await conn.execute("SELECT set_config(%s, %s, true)", [name, value])
+            async with identity_transaction(
+                self.pool(), identity, self.statement_timeout_ms, "the cadastre"
+            ) as conn:
                 yield conn
-        except psycopg.errors.InsufficientPrivilege as exc:  # oblast guard, row security
-            raise HTTPProblem(403, "the database refused this change for your identity") from exc
         except psycopg.errors.UniqueViolation as exc:  # two changes of one block at once
             raise HTTPProblem(409, "a new code was taken meanwhile; retry the change") from exc
 

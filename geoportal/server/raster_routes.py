@@ -11,7 +11,6 @@ data in the tile, 304 on a matching If-None-Match.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from demo.base import demo_data_dir
-from geoportal.errors import exception_response
+from geoportal.errors import guarded
 from geoportal.server.disconnect import respond_unless_disconnected
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue
@@ -149,20 +148,6 @@ def _tileset(collection: str, base: str, tms: str) -> dict[str, Any]:
     }
 
 
-def guarded(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except TilesError as exc:
-            return exception_response(request, exc)
-
-    endpoint.__name__ = handler.__name__
-    endpoint.__doc__ = handler.__doc__
-    return endpoint
-
-
 def coverage_files(settings: Settings, catalogue: Catalogue) -> dict[str, Path]:
     """The COG each raster declaration's coverage serves: its latest scene in the image bank,
     else the file shipped with the demo data (the GEBCO elevation model)."""
@@ -184,8 +169,12 @@ def raster_routes(settings: Settings) -> tuple[list[BaseRoute], RasterServer]:
     tiles = RasterTiles(settings.data_dir / "imagery", TileCache(RASTER_CACHE_MB * 1024 * 1024))
     server = RasterServer(settings, tiles)
     routes: list[BaseRoute] = [
-        Route("/collections/{collectionId}/map/tiles", guarded(server.tilesets), methods=["GET"]),
-        Route(TILE_PATH, guarded(server.tile), methods=["GET"]),
+        Route(
+            "/collections/{collectionId}/map/tiles",
+            guarded(server.tilesets, TilesError),
+            methods=["GET"],
+        ),
+        Route(TILE_PATH, guarded(server.tile, TilesError), methods=["GET"]),
     ]
     return routes, server
 

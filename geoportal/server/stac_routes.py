@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from geoportal.db.pools import PoolGetter
-from geoportal.errors import exception_response
+from geoportal.errors import guarded
 from imagery import bank
 from imagery.bank import (
     BankError,
@@ -248,35 +248,29 @@ class StacServer:
         return JSONResponse(body, media_type=GEOJSON)
 
 
-def guarded(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except BankError as exc:
-            return exception_response(request, exc)
-
-    endpoint.__name__ = handler.__name__
-    endpoint.__doc__ = handler.__doc__
-    return endpoint
-
-
 def stac_routes(public_url: str, pool: PoolGetter) -> list[BaseRoute]:
     """The `/stac` routes on the `stac` pool."""
     server = StacServer(public_url, pool)
     base = "/stac"
     return [
-        Route(base, guarded(server.landing), methods=["GET"]),
-        Route(f"{base}/conformance", guarded(server.conformance), methods=["GET"]),
-        Route(f"{base}/collections", guarded(server.collections), methods=["GET"]),
-        Route(f"{base}/collections/{{collectionId}}", guarded(server.collection), methods=["GET"]),
-        Route(f"{base}/collections/{{collectionId}}/items", guarded(server.items), methods=["GET"]),
+        Route(base, guarded(server.landing, BankError), methods=["GET"]),
+        Route(f"{base}/conformance", guarded(server.conformance, BankError), methods=["GET"]),
+        Route(f"{base}/collections", guarded(server.collections, BankError), methods=["GET"]),
         Route(
-            f"{base}/collections/{{collectionId}}/items/{{itemId}}",
-            guarded(server.item),
+            f"{base}/collections/{{collectionId}}",
+            guarded(server.collection, BankError),
             methods=["GET"],
         ),
-        Route(f"{base}/search", guarded(server.search_get), methods=["GET"]),
-        Route(f"{base}/search", guarded(server.search_post), methods=["POST"]),
+        Route(
+            f"{base}/collections/{{collectionId}}/items",
+            guarded(server.items, BankError),
+            methods=["GET"],
+        ),
+        Route(
+            f"{base}/collections/{{collectionId}}/items/{{itemId}}",
+            guarded(server.item, BankError),
+            methods=["GET"],
+        ),
+        Route(f"{base}/search", guarded(server.search_get, BankError), methods=["GET"]),
+        Route(f"{base}/search", guarded(server.search_post, BankError), methods=["POST"]),
     ]

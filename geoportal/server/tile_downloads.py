@@ -22,13 +22,14 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from geoportal.errors import guarded
 from geoportal.regions import RegionNotFoundError
 from geoportal.server.disconnect import (
     CLIENT_CLOSED,
     ClientDisconnectedError,
     cancel_on_disconnect,
 )
-from geoportal.server.tiles_routes import TileServer, guarded
+from geoportal.server.tiles_routes import TILE_ERRORS, TileServer
 from geoportal.tile_exports import (
     DOWNLOAD_PATH,
     ExportRequest,
@@ -145,4 +146,4 @@ class PMTilesDownloads:
 def download_routes(server: TileServer, catalogue: Catalogue) -> list[BaseRoute]:
     """The download route of a server process, sharing the tile server's engine."""
     downloads = PMTilesDownloads(server, catalogue)
-    return [Route(DOWNLOAD_PATH, guarded(downloads.pmtiles), methods=["GET"])]
+    return [Route(DOWNLOAD_PATH, guarded(downloads.pmtiles, *TILE_ERRORS), methods=["GET"])]

@@ -19,7 +19,7 @@ Paths (OGC API Tiles, docs/tiles.md; z / y / x = tileMatrix / tileRow / tileCol)
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +33,7 @@ from starlette.routing import BaseRoute, Route
 
 from geoportal.db.database import Database
 from geoportal.db.pools import PoolGetter
-from geoportal.errors import exception_response
+from geoportal.errors import exception_response, guarded
 from geoportal.providers.tiles import compile_composite_datetime, compile_tile_filter
 from geoportal.server.disconnect import respond_unless_disconnected
 from geoportal.settings import Settings
@@ -72,6 +72,10 @@ def tile_settings_for(settings: Settings) -> TileSettings:
     if tiles.cache_dir is None:
         tiles = tiles.model_copy(update={"cache_dir": settings.data_dir / "tiles"})
     return tiles
+
+
+TILE_ERRORS = (TilesError, ProviderInvalidQueryError)
+"""What the tile routes answer as problems themselves."""
 
 
 def problem(request: Request, exc: Exception) -> Response:
@@ -306,20 +310,6 @@ class TileServer:
             self.registry = self.registry.only_tables(present)
 
 
-def guarded(
-    handler: Callable[[Request], Awaitable[Response]],
-) -> Callable[[Request], Awaitable[Response]]:
-    async def endpoint(request: Request) -> Response:
-        try:
-            return await handler(request)
-        except (TilesError, ProviderInvalidQueryError) as exc:
-            return problem(request, exc)
-
-    endpoint.__name__ = handler.__name__
-    endpoint.__doc__ = handler.__doc__
-    return endpoint
-
-
 @dataclass(frozen=True)
 class TileRoutes:
     """The routes to add before the pygeoapi mount, and the lifespan hook they need."""
@@ -356,19 +346,25 @@ def tile_routes(
     routes: list[BaseRoute] = []
     for prefix in ("/collections/{collectionId}/tiles", "/tiles"):
         routes += [
-            Route(prefix, guarded(server.tilesets), methods=["GET"]),
-            Route(f"{prefix}/{{tileMatrixSetId}}", guarded(server.tileset), methods=["GET"]),
+            Route(prefix, guarded(server.tilesets, *TILE_ERRORS), methods=["GET"]),
             Route(
-                f"{prefix}/{{tileMatrixSetId}}/tilejson.json",
-                guarded(server.tilejson),
+                f"{prefix}/{{tileMatrixSetId}}",
+                guarded(server.tileset, *TILE_ERRORS),
                 methods=["GET"],
             ),
             Route(
-                f"{prefix}/{{tileMatrixSetId}}/style.json", guarded(server.style), methods=["GET"]
+                f"{prefix}/{{tileMatrixSetId}}/tilejson.json",
+                guarded(server.tilejson, *TILE_ERRORS),
+                methods=["GET"],
+            ),
+            Route(
+                f"{prefix}/{{tileMatrixSetId}}/style.json",
+                guarded(server.style, *TILE_ERRORS),
+                methods=["GET"],
             ),
             Route(
                 f"{prefix}/{{tileMatrixSetId}}/{{z}}/{{y}}/{{x}}",
-                guarded(server.tile),
+                guarded(server.tile, *TILE_ERRORS),
                 methods=["GET"],
             ),
         ]

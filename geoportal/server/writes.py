@@ -21,7 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,6 +51,31 @@ log = logging.getLogger(__name__)
 CQL_JSON = "application/query-cql-json"
 WriteCheck = Callable[[psycopg.AsyncConnection[Any], int], Awaitable[None]]
 JSON_TYPES = ("application/geo+json", "application/json", "application/merge-patch+json")
+
+
+@contextlib.asynccontextmanager
+async def identity_transaction(
+    pool: AsyncConnectionPool | None, identity: Identity, statement_timeout_ms: int, what: str
+) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
+    """A transaction of the agency pool as `identity` (its settings for the database's row
+    security and oblast guard, and the statement timeout), every write route's: a pool not
+    yet open, a busy pool or a cancelled statement is a 503, the database's refusal a 403."""
+    if pool is None:
+        raise HTTPProblem(503, f"{what} is starting; retry shortly")
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            await conn.execute(
+                "SELECT set_config('statement_timeout', %s, true)", [str(statement_timeout_ms)]
+            )
+            for name, value in identity.transaction_settings().items():
+                await conn.execute("SELECT set_config(%s, %s, true)", [name, value])
+            yield conn
+    except PoolTimeout as exc:
+        raise HTTPProblem(503, "the database is busy; retry shortly") from exc
+    except psycopg.errors.QueryCanceled as exc:
+        raise HTTPProblem(503, "the write took too long and was cancelled") from exc
+    except psycopg.errors.InsufficientPrivilege as exc:  # oblast guard, RLS (0008, 0011)
+        raise HTTPProblem(403, _refusal_message(exc)) from exc
 
 
 @dataclass
@@ -235,24 +260,11 @@ class WriteRoutes:
     # -- database ----------------------------------------------------------------------
     @contextlib.asynccontextmanager
     async def _transaction(self, identity: Identity) -> Any:
-        pool = self.pool()
-        if pool is None:
-            raise HTTPProblem(503, "the write path is starting; retry shortly")
         try:
-            async with pool.connection() as conn, conn.transaction():
-                await conn.execute(
-                    "SELECT set_config('statement_timeout', %s, true)",
-                    [str(self.statement_timeout_ms)],
-                )
-                for name, value in identity.transaction_settings().items():
-                    await conn.execute("SELECT set_config(%s, %s, true)", [name, value])
+            async with identity_transaction(
+                self.pool(), identity, self.statement_timeout_ms, "the write path"
+            ) as conn:
                 yield conn
-        except PoolTimeout as exc:
-            raise HTTPProblem(503, "the database is busy; retry shortly") from exc
-        except psycopg.errors.QueryCanceled as exc:
-            raise HTTPProblem(503, "the write took too long and was cancelled") from exc
-        except psycopg.errors.InsufficientPrivilege as exc:  # oblast guard, RLS (0008, 0011)
-            raise HTTPProblem(403, _refusal_message(exc)) from exc
         except psycopg.errors.IntegrityError as exc:
             raise _integrity_problem(exc) from exc
         except (psycopg.errors.DataError, psycopg.errors.InternalError_) as exc:
