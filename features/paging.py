@@ -89,6 +89,33 @@ def selected_names(table: FeatureTable, select: Sequence[str]) -> list[str]:
     return [n for n in (select or table.fields) if n in table.fields and n != table.id_field]
 
 
+def shaped_query(
+    table: FeatureTable,
+    params: Params,
+    where: sql.Composable | None,
+    sortby: Sequence[SortKey],
+    limit: int,
+    offset: int,
+    shape: PageShape,
+    untransformable: Sequence[Any] = (),
+) -> sql.Composed:
+    """The page statement of a request shape (`page_query` with the shape's options)."""
+    return page_query(
+        table,
+        params,
+        where,
+        sortby,
+        limit,
+        offset,
+        names=shape.names,
+        skip_geometry=shape.skip_geometry,
+        target=shape.target,
+        with_stats=shape.with_stats,
+        version=shape.version,
+        untransformable=untransformable,
+    )
+
+
 def fetch_page(
     conn: psycopg.Connection,
     table: FeatureTable,
@@ -108,20 +135,7 @@ def fetch_page(
     base = params.copy()
 
     def run(bound: Params, untransformable: Sequence[Any] = ()) -> Any:
-        query = page_query(
-            table,
-            bound,
-            where,
-            sortby,
-            limit,
-            offset,
-            names=shape.names,
-            skip_geometry=shape.skip_geometry,
-            target=shape.target,
-            with_stats=shape.with_stats,
-            version=shape.version,
-            untransformable=untransformable,
-        )
+        query = shaped_query(table, bound, where, sortby, limit, offset, shape, untransformable)
         return conn.execute(query, bound.values).fetchone()
 
     try:
@@ -352,19 +366,7 @@ def page_plan(
 ) -> PagePlan:
     """The page statement rendered once, to be run again for the shape's next pages."""
     bound = params.copy()
-    statement = page_query(
-        table,
-        bound,
-        where,
-        sortby,
-        limit,
-        offset,
-        names=shape.names,
-        skip_geometry=shape.skip_geometry,
-        target=shape.target,
-        with_stats=shape.with_stats,
-        version=shape.version,
-    )
+    statement = shaped_query(table, bound, where, sortby, limit, offset, shape)
     return PagePlan(
         statement=statement.as_bytes(conn),
         values=dict(bound.values),

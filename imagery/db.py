@@ -151,14 +151,13 @@ def write_burned_areas(
 ) -> int:
     """Replace the burned areas found between two scenes ((item id, date) each)."""
     _replace_change(conn, ("disaster", "burned_areas"), before, after)
-    for p in polygons:
-        conn.execute(
-            "INSERT INTO disaster.burned_areas (detected_on, before_on, scene_before, "
-            "scene_after, area_ha, dnbr_mean, severity, geom) VALUES "
-            "(%s, %s, %s, %s, %s, %s, %s, ST_Multi(ST_GeomFromWKB(%s, 4326)))",
-            [after[1], before[1], before[0], after[0], p.area_ha, p.mean_change,
-             severity(p.mean_change), shapely.to_wkb(p.geometry)],
-        )  # fmt: skip
+    conn.cursor().executemany(
+        "INSERT INTO disaster.burned_areas (detected_on, before_on, scene_before, "
+        "scene_after, area_ha, dnbr_mean, severity, geom) VALUES "
+        "(%s, %s, %s, %s, %s, %s, %s, ST_Multi(ST_GeomFromWKB(%s, 4326)))",
+        [[after[1], before[1], before[0], after[0], p.area_ha, p.mean_change,
+          severity(p.mean_change), shapely.to_wkb(p.geometry)] for p in polygons],
+    )  # fmt: skip
     return len(polygons)
 
 
@@ -170,12 +169,11 @@ def write_landscape_changes(
 ) -> int:
     """Replace the vegetation losses found between two scenes ((item id, date) each)."""
     _replace_change(conn, ("environment", "landscape_changes"), before, after)
-    for p in polygons:
-        conn.execute(
-            "INSERT INTO environment.landscape_changes (change_type, detected_on, before_on, "
-            "scene_before, scene_after, area_ha, ndvi_drop_mean, geom) VALUES "
-            "('vegetation_loss', %s, %s, %s, %s, %s, %s, ST_Multi(ST_GeomFromWKB(%s, 4326)))",
-            [after[1], before[1], before[0], after[0], p.area_ha, p.mean_change,
-             shapely.to_wkb(p.geometry)],
-        )  # fmt: skip
+    conn.cursor().executemany(
+        "INSERT INTO environment.landscape_changes (change_type, detected_on, before_on, "
+        "scene_before, scene_after, area_ha, ndvi_drop_mean, geom) VALUES "
+        "('vegetation_loss', %s, %s, %s, %s, %s, %s, ST_Multi(ST_GeomFromWKB(%s, 4326)))",
+        [[after[1], before[1], before[0], after[0], p.area_ha, p.mean_change,
+          shapely.to_wkb(p.geometry)] for p in polygons],
+    )  # fmt: skip
     return len(polygons)

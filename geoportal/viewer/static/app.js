@@ -167,18 +167,7 @@ class Viewer {
   }
 
   tileTrouble(state) {
-    const share = document.getElementById("share");
-  share.addEventListener("click", async () => {  // the URL holds the whole view
-    const url = location.href;
-    try {
-      if (navigator.clipboard) await navigator.clipboard.writeText(url);
-      else if (navigator.share) { await navigator.share({ url, title: document.title }); return; }
-      share.textContent = t("linkCopied", viewer.lang);
-      share.dataset.copied = url;
-      setTimeout(() => { share.textContent = t("share", viewer.lang); }, 2500);
-    } catch (error) { /* the person closed the share sheet or refused the clipboard */ }
-  });
-  const notice = document.getElementById("notice");
+    const notice = document.getElementById("notice");
     if (state === "ok") {
       if (notice.dataset.state === "retrying") notice.hidden = true;
       return;
