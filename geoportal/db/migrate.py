@@ -3,6 +3,10 @@
 Each file runs in its own transaction and is recorded with its checksum in
 `geoportal_meta.schema_migrations`; an applied file that was edited afterwards is an error
 (write a new migration instead). A session advisory lock keeps two migrators apart.
+
+The one exception is `AMENDED`: a migration whose text was changed without changing the schema
+it leaves (only how it gets there), listed with the checksums of its earlier texts. A database
+that applied an earlier text is in step; the migrator records the current checksum.
 """
 
 from __future__ import annotations
@@ -22,6 +26,18 @@ log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 7_310_001  # pg_advisory_lock key of the migrator
 FILE_PATTERN = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+
+# version -> checksums of earlier texts that leave the same schema (see the module docstring)
+AMENDED: dict[int, frozenset[str]] = {
+    # 0019's backfill ran with every row trigger on (hours on a national register); it now
+    # runs with them off and tells the caches once (amended 2026-12-06)
+    19: frozenset({"e8f73882cccb69fef5051f472c2c38377123304ede40e20d0e0b4693ebe84d1a"}),
+}
+
+
+def is_amendment(version: int, applied_checksum: str) -> bool:
+    """Whether `applied_checksum` is an earlier text of migration `version` (see `AMENDED`)."""
+    return applied_checksum in AMENDED.get(version, frozenset())
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,9 @@ def migrate(conninfo: str, directory: Path | None = None) -> list[Migration]:
             done = applied_migrations(conn)
             for migration in migrations:
                 if migration.version in done:
-                    if done[migration.version] != migration.checksum:
+                    if is_amendment(migration.version, done[migration.version]):
+                        _record_amendment(conn, migration)
+                    elif done[migration.version] != migration.checksum:
                         raise MigrationError(
                             f"migration {migration.version:04d}_{migration.name} was changed "
                             "after it was applied; add a new migration instead"
@@ -97,6 +115,18 @@ def migrate(conninfo: str, directory: Path | None = None) -> list[Migration]:
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", [MIGRATION_LOCK])
     return applied
+
+
+def _record_amendment(conn: psycopg.Connection, migration: Migration) -> None:
+    log.info(
+        "migration %04d_%s was amended; recording its current checksum",
+        migration.version,
+        migration.name,
+    )
+    conn.execute(
+        "UPDATE geoportal_meta.schema_migrations SET checksum = %s WHERE version = %s",
+        [migration.checksum, migration.version],
+    )
 
 
 def _apply(conn: psycopg.Connection, migration: Migration) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 import psycopg
 
-from geoportal.db.migrate import list_migrations
+from geoportal.db.migrate import is_amendment, list_migrations
 
 APPLIED_SQL = "SELECT version, checksum FROM catalog.applied_migrations()"
 
@@ -61,7 +61,7 @@ def compare(expected: Mapping[int, tuple[str, str]], applied: Mapping[int, str])
     changed = tuple(
         name
         for v, (name, checksum) in sorted(expected.items())
-        if v in applied and applied[v] != checksum
+        if v in applied and applied[v] != checksum and not is_amendment(v, applied[v])
     )
     unknown = tuple(sorted(v for v in applied if v not in expected))
     return MigrationState(missing, changed, unknown)

@@ -142,3 +142,92 @@ def test_new_layer_tables_get_the_geometry_check(catalogue: Catalogue) -> None:
         catalogue.get("roads")
     )
     assert 'layer_bound(\'"base"."country"\', false)' in create_table_sql(catalogue.get("country"))
+
+
+def test_amended_migration_is_accepted_and_recorded(database: Database) -> None:
+    """A database that applied an earlier text of an amended migration (0019) is in step: the
+    migrator records the current checksum; readiness does not call it changed."""
+    from geoportal.db.migrate import AMENDED
+    from geoportal.db.readiness import compare, expected_migrations
+
+    earlier = next(iter(AMENDED[19]))
+    current = {m.version: m.checksum for m in list_migrations()}[19]
+    with psycopg.connect(database.admin_conninfo(), autocommit=True) as conn:
+        conn.execute(
+            "UPDATE geoportal_meta.schema_migrations SET checksum = %s WHERE version = 19",
+            [earlier],
+        )
+        applied = dict(
+            conn.execute("SELECT version, checksum FROM geoportal_meta.schema_migrations")
+        )
+        assert compare(expected_migrations(), applied).changed == ()
+        assert migrate(database.admin_conninfo()) == []
+        recorded = conn.execute(
+            "SELECT checksum FROM geoportal_meta.schema_migrations WHERE version = 19"
+        ).fetchone()
+    assert recorded == (current,)
+
+
+def test_register_migration_backfills_without_row_triggers(
+    database: Database, tmp_path: Path
+) -> None:
+    """Migration 0019 over parcels loaded before it: each gets its national area, a register
+    row and one version, with no per-feature audit records and the tile caches told once;
+    the triggers are on again afterwards."""
+    with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
+        conn.execute("DROP DATABASE IF EXISTS register_backfill")
+        conn.execute("CREATE DATABASE register_backfill TEMPLATE template0")
+    conninfo = database.admin_conninfo("register_backfill")
+    for migration in list_migrations():
+        if migration.version < 19:
+            (tmp_path / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
+    try:
+        migrate(conninfo, tmp_path)
+        with psycopg.connect(conninfo) as conn:
+            conn.execute(
+                "INSERT INTO base.country (name_ky, name_ru, name_en, formal_name_ky, "
+                "formal_name_ru, formal_name_en, iso_a2, iso_a3, iso_n3, geom) VALUES "
+                "('k', 'k', 'k', 'k', 'k', 'k', 'KG', 'KGZ', '417', ST_Multi(ST_GeomFromText("
+                "'POLYGON((69 39, 80 39, 80 43.5, 69 43.5, 69 39))', 4326)))"
+            )
+            for number, lon in enumerate((72.8, 74.6, 78.4)):
+                square = (
+                    f"POLYGON(({lon} 42, {lon + 0.001} 42, {lon + 0.001} 42.001, "
+                    f"{lon} 42.001, {lon} 42))"
+                )
+                conn.execute(
+                    "INSERT INTO cadastre.cadastre_parcels (cadastral_code, land_category, "
+                    "designated_use, area_m2, registered_on, geom) VALUES (%s, 'agricultural', "
+                    "'pasture', 1, '2020-01-01', ST_Multi(ST_GeomFromText(%s, 4326)))",
+                    [f"3-01-01-0001-{number:04d}", square],
+                )
+            last_seq, last_change = conn.execute(
+                "SELECT (SELECT coalesce(max(seq), 0) FROM catalog.tile_changes), "
+                "(SELECT coalesce(max(id), 0) FROM audit.changes)"
+            ).fetchone()
+        migrate(conninfo)
+        with psycopg.connect(conninfo) as conn:
+            areas = conn.execute(
+                "SELECT area_national_m2, ST_Area(geom::geography) "
+                "FROM cadastre.cadastre_parcels ORDER BY id"
+            ).fetchall()
+            counts = conn.execute(
+                "SELECT (SELECT count(*) FROM cadastre.parcel_register), "
+                "(SELECT count(*) FROM cadastre.parcel_versions), "
+                "(SELECT count(*) FROM audit.changes WHERE id > %s AND feature_id IS NOT NULL), "
+                "(SELECT count(*) FROM catalog.tile_changes WHERE seq > %s AND "
+                " table_name = 'cadastre.cadastre_parcels' AND boxes IS NULL), "
+                "(SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal AND tgenabled = 'D' "
+                " AND tgrelid IN ('cadastre.cadastre_parcels'::regclass, "
+                "                 'cadastre.parcel_versions'::regclass))",
+                [last_change, last_seq],
+            ).fetchone()
+    finally:
+        with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
+            conn.execute("DROP DATABASE register_backfill WITH (FORCE)")
+    assert len(areas) == 3
+    for national, ellipsoid in areas:
+        assert national == pytest.approx(ellipsoid, rel=0.01)
+    registered, versions, feature_records, whole_table_changes, disabled = counts
+    assert (registered, versions, feature_records, disabled) == (3, 3, 0, 0)
+    assert whole_table_changes >= 1
