@@ -86,23 +86,82 @@ def match_classes(expression: Any) -> tuple[str, list[tuple[str, str]]] | None:
     return field, classes
 
 
-def layer_legend(layer: Layer) -> dict[str, Any]:
-    """The legend of a layer: the classified field (if any) and its entries.
+def filter_values(style_layer: dict[str, Any], field: str) -> list[str] | None:
+    """The values of `field` a style layer draws, when its filter is
+    `["match", ["get", field], [values...], true, false]`; None for any other filter.
 
-    The first style layer whose colour is a `match` on a field gives one entry per class;
-    otherwise the first style layer with a colour gives one swatch. A layer without a style
-    has an empty legend.
+    >>> filter_values({"filter": ["match", ["get", "k"], ["a", "b"], True, False]}, "k")
+    ['a', 'b']
     """
-    symbols = [s for s in layer.style if s.get("type") in COLOR_PAINT]
+    expression = style_layer.get("filter")
+    if (
+        isinstance(expression, list)
+        and len(expression) == 5
+        and expression[0] == "match"
+        and expression[1] == ["get", field]
+        and expression[3:] == [True, False]
+    ):
+        values = expression[2]
+        return [str(v) for v in values] if isinstance(values, list) else [str(values)]
+    return None
+
+
+def classified_entries(
+    layer: Layer, symbols: list[dict[str, Any]]
+) -> tuple[str, list[LegendEntry]] | None:
+    """The classes of every style layer coloured by a `match` on the first classified field.
+
+    A field split over several style layers (main roads drawn above local ones) gives one
+    legend. A fallback colour stands for the values the style layer's filter lets through
+    (else the field's declared values) that no case names: the legend names them instead of
+    "other" ("*" stays only for a field without a closed list), and, for a field that may be
+    empty, adds an entry without a value for the features that have none. Classes follow the
+    field's declared order of values.
+    """
+    field: str | None = None
+    entries: dict[str, LegendEntry] = {}
     for style_layer in symbols:
         kind = style_layer["type"]
         classes = match_classes(style_layer.get("paint", {}).get(COLOR_PAINT[kind]))
-        if classes is not None:
-            field, values = classes
-            return {
-                "field": field,
-                "entries": [LegendEntry(kind, color, value).as_json() for value, color in values],
-            }
+        if classes is None or (field is not None and classes[0] != field):
+            continue
+        field, values = classes
+        named = {v.strip() for label, _ in values if label != "*" for v in label.split(",")}
+        filtered = filter_values(style_layer, field)
+        drawn = filtered or _declared_values(layer, field) or None
+        for label, color in values:
+            if label == "*" and drawn is not None:
+                for value in (v for v in drawn if v not in named):
+                    entries.setdefault(value, LegendEntry(kind, color, value))
+                if filtered is None and not layer.field(field).required:
+                    # features without a value: the viewer labels them with the layer's title
+                    entries.setdefault("", LegendEntry(kind, color, None))
+            else:
+                entries.setdefault(label, LegendEntry(kind, color, label))
+    if field is None:
+        return None
+    order = {str(v): i for i, v in enumerate(_declared_values(layer, field))}
+    ranked = sorted(entries.values(), key=lambda e: order.get(e.value or "", len(order) + 1))
+    return field, ranked
+
+
+def _declared_values(layer: Layer, field: str) -> list[str]:
+    declared = next((f for f in layer.fields if f.name == field), None)
+    return list(declared.enum or []) if declared else []
+
+
+def layer_legend(layer: Layer) -> dict[str, Any]:
+    """The legend of a layer: the classified field (if any) and its entries.
+
+    The style layers coloured by a `match` on a field give one entry per class (see
+    `classified_entries`); otherwise the first style layer with a colour gives one swatch. A
+    layer without a style has an empty legend.
+    """
+    symbols = [s for s in layer.style if s.get("type") in COLOR_PAINT]
+    classified = classified_entries(layer, symbols)
+    if classified is not None:
+        field, entries = classified
+        return {"field": field, "entries": [entry.as_json() for entry in entries]}
     for style_layer in symbols:
         kind = style_layer["type"]
         paint = style_layer.get("paint", {})

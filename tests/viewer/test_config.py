@@ -148,6 +148,28 @@ def test_legend_from_style(
     assert legend["entries"][0] == first
 
 
+def test_roads_legend_names_the_classes_the_map_draws(catalogue: Catalogue) -> None:
+    """Roads are drawn by two style layers (main roads above local ones), each with a
+    fallback colour: the legend lists every declared class with the colour drawn for it, and
+    no "other"."""
+    roads = catalogue.get("roads")
+    legend = layer_legend(roads)
+    values = [entry["value"] for entry in legend["entries"]]
+    assert values == roads.field("road_class").enum
+    colours = {entry["value"]: entry["color"] for entry in legend["entries"]}
+    assert colours["international"] == "#c0392b"
+    assert colours["national"] == "#e67e22"
+    assert colours["local"] == "#8d6e63"
+    assert colours["urban"] == "#7f8c8d"
+
+
+def test_legend_entry_for_features_without_a_class(catalogue: Catalogue) -> None:
+    """Settlements are coloured by capital status, which most towns lack: their colour gets
+    an entry without a value (shown with the layer's title), not "other"."""
+    entries = layer_legend(catalogue.get("settlements"))["entries"]
+    assert [e["value"] for e in entries] == ["national", "oblast", None]
+
+
 def test_match_classes_reads_lists_and_fallbacks() -> None:
     assert match_classes(["match", ["get", "road_class"], ["local", "urban"], "#1", "#2"]) == (
         "road_class",
