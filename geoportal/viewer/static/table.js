@@ -80,6 +80,7 @@ export class AttributeTable {
 
   toggle() {
     if (this.isOpen()) this.close(); else this.open();
+    this.viewer.tools.changed();
   }
 
   open() {

@@ -159,7 +159,9 @@ export class Tools {
   }
 
   async zoomToLayer(id) {
-    const [west, south, east, north] = await this.extentOf(id);
+    let extent;
+    try { extent = await this.extentOf(id); } catch (error) { return; }  // no extent known
+    const [west, south, east, north] = extent;
     if (!this.viewer.isVisible(id)) this.viewer.setVisible(id, true);
     this.viewer.map.fitBounds([[west, south], [east, north]], { padding: 20, maxZoom: 16 });
     this.viewer.map.once("moveend", () => { document.body.dataset.zoomedTo = id; });
