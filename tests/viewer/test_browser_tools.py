@@ -10,7 +10,7 @@ import io
 import re
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pyproj
@@ -229,7 +229,11 @@ def test_attribute_table_lists_the_features_in_view(
         page.click("#tool-table")
         page.wait_for_selector("#feature-table[data-state=done] tbody tr")
         url = page.get_attribute("#feature-table", "data-url")
-        assert "bbox=" in url and "limit=20" in url and "offset=0" in url
+        assert "limit=20" in url and "offset=0" in url
+        query = parse_qs(urlsplit(url).query)
+        view = page.evaluate("""() => { const b = window.geoportalViewer.map.getBounds();
+            return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }""")
+        assert [float(v) for v in query["bbox"][0].split(",")] == pytest.approx(view, abs=1e-5)
         body = table_page(api, url)
         matched = body["numberMatched"]
         assert matched > 20  # paged
