@@ -15,6 +15,7 @@ import pyproj
 
 from exports.formats import FORMATS
 from geoportal.catalogue.records import CATALOGUE_ID, THEME_TITLES
+from geoportal.viewer.attribution import translated_attribution
 from geoportal.viewer.legend import COLOR_PAINT, layer_legend
 from layers.catalogue import Catalogue
 from layers.geography import KYRGYZSTAN_BBOX_4326
@@ -201,6 +202,7 @@ def layer_config(
         "extrusion": extrusion(layer),
         "legend": layer_legend(layer),
         "attribution": layer.attribution,
+        "attribution_i18n": translated_attribution(layer.attribution),
         "licence": layer.licence,
         "visible": layer.id in DEFAULT_VISIBLE,
         "title_field": layer.title_field,

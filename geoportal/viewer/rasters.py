@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from geoportal.viewer.attribution import translated_attribution
 from layers.catalogue import Catalogue
 from layers.model import RasterLayer
 from tiles.raster import STYLES, SceneIndex
@@ -68,6 +69,7 @@ def raster_layer(raster: RasterLayer, base_url: str, dates: list[str]) -> dict[s
         "extrusion": None,
         "legend": legend(raster.id),
         "attribution": raster.attribution,
+        "attribution_i18n": translated_attribution(raster.attribution),
         "licence": raster.licence,
         "visible": raster.id == "hillshade",
         "title_field": None,

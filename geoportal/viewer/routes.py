@@ -44,7 +44,11 @@ FAVICON = STATIC_DIR / "favicon.svg"
 PMTILES_PATH = "/downloads/pmtiles"
 GEOPACKAGE_PATH = "/downloads/geopackage"
 EXPORTS_PATH = "/downloads/{format}"
-VIEWER_VENDOR_FILES = ("maplibre-gl/dist/maplibre-gl.js", "maplibre-gl/dist/maplibre-gl.css")
+VIEWER_VENDOR_FILES = (
+    "maplibre-gl/dist/maplibre-gl.js",
+    "maplibre-gl/dist/maplibre-gl.css",
+    "geographiclib-geodesic/geographiclib-geodesic.min.js",
+)
 
 
 def _route_paths(routes: list[BaseRoute], prefix: str = "") -> set[str]:

@@ -12,6 +12,7 @@ import { renderTimeControl } from "./time.js";
 import { PlaceLabels } from "./labels.js";
 import { retryUrl, setupTileRetry } from "./retry.js";
 import { coordinateText } from "./coords.js";
+import { Tools } from "./tools.js";
 
 // Tooltips of MapLibre's buttons in the interface language.
 function mapLocale(lang) {
@@ -219,7 +220,7 @@ class Viewer {
       zoom: view.zoom,
       hash: "map",
       maxPitch: 70,
-      attributionControl: { compact: true },
+      attributionControl: false,  // added by tools.js, in the interface language
       locale: mapLocale(this.lang),
     });
     if (firstVisit && view.bounds) {  // a first visit: the whole country
@@ -232,6 +233,7 @@ class Viewer {
     this.map.addControl(new maplibregl.GeolocateControl({
       positionOptions: { enableHighAccuracy: true }, fitBoundsOptions: { maxZoom: 15 },
     }), "top-right");
+    this.tools = new Tools(this);  // measure, PNG, attribute table, zoom to a layer, attribution
     this.map.on("load", () => {
       if (this.date) this.applyDate();
       for (const layer of this.config.layers) this.applyLayer(layer);
@@ -247,6 +249,7 @@ class Viewer {
     this.map.on("idle", () => { if (!this.labelsDrawn) { this.labelsDrawn = true; this.refreshLabels(); } });
     this.map.on("zoomend", () => updateZoomHints(document.getElementById("layers"), this.map.getZoom()));
     this.map.on("click", (event) => {
+      if (this.tools.takesClicks()) return;  // a measuring point
       if (window.matchMedia("(max-width: 700px)").matches) this.closePanel();  // a tap on the map
       this.identify(event.point, event.lngLat);
     });
@@ -345,6 +348,7 @@ class Viewer {
   // -- panels -------------------------------------------------------------------------
   refreshPanels() {
     renderDownloads(document.getElementById("downloads"), this.config, this);
+    if (this.tools) this.tools.refresh();
   }
 
   renderAll() {
@@ -358,6 +362,7 @@ class Viewer {
       button.setAttribute("aria-pressed", String(button.dataset.lang === this.lang));
     }
     renderPanel(document.getElementById("layers"), this.config, this);
+    if (this.tools) this.tools.render();
     if (this.map) updateZoomHints(document.getElementById("layers"), this.map.getZoom());
     renderTimeControl(document.getElementById("time"), this.config, this);
     if (this.map) {

@@ -63,6 +63,26 @@ const TEXTS = {
   locate: { ky: "Менин жайгашкан жерим", ru: "Моё местоположение", en: "My location" },
   language: { ky: "Тил", ru: "Язык", en: "Language" },
   zoomToSee: { ky: "көрүү үчүн жакындатыңыз", ru: "приблизьте, чтобы увидеть", en: "zoom in to see" },
+  // the map tools (tools.js, measure.js, export.js, table.js)
+  tools: { ky: "Куралдар", ru: "Инструменты", en: "Tools" },
+  measureDistance: { ky: "Аралыкты өлчөө", ru: "Измерить расстояние", en: "Measure a distance" },
+  measureArea: { ky: "Аянтты өлчөө", ru: "Измерить площадь", en: "Measure an area" },
+  measureDistanceHint: { ky: "Картадагы чекиттерди басыңыз", ru: "Щёлкайте по точкам на карте", en: "Click points on the map" },
+  measureAreaHint: { ky: "Аянттын чекиттерин картадан басыңыз", ru: "Щёлкайте по вершинам площади на карте", en: "Click the corners of the area on the map" },
+  length: { ky: "Узундугу", ru: "Длина", en: "Length" },
+  area: { ky: "Аянты", ru: "Площадь", en: "Area" },
+  perimeter: { ky: "периметри", ru: "периметр", en: "perimeter" },
+  finish: { ky: "Бүтүрүү", ru: "Завершить", en: "Finish" },
+  clear: { ky: "Тазалоо", ru: "Очистить", en: "Clear" },
+  exportPng: { ky: "Көрүнүштү PNG сүрөтү катары сактоо", ru: "Сохранить вид как изображение PNG", en: "Save the view as a PNG image" },
+  legend: { ky: "Шарттуу белгилер", ru: "Условные обозначения", en: "Legend" },
+  attributeTable: { ky: "Көрүнүштөгү объекттердин таблицасы", ru: "Таблица объектов в виде", en: "Table of the features in view" },
+  close: { ky: "Жабуу", ru: "Закрыть", en: "Close" },
+  of: { ky: "/", ru: "из", en: "of" },
+  ofMore: { ky: "(дагы бар)", ru: "(есть ещё)", en: "(there are more)" },
+  noFeatures: { ky: "Бул көрүнүштө объект жок", ru: "В этом виде нет объектов", en: "No feature in this view" },
+  tableFailed: { ky: "Объекттерди жүктөө мүмкүн болгон жок", ru: "Не удалось загрузить объекты", en: "The features could not be loaded" },
+  zoomToLayer: { ky: "Катмарды толук көрсөтүү", ru: "Показать весь слой", en: "Zoom to the layer" },
 };
 
 export function initialLanguage(config) {
