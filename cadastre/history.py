@@ -18,6 +18,10 @@ from psycopg.rows import dict_row
 from cadastre.codes import parse_code
 from cadastre.errors import InvalidCadastralCodeError, ParcelNotFoundError
 
+REGISTER_LAYERS: frozenset[str] = frozenset({"cadastre_parcels"})
+"""Layers whose table is the land register's table of current parcels: a DELETE on it retires
+(migration 0024), so nothing may replace it whole (a load refuses `replace` on it)."""
+
 VERSION_COLUMNS = """
     v.version_id, v.parcel_id, v.cadastral_code, v.land_category, v.designated_use, v.area_m2,
     v.area_national_m2, v.address, v.registered_on, v.valid_from, v.valid_to, v.recorded_from,
@@ -75,6 +79,18 @@ async def parcel_history(
         versions = await cur.fetchall()
         lineage = await _lineage(cur, register["parcel_id"])
     return {"register": register, "versions": versions, **lineage}
+
+
+async def find_retired(conn: psycopg.AsyncConnection[Any], parcel_id: int) -> dict[str, Any] | None:
+    """The register entry of a retired parcel by its feature id (code, registered_at,
+    retired_at, retired_by), or None when the id is current or was never registered."""
+    async with conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT parcel_id, cadastral_code, registered_at, retired_at, retired_by "
+            "FROM cadastre.parcel_register WHERE parcel_id = %s AND retired_at IS NOT NULL",
+            [parcel_id],
+        )
+        return await cur.fetchone()
 
 
 async def _lineage(cur: psycopg.AsyncCursor[Any], parcel_id: int) -> dict[str, Any]:

@@ -58,8 +58,23 @@ ROUTE_DESIGNATIONS: dict[str, tuple[str, ...]] = {
     "ЭМ-01": ("M41",),
     "ЭМ-04": ("M39",),
 }
-"""International (CIS M-road) numbers of the national roads that carry them: the
-Bishkek - Osh road is part of the M41, Bishkek - Ak-Jol (Korday) part of the M39."""
+"""International (former Soviet M-road) numbers of the demo's national roads that carry them,
+so that a query for one finds the road. The ЭМ- numbers are the demo's own (invented,
+`layers/declarations/10_roads.yaml`); the real register numbers Bishkek - Osh ЭМ-04 (E-road
+E010: https://wiki.aaroads.com/wiki/EM-04_(Kyrgyzstan)). Sources of the mapping:
+
+- M39 -> ЭМ-04 Bishkek - Ak-Jol (Korday): confirmed. Kazakhstan's A2 was numbered M39 from
+  the Uzbek border to Almaty (the Soviet numbering; https://profilpelajar.com/it/A2_(Kazakistan),
+  a copy of Italian Wikipedia's "A2 (Kazakistan)") and runs through Kyrgyzstan by Bishkek
+  and back north to the border towards Almaty (https://wikijii.com/wiki/A2_Highway_(Kazakhstan),
+  a copy of English Wikipedia's "A2 highway (Kazakhstan)"): Bishkek - Korday is on it.
+- M41 -> ЭМ-01 Bishkek - Osh: NOT confirmed by a source found. The M41 is the road of
+  Tajikistan's Pamirs (https://beta.globalcorridor.eu/components/carec-corridors-2-3-and-5-
+  road-project-m41-highway), and the Osh - Khorog Pamir tract is "a section of the trunk
+  road Bishkek (Kara-Balta) - Toktogul - Jalal-Abad - Osh - Khorog" (Great Soviet
+  Encyclopedia, "Памирский тракт", https://sky-net-eye.com/rus/slovari/generic/_enc_/
+  encyclopedia/_p/46720_PAMIRSKIJ_TRAKT), but no source seen names that trunk road's Kyrgyz
+  part M41; kept as the common usage, to be checked against the national road list."""
 STREETS_SQL = """
 INSERT INTO search.names (collection, kind, target_id, feature_count, label_ky, label_ru,
     label_en, matched, key, head, priority, min_lon, min_lat, max_lon, max_lat)

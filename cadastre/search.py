@@ -14,6 +14,10 @@ that Latin, Cyrillic, missing or extra letters still match. Three sources answer
 - codes: a query shaped like a code (`1-01-02-0003-0004`, a plot code) is a prefix of the
   code column of `CODE_FIELDS` (its `lower(...) text_pattern_ops` index).
 
+The statements of one search (the threshold, the codes, names and houses; SQL in
+`cadastre/sql/search_*.sql`, each computing its own key) go in one pipeline: one round trip
+to the database, which on a busy machine costs more than the statements themselves.
+
 Results are ranked by score (word similarity of the whole key plus similarity of the
 thing's identifier: 2 for an exact name; an address adds 0.5 when its number and letter
 match; an exact code scores 3), then by layer priority (places before streets, roads
@@ -32,6 +36,7 @@ from psycopg import sql
 
 from cadastre.errors import SearchQueryError
 from cadastre.names import CODE_FIELDS, priority
+from cadastre.sql_files import sql_text
 from layers.catalogue import Catalogue
 from layers.model import LANGUAGES
 
@@ -117,37 +122,20 @@ def _lang(lang: str) -> str:
     return lang
 
 
-NAMES_SQL = """
-WITH candidates AS MATERIALIZED (
-    SELECT DISTINCT ON (n.id) n.*
-    FROM unnest(%(parts)s::text[]) AS p(part)
-    JOIN search.names AS n ON n.key %%> p.part
-)
-SELECT collection, kind, target_id, {label}, matched, word_similarity(%(key)s, key) AS ws,
-       similarity(%(key)s, head) AS sim, priority, min_lon, min_lat, max_lon, max_lat,
-       feature_count
-FROM candidates
-WHERE %(key)s <%% key
-ORDER BY word_similarity(%(key)s, key) + similarity(%(key)s, head) DESC, priority,
-         length({label})
-LIMIT %(limit)s
-"""
-"""Candidates first (a thing holding one of the query's words, through the trigram index),
-materialised: otherwise the planner scans the small table and computes the similarity of
-every row."""
+THRESHOLD_SQL = "SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)"
+"""The session's word similarity threshold (the index condition of the names' candidates)."""
 
 
-async def search_names(
-    conn: psycopg.AsyncConnection[Any], key: str, lang: str, limit: int
-) -> list[Hit]:
-    """Named things whose key holds `key` (word similarity at least pg_trgm's threshold)."""
+def names_query(lang: str) -> sql.Composed:
+    """The names statement (`cadastre/sql/search_names.sql`) with labels in `lang`."""
     label = sql.Identifier(f"label_{_lang(lang)}")
-    cursor = await conn.execute(
-        sql.SQL(NAMES_SQL).format(label=label),
-        {"key": key, "parts": key_parts(key, longest=1), "limit": limit},
-    )
+    return sql.SQL(sql_text("search_names")).format(label=label)  # type: ignore[arg-type]
+
+
+def name_hits(rows: list[tuple[Any, ...]]) -> list[Hit]:
+    """Rows of the names statement as hits."""
     hits = []
-    for row in await cursor.fetchall():
+    for row in rows:
         collection, kind, fid, label_text, matched, ws, sim, prio, *box, count = row
         if matched and matched.lower() not in label_text.lower():
             label_text = f"{matched} · {label_text}"
@@ -190,22 +178,6 @@ def _address_columns(lang: str, alias: str = "a") -> sql.Composed:
     return sql.SQL(", ").join(columns)
 
 
-def key_parts(key: str, longest: int = 3) -> list[str]:
-    """The runs of up to `longest` consecutive words of a key: what a street's or a town's
-    own name may be in a query (the candidates of the address search are the streets whose
-    head is similar to one of them, through the trigram index on `head`).
-
-    >>> key_parts("bishkek chui")
-    ['bishkek', 'chui', 'bishkek chui']
-    """
-    words = key.split()
-    return [
-        " ".join(words[start : start + size])
-        for size in range(1, longest + 1)
-        for start in range(len(words) - size + 1)
-    ]
-
-
 def address_hit(row: tuple[Any, ...], score: float, similarity: float) -> Hit:
     """An address row (`_address_columns`) as a hit."""
     fid, label, oblast, rayon, settlement, street, number, letter, bid, pid, code, x, y = row[:13]
@@ -234,60 +206,19 @@ def address_hit(row: tuple[Any, ...], score: float, similarity: float) -> Hit:
     )
 
 
-ADDRESSES_SQL = """
-WITH candidates AS MATERIALIZED (
-    SELECT DISTINCT ON (s.id) s.id, s.key, s.head, s.street_ru
-    FROM unnest(%(parts)s::text[]) AS p(part)
-    JOIN search.streets AS s ON s.head %% p.part
-),
-streets AS (
-    SELECT id, word_similarity(%(key)s, key) AS ws, similarity(%(key)s, head) AS sim,
-           street_ru IS NULL AS settlement_only
-    FROM candidates WHERE %(key)s <%% key
-    ORDER BY word_similarity(%(key)s, key) + similarity(%(key)s, head) - CASE WHEN street_ru IS NULL
-             THEN %(settlement_penalty)s ELSE 0 END DESC
-    LIMIT %(streets)s
-)
-SELECT {columns}, s.ws, s.sim, s.settlement_only
-FROM streets AS s
-JOIN {addresses} AS a ON a.street_id = s.id AND a.house_number = %(number)s
-ORDER BY s.ws + s.sim DESC,
-         (search.translit(coalesce(a.letter, '')) = search.translit(%(letter)s)) DESC,
-         a.letter NULLS FIRST, a.id
-LIMIT %(limit)s
-"""
-
-
-async def search_addresses(
-    conn: psycopg.AsyncConnection[Any],
-    catalogue: Catalogue,
-    *,
-    key: str,
-    number: int,
-    letter: str | None,
-    lang: str,
-    limit: int,
-    street_hint: bool = False,
-) -> list[Hit]:
-    """Houses numbered `number` on the streets (or in the settlements) whose key holds
-    `key`; the letter, when given, ranks its house first; with `street_hint` (the query
-    named a street type) houses of a street rank before houses of a settlement."""
-    query = sql.SQL(ADDRESSES_SQL).format(
+def addresses_query(catalogue: Catalogue, lang: str) -> sql.Composed:
+    """The houses statement (`cadastre/sql/search_addresses.sql`), columns in `lang`."""
+    return sql.SQL(sql_text("search_addresses")).format(  # type: ignore[arg-type]
         columns=_address_columns(_lang(lang)),
         addresses=sql.Identifier(*catalogue.get("addresses").qualified_table),
     )
-    values = {
-        "key": key,
-        "parts": key_parts(key),
-        "number": number,
-        "letter": letter or "",
-        "limit": limit,
-        "streets": ADDRESS_STREETS,
-        "settlement_penalty": SETTLEMENT_PENALTY if street_hint else 0.0,
-    }
-    cursor = await conn.execute(query, values)
+
+
+def house_hits(rows: list[tuple[Any, ...]], letter: str | None, street_hint: bool) -> list[Hit]:
+    """Rows of the houses statement as hits: the letter asked for scores more; with
+    `street_hint` (the query named a street type) a settlement's house scores less."""
     hits = []
-    for row in await cursor.fetchall():
+    for row in rows:
         ws, sim, settlement_only = float(row[-3]), float(row[-2]), bool(row[-1])
         same_letter = (row[7] or "") == (letter or "")
         score = ws + sim + (0.5 if same_letter else 0.4)
@@ -306,86 +237,94 @@ FROM (SELECT id, {code}, box2d(ST_Transform(geom, 4326)) AS b FROM {table}
 """
 
 
-async def search_codes(
-    conn: psycopg.AsyncConnection[Any], catalogue: Catalogue, code: str, limit: int
-) -> list[Hit]:
-    """Features whose code (`CODE_FIELDS`) starts with `code` (an exact code scores 2)."""
-    hits = []
+def code_queries(
+    catalogue: Catalogue, code: str, limit: int
+) -> list[tuple[str, sql.Composed, dict[str, Any]]]:
+    """(layer id, statement, values) of the code search of each layer of `CODE_FIELDS`."""
     prefix = code.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-    for layer_id, column in CODE_FIELDS.items():
-        if layer_id not in {layer.id for layer in catalogue}:
-            continue
-        query = sql.SQL(CODES_SQL).format(
-            code=sql.Identifier(column),
-            table=sql.Identifier(*catalogue.get(layer_id).qualified_table),
+    present = {layer.id for layer in catalogue}
+    return [
+        (
+            layer_id,
+            sql.SQL(CODES_SQL).format(
+                code=sql.Identifier(column),
+                table=sql.Identifier(*catalogue.get(layer_id).qualified_table),
+            ),
+            {"code": code, "prefix": prefix, "limit": limit},
         )
-        cursor = await conn.execute(query, {"code": code, "prefix": prefix, "limit": limit})
-        for fid, value, exact, *box in await cursor.fetchall():
-            bbox = (box[0], box[1], box[2], box[3])
-            hits.append(
-                Hit(
-                    collection=layer_id,
-                    feature_id=fid,
-                    kind="parcel" if layer_id == "cadastre_parcels" else "code",
-                    label=value,
-                    score=3.0 if exact else 1.5,
-                    similarity=1.0 if exact else 0.0,
-                    priority=priority(layer_id),
-                    bbox=bbox,
-                    point=((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2),
-                )
+        for layer_id, column in CODE_FIELDS.items()
+        if layer_id in present
+    ]
+
+
+def code_hits(layer_id: str, rows: list[tuple[Any, ...]]) -> list[Hit]:
+    """Features whose code starts with the query's (an exact code scores 3)."""
+    hits = []
+    for fid, value, exact, *box in rows:
+        bbox = (box[0], box[1], box[2], box[3])
+        hits.append(
+            Hit(
+                collection=layer_id,
+                feature_id=fid,
+                kind="parcel" if layer_id == "cadastre_parcels" else "code",
+                label=value,
+                score=3.0 if exact else 1.5,
+                similarity=1.0 if exact else 0.0,
+                priority=priority(layer_id),
+                bbox=bbox,
+                point=((bbox[0] + bbox[2]) / 2, (bbox[1] + bbox[3]) / 2),
             )
+        )
     return hits
-
-
-async def search_keys(conn: psycopg.AsyncConnection[Any], *texts: str) -> list[str]:
-    """The search keys of `texts` (`search.search_key`), in one round trip that also sets
-    the session's word similarity threshold to `WORD_SIMILARITY`."""
-    keys = sql.SQL(", ").join(sql.SQL("search.search_key(%s)") for _ in texts)
-    cursor = await conn.execute(
-        sql.SQL("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false), {}").format(
-            keys
-        ),
-        [str(WORD_SIMILARITY), *texts],
-    )
-    row = await cursor.fetchone()
-    return [str(value or "") for value in (row[1:] if row else [""] * len(texts))]
 
 
 async def search(
     conn: psycopg.AsyncConnection[Any], catalogue: Catalogue, q: str, lang: str, limit: int
 ) -> list[Hit]:
-    """Every source's hits for `q`, best first, one per named thing, at most `limit`.
+    """Every source's hits for `q`, best first, one per named thing, at most `limit`: the
+    statements (codes, names, houses) are sent in one pipeline, one round trip.
 
     Raises:
         SearchQueryError: `lang` is not a catalogue language.
     """
     _lang(lang)
     parsed = parse_query(q)
-    hits: list[Hit] = []
-    if parsed.code:
-        hits += await search_codes(conn, catalogue, parsed.code, limit)
     house = parsed.number is not None and bool(parsed.text)
-    key, text_key = await search_keys(conn, q, parsed.text if house else "")
     hint = bool(_STREET_TYPE.search(q))
-    if key:
-        named = await search_names(conn, key, lang, limit)
-        hits += [  # `проспект Чуй`: the street before the town of Chuy
-            replace(h, score=h.score + STREET_HINT) if hint and h.kind == "street" else h
-            for h in named
-        ]
-    if house and parsed.number is not None:
-        if text_key:
-            hits += await search_addresses(
-                conn,
-                catalogue,
-                key=text_key,
-                number=parsed.number,
-                letter=parsed.letter,
-                lang=lang,
-                limit=limit,
-                street_hint=hint,
+    async with conn.pipeline():
+        await conn.execute(THRESHOLD_SQL, [str(WORD_SIMILARITY)])
+        codes = [
+            (layer_id, await conn.execute(query, values))
+            for layer_id, query, values in (
+                code_queries(catalogue, parsed.code, limit) if parsed.code else []
             )
+        ]
+        names = await conn.execute(
+            names_query(lang), {"q": q, "limit": limit, "threshold": WORD_SIMILARITY}
+        )
+        houses = None
+        if house:
+            houses = await conn.execute(
+                addresses_query(catalogue, lang),
+                {
+                    "q": parsed.text,
+                    "number": parsed.number,
+                    "letter": parsed.letter or "",
+                    "limit": limit,
+                    "streets": ADDRESS_STREETS,
+                    "threshold": WORD_SIMILARITY,
+                    "settlement_penalty": SETTLEMENT_PENALTY if hint else 0.0,
+                },
+            )
+    hits = [
+        hit for layer_id, cursor in codes for hit in code_hits(layer_id, await cursor.fetchall())
+    ]
+    hits += [  # `проспект Чуй`: the street before the town of Chuy
+        replace(h, score=h.score + STREET_HINT) if hint and h.kind == "street" else h
+        for h in name_hits(await names.fetchall())
+    ]
+    if houses is not None:
+        hits += house_hits(await houses.fetchall(), parsed.letter, hint)
     best: dict[tuple[str, str], Hit] = {}
     for hit in sorted(hits, key=lambda h: h.rank):
         best.setdefault((hit.collection, hit.feature_id), hit)

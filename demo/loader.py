@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from cadastre.addresses import DERIVED_FROM, SOURCE_LAYERS, derive_addresses
 from cadastre.names import refresh_names
@@ -68,9 +69,18 @@ def load_demo(
             prepared.append(prepare_layer(layer, data_dir))
         if on_prepared:
             on_prepared(layer)
-    results = load_layers(conninfo, prepared, progress=on_loaded)
+    results = load_layers(resetting(conninfo), prepared, progress=on_loaded)
     derive_after_load(conninfo, [item.layer.id for item in prepared], bool(derived))
     return results
+
+
+def resetting(conninfo: str) -> str:
+    """`conninfo` for a session that resets the generated demo register: a DELETE of demo
+    parcels by the owner erases their records (`cadastre.erasing`, migration 0024) where any
+    other DELETE retires them; the demo's parcels are generated, not a register of record."""
+    params = conninfo_to_dict(conninfo)
+    options = " ".join(filter(None, [str(params.get("options") or ""), "-c cadastre.erasing=on"]))
+    return make_conninfo(conninfo, options=options)
 
 
 def derive_after_load(conninfo: str, loaded: Sequence[str], force: bool = False) -> None:

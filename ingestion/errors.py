@@ -47,3 +47,7 @@ class LoadTimeoutError(IngestionError):
 
 class NoNaturalKeyError(IngestionError):
     """An upsert into a layer whose declaration names no natural `key:`."""
+
+
+class RegisterReplaceError(IngestionError):
+    """A `replace` load of the land register, where nothing is ever deleted."""

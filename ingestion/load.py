@@ -14,7 +14,8 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from ingestion.errors import IngestionError
+from cadastre.history import REGISTER_LAYERS
+from ingestion.errors import IngestionError, RegisterReplaceError
 from ingestion.vector import PreparedLayer
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,11 @@ def _replace_rows(conn: psycopg.Connection, prepared: PreparedLayer) -> None:
     schema, table = prepared.layer.qualified_table
     target = sql.Identifier(schema, table)
     columns = sql.SQL(", ").join(sql.Identifier(c) for c in prepared.columns)
+    if prepared.layer.id in REGISTER_LAYERS and not _erasing(conn):
+        raise RegisterReplaceError(
+            f"layer {prepared.layer.id} is the land register, where nothing is ever deleted: "
+            "a load cannot replace it (only the demo loader resets the generated demo register)"
+        )
     conn.execute(sql.SQL("DELETE FROM {}").format(target))
     copy = sql.SQL("COPY {} ({}) FROM STDIN").format(target, columns)
     with conn.cursor().copy(copy) as writer:
@@ -65,6 +71,12 @@ def _replace_rows(conn: psycopg.Connection, prepared: PreparedLayer) -> None:
             time_max,
         ],
     )
+
+
+def _erasing(conn: psycopg.Connection) -> bool:
+    """Whether this session is the owner's explicit reset of the register (migration 0024)."""
+    row = conn.execute("SELECT cadastre.is_erasing()").fetchone()
+    return bool(row and row[0])
 
 
 def _time_extent(prepared: PreparedLayer) -> tuple[dt.datetime | None, dt.datetime | None]:

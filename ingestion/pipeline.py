@@ -24,6 +24,7 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from cadastre.history import REGISTER_LAYERS
 from ingestion import staging
 from ingestion.errors import (
     IngestionError,
@@ -31,6 +32,7 @@ from ingestion.errors import (
     LoadScopeError,
     LoadTimeoutError,
     NoNaturalKeyError,
+    RegisterReplaceError,
 )
 from ingestion.fields import check_columns, field_column, plain, resolve_sources
 from ingestion.geometry import chunk_geometries
@@ -122,6 +124,12 @@ def _check_request(request: LoadRequest) -> None:
     layer, scope = request.layer, request.scope
     if request.mode not in MODES:
         raise IngestionError(f"mode {request.mode!r}: expected one of {', '.join(MODES)}")
+    if request.mode == "replace" and layer.id in REGISTER_LAYERS:
+        raise RegisterReplaceError(
+            f"layer {layer.id} is the land register, where nothing is ever deleted: a replace "
+            "would retire every current parcel; load new parcels with --mode append, change "
+            "parcels with --mode upsert, retire one with a DELETE (Part 4)"
+        )
     if request.mode == "upsert" and not layer.key:
         raise NoNaturalKeyError(
             f"layer {layer.id} declares no natural key, so it cannot be upserted; "

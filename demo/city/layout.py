@@ -273,8 +273,12 @@ def _superblocks(
         arterials.append(
             {"name_ru": name, "axis": "u", "pos": u, "low": vs[0], "high": vs[-1], "cuts": vs}
         )
-    for k, v in enumerate(vs[::-1]):  # north to south
-        name = ew_names[k] if k < len(ew_names) else namer.next()
+    north_to_south = vs[::-1]
+    shift = 0  # the name of the centre's arterial on the line nearest the origin
+    if names.centre_ew in ew_names:
+        shift = ew_names.index(names.centre_ew) - int(np.argmin(np.abs(north_to_south)))
+    for k, v in enumerate(north_to_south):
+        name = ew_names[k + shift] if 0 <= k + shift < len(ew_names) else namer.next()
         arterials.append(
             {"name_ru": name, "axis": "v", "pos": v, "low": us[0], "high": us[-1], "cuts": us}
         )

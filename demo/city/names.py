@@ -31,6 +31,10 @@ class CityNames:
     arterials_ew: tuple[str, ...]
     """Main east-west streets, north to south."""
     locals_ru: tuple[str, ...]
+    centre_ew: str | None = None
+    """The east-west arterial through the centre (the grid frame's origin): the names of
+    `arterials_ew` are laid so that this one runs through it (Bishkek's origin, Ala-Too
+    square, is on Chuy avenue); None: the first name on the northernmost arterial."""
 
     def district(self, key: str) -> District:
         """The district called `key`."""
@@ -420,7 +424,11 @@ def city_names(city: str) -> CityNames:
     """The names of Bishkek or Osh."""
     if city == "Bishkek":
         return CityNames(
-            BISHKEK_DISTRICTS, BISHKEK_NS, BISHKEK_EW, _local_names(BISHKEK_NS + BISHKEK_EW)
+            BISHKEK_DISTRICTS,
+            BISHKEK_NS,
+            BISHKEK_EW,
+            _local_names(BISHKEK_NS + BISHKEK_EW),
+            centre_ew="проспект Чуй",
         )
     return CityNames(OSH_ZONES, OSH_NS, OSH_EW, _local_names(OSH_NS + OSH_EW))
 

@@ -35,6 +35,7 @@ from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.pygeoapi_.processes import add_processes, execution_route
 from geoportal.security.authn import Authenticator
 from geoportal.server.audit_routes import audit_route
+from geoportal.server.cadastre_retired import RetiredParcels
 from geoportal.server.cadastre_routes import CadastreRoutes
 from geoportal.server.downloads import export_routes
 from geoportal.server.etags import ItemETagMiddleware, etag_sql
@@ -196,7 +197,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
 
     agency_conninfo = Database(settings).agency_conninfo
     limiter = WorkLimiter(settings.security)  # one per process, shared through the database
-    items_app = features  # CORS: the security middleware alone decides
+    # CORS: the security middleware alone decides; a retired parcel is a 410 (0024)
+    items_app = RetiredParcels(features, pools.getter("features"), settings.public_url)
     cadastre = CadastreRoutes(
         catalogue, agency, settings.public_url, settings.cadastre, settings.data_dir
     )

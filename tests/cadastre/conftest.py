@@ -1,7 +1,8 @@
 """Synthetic blocks of the register for the cadastre tests, in Talas (Kyrg-06 zone 2,
 EPSG:7693): each 200 m x 200 m with two parcels side by side in its south half (`-0001`
 x 0-100 m, `-0002` x 100-200 m, y 0-100 m), both held by one fictional person; written by
-the owner on a spot no demo parcel is near, and erased after (an owner's delete erases)."""
+the owner on a spot no demo parcel is near, and erased after (by the owner's explicit reset,
+`cadastre.erasing`: any other delete retires)."""
 
 from __future__ import annotations
 
@@ -99,10 +100,11 @@ def erase_block(conn: psycopg.Connection, code: str) -> None:
         [code + "-%"],
     ).fetchall()
     ids = [r[0] for r in rows]
+    # the owner's explicit reset (migration 0024): any other DELETE would retire them
+    conn.execute("SET LOCAL cadastre.erasing = 'on'")
     conn.execute("DELETE FROM restricted.cadastre_right_holders WHERE feature_id = ANY (%s)", [ids])
     conn.execute("DELETE FROM cadastre.cadastre_parcels WHERE id = ANY (%s)", [ids])
     # retired parcels are no longer in the table: erase their records the same way
-    conn.execute("SET LOCAL cadastre.erasing = 'on'")  # the guard of migration 0019 lets it
     conn.execute(
         "DELETE FROM cadastre.parcel_lineage "
         "WHERE parent_id = ANY (%(i)s) OR child_id = ANY (%(i)s)",

@@ -108,3 +108,11 @@ def test_the_public_role_reads_the_registry_and_the_names(loaded: Database) -> N
         assert conn.execute("SELECT count(*) FROM cadastre.addresses").fetchone()[0] > 0
         assert conn.execute("SELECT count(*) FROM search.names").fetchone()[0] > 0
         assert conn.execute("SELECT count(*) FROM search.streets").fetchone()[0] > 0
+
+
+@pytest.mark.parametrize("index", ["search.names_key_trgm_idx", "search.streets_head_trgm_idx"])
+def test_the_search_indexes_keep_no_pending_list(conn: psycopg.Connection, index: str) -> None:
+    """Rebuilt after every load, the trigram indexes are written straight (fastupdate off,
+    migration 0024): a pending list would be scanned by every search until a vacuum."""
+    row = conn.execute("SELECT reloptions FROM pg_class WHERE oid = %s::regclass", [index])
+    assert row.fetchone() == (["fastupdate=off"],)

@@ -89,7 +89,9 @@ def test_restricted_tables_are_loaded_and_linked(loaded: Database) -> None:
     assert stats == (0,)  # no public statistics of personal data
 
 
-def test_personal_data_goes_with_its_feature(loaded: Database) -> None:
+def test_parcel_rights_stay_with_its_retired_record(loaded: Database) -> None:
+    """Nothing in the register is deleted (migration 0024): even the owner's DELETE of a
+    parcel retires it, and its rights stay with its register record."""
     with psycopg.connect(loaded.owner_conninfo) as conn, conn.transaction(force_rollback=True):
         feature = conn.execute(
             "SELECT feature_id FROM restricted.cadastre_right_holders LIMIT 1"
@@ -99,4 +101,8 @@ def test_personal_data_goes_with_its_feature(loaded: Database) -> None:
         left = conn.execute(
             "SELECT count(*) FROM restricted.cadastre_right_holders WHERE feature_id = %s", feature
         ).fetchone()
-        assert left == (0,)
+        retired = conn.execute(
+            "SELECT retired_by FROM cadastre.parcel_register WHERE parcel_id = %s", feature
+        ).fetchone()
+        assert left is not None and left[0] >= 1
+        assert retired == ("retire",)
