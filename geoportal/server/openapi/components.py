@@ -14,7 +14,8 @@ TITLES = {
     404: "No such resource",
     405: "Method not allowed on this resource",
     409: "Conflict with the stored data",
-    410: "Gone: the job was dismissed",
+    410: "Gone: it existed and was removed (a dismissed job, a retired parcel: the detail says "
+    "when, and links its history)",
     412: "Precondition failed: the feature changed since the client read it (If-Match)",
     413: "Request body too large",
     415: "Unsupported media type of the request body",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from cadastre.history import REGISTER_LAYERS
 from geoportal.server.openapi.components import problem_response_name
 from geoportal.server.openapi.context import CQL2_JSON, JSON, OGC_FEATURES
 from geoportal.server.openapi.vendored import Inliner
@@ -29,6 +30,9 @@ RESPONSE_FIXES = {
     "/collections": "Collections",
 }
 """Paths whose 200 answer pygeoapi documents as the landing page, and the right response."""
+
+RETIRING_ITEMS = frozenset(f"/collections/{layer}/items/{{featureId}}" for layer in REGISTER_LAYERS)
+"""Items of the land register: a retired one answers 410 (`server/cadastre_retired.py`)."""
 
 QUERYABLES: dict[str, Any] = {
     "type": "object",
@@ -89,6 +93,8 @@ def correct_operation(
         if status[:1] in ("4", "5"):
             name = problem_response_name(int(status), engine=True)
             responses[status] = {"$ref": f"#/components/responses/{name}"}
+    if method == "get" and path in RETIRING_ITEMS:
+        responses["410"] = {"$ref": f"#/components/responses/{problem_response_name(410)}"}
     if path in RESPONSE_FIXES and "200" in responses:
         ogc = f"{OGC_FEATURES}#/components/responses/{RESPONSE_FIXES[path]}"
         responses["200"] = inliner.walk({"$ref": ogc}, "responses")
