@@ -18,7 +18,6 @@ import bisect
 import threading
 from collections import OrderedDict
 from collections.abc import Hashable, Sequence
-from dataclasses import replace
 
 import psycopg
 from psycopg import sql
@@ -160,7 +159,8 @@ def keyset_page(conn: psycopg.Connection, clauses: PageClauses, params: Params) 
         return Page("[]", 0, None, None)
     conds = [where] if where is not None else []
     conds.append(sql.SQL("{} > {}").format(sql.Identifier(table.id_field), params.add(after)))
-    by_key = replace(clauses, where=sql.SQL(" AND ").join(conds), sortby=[], offset=0)
+    where_by_key = sql.SQL(" AND ").join(conds)
+    by_key = PageClauses(table, where_by_key, [], clauses.limit, 0, clauses.shape)
     page = fetch_page(conn, by_key, params)
     if page.returned and page.returned == clauses.limit:
         CACHE.remember(key, clauses.offset + clauses.limit, int(page.last_id))
