@@ -43,7 +43,7 @@ def geometry_clause(
     """GeoJSON text of ``p.geom`` in the ``target`` CRS (default: storage), or ``null``.
 
     Rows whose id is in ``untransformable`` get ``null`` instead of a geometry that the
-    target CRS cannot express (see :func:`features.paging.fetch_page`).
+    target CRS cannot express (see :func:`features.rendering.fetch_page`).
     """
     if table.geom_field is None:
         return sql.SQL("'null'")

@@ -6,7 +6,7 @@ docs/benchmarks.md). A client paging through a result, and clients asking the sa
 send the same request but for its offset. So the rendered statement, its bound values and
 its filter's text (the key of the cached count) are kept per request shape: the table, every
 parameter of the request but the offset, and the parsed filter by identity (the fast path
-parses a filter text once, `geoportal.pygeoapi_.features_fast.parsed_filter`; the entry holds
+parses a filter text once, `geoportal.pygeoapi_.items_query.parsed_filter`; the entry holds
 the filter and the table, so their ids are not reused while it lives). Only the offset's
 value changes between the pages of a shape: it is the statement's last bound value.
 
@@ -20,6 +20,16 @@ from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
+
+import psycopg
+from psycopg import errors
+
+from features.database import is_transform_error
+from features.keyset import MIN_OFFSET, is_id_order
+from features.pages import FeatureQuery, Page, PageClauses, page_of_row
+from features.params import Params
+from features.rendering import shaped_query
+from features.table import FeatureTable
 
 MAX_ENTRIES = 512
 
@@ -99,3 +109,66 @@ class PlanCache:
 
 
 PLANS = PlanCache()
+
+
+def plan_key(table: FeatureTable, query: FeatureQuery, count: bool) -> Hashable | None:
+    """The key of the query's remembered statement; None for a query that is not run from
+    one (hits, deep pages served by key, a value that cannot be a key)."""
+    if query.resulttype == "hits" or (
+        query.offset >= MIN_OFFSET and is_id_order(table, query.sortby)
+    ):
+        return None
+    return shape_key(table, query, count)
+
+
+def find_plan(table: FeatureTable, query: FeatureQuery, count: bool) -> PagePlan | None:
+    """The remembered statement of the query's shape, if any (see
+    :func:`features.paging.query_page`)."""
+    key = plan_key(table, query, count)
+    return PLANS.get(key, table, query.filterq) if key is not None else None
+
+
+def page_plan(
+    conn: psycopg.Connection, clauses: PageClauses, params: Params, filterq: Any
+) -> PagePlan:
+    """The page statement rendered once, to be run again for the shape's next pages
+    (``filterq``: the request's parsed filter, held by the plan)."""
+    bound = params.copy()
+    statement = shaped_query(clauses, bound)
+    where = clauses.where
+    return PagePlan(
+        statement=statement.as_bytes(conn),
+        values=dict(bound.values),
+        offset_name=f"p{len(bound.values) - 1}",  # page_query binds the offset last
+        where_text=where.as_string(conn) if where is not None else None,
+        where_values=dict(params.values),
+        version=clauses.shape.version,
+        table=clauses.table,
+        filterq=filterq,
+    )
+
+
+def planned_page(conn: psycopg.Connection, plan: PagePlan, offset: int) -> Page | None:
+    """The page of a remembered statement at ``offset``; None when a row's geometry cannot
+    be transformed (the caller composes the page again, see
+    :func:`features.rendering.fetch_page`)."""
+    try:
+        row = conn.execute(plan.statement, plan.bound(offset)).fetchone()
+    except errors.InternalError_ as err:
+        if not is_transform_error(err):
+            raise
+        return None
+    return page_of_row(row, plan.version)
+
+
+async def planned_page_async(
+    conn: psycopg.AsyncConnection, plan: PagePlan, offset: int
+) -> Page | None:
+    """:func:`planned_page` on an asyncio connection (a server's event loop)."""
+    try:
+        row = await (await conn.execute(plan.statement, plan.bound(offset))).fetchone()
+    except errors.InternalError_ as err:
+        if not is_transform_error(err):
+            raise
+        return None
+    return page_of_row(row, plan.version)

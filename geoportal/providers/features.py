@@ -33,6 +33,7 @@ from pygeoapi.provider.base import (
     ProviderQueryError,
 )
 
+from features.counts import COUNT_LIMIT
 from features.crs import CrsInfo, crs_info
 from features.database import classify_error, is_transform_error
 from features.errors import (
@@ -43,17 +44,11 @@ from features.errors import (
     QueryTimeoutError,
     TableNotFoundError,
 )
-from features.paging import (
-    COUNT_LIMIT,
-    FeatureQuery,
-    Page,
-    find_plan,
-    item_id,
-    item_text,
-    query_page,
-)
+from features.items import item_id, item_text
+from features.pages import FeatureQuery, Page
+from features.paging import query_page
 from features.query import item_query
-from features.statements import PagePlan
+from features.statements import PagePlan, find_plan
 from features.table import FeatureTable, TableInfo, feature_table, read_table_info
 from geoportal.db import pools
 from geoportal.db.pools import features_spec
@@ -298,7 +293,7 @@ class PostGISFeatureProvider(BaseProvider):
     def page_plan(self, **kwargs: Any) -> tuple[PagePlan, FeatureQuery] | None:
         """The remembered statement of a query's shape and the query (arguments of
         :meth:`query`), or None: what a caller with its own connection runs
-        (`features.paging.planned_page_async`)."""
+        (`features.statements.planned_page_async`)."""
         query = self.feature_query(**kwargs)
         plan = find_plan(self.engine, query, bool(self.count))
         return None if plan is None else (plan, query)

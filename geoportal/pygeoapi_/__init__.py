@@ -5,7 +5,9 @@ pygeoapi is our OGC API engine, extended through its plugin interface (the provi
 pygeoapi's internals and must be re-checked on every pygeoapi upgrade:
 
 * ``features_fast``: the JSON items and item requests answered in front of pygeoapi's app,
-  with its validators, link writing and private format negotiation;
+  with its parts ``items_collection`` (the collections it serves), ``items_query`` (pygeoapi's
+  validators), ``items_negotiation`` (its private format negotiation) and
+  ``items_responses`` (its link writing, headers and ETags);
 * ``patches``: pygeoapi's bbox transform replaced by a cached equivalent;
 * ``locales``: pygeoapi's provider-locale lookup fixed to honour the requested language;
 * ``landing``: the viewer link added to pygeoapi's landing page;

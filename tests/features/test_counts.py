@@ -7,7 +7,8 @@ import psycopg
 import pytest
 
 from features.counts import CountCache
-from features.paging import FeatureQuery, query_page
+from features.pages import FeatureQuery
+from features.paging import query_page
 from features.statements import PLANS
 
 

@@ -6,7 +6,8 @@ import psycopg
 import pytest
 
 from features.keyset import CACHE, MIN_OFFSET, KeysetCache
-from features.paging import FeatureQuery, query_page
+from features.pages import FeatureQuery
+from features.paging import query_page
 
 ROWS = 3000
 

@@ -8,7 +8,9 @@ import pytest
 
 from features.crs import crs_info
 from features.errors import InvalidQueryError, ItemNotFoundError
-from features.paging import FeatureQuery, item_id, item_text, query_page
+from features.items import item_id, item_text
+from features.pages import FeatureQuery
+from features.paging import query_page
 from features.query import item_query
 
 EPSG = "http://www.opengis.net/def/crs/EPSG/0/"
@@ -37,7 +39,7 @@ def broken(provider_db, make_table):
 
 @pytest.mark.parametrize("crs", ["3857", "32643"])
 def test_an_untransformable_row_does_not_fail_the_page(engine_conn, broken, crs, caplog):
-    with caplog.at_level(logging.WARNING, logger="features.paging"):
+    with caplog.at_level(logging.WARNING, logger="features.rendering"):
         features, result = page(engine_conn, broken, target=crs_info(EPSG + crs))
     assert [f["id"] for f in features] == [1, 2, 3, 4]
     assert features[2]["geometry"] is None

@@ -31,9 +31,9 @@ def test_both_items_paths_use_the_cached_transform():
     cached function: the uncached one cost 26 ms per bbox request on the national data."""
     from pygeoapi.api import itemtypes
 
-    from geoportal.pygeoapi_ import features_fast
+    from geoportal.pygeoapi_ import items_query
     from geoportal.pygeoapi_ import patches as pygeoapi_patches
 
     pygeoapi_patches.apply()
     assert itemtypes.transform_bbox is transform_bbox
-    assert features_fast.transform_bbox is transform_bbox
+    assert items_query.transform_bbox is transform_bbox
