@@ -58,10 +58,11 @@ def binary_rows(
         return SIGNATURE + TRAILER
     values = np.asarray(floats, dtype=np.float64).reshape(len(ids), -1)
     nulls = np.isnan(values)
-    patterns, group_of = np.unique(nulls, axis=0, return_inverse=True)
+    codes = nulls @ (1 << np.arange(values.shape[1], dtype=np.int64))  # a NULL pattern's bits
     parts = [SIGNATURE]
-    for g, pattern in enumerate(patterns):
-        rows = group_of.ravel() == g
-        parts.append(_group(ids[rows], constants, days, values[rows], tuple(pattern)))
+    for code in np.unique(codes):
+        rows = codes == code
+        pattern = tuple(bool(code >> i & 1) for i in range(values.shape[1]))
+        parts.append(_group(ids[rows], constants, days, values[rows], pattern))
     parts.append(TRAILER)
     return b"".join(parts)
