@@ -104,6 +104,14 @@ def store_item(conn: psycopg.Connection[Any], item: Mapping[str, Any]) -> None:
             "SELECT pgstac.upsert_collection(%s)", [Jsonb(collection_document(collection))]
         )
     conn.execute("SELECT pgstac.upsert_item(%s)", [Jsonb(dict(item))])
+    _changed(conn, str(collection))
+
+
+def _changed(conn: psycopg.Connection[Any], collection: str) -> None:
+    """Record that a product collection changed (migration 0025): at commit, every server
+    drops the collection's cached map tiles."""
+    if collection in PRODUCT_COLLECTIONS:
+        conn.execute("SELECT catalog.rasters_publish_change(%s)", [collection])
 
 
 def publish(conn: psycopg.Connection[Any], items: Iterable[pystac.Item]) -> int:
@@ -120,6 +128,7 @@ def delete_item(conn: psycopg.Connection[Any], item_id: str, collection: str) ->
     """Remove one item from the bank."""
     _pgstac_path(conn)
     conn.execute("SELECT pgstac.delete_item(%s, %s)", [item_id, collection])
+    _changed(conn, collection)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -19,6 +19,7 @@ import shapely
 from psycopg import sql
 
 from imagery.change import ChangePolygon
+from imagery.copyrows import binary_rows
 
 NDVI_COLUMNS = (
     "plot_id",
@@ -33,6 +34,8 @@ NDVI_COLUMNS = (
     "valid_pixels",
     "valid_share",
 )
+_FLOAT_STATISTICS = ("mean", "median", "p10", "p90", "std", "valid_pixels", "valid_share")
+"""The statistics columns in the order of `NDVI_COLUMNS` (after `observed_on`)."""
 SEVERITY = ((0.66, "high"), (0.44, "moderate_high"), (0.0, "moderate_low"))
 """USGS dNBR severity classes by the lower bound of a patch's mean dNBR."""
 
@@ -65,26 +68,16 @@ def copy_plot_ndvi(
 ) -> int:
     """COPY statistics rows (`zonal_statistics` keyed by `id`) into `table` (schema, name);
     NaN statistics become NULL. Returns the rows copied."""
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+    statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT BINARY)").format(
         sql.Identifier(*table), sql.SQL(", ").join(map(sql.Identifier, NDVI_COLUMNS))
     )
-    frame = pd.DataFrame(
-        {
-            "plot_id": stats["id"].astype("int64").to_numpy(),
-            "scene_id": scene_id,
-            "sensor": sensor,
-            "observed_on": observed_on.isoformat(),
-            **{f"ndvi_{c}": stats[c].astype("float64").to_numpy()
-               for c in ("mean", "median", "p10", "p90", "std")},
-            "valid_pixels": stats["valid_pixels"].astype("float64").to_numpy(),
-            "valid_share": stats["valid_share"].astype("float64").to_numpy(),
-        }
-    )  # fmt: skip
-    # one text block in COPY's own format (NaN -> \N), not a Python call per row
-    text = frame.to_csv(sep="\t", na_rep="\\N", header=False, index=False, float_format="%.17g")
+    floats = stats[list(_FLOAT_STATISTICS)].to_numpy(dtype="float64")
+    ids = stats["id"].to_numpy(dtype="int64")
+    # one binary block built with numpy (imagery/copyrows.py), not a Python call per row
+    payload = binary_rows(ids, (scene_id, sensor), observed_on, floats)
     with conn.cursor().copy(statement) as copy:
-        copy.write(text)
-    return len(frame)
+        copy.write(payload)
+    return len(ids)
 
 
 def write_plot_ndvi(

@@ -13,11 +13,11 @@ import numpy as np
 import pandas as pd
 import rasterio
 import shapely
-from exactextract import exact_extract
+
+from imagery.exact import KEY, extract
 
 STATISTICS = ("mean", "median", "p10", "p90", "std", "valid_pixels", "valid_share")
 _OPS = ["mean", "median", "quantile(q=0.1)", "quantile(q=0.9)", "stdev", "count"]
-_KEY = "zonal_key"
 _NAMES = {
     "quantile_10": "p10",
     "quantile_90": "p90",
@@ -45,17 +45,16 @@ def zonal_statistics(
     with rasterio.open(raster) as src:
         crs, bounds = src.crs, src.bounds
         pixel_area = abs(src.transform.a * src.transform.e)
-    # exactextract's GeoPandas source treats a column named `id` as its own feature id
-    # (returned as text): carry the ids under a name of our own
-    frame = polygons[[id_column, polygons.geometry.name]].rename(columns={id_column: _KEY})
-    frame = frame.set_geometry(polygons.geometry.name).to_crs(crs)
-    frame = frame[~(frame.geometry.isna() | frame.geometry.is_empty)]
-    frame = frame[frame.intersects(shapely.box(*bounds))]
-    if frame.empty:
+    geoms = polygons.geometry.to_crs(crs).to_numpy()
+    keep = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    keep[keep] = shapely.intersects(geoms[keep], shapely.box(*bounds))
+    if not keep.any():
         return pd.DataFrame(columns=[id_column, *STATISTICS])
-    stats = exact_extract(
-        raster, frame, _OPS, include_cols=[_KEY], output="pandas", strategy="raster-sequential"
-    ).rename(columns={**_NAMES, _KEY: id_column})
-    area_px = frame.geometry.area.to_numpy() / pixel_area
-    stats["valid_share"] = np.clip(stats["valid_pixels"].to_numpy() / area_px, 0.0, 1.0)
+    geoms, ids = geoms[keep], polygons[id_column].to_numpy()[keep]
+    # each polygon's key is its position: exactextract answers in its own order
+    stats = extract(raster, geoms, range(len(geoms)), crs.to_wkt(), _OPS).rename(columns=_NAMES)
+    at = stats.pop(KEY).to_numpy(dtype=np.int64)
+    stats.insert(0, id_column, ids[at])
+    area_px = shapely.area(geoms)[at] / pixel_area
+    stats["valid_share"] = np.clip(stats["valid_pixels"].to_numpy(dtype=float) / area_px, 0, 1)
     return stats[[id_column, *STATISTICS]]

@@ -47,13 +47,19 @@ class TileKey:
     y: int
     variant: str = ""
     """Empty for the unfiltered tile; otherwise a digest of the filter."""
+    stored_as: str = ""
+    """The file name after `<y>.` of a tile with a variant that still goes to disk (a raster
+    map tile of a scene in its default style: `<digest>.png`); empty: `mvt`."""
 
     @property
     def on_disk(self) -> bool:
-        """Unfiltered tiles of collections and the basemap go to disk; filtered and
-        composite tiles (`composite/...`, known to a process only once asked for, so a
-        restarted process could not invalidate them) stay in memory."""
-        return not self.variant and not self.tileset.startswith("composite/")
+        """Unfiltered tiles of collections and the basemap, and raster map tiles of a scene
+        in the default style, go to disk; filtered and composite tiles (`composite/...`,
+        known to a process only once asked for, so a restarted process could not invalidate
+        them) stay in memory."""
+        if self.tileset.startswith("composite/"):
+            return False
+        return not self.variant or bool(self.stored_as)
 
     @property
     def coord(self) -> TileCoord:
@@ -128,7 +134,8 @@ class MemoryTileCache:
 
 
 class DiskTileCache:
-    """Unfiltered tiles as files `<root>/<tileset>/<tms>/<z>/<x>/<y>.mvt` (written atomically)."""
+    """Unfiltered tiles as files `<root>/<tileset>/<tms>/<z>/<x>/<y>.mvt`, raster map tiles as
+    `<root>/map/<collection>/<tms>/<z>/<x>/<y>.<digest>.<format>` (written atomically)."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
@@ -136,7 +143,8 @@ class DiskTileCache:
 
     def path(self, key: TileKey) -> Path:
         """Where the tile's file lives."""
-        return self.root / key.tileset / key.tms / str(key.z) / str(key.x) / f"{key.y}.mvt"
+        name = f"{key.y}.{key.stored_as or 'mvt'}"
+        return self.root / key.tileset / key.tms / str(key.z) / str(key.x) / name
 
     def get(self, key: TileKey) -> bytes | None:
         """The tile's bytes, or None when not stored."""

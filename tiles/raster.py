@@ -8,9 +8,12 @@ One collection per product (`elevation`, `slope`, `hillshade`, `ndvi`, `ndwi`, `
 item is one scene date (its `item.json`'s `properties.datetime`). A tile request names the
 collection and, with `datetime=`, the scene: the latest by default. Tiles are rendered on the
 same tile matrix sets as the vector tiles (`tiles/tilematrix.py`), rescaled and coloured by
-the product's style (`STYLES`), and cached in memory (`tiles.cache.TileCache`): the key holds
-the item and its file's modification time, so a replaced COG is never served from the cache,
-and `RasterTiles.replaced` drops the collection's tiles at once.
+the product's style (`STYLES`), and cached in the vector tiles' `tiles.cache.TileCache`
+(memory, and on disk for the default style) as tileset `map/<collection>`: the key holds the
+item and its file's modification time, so a replaced COG is never served from the cache.
+Ingestion records a change of the pseudo-table `raster.<collection>`
+(`catalog.rasters_publish_change`, migration 0025) and every server's change listener drops
+the collection's tiles (`TileService.apply_change` -> `RasterTiles.replaced`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import functools
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +37,13 @@ ITEM_FILE = "item.json"
 FORMATS = {"png": "PNG", "webp": "WEBP"}
 MEDIA_TYPES = {"png": "image/png", "webp": "image/webp"}
 TILE_SIZE = 256
+CHANGE_SCHEMA = "raster"
+"""Changes of a raster collection are recorded as changes of table `raster.<collection>`."""
+
+
+def map_tileset(collection: str) -> str:
+    """The cache's tileset name of a raster collection's map tiles."""
+    return f"map/{collection}"
 
 
 @dataclass(frozen=True)
@@ -191,9 +202,14 @@ def parse_rescale(text: str | None) -> tuple[float, float] | None:
 class RasterTiles:
     """Renders and caches the map tiles of the raster collections."""
 
-    def __init__(self, root: Path, cache: TileCache) -> None:
+    def __init__(
+        self, root: Path, cache: TileCache, caching: Callable[[], bool] = lambda: True
+    ) -> None:
         self.index = SceneIndex(root)
         self.cache = cache
+        self.caching = caching
+        """True while the cache may be used (the vector tiles' rule: while the change
+        listener receives changes)."""
 
     @staticmethod
     def style(collection: str) -> RasterStyle:
@@ -218,13 +234,19 @@ class RasterTiles:
         rescale = request.rescale or style.rescale
         variant = f"{scene.item_id}|{scene.version()}|{request.fmt}|{rescale}|{colormap}"
         digest = hashlib.blake2b(variant.encode(), digest_size=10).hexdigest()
+        # the default style of a scene is bounded (scenes x formats): on disk too
+        default = rescale == style.rescale and colormap == style.colormap
         t = request.tile
-        return scene, TileKey(request.collection, request.tms, t.z, t.x, t.y, digest)
+        key = TileKey(
+            map_tileset(request.collection), request.tms, t.z, t.x, t.y, digest,
+            stored_as=f"{digest}.{request.fmt}" if default else "",
+        )  # fmt: skip
+        return scene, key
 
     def find_cached(self, request: RasterRequest) -> RenderedRaster | None:
         """The cached tile, or None (the hot path: a few stats and a dictionary look-up)."""
         scene, key = self.check(request)
-        hit = self.cache.get(key)
+        hit = self.cache.get(key) if self.caching() else None
         return RenderedRaster(hit[0], hit[1], scene) if hit is not None else None
 
     def render(self, request: RasterRequest) -> RenderedRaster:
@@ -232,12 +254,15 @@ class RasterTiles:
         scene, key = self.check(request)
         since = self.cache.generation
         data = render_tile(scene.path, request, self.style(request.collection))
+        if not self.caching():
+            return RenderedRaster(TileCache.uncached(data), "rendered", scene)
         return RenderedRaster(self.cache.put(key, data, since), "rendered", scene)
 
     def replaced(self, collection: str) -> int:
-        """A scene or product of `collection` was written or replaced: drop its tiles."""
+        """A scene or product of `collection` was written or replaced: drop its tiles (from
+        memory and disk) and re-read its scenes."""
         self.index.forget(collection)
-        return self.cache.invalidate([collection], None)
+        return self.cache.invalidate([map_tileset(collection)], None)
 
 
 @functools.cache

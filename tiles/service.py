@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,6 +32,7 @@ from tiles.query import (
     transformable_sql,
     untransformable_rows_sql,
 )
+from tiles.raster import CHANGE_SCHEMA, map_tileset
 from tiles.settings import TileSettings
 from tiles.tilematrix import TileMatrixSet, get_tile_matrix_set
 from tiles.tilesets import Tileset, TilesetRegistry
@@ -104,11 +106,17 @@ class TileService:
         registry: TilesetRegistry,
         cache: TileCache,
         settings: TileSettings,
+        raster_changed: Callable[[str], int] | None = None,
     ) -> None:
         self.pool = pool
         self.registry = registry
         self.cache = cache
         self.settings = settings
+        self.raster_changed = raster_changed or (
+            lambda collection: cache.invalidate([map_tileset(collection)], None)
+        )
+        """Called with the collection of a change of `raster.<collection>` (a scene or
+        product (re)ingested): drops its map tiles (`tiles.raster.RasterTiles.replaced`)."""
         self.caching = False
         """True while changes are being received: only then are caches read and written."""
         self._inflight: dict[TileKey, _Flight] = {}
@@ -300,6 +308,8 @@ class TileService:
     # -- freshness ---------------------------------------------------------------------
     def apply_change(self, change: TileChange) -> int:
         """Invalidate the cached tiles a committed change touches; how many were in memory."""
+        if change.schema == CHANGE_SCHEMA:
+            return self.raster_changed(change.table)
         self._checked.discard((change.schema, change.table))
         keys = self.registry.keys_for_table(change.schema, change.table)
         if not keys:

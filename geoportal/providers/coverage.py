@@ -9,18 +9,33 @@ Where pygeoapi 0.24's provider falls short, and what this subclass does instead:
   array without a nodata value, so the cells of the crop's edge outside the polygon carry
   numpy's fill value (16959 in an Int16 DEM). A bbox subset in GeoTIFF is read here as the
   window of whole cells covering the bbox, every cell a real value.
+
+`ImageBankCoverageProvider` serves a product collection of the image bank: pygeoapi makes
+a provider per request, and this one resolves the collection's latest COG then (its
+`data` is the bank's root, `options.collection` the collection), so a scene ingested into
+a running server is served at once, by every worker, without a new configuration. While
+the collection has no scene (and no shipped file, `options.fallback`) it answers 404 "no
+scene ingested yet for <collection>".
 """
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
 from typing import Any
 
 import rasterio
-from pygeoapi.provider.base import ProviderInvalidQueryError
+from pygeoapi.provider.base import (
+    BaseProvider,
+    ProviderInvalidQueryError,
+    ProviderItemNotFoundError,
+)
 from pygeoapi.provider.rasterio_ import RasterioProvider
 from rasterio.io import MemoryFile
 from rasterio.warp import transform_bounds
 from rasterio.windows import Window, from_bounds
+
+from tiles.raster import SceneIndex
 
 
 class GeoTIFFCoverageProvider(RasterioProvider):  # type: ignore[misc]
@@ -35,6 +50,57 @@ class GeoTIFFCoverageProvider(RasterioProvider):  # type: ignore[misc]
         bbox = kwargs.get("bbox")
         if bbox and kwargs.get("format_", "json") != "json" and not kwargs.get("subsets"):
             return window_subset(self.data, bbox, kwargs.get("bbox_crs", 4326))
+        return super().query(*args, **kwargs)
+
+
+_INDEXES: dict[Path, SceneIndex] = {}
+_LOCK = threading.Lock()
+"""pygeoapi runs providers in worker threads: one scene index per bank root, shared."""
+
+
+def current_cog(root: Path, collection: str, fallback: str | None = None) -> Path | None:
+    """The COG a product collection serves now: its latest scene in the bank at `root`,
+    else the shipped `fallback` file when it exists, else None."""
+    with _LOCK:
+        index = _INDEXES.setdefault(root, SceneIndex(root))
+        scenes = index.scenes(collection)
+    if scenes:
+        return scenes[-1].path
+    if fallback and Path(fallback).is_file():
+        return Path(fallback)
+    return None
+
+
+class ImageBankCoverageProvider(GeoTIFFCoverageProvider):
+    """The latest COG of a product collection, resolved when pygeoapi makes the provider
+    (once per request); 404 on a query while the collection has no scene."""
+
+    def __init__(self, provider_def: dict[str, Any]) -> None:
+        options = provider_def.get("options") or {}
+        self.collection = str(options["collection"])
+        path = current_cog(Path(provider_def["data"]), self.collection, options.get("fallback"))
+        self.is_empty = path is None
+        if path is not None:
+            super().__init__({**provider_def, "data": str(path)})
+            return
+        BaseProvider.__init__(self, provider_def)  # nothing to open yet
+        self.native_format = "GTiff"
+        self.axes, self.crs, self.num_bands = ["x", "y"], None, 1
+        self._fields = {"1": {"title": self.collection, "type": "number"}}
+        # what pygeoapi's collection document reads: an empty grid until the first scene
+        self._coverage_properties = {"width": 0, "height": 0, "resx": None, "resy": None}
+
+    def get_fields(self) -> dict[str, Any]:
+        """The bands of the COG (one placeholder band while there is none)."""
+        return self._fields if self.is_empty else super().get_fields()
+
+    def query(self, *args: Any, **kwargs: Any) -> Any:
+        """The coverage; ProviderItemNotFoundError (404) while there is no scene."""
+        if self.is_empty:
+            raise ProviderItemNotFoundError(
+                user_msg=f"no scene ingested yet for {self.collection}: the coverage appears "
+                "when the first scene of the collection is ingested"
+            )
         return super().query(*args, **kwargs)
 
 

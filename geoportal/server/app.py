@@ -51,7 +51,7 @@ from geoportal.server.logs import (
 from geoportal.server.metrics import MetricsMiddleware, RouteTemplates, metrics_endpoint
 from geoportal.server.openapi import build_document
 from geoportal.server.pygeoapi_config import build_config, read_extents, write_config
-from geoportal.server.raster_routes import coverage_files, raster_routes
+from geoportal.server.raster_routes import coverage_sources, raster_routes
 from geoportal.server.rate_limit import WorkLimiter, limiter_sync
 from geoportal.server.search_routes import SearchService, search_routes
 from geoportal.server.security_middleware import SecurityMiddleware
@@ -82,7 +82,7 @@ def generate_pygeoapi_files(settings: Settings, catalogue: Catalogue) -> tuple[P
         statement_timeout_ms=settings.statement_timeout_ms,
         default_language=settings.default_language,
         base_path=settings.pygeoapi_base,
-        coverages=coverage_files(settings, catalogue),
+        coverages=coverage_sources(settings, catalogue),
     )
     add_processes(config, database.agency_conninfo, settings.processes, settings.server_dir)
     config_path = write_config(config, settings.server_dir / "pygeoapi-config.yml")
@@ -179,7 +179,8 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
     pools = Pools(Database(settings), server_pools(tile_settings, settings.statement_timeout_ms))
     agency = pools.getter("agency")
     tiles = tile_routes(settings, catalogue, tile_settings, pool=pools.getter("tiles"))
-    rasters, raster_server = raster_routes(settings)  # map tiles of the image bank's COGs
+    # map tiles of the image bank's COGs, in the vector tiles' cache
+    rasters, raster_server = raster_routes(settings, tiles.server)
     config_path, openapi_path = generate_pygeoapi_files(settings, catalogue)
     pygeoapi_app, pygeoapi_api = load_pygeoapi_app(config_path, openapi_path)
     # JSON items and item requests are answered in front of pygeoapi (features_fast)

@@ -132,23 +132,37 @@ def collection_config(
     }
 
 
-COVERAGE_PROVIDER = "geoportal.providers.coverage.GeoTIFFCoverageProvider"
-"""pygeoapi's rasterio provider answering `f=GeoTIFF` (imported by pygeoapi on first use)."""
+COVERAGE_PROVIDER = "geoportal.providers.coverage.ImageBankCoverageProvider"
+"""pygeoapi's rasterio provider answering `f=GeoTIFF`, on the collection's latest COG at
+request time (imported by pygeoapi on first use)."""
 
 
-def coverage_provider_config(path: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CoverageSource:
+    """Where a raster collection's coverage comes from: the image bank's root (its latest
+    scene, looked up per request) and a shipped file used while it has none."""
+
+    bank: Path
+    fallback: Path | None = None
+
+
+def coverage_provider_config(raster_id: str, source: CoverageSource) -> dict[str, Any]:
     """The provider block of a raster collection's coverage."""
+    options: dict[str, Any] = {"collection": raster_id}
+    if source.fallback is not None:
+        options["fallback"] = str(source.fallback)
     return {
         "type": "coverage",
         "name": COVERAGE_PROVIDER,
-        "data": path,
+        "data": str(source.bank),
+        "options": options,
         "format": {"name": "GeoTIFF", "mimetype": "image/tiff; application=geotiff"},
     }
 
 
-def coverage_config(raster: RasterLayer, path: Path) -> dict[str, Any]:
-    """One pygeoapi coverage collection of a raster declaration, served from `path` (the
-    latest COG of its collection in the image bank)."""
+def coverage_config(raster: RasterLayer, source: CoverageSource) -> dict[str, Any]:
+    """One pygeoapi coverage collection of a raster declaration, declared whether or not
+    it has a scene yet (the provider finds the latest COG per request)."""
     return {
         "type": "collection",
         "title": trilingual(raster.title),
@@ -163,7 +177,7 @@ def coverage_config(raster: RasterLayer, path: Path) -> dict[str, Any]:
             }
         ],
         "extents": extents_config(Extent(KYRGYZSTAN_EXTENT_4326)),
-        "providers": [coverage_provider_config(str(path))],
+        "providers": [coverage_provider_config(raster.id, source)],
     }
 
 
@@ -183,10 +197,10 @@ def build_config(
     statement_timeout_ms: int,
     default_language: str = "en",
     base_path: Path | None = None,
-    coverages: dict[str, Path] | None = None,
+    coverages: dict[str, CoverageSource] | None = None,
 ) -> dict[str, Any]:
     """The whole pygeoapi configuration: the base file plus one resource per layer, and a
-    coverage per raster declaration with a file in `coverages` (id -> COG)."""
+    coverage per raster declaration in `coverages` (id -> where its COG comes from)."""
     config: dict[str, Any] = yaml.safe_load((base_path or default_base_path()).read_text("utf-8"))
     others = [lang for lang in ("en", "ru", "ky") if lang != default_language]
     config["server"].update(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from starlette.requests import Request
@@ -22,6 +21,8 @@ from starlette.routing import BaseRoute, Route
 from demo.base import demo_data_dir
 from geoportal.errors import guarded
 from geoportal.server.disconnect import respond_unless_disconnected
+from geoportal.server.pygeoapi_config import CoverageSource
+from geoportal.server.tiles_routes import TileServer
 from geoportal.settings import Settings
 from layers.catalogue import Catalogue
 from tiles.cache import TileCache
@@ -32,7 +33,6 @@ from tiles.raster import (
     RasterRequest,
     RasterTiles,
     RenderedRaster,
-    SceneIndex,
     parse_rescale,
 )
 from tiles.tilematrix import SUPPORTED_TMS
@@ -68,6 +68,8 @@ class RasterServer:
 
     settings: Settings
     tiles: RasterTiles
+    max_age_s: int = 60
+    """Cache-Control max-age, the vector tiles' (`TileSettings.max_age_s`)."""
 
     def parse(self, request: Request) -> RasterRequest:
         """The tile request from the path and query."""
@@ -96,9 +98,10 @@ class RasterServer:
         return await respond_unless_disconnected(request, render())
 
     def _answer(self, request: Request, parsed: RasterRequest, tile: RenderedRaster) -> Response:
+        control = f"public, max-age={self.max_age_s}" if self.max_age_s else "public, no-cache"
         headers = {
             "ETag": tile.tile.etag,
-            "Cache-Control": "public, max-age=60",
+            "Cache-Control": control,
             "X-Tile-Cache": tile.source,
             "X-Scene": tile.scene.item_id,
             "Vary": "Accept",
@@ -148,26 +151,34 @@ def _tileset(collection: str, base: str, tms: str) -> dict[str, Any]:
     }
 
 
-def coverage_files(settings: Settings, catalogue: Catalogue) -> dict[str, Path]:
-    """The COG each raster declaration's coverage serves: its latest scene in the image bank,
-    else the file shipped with the demo data (the GEBCO elevation model)."""
-    index = SceneIndex(settings.data_dir / "imagery")
-    files: dict[str, Path] = {}
-    for raster in catalogue.rasters:
-        scenes = index.scenes(raster.id)
-        shipped = demo_data_dir() / raster.file if raster.file else None
-        if scenes:
-            files[raster.id] = scenes[-1].path
-        elif shipped is not None and shipped.is_file():
-            files[raster.id] = shipped
-    return files
+def coverage_sources(settings: Settings, catalogue: Catalogue) -> dict[str, CoverageSource]:
+    """Every raster declaration's coverage: its latest scene in the image bank, found per
+    request, else the file shipped with the demo data (the GEBCO elevation model); declared
+    even while it has neither (its coverage then answers 404 until a scene is ingested)."""
+    bank = settings.data_dir / "imagery"
+    return {
+        raster.id: CoverageSource(bank, demo_data_dir() / raster.file if raster.file else None)
+        for raster in catalogue.rasters
+    }
 
 
-def raster_routes(settings: Settings) -> tuple[list[BaseRoute], RasterServer]:
-    """The map tile routes over `<data_dir>/imagery`, and their server (whose
-    `tiles.replaced(collection)` the image bank calls when a scene is written)."""
-    tiles = RasterTiles(settings.data_dir / "imagery", TileCache(RASTER_CACHE_MB * 1024 * 1024))
-    server = RasterServer(settings, tiles)
+def raster_routes(
+    settings: Settings, vector: TileServer | None = None
+) -> tuple[list[BaseRoute], RasterServer]:
+    """The map tile routes over `<data_dir>/imagery`, and their server.
+
+    With `vector` (the app's vector tile server) the raster tiles share its cache (memory
+    and disk), its rule of caching only while its change listener receives, its headers,
+    and its listener drops a collection's tiles when a scene is (re)ingested. Without (the
+    raster benchmark's app), a memory cache of their own."""
+    root = settings.data_dir / "imagery"
+    if vector is None:
+        tiles = RasterTiles(root, TileCache(RASTER_CACHE_MB * 1024 * 1024))
+        server = RasterServer(settings, tiles)
+    else:
+        tiles = RasterTiles(root, vector.cache, caching=vector.is_caching)
+        vector.raster_changed = tiles.replaced
+        server = RasterServer(settings, tiles, max_age_s=vector.tiles.max_age_s)
     routes: list[BaseRoute] = [
         Route(
             "/collections/{collectionId}/map/tiles",

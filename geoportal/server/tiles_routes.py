@@ -115,6 +115,9 @@ class TileServer:
     language: str = "en"
     conninfo: str = field(default="", repr=False)
     """The change listener's own connection (LISTEN holds a session of its own)."""
+    raster_changed: Callable[[str], int] | None = None
+    """Drops a raster collection's map tiles (set by `raster_routes` when they share this
+    cache); None: the service drops them from the cache itself."""
 
     # -- helpers -------------------------------------------------------------------------
     def language_of(self, request: Request) -> str:
@@ -268,6 +271,10 @@ class TileServer:
             raise TilesUnavailableError("the tile service is not started")
         return self.service
 
+    def is_caching(self) -> bool:
+        """True while this process' caches may be used (its change listener receives)."""
+        return self.service is not None and self.service.caching
+
     # -- lifespan ------------------------------------------------------------------------
     @asynccontextmanager
     async def lifespan(self) -> AsyncIterator[None]:
@@ -277,7 +284,9 @@ class TileServer:
         if pool is None:
             raise TilesUnavailableError("the tile pool is not open")
         await self._drop_missing_tables(pool)
-        self.service = TileService(pool, self.registry, self.cache, self.tiles)
+        self.service = TileService(
+            pool, self.registry, self.cache, self.tiles, raster_changed=self.raster_changed
+        )
         disk = self.cache.disk
         self.listener = ChangeListener(
             self.conninfo,

@@ -83,9 +83,12 @@ def raster_layer(raster: RasterLayer, base_url: str, dates: list[str]) -> dict[s
     }
 
 
-def add_raster_layers(config: dict[str, Any], catalogue: Catalogue, bank: Path) -> None:
-    """Append the raster layers with at least one scene to the viewer configuration."""
-    index = SceneIndex(bank)
+def add_raster_layers(
+    config: dict[str, Any], catalogue: Catalogue, bank: Path | SceneIndex
+) -> None:
+    """Append the raster layers with at least one scene to the viewer configuration
+    (`bank`: the image bank's root, or a scene index of it kept between requests)."""
+    index = bank if isinstance(bank, SceneIndex) else SceneIndex(bank)
     base_url = config["base"]
     for raster in catalogue.rasters:
         if raster.id not in STYLES:

@@ -36,6 +36,7 @@ from geoportal.viewer.vendor import find_vendor_dir, vendor_dir_of
 from layers.catalogue import Catalogue
 from layers.errors import LayerNotFoundError
 from layers.model import LANGUAGES
+from tiles.raster import SceneIndex
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,8 @@ class Viewer:
     conninfo: str = field(repr=False)
     vendor_dir: Path = field(default_factory=find_vendor_dir)
     _config: dict[str, Any] | None = None
+    _scenes: SceneIndex | None = None
+    """The image bank's scenes, re-read when a collection's folder changes."""
 
     @property
     def prefix(self) -> str:
@@ -158,8 +161,14 @@ class Viewer:
                 _temporal_extents(pygeoapi_config),
                 capabilities,
             )
-            add_raster_layers(self._config, self.catalogue, self.settings.data_dir / "imagery")
-        return JSONResponse(self._config)
+        # the raster layers follow the image bank: a product's first scene joins the panel
+        # (and a new scene the time control) without a restart
+        config = {**self._config, "layers": [*self._config["layers"]]}
+        config["themes"] = [*self._config["themes"]]
+        if self._scenes is None:
+            self._scenes = SceneIndex(self.settings.data_dir / "imagery")
+        add_raster_layers(config, self.catalogue, self._scenes)
+        return JSONResponse(config)
 
     async def layer_preview(self, request: Request) -> Response:
         """A folium map of a layer (`limit` features, default 2,000) or of one feature."""

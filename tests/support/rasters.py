@@ -39,6 +39,13 @@ def write_product(
     cog_translate(plain, tmp, cog_profiles.get("deflate"), quiet=True)
     tmp.replace(target)
     plain.unlink()
-    item = {"type": "Feature", "id": item_id, "properties": {"datetime": when}}
+    west, south, east, north = BOUNDS
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    item = {  # a whole STAC item: other tests read every item of the bank with pystac
+        "type": "Feature", "stac_version": "1.1.0", "id": item_id, "collection": collection,
+        "geometry": {"type": "Polygon", "coordinates": [ring]}, "bbox": list(BOUNDS),
+        "properties": {"datetime": when}, "links": [],
+        "assets": {"data": {"href": "./data.tif", "type": "image/tiff", "roles": ["data"]}},
+    }  # fmt: skip
     (folder / "item.json").write_text(json.dumps(item), "utf-8")
     return target

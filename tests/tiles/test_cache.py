@@ -82,3 +82,19 @@ def test_empty_tiles_are_cached() -> None:
     cache.put(key, b"", since=0)
     hit = cache.get(key)
     assert hit is not None and hit[0].is_empty
+
+
+def test_raster_map_tiles_of_the_default_style_go_to_disk(tmp_path: Path) -> None:
+    tile = morecantile.tms.get("WebMercatorQuad").tile(*BISHKEK, 12)
+    default = TileKey("map/ndvi", "WebMercatorQuad", 12, tile.x, tile.y, "d1", stored_as="d1.png")
+    styled = TileKey("map/ndvi", "WebMercatorQuad", 12, tile.x, tile.y, "d2")
+    cache = TileCache(1 << 20, tmp_path)
+    cache.put(default, b"\x89PNG default", cache.generation)
+    cache.put(styled, b"\x89PNG styled", cache.generation)
+    file = tmp_path / "map/ndvi/WebMercatorQuad/12" / str(tile.x) / f"{tile.y}.d1.png"
+    assert file.read_bytes() == b"\x89PNG default"
+    restarted = TileCache(1 << 20, tmp_path)  # a new process sharing the disk
+    assert restarted.get(default) == (cache.get(default)[0], "disk")  # type: ignore[index]
+    assert restarted.get(styled) is None  # a client's own style stays in memory
+    assert restarted.invalidate(["map/ndvi"], None) == 1  # a scene of ndvi was ingested
+    assert not file.exists() and restarted.get(default) is None
