@@ -152,11 +152,12 @@ def _check_directory(path: Path, limits: ArchiveLimits) -> list[zipfile.ZipInfo]
             f"{path.name}: {len(infos)} entries, at most {limits.max_entries} are accepted"
         )
     total = compressed = 0
+    archive_bytes = path.stat().st_size  # what a compressed size can really be
     for info in infos:
         check_entry_name(info.filename)
         if _is_symlink(info):
             raise UnsafeEntryNameError(f"archive entry {info.filename!r} is a symbolic link")
-        ratio = info.file_size / max(info.compress_size, 1)
+        ratio = info.file_size / max(min(info.compress_size, archive_bytes), 1)
         if info.file_size > RATIO_FLOOR_BYTES and ratio > limits.max_ratio:
             raise ArchiveBombError(
                 f"archive entry {info.filename!r} expands {ratio:.0f} times "
@@ -214,6 +215,7 @@ def _stream_entries(path: Path, limits: ArchiveLimits, folder: Path | None) -> i
     """Decompress every entry (into `folder`, or nowhere), counting the real bytes against
     `limits` as they come; the total."""
     total = compressed = 0
+    archive_bytes = path.stat().st_size  # a compressed size may lie too: never above this
     try:
         with zipfile.ZipFile(path) as archive:
             for info in archive.infolist():
@@ -223,11 +225,16 @@ def _stream_entries(path: Path, limits: ArchiveLimits, folder: Path | None) -> i
                         f"archive entry {info.filename!r} is named {local!r} in its local "
                         "header: the two names of an entry must agree"
                     )
-                compressed += info.compress_size
-                count = functools.partial(_check_counts, path, info, limits, total, compressed)
+                packed = min(info.compress_size, archive_bytes)
+                compressed = min(compressed + packed, archive_bytes)
+                count = functools.partial(
+                    _check_counts, path, info, limits, (total, packed, compressed)
+                )
                 total += _stream_entry(archive, info, folder, count, limits)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, NotImplementedError) as exc:
         raise UnreadableArchiveError(f"{path.name}: not a readable zip archive ({exc})") from exc
+    except (RuntimeError, ValueError) as exc:  # encrypted entries, among others
+        raise UnreadableArchiveError(f"{path.name}: an entry cannot be read ({exc})") from exc
     return total
 
 
@@ -271,18 +278,19 @@ def _check_counts(
     path: Path,
     info: zipfile.ZipInfo,
     limits: ArchiveLimits,
-    before: int,
-    compressed: int,
+    sizes: tuple[int, int, int],
     size: int,
 ) -> None:
-    """Refuse as soon as the real bytes cross a limit: `size` bytes of this entry so far,
-    `before` bytes in the entries before it, `compressed` bytes of them all."""
+    """Refuse as soon as the real bytes cross a limit: `size` bytes of this entry so far;
+    `sizes`: the real bytes of the entries before it, this entry's compressed bytes and
+    those of all entries so far (both at most the archive's size)."""
+    before, packed, compressed = sizes
     total = before + size
-    ratio = size / max(info.compress_size, 1)
+    ratio = size / max(packed, 1)
     if size > RATIO_FLOOR_BYTES and ratio > limits.max_ratio:
         raise ArchiveBombError(
             f"archive entry {info.filename!r} expands more than {limits.max_ratio:g} times "
-            f"({info.compress_size} compressed bytes gave over {size} bytes, though its "
+            f"({packed} compressed bytes gave over {size} bytes, though its "
             f"directory declares {info.file_size}); at most {limits.max_ratio:g} is accepted"
         )
     if total > limits.max_uncompressed_bytes:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import shutil
+import struct
 import tempfile
 import zipfile
 from pathlib import Path
@@ -15,6 +16,7 @@ import pytest
 from geoportal.uploads import stale_uploads, upload_of
 from ingestion.archive import (
     ArchiveBombError,
+    ArchiveError,
     ArchiveLimits,
     TooManyEntriesError,
     UnreadableArchiveError,
@@ -152,3 +154,38 @@ def test_the_script_writes_zips_refused_as_the_committed_ones(
     for path in (fresh, BAD / name):
         with pytest.raises(error):
             check_archive(path, LIMITS)
+
+
+def _patched(source: Path, target: Path, header: bytes, offset: int, fmt: str, value: int) -> Path:
+    """`source` with one field of its first `header` (local or central) set to `value`."""
+    raw = bytearray(source.read_bytes())
+    struct.pack_into(fmt, raw, raw.index(header) + offset, value)
+    target.write_bytes(bytes(raw))
+    return target
+
+
+def test_an_overstated_compressed_size_is_refused_before_any_extraction(
+    tmp_path: Path, monkeypatch
+) -> None:
+    central, compressed_size = b"PK\x01\x02", 20  # APPNOTE 4.3.12
+    path = _patched(
+        BAD / "lying_sizes.zip", tmp_path / "x.zip", central, compressed_size, "<L", 10**9
+    )
+    with zipfile.ZipFile(path) as archive:
+        assert archive.infolist()[0].compress_size == 10**9  # a ratio of 0.008 declared
+    with pytest.raises(ArchiveError):
+        check_archive(path, LIMITS)
+    out = tmp_path / "tmp"
+    out.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(out))
+    with pytest.raises(ArchiveError):
+        extract_archive(path, LIMITS)
+    assert list(out.iterdir()) == []
+
+
+def test_an_encrypted_entry_is_unreadable_not_a_crash(tmp_path: Path) -> None:
+    plain = _zip(tmp_path / "plain.zip", {"a.geojson": b"{}"})
+    local = _patched(plain, tmp_path / "l.zip", b"PK\x03\x04", 6, "<H", 1)  # flag: encrypted
+    both = _patched(local, tmp_path / "x.zip", b"PK\x01\x02", 8, "<H", 1)
+    with pytest.raises(UnreadableArchiveError, match="encrypted"):
+        check_archive(both, LIMITS)

@@ -189,6 +189,11 @@ def test_an_agency_upload_becomes_a_job_that_loads_the_layer(
     assert _count(queue_conn) == 3 + elsewhere > 3
     assert not Path(job.inputs["path"]).exists()  # the upload went with its job
     assert _uploads(upload_settings) == before
+    change_set = queue_conn.execute(
+        "SELECT user_name, source_file, mode, inserted FROM audit.loads WHERE job_id = %s",
+        [info["jobID"]],
+    ).fetchall()
+    assert change_set == [("ingest.city", "sensors.geojson", "replace", 3)]  # names its job
 
 
 @pytest.fixture
