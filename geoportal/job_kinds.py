@@ -41,11 +41,24 @@ LOAD_INPUTS = (
     "dryRun",
     "mapping",
     "scope",
+    "key",
 )
 """Inputs of a `layers.load` job (the CLI's `layers load` options, by the same names)."""
 
 
-def _load_request(inputs: Mapping[str, Any], owner: str | None) -> Any:
+def _key(inputs: Mapping[str, Any]) -> tuple[str, ...] | None:
+    """The `key` input: the field(s) an upsert matches on instead of the declared key."""
+    key = inputs.get("key")
+    if key is None:
+        return None
+    if isinstance(key, str):
+        key = [key]
+    if not isinstance(key, list) or not all(isinstance(k, str) for k in key):
+        raise JobFailedError("key: expected a field name or a list of field names")
+    return tuple(key)
+
+
+def _load_request(inputs: Mapping[str, Any], owner: str | None, job_id: str | None = None) -> Any:
     """The `LoadRequest` a job's inputs describe (JobFailedError naming a bad input)."""
     from ingestion.pipeline import LoadRequest, LoadScope, parse_mapping
     from ingestion.sources import SourceOptions
@@ -88,6 +101,8 @@ def _load_request(inputs: Mapping[str, Any], owner: str | None) -> Any:
         if scope
         else None,
         actor=owner or CLI_OWNER,
+        key=_key(inputs),
+        job_id=job_id,
     )
 
 
@@ -97,9 +112,11 @@ def run_layer_load(
     *,
     owner: str | None = None,
     progress: Callable[[int, str], None] | None = None,
+    job_id: str | None = None,
 ) -> dict[str, Any]:
     """Load a file into a layer as `inputs` say: what `geoportal layers load` and the
-    `layers.load` job both run. Returns the results (counts, the report as JSON and HTML).
+    `layers.load` job (`job_id`, recorded in the load's audit change set) both run.
+    Returns the results (counts, the report as JSON and HTML).
 
     Raises:
         JobFailedError: a bad input or file, a refused load (its results hold the report).
@@ -108,7 +125,7 @@ def run_layer_load(
     from ingestion.pipeline import load_file  # pandas and GDAL only where loads run
 
     try:
-        request = _load_request(inputs, owner)
+        request = _load_request(inputs, owner, job_id)
         conninfo = Database(settings).owner_conninfo
         with psycopg.connect(conninfo) as conn:
             sync_datasets(conn, load_catalogue())
@@ -131,7 +148,11 @@ def _load_layer(settings: Settings) -> Callable[[JobContext], Mapping[str, Any]]
             raise JobFailedError(f"path: no file {path} on the worker's machine")
         context.progress(1, f"reading and validating {path.name}")
         return run_layer_load(
-            settings, context.job.inputs, owner=context.job.owner, progress=context.progress
+            settings,
+            context.job.inputs,
+            owner=context.job.owner,
+            progress=context.progress,
+            job_id=str(context.job.id),
         )
 
     return run

@@ -30,6 +30,10 @@ from ingestion.errors import IngestionError, SourceNotFoundError
 log = logging.getLogger(__name__)
 
 OSM_LAYERS = ("roads", "buildings")
+OSM_KEY = ("osm_id",)
+"""The natural key of an import (`import-osm --mode upsert`), whatever key the layer
+declares: roads are keyed by road number and chainage in agency files, but OSM has no
+chainage (`km_start` stays NULL), so OSM rows are matched by their OSM id."""
 METRIC_CRS = 32643
 ROAD_HIGHWAYS = {
     "motorway": "international",
@@ -260,6 +264,7 @@ def map_roads(raw: gpd.GeoDataFrame, areas: AdminAreas) -> gpd.GeoDataFrame:
             "rayon": np.where(oblast == "Bishkek", None, rayon),
             "length_km": np.round(metric.length.to_numpy() / 1000.0, 3),
             "osm_id": raw["osm_id"].astype("int64"),
+            "km_start": np.nan,  # OSM has no chainage: NULL, never invented
         },
         geometry=raw.geometry.to_numpy(),
         crs=4326,

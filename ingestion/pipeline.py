@@ -16,7 +16,7 @@ import gc
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -38,7 +38,7 @@ from ingestion.fields import check_columns, field_column, plain, resolve_sources
 from ingestion.geometry import chunk_geometries
 from ingestion.report import ValidationReport
 from ingestion.settings import IngestionSettings
-from ingestion.sources import Source, SourceOptions, open_source, read_chunks
+from ingestion.sources import Source, SourceOptions, close_source, open_source, read_chunks
 from layers.model import Layer, ValueSource
 
 Mode = Literal["replace", "append", "upsert"]
@@ -73,6 +73,11 @@ class LoadRequest:
     actor: str = "cli"
     referenced: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     """Fields holding another layer's feature id -> that layer's (schema, table)."""
+    key: tuple[str, ...] | None = None
+    """The natural key an upsert matches on, when not the declaration's `key:` (an OSM
+    import upserts roads and buildings by `osm_id`): `unique:` fields of the layer only."""
+    job_id: str | None = None
+    """The job running this load (recorded in its audit change set)."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,6 +123,26 @@ def parse_mapping(document: Mapping[str, Any]) -> dict[str, ValueSource]:
         except (TypeError, ValueError) as exc:
             raise IngestionError(f"mapping of field {name!r}: {exc}") from exc
     return out
+
+
+def keyed(request: LoadRequest) -> LoadRequest:
+    """The request with its layer's natural key replaced by `request.key` (if given).
+
+    Raises:
+        IngestionError: a key field the layer lacks or that is not `unique:` (one field of
+            its own must name one feature, or the upsert would update several).
+    """
+    if request.key is None or list(request.key) == request.layer.key:
+        return request
+    layer = request.layer
+    fields = {f.name: f for f in layer.fields}
+    if len(request.key) != 1 or not getattr(fields.get(request.key[0]), "unique", False):
+        unique = sorted(name for name, f in fields.items() if f.unique)
+        raise IngestionError(
+            f"key {list(request.key)}: layer {layer.id} is upserted by its declared key "
+            f"{layer.key} or by one of its unique fields {unique}"
+        )
+    return replace(request, layer=layer.model_copy(update={"key": list(request.key)}))
 
 
 def _check_request(request: LoadRequest) -> None:
@@ -229,21 +254,37 @@ def load_file(
         LoadTimeoutError: the load passed `settings.load_timeout_s`; nothing changed.
         IngestionError: the file cannot be read, has no CRS, or the database refused it.
     """
+    request = keyed(request)
     _check_request(request)
     progress = progress or (lambda percent, message: None)
     layer = request.layer
     report = ValidationReport(layer.id, request.path.name, request.mode)
     source = open_source(request.path, request.source)
-    if source.feature_count == 0:
-        report.note("empty_file", f"{source.name} holds no features")
-        raise LoadRefusedError(report.summary(), report)
+    try:
+        if source.feature_count == 0:
+            report.note("empty_file", f"{source.name} holds no features")
+            raise LoadRefusedError(report.summary(), report)
+        return _transaction(conninfo, request, source, report, settings, progress)
+    finally:
+        close_source(source)
+
+
+def _transaction(
+    conninfo: str,
+    request: LoadRequest,
+    source: Source,
+    report: ValidationReport,
+    settings: IngestionSettings,
+    progress: Callable[[int, str], None],
+) -> LoadOutcome:
+    """The load's transaction (and, after it, the statistics); database errors named."""
     deadline = time.monotonic() + settings.load_timeout_s
     try:
         with psycopg.connect(conninfo, application_name="geoportal-load") as conn:
             with conn.transaction(force_rollback=request.dry_run):
                 outcome = _load(conn, request, source, report, settings, deadline, progress)
             if outcome.loaded:
-                _analyze(conninfo, layer, request.mode)
+                _analyze(conninfo, request.layer, request.mode)
     except psycopg.errors.QueryCanceled as exc:
         raise LoadTimeoutError(_timeout_message(settings)) from exc
     except psycopg.Error as exc:
@@ -344,11 +385,11 @@ def _record_change_set(
     report: ValidationReport,
     counts: staging.MergeCounts,
 ) -> None:
-    """One audit record of the whole load (audit.loads, migration 0016)."""
+    """One audit record of the whole load (audit.loads, migrations 0016 and 0023)."""
     conn.execute(
         "INSERT INTO audit.loads (user_name, user_role, layer_id, source_file, mode, "
-        "inserted, updated, deleted, skipped) SELECT a.user_name, a.user_role, %s, %s, %s, "
-        "%s, %s, %s, %s FROM audit.actor() a",
+        "inserted, updated, deleted, skipped, job_id) SELECT a.user_name, a.user_role, %s, "
+        "%s, %s, %s, %s, %s, %s, %s FROM audit.actor() a",
         [
             layer.id,
             report.file,
@@ -357,6 +398,7 @@ def _record_change_set(
             counts.updated,
             counts.deleted,
             report.rows_skipped,
+            request.job_id,
         ],
     )
 

@@ -3,12 +3,16 @@
 `open_source` resolves the path GDAL reads (a zipped Shapefile through `/vsizip/`, a CSV with
 its WKT or longitude/latitude columns), checks the layer, the CRS and the encoding, and
 returns a `Source`; `read_chunks` then reads it a chunk at a time, so memory does not grow
-with the file. A zip is checked first (`ingestion.archive`: entry count, expansion ratio,
-names), before GDAL sees it, whether it came through `POST /ingest` or the command line.
+with the file. A zip is checked and extracted first (`ingestion.archive.extract_archive`:
+entry count, names, and the expansion ratio and total size counted on the bytes really
+decompressed), before GDAL sees anything, whether it came through `POST /ingest` or the
+command line; GDAL then reads the extracted files, never the archive itself, and
+`close_source` removes them.
 """
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +27,7 @@ from pyogrio.raw import open_arrow
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 
-from ingestion.archive import ArchiveLimits, check_archive, is_zip
+from ingestion.archive import ArchiveLimits, extract_archive, is_zip
 from ingestion.crs_hint import crs_suggestion
 from ingestion.errors import IngestionError, MissingCrsError, SourceNotFoundError
 
@@ -73,6 +77,8 @@ class Source:
     geometry_type: str | None
     open_options: dict[str, Any]
     encoding: str | None
+    extracted: Path | None = None
+    """The folder a zip was extracted into (removed by `close_source`)."""
 
     @property
     def name(self) -> str:
@@ -80,17 +86,34 @@ class Source:
         return self.path.name
 
 
-def _gdal_path(path: Path) -> tuple[str, dict[str, Any]]:
+def _gdal_path(path: Path, extracted: Path | None) -> tuple[str, dict[str, Any]]:
     """The path GDAL opens and its open options."""
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         known = ", ".join(f"{k} ({v})" for k, v in FORMATS.items())
         raise SourceNotFoundError(f"{path.name}: unknown kind of file; accepted: {known}")
-    if suffix == ".zip":
-        return f"/vsizip/{path.resolve()}", {}
+    if extracted is not None:
+        return _extracted_path(extracted)
     if suffix == ".csv":
         return str(path), dict(CSV_OPTIONS)
     return str(path), {}
+
+
+def _extracted_path(folder: Path) -> tuple[str, dict[str, Any]]:
+    """What GDAL opens in an extracted archive (as `/vsizip/` would open the archive): its
+    only file, else the one folder holding its Shapefiles, else the folder itself."""
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    if len(files) == 1:
+        path = files[0]
+        return str(path), dict(CSV_OPTIONS) if path.suffix.lower() == ".csv" else {}
+    shapefiles = {p.parent for p in files if p.suffix.lower() == ".shp"}
+    return str(shapefiles.pop() if len(shapefiles) == 1 else folder), {}
+
+
+def close_source(source: Source) -> None:
+    """Remove what opening the source extracted (nothing for a plain file)."""
+    if source.extracted is not None:
+        shutil.rmtree(source.extracted, ignore_errors=True)
 
 
 def _layer_name(path: Path, gdal_path: str, wanted: str | None, options: dict[str, Any]) -> str:
@@ -141,14 +164,23 @@ def open_source(path: Path, options: SourceOptions) -> Source:
         SourceNotFoundError: no such file, an unknown kind, or GDAL cannot read it.
         MissingCrsError: the file declares no CRS and none was given (with a suggestion).
         IngestionError: an ambiguous or unknown source layer, a bad --crs or encoding.
+        ArchiveError: a zip over its limits or with unsafe names (`ingestion.archive`).
     """
     if not path.is_file():
         raise SourceNotFoundError(f"{path.name}: no such file")
     if path.stat().st_size == 0:
         raise SourceNotFoundError(f"{path.name}: the file is empty")
-    if is_zip(path):
-        check_archive(path, options.archive_limits)
-    gdal_path, open_options = _gdal_path(path)
+    extracted = extract_archive(path, options.archive_limits) if is_zip(path) else None
+    try:
+        return _open(path, options, extracted)
+    except BaseException:
+        if extracted is not None:
+            shutil.rmtree(extracted, ignore_errors=True)
+        raise
+
+
+def _open(path: Path, options: SourceOptions, extracted: Path | None) -> Source:
+    gdal_path, open_options = _gdal_path(path, extracted)
     try:
         layer = _layer_name(path, gdal_path, options.source_layer, open_options)
         info = pyogrio.read_info(
@@ -174,6 +206,7 @@ def open_source(path: Path, options: SourceOptions) -> Source:
         geometry_type=info.get("geometry_type"),
         open_options=open_options,
         encoding=options.encoding,
+        extracted=extracted,
     )
 
 
@@ -188,7 +221,8 @@ def read_chunks(source: Source, chunk_rows: int) -> Iterator[gpd.GeoDataFrame | 
         IngestionError: GDAL stops in the middle (a truncated file), or the encoding does
             not decode the attributes.
     """
-    by_offset = source.encoding is not None or source.path.suffix.lower() in (".zip", ".shp")
+    by_offset = source.encoding is not None or source.extracted is not None
+    by_offset = by_offset or source.path.suffix.lower() in (".zip", ".shp")
     chunks = _by_offset(source, chunk_rows) if by_offset else _stream(source, chunk_rows)
     read = 0
     try:

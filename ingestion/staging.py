@@ -114,12 +114,19 @@ def check_stage(
     referenced: Mapping[str, tuple[str, str]] | None = None,
     upsert: bool = False,
 ) -> None:
-    """Checks over the whole staged file: duplicate natural keys, references to features
+    """Checks over the whole staged file: duplicate natural keys (and, for an `upsert`,
+    rows missing a part of the key, which could match no feature or several), references to features
     that do not exist (`referenced`: field -> the referenced layer's table), geometries
     outside the country's outline or outside the user's oblasts (rows at fault dropped when
     `drop`)."""
     if layer.key:
         _check_keys(conn, layer, report, drop=drop)
+    if layer.key and upsert:
+        missing = sql.SQL(" OR ").join(
+            sql.SQL("{} IS NULL").format(sql.Identifier(k)) for k in layer.key
+        )
+        message = f"a part of the natural key {layer.key} is missing: an upsert cannot match it"
+        _report_rows(conn, report, "missing_key", message, missing, {}, drop=drop)
     for name, table in (referenced or {}).items():
         where = sql.SQL("{} IS NOT NULL AND NOT EXISTS (SELECT FROM {} r WHERE r.id = {})").format(
             sql.Identifier(name), sql.Identifier(*table), sql.Identifier(name)

@@ -76,6 +76,14 @@ def column_definition(
     return " ".join(parts)
 
 
+def key_index_sql(layer: Layer) -> str:
+    """The unique index of a natural key of several fields (rows where a part is NULL, such
+    as OSM roads without chainage, are not constrained: NULLs are distinct)."""
+    columns = ", ".join(quote_ident(name) for name in layer.key or [])
+    name = quote_ident(layer.table + "_key_idx")
+    return f"CREATE UNIQUE INDEX {name} ON {qualified(layer)} ({columns});"
+
+
 def create_table_sql(layer: Layer, referenced: Mapping[str, Layer] | None = None) -> str:
     """CREATE TABLE, indexes, ownership and grants of one layer.
 
@@ -117,6 +125,8 @@ def create_table_sql(layer: Layer, referenced: Mapping[str, Layer] | None = None
                 f"CREATE INDEX {quote_ident(f'{layer.table}_{field.name}_idx')} "
                 f"ON {table} ({quote_ident(field.name)});"
             )
+    if layer.key and len(layer.key) > 1:  # one-field keys are `unique:` fields
+        statements.append(key_index_sql(layer))
     for field_name in layer.search_fields:
         statements.append(
             f"CREATE INDEX {quote_ident(f'{layer.table}_{field_name}_lower_idx')} ON {table} "

@@ -14,6 +14,7 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from demo.context import UTM_43N, Context
 from demo.roads.attributes import (
@@ -38,6 +39,7 @@ from demo.roads.network import (
     Network,
     add_trunk_roads,
     piece_lines,
+    piece_positions,
     segment_count,
     split_lines,
 )
@@ -49,6 +51,8 @@ from demo.roads.works import apply_completed_works, plan_works
 VILLAGES = {"small": 150, "national": 2500}
 STREET_SPACING_M = {"small": 650.0, "national": 340.0}
 WORKS_PER_FACTOR = 250
+CHAINAGE_STEP = 100_000
+"""Segments of one piece (stretch) between two route positions: fewer than this."""
 ROAD_FIELDS = [
     "road_number",
     "name",
@@ -141,6 +145,12 @@ def rural_segments(ctx: Context, count: int, rng: np.random.Generator) -> gpd.Ge
     lengths = np.array([line.length for line in lines])
     segments, origin = split_lines(lines, segment_target_m(lengths, count), rng)
     road = np.array([pieces[i][0] for i in origin])
+    position, backwards = piece_positions(network, pieces)
+    within = pd.Series(origin).groupby(origin).cumcount().to_numpy()
+    size = np.bincount(origin, minlength=len(pieces))[origin]
+    against = backwards[origin]
+    within = np.where(against, size - 1 - within, within)
+    segments = np.where(against, shapely.reverse(segments), segments)  # run with the chainage
     return gpd.GeoDataFrame(
         {
             "road_number": [numbers[r] for r in road],
@@ -149,10 +159,30 @@ def rural_segments(ctx: Context, count: int, rng: np.random.Generator) -> gpd.Ge
             "stretch": origin,
             "main": False,
             "centre_km": 0.0,
+            "along": position[origin] * CHAINAGE_STEP + within,
         },
         geometry=list(segments),
         crs=UTM_43N,
     )
+
+
+def chainage_km(frame: gpd.GeoDataFrame) -> np.ndarray:
+    """Each segment's km_start: the length (metres, UTM 43N) of the segments of its road
+    number that come before it in `along` order, in km rounded to the metre.
+
+    >>> lines = [shapely.LineString([(0, 0), (0, d)]) for d in (500, 1500, 700)]
+    >>> frame = gpd.GeoDataFrame({"road_number": ["A", "A", "B"], "along": [1, 0, 0]},
+    ...                          geometry=lines)
+    >>> chainage_km(frame).tolist()
+    [1.5, 0.0, 0.0]
+    """
+    parts = pd.DataFrame(
+        {"number": frame["road_number"].to_numpy(), "along": frame["along"].to_numpy()}
+    )
+    parts["metres"] = frame.geometry.length.to_numpy()
+    ordered = parts.sort_values(["number", "along"], kind="stable")
+    before = ordered.groupby("number", sort=False)["metres"].cumsum() - ordered["metres"]
+    return np.round(before.reindex(parts.index).to_numpy() / 1000.0, 3)
 
 
 def stretch_attributes(
@@ -218,6 +248,7 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     streets["road_number"], streets["road_class"] = streets["number"], "urban"
     streets["city_oblast"] = streets["oblast"]
     streets["stretch"] = pd.factorize(streets["number"])[0] + 10_000_000
+    streets["along"] = streets.groupby("number").cumcount()  # blocks in order along a street
     rural = rural_segments(ctx, ctx.scale.road_segments - len(streets), rng)
     rural["city_oblast"] = None
     columns = [
@@ -228,12 +259,14 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
         "main",
         "centre_km",
         "city_oblast",
+        "along",
         "geometry",
     ]
     segments = gpd.GeoDataFrame(
         pd.concat([rural[columns], streets[columns]], ignore_index=True), crs=UTM_43N
     )
     roads = with_attributes(ctx, segments, rng)
+    roads["km_start"] = chainage_km(roads)
     roads.insert(0, "id", np.arange(1, len(roads) + 1))
     count = int(round(WORKS_PER_FACTOR * ctx.scale.factor))
     works = plan_works(roads, count, rng)
@@ -243,7 +276,7 @@ def generate(ctx: Context) -> dict[str, pd.DataFrame]:
     bridges.insert(0, "id", np.arange(1, len(bridges) + 1))
     return {
         "roads": roads.assign(osm_id=_no_osm_ids(len(roads)))[
-            ["id", *ROAD_FIELDS, "osm_id", "geometry"]
+            ["id", *ROAD_FIELDS, "osm_id", "km_start", "geometry"]
         ].to_crs(4326),
         "bridges": bridges[["id", *BRIDGE_FIELDS, "geometry"]].to_crs(4326),
         "road_works": works[["id", *WORK_FIELDS, "geometry"]].to_crs(4326),

@@ -46,11 +46,14 @@ class Network:
         self.on_network = np.zeros(surface.cost.size, bool)
         self.anchors = np.zeros(surface.cost.size, bool)
         """Cells the drawn roads must pass through: settlements and waypoints."""
+        self.routes: list[np.ndarray] = []
+        """Each road's path of cells as it was routed (its chainage runs along it)."""
 
     def add(self, road: Road, cells: np.ndarray) -> int:
         """Add a road along a path of cells; return how many new edges it claimed."""
         index = len(self.roads)
         self.roads.append(road)
+        self.routes.append(np.asarray(cells))
         claimed = 0
         for a, b in zip(cells[:-1].tolist(), cells[1:].tolist(), strict=True):
             if a != b:
@@ -87,6 +90,25 @@ class Network:
                     if (min(node, nxt), max(node, nxt)) not in seen:
                         pieces.append((road, _walk(adjacency, breaks, seen, node, nxt)))
         return pieces
+
+
+def piece_positions(
+    network: Network, pieces: list[tuple[int, list[int]]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where each piece lies along its road's route (the route index of its first cell
+    there) and whether it was walked against the route (its cells run backwards)."""
+    orders: dict[int, dict[int, int]] = {}
+    positions, backwards = [], []
+    for road, cells in pieces:
+        if road not in orders:
+            order: dict[int, int] = {}
+            for i, cell in enumerate(network.routes[road].tolist()):
+                order.setdefault(cell, i)
+            orders[road] = order
+        at = [orders[road].get(cell, 0) for cell in cells]
+        positions.append(min(at))
+        backwards.append(at[0] > at[-1])
+    return np.asarray(positions, dtype=np.int64), np.asarray(backwards, dtype=bool)
 
 
 def _walk(

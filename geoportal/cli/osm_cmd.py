@@ -4,9 +4,12 @@ buildings from an OpenStreetMap extract in place of the generated ones (`ingesti
 The mapped features are written to GeoPackages and each is loaded by the loader of
 `geoportal layers load` (`geoportal.job_kinds.run_layer_load`, `ingestion.pipeline.load_file`:
 validated, then swapped in one transaction per layer: a refused load changes nothing, and its
-report is printed). Replace mode: the layers hold the extract's features afterwards. Layers that
-reference roads (bridges, road works) must be emptied or reloaded in the same run first, or
-the database refuses the load (their `road_id` would point at roads that are gone).
+report is printed). `--mode replace` (the default): the layers hold the extract's features
+afterwards; layers that reference roads (bridges, road works) must be emptied or reloaded in
+the same run first, or the database refuses the load (their `road_id` would point at roads
+that are gone). `--mode upsert`: a newer extract updates the features whose OSM id it
+holds and adds the others, keyed by `osm_id` (`OSM_KEY`), not by the declared key
+(roads: road number and chainage, which OSM has not: `km_start` stays NULL, never invented).
 """
 
 from __future__ import annotations
@@ -72,10 +75,20 @@ def import_osm(
     layers: str = typer.Option(
         "roads,buildings", "--layers", help="Comma-separated: roads, buildings."
     ),
+    mode: str = typer.Option(
+        "replace",
+        "--mode",
+        help="replace: the layers hold the extract's features; upsert: update the features "
+        "with the extract's OSM ids and add the others (keyed by osm_id).",
+    ),
 ) -> None:
-    """Replace roads and/or buildings by an OpenStreetMap extract's (OSM id as natural key;
-    what OSM lacks is NULL or 'unknown', never invented)."""
+    """Replace (or upsert) roads and/or buildings by an OpenStreetMap extract's (OSM id as
+    natural key; what OSM lacks is NULL or 'unknown', never invented)."""
     from ingestion.osm import map_extract, write_layers  # GDAL, pandas, osmium: only here
+
+    if mode not in ("replace", "upsert"):
+        console.print(f"[bold red]error:[/] --mode {mode!r}: expected replace or upsert")
+        raise typer.Exit(1)
 
     wanted = [name.strip() for name in layers.split(",") if name.strip()]
     settings = Settings()
@@ -84,14 +97,21 @@ def import_osm(
     mapped = map_extract(extract, wanted, areas)
     with tempfile.TemporaryDirectory(prefix="osm-import-") as folder:
         for layer_id, path in write_layers(mapped, Path(folder)).items():
-            _load_one(settings, layer_id, path, extract.name)
+            _load_one(settings, layer_id, path, extract.name, mode)
 
 
-def _load_one(settings: Settings, layer_id: str, path: Path, extract: str) -> None:
-    """One mapped layer through the loader of `geoportal layers load`, replace mode."""
+def _load_one(settings: Settings, layer_id: str, path: Path, extract: str, mode: str) -> None:
+    """One mapped layer through the loader of `geoportal layers load` (an upsert by OSM id)."""
+    from ingestion.osm import OSM_KEY
+
+    inputs = {"layer": layer_id, "path": str(path), "mode": mode, "key": list(OSM_KEY)}
     try:
-        results = run_layer_load(settings, {"layer": layer_id, "path": str(path)}, owner=CLI_OWNER)
+        results = run_layer_load(settings, inputs, owner=CLI_OWNER)
     except JobFailedError as exc:
         console.print(f"[bold red]error:[/] {layer_id} from {extract}: {exc}")
         raise typer.Exit(1) from exc
-    console.print(f"loaded {results['featureCount']} features from {extract} into {layer_id}")
+    console.print(
+        f"loaded {results['featureCount']} features from {extract} into {layer_id} ({mode}: "
+        f"{results['inserted']} inserted, {results['updated']} updated, "
+        f"{results['deleted']} deleted)"
+    )

@@ -34,7 +34,7 @@ from geoportal.pygeoapi_.features_fast import FeaturesFastPath, ItemsShortcut
 from geoportal.pygeoapi_.local_assets import LocalAssets
 from geoportal.pygeoapi_.processes import add_processes, execution_route
 from geoportal.security.authn import Authenticator
-from geoportal.server.audit_routes import audit_route
+from geoportal.server.audit_routes import audit_routes
 from geoportal.server.cadastre_retired import RetiredParcels
 from geoportal.server.cadastre_routes import CadastreRoutes
 from geoportal.server.downloads import export_routes
@@ -248,7 +248,7 @@ def create_app(settings: Settings | None = None, catalogue: Catalogue | None = N
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             Route("/api", api_alias),
-            audit_route(agency),
+            *audit_routes(agency),
             *JobRoutes(agency, settings.public_url).routes,
             *cadastre.routes,
             *ingest.routes,

@@ -44,3 +44,14 @@ def test_a_refused_file_lists_every_problem_and_exits_1(
         assert code in result.stdout
     codes = {p["code"] for p in json.loads(report.read_text("utf-8"))["problems"]}
     assert codes == {"type", "enum", "required", "duplicate_key"}
+
+
+def test_a_zip_whose_directory_understates_its_size_is_refused(
+    loaded: Database, settings: Settings
+) -> None:
+    result = geoportal(
+        "layers", "load", "environment_sensors", str(BAD / "lying_sizes.zip"), settings=settings
+    )
+    assert result.returncode == 1 and "Traceback" not in result.stderr + result.stdout
+    assert "expands more than 100 times" in result.stderr
+    assert "declares 1000" in result.stderr

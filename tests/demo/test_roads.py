@@ -214,3 +214,30 @@ def test_works_reference_segments_and_are_dated_consistently(frames, metric):
     assert works.loc[~done, ["acceptance_date", "acceptance_iri_m_per_km"]].isna().all().all()
     accepted = pd.to_datetime(works.loc[done, "acceptance_date"])
     assert (accepted >= end[done]).all() and (accepted <= reference).all()
+
+
+def test_chainage_names_one_segment_and_runs_along_the_road(frames, metric):
+    roads_frame = frames["roads"]
+    assert roads_frame["km_start"].notna().all() and (roads_frame["km_start"] >= 0).all()
+    assert not roads_frame.duplicated(["road_number", "km_start"]).any()  # the natural key
+    for number, group in metric["roads"].groupby("road_number"):
+        ordered = group.sort_values("km_start")
+        starts = ordered["km_start"].to_numpy()
+        ends = starts + ordered.geometry.length.to_numpy() / 1000
+        assert starts[0] == 0.0, number
+        assert np.allclose(starts[1:], ends[:-1], atol=0.002), number  # the real length before
+    ordered = metric["roads"][roads_frame["road_number"] == "ЭМ-01"].sort_values("km_start")
+    lines = shapely.get_parts(ordered.geometry.values)
+    start_of = shapely.get_coordinates(shapely.get_point(lines, 0))
+    end_of = shapely.get_coordinates(shapely.get_point(lines, -1))
+    steps = np.hypot(*(start_of[1:] - end_of[:-1]).T)
+    assert np.median(steps) < 1.0  # each segment starts where the one before it ends
+    bishkek = ctx_point(74.59, 42.87)
+    assert shapely.distance(shapely.Point(start_of[0]), bishkek) < 2_000  # km 0 at Bishkek
+    assert 550 < ordered["km_start"].max() < 750
+
+
+def ctx_point(lon: float, lat: float) -> shapely.Point:
+    """A point (lon, lat) in UTM 43N."""
+    frame = gpd.GeoDataFrame(geometry=gpd.points_from_xy([lon], [lat]), crs=4326)
+    return frame.to_crs(32643).geometry.iloc[0]

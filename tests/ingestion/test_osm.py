@@ -113,6 +113,21 @@ def extract(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_extract(tmp_path_factory.mktemp("osm") / "bishkek.osm.pbf")
 
 
+def _import_osm(settings: Settings, extract: Path, *options: str) -> subprocess.CompletedProcess:
+    """`geoportal layers import-osm EXTRACT [options]` as an operator runs it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOPORTAL_")}
+    env.pop("DATABASE_URL", None)
+    env.update(GEOPORTAL_DATA_DIR=str(settings.data_dir), PYTHONPATH=str(ROOT))
+    return subprocess.run(
+        [sys.executable, "-m", "geoportal.cli", "layers", "import-osm", str(extract), *options],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
 @pytest.fixture(scope="module")
 def imported(
     loaded: Database, settings: Settings, catalogue: Catalogue, generated: Path, extract: Path
@@ -122,18 +137,8 @@ def imported(
     with psycopg.connect(loaded.owner_conninfo, autocommit=True) as conn:
         conn.execute("DELETE FROM roads.bridges")
         conn.execute("DELETE FROM roads.road_works")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("GEOPORTAL_")}
-    env.pop("DATABASE_URL", None)
-    env.update(GEOPORTAL_DATA_DIR=str(settings.data_dir), PYTHONPATH=str(ROOT))
     try:
-        run = subprocess.run(
-            [sys.executable, "-m", "geoportal.cli", "layers", "import-osm", str(extract)],
-            env=env,
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        run = _import_osm(settings, extract)
         assert run.returncode == 0, run.stdout + run.stderr
         with psycopg.connect(loaded.owner_conninfo, autocommit=True) as conn:
             yield conn
@@ -187,6 +192,19 @@ def test_roads_carry_osm_classes_refs_and_nulls(imported: psycopg.Connection) ->
     assert (roads.loc[16].road_number, roads.loc[16].road_class) == ("ЭАН-04;ЭМ-01", "national")
     for column in ("iri_m_per_km", "aadt", "last_survey"):
         assert roads[column].isna().all(), column  # never invented
+
+
+def test_a_second_import_upserts_by_osm_id_without_chainage(
+    imported: psycopg.Connection, settings: Settings, extract: Path
+) -> None:
+    query = "SELECT osm_id, id, km_start FROM roads.roads"
+    before = _rows(imported, query)
+    run = _import_osm(settings, extract, "--mode", "upsert", "--layers", "roads")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert "into roads (upsert: 0 inserted, 5 updated, 0 deleted)" in " ".join(run.stdout.split())
+    after = _rows(imported, query)
+    assert after["id"].to_dict() == before["id"].to_dict()  # updated in place, by OSM id
+    assert after["km_start"].isna().all()  # OSM has no chainage: NULL, never invented
 
 
 def test_buildings_carry_levels_height_and_osm_ids(imported: psycopg.Connection) -> None:

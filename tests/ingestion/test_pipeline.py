@@ -149,8 +149,8 @@ def test_scope_and_key_refusals(
     path = write(sensors(), tmp_path, "gpkg")
     with pytest.raises(LoadScopeError, match="themes"):
         _load(loaded, catalogue, settings, path, scope=LoadScope(user="a", themes=("roads",)))
-    request = LoadRequest(layer=catalogue.get("roads"), path=path, mode="upsert")
-    with pytest.raises(NoNaturalKeyError, match="natural key"):
+    request = LoadRequest(layer=catalogue.get("road_works"), path=path, mode="upsert")
+    with pytest.raises(NoNaturalKeyError, match="road_works declares no natural key"):
         load_file(loaded.owner_conninfo, request, settings.ingestion)
 
 

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import psycopg
 import pytest
 
+from demo.generate import layer_file
 from geoportal.db.database import Database
+from geoportal.settings import Settings
+from ingestion.pipeline import LoadRequest, LoadScope, load_file
+from layers.catalogue import Catalogue
+from tests.ingestion.loadfiles import LAYER, sensors, write
 
 
 @pytest.fixture(scope="module")
@@ -141,3 +149,84 @@ def test_loads_are_recorded_per_statement(loaded: Database) -> None:
             "'agri_plots' AND db_role = 'geoportal_owner'"
         ).fetchall()
     assert {r[0] for r in rows} >= {"DELETE", "INSERT"}
+
+
+@pytest.fixture(scope="module")
+def file_load(
+    loaded: Database, catalogue: Catalogue, settings: Settings, generated: Path, tmp_path_factory
+) -> Iterator[tuple[str, dt.datetime, int]]:
+    """One upload's load (as its job runs it: a job id, an agency user), then the demo's
+    sensors put back: (job id, when it started, how many rows it replaced)."""
+    started = dt.datetime.now(dt.UTC)
+    job_id = str(uuid.uuid4())
+    path = write(sensors(), tmp_path_factory.mktemp("audit"), "gpkg")
+    request = LoadRequest(
+        layer=catalogue.get(LAYER),
+        path=path,
+        scope=LoadScope(user="alice", themes=("city",)),
+        job_id=job_id,
+    )
+    outcome = load_file(loaded.owner_conninfo, request, settings.ingestion)
+    yield job_id, started, outcome.deleted
+    demo = LoadRequest(layer=catalogue.get(LAYER), path=layer_file(generated, LAYER))
+    load_file(loaded.owner_conninfo, demo, settings.ingestion)
+
+
+def test_loads_are_listed_with_their_counts_and_job(
+    client: httpx.Client, api_keys: dict, file_load: tuple[str, dt.datetime, int]
+) -> None:
+    job_id, started, deleted = file_load
+    headers = {"X-API-Key": api_keys["chief.admin"]}
+    params = {"kind": "loads", "layer": LAYER, "since": started.isoformat()}
+    response = client.get("/audit", headers=headers, params=params)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["kind"] == "loads" and body["numberReturned"] == 1
+    (record,) = body["records"]
+    assert (record["user_name"], record["user_role"], record["source_file"]) == (
+        "alice",
+        "agency",
+        "sensors.gpkg",
+    )
+    assert (record["mode"], record["inserted"], record["updated"]) == ("replace", 3, 0)
+    assert record["deleted"] == deleted > 0 and record["job_id"] == job_id
+    assert {"rel": "monitor", "href": f"/jobs/{job_id}"} in record["links"]
+    earlier = {**params, "since": "2000-01-01T00:00:00Z", "until": started.isoformat()}
+    before = client.get("/audit", headers=headers, params=earlier).json()["records"]
+    assert record["id"] not in [r["id"] for r in before]  # filtered by time
+    other = client.get("/audit", headers=headers, params={**params, "layer": "roads"}).json()
+    assert other["records"] == []  # filtered by layer
+
+
+def test_a_load_says_what_it_changed(
+    client: httpx.Client, api_keys: dict, file_load: tuple[str, dt.datetime, int]
+) -> None:
+    job_id, started, deleted = file_load
+    headers = {"X-API-Key": api_keys["chief.admin"]}
+    params = {"kind": "loads", "layer": LAYER, "since": started.isoformat()}
+    (listed,) = client.get("/audit", headers=headers, params=params).json()["records"]
+    href = next(link["href"] for link in listed["links"] if link["rel"] == "self")
+    response = client.get(href, headers=headers)
+    assert response.status_code == 200, response.text
+    load = response.json()
+    assert (load["id"], load["inserted"], load["deleted"]) == (listed["id"], 3, deleted)
+    assert load["job_id"] == job_id
+    operations = [s["operation"] for s in load["statements"]]
+    assert "DELETE" in operations and "INSERT" in operations  # replace: out, then in
+    assert client.get("/audit/loads/999999999", headers=headers).status_code == 404
+    assert client.get("/audit/loads/x", headers=headers).status_code == 404
+
+
+@pytest.mark.parametrize("path", ["/audit?kind=loads", "/audit/loads/1"])
+@pytest.mark.parametrize(("user", "status"), [(None, 401), ("sports.editor", 403)])
+def test_only_admins_read_the_loads(
+    client: httpx.Client, api_keys: dict, path: str, user: str | None, status: int
+) -> None:
+    headers = {"X-API-Key": api_keys[user]} if user else {}
+    assert client.get(path, headers=headers).status_code == status
+
+
+def test_an_unknown_kind_is_400(client: httpx.Client, api_keys: dict) -> None:
+    headers = {"X-API-Key": api_keys["chief.admin"]}
+    response = client.get("/audit", params={"kind": "edits"}, headers=headers)
+    assert response.status_code == 400 and "kind" in response.json()["detail"]

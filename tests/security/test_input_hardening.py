@@ -26,14 +26,26 @@ def admin(api_keys: dict[str, str]) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def road(client: httpx.Client) -> dict[str, Any]:
-    """A valid road (properties of a stored one), near Bishkek."""
+    """A valid road (properties of a stored one, at a chainage of its road no segment has:
+    the natural key road_number + km_start is unique), near Bishkek."""
     stored = client.get(f"{ROADS}/1", params={"f": "json"}).json()
     line = [[74.60, 42.87], [74.61, 42.88]]
     return {
         "type": "Feature",
-        "properties": stored["properties"],
+        "properties": {**stored["properties"], "km_start": 1999.0},
         "geometry": {"type": "LineString", "coordinates": line},
     }
+
+
+def test_a_segment_repeating_a_number_and_chainage_is_409(
+    client: httpx.Client, api_keys: dict[str, str], loaded: Database
+) -> None:
+    stored = client.get(f"{ROADS}/1", params={"f": "json"}).json()
+    body = {"type": "Feature", "properties": stored["properties"], "geometry": stored["geometry"]}
+    before = roads_count(loaded)
+    response = client.post(ROADS, json=body, headers=admin(api_keys))
+    assert response.status_code == 409, response.text
+    assert roads_count(loaded) == before
 
 
 def roads_count(db: Database) -> int:

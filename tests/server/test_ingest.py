@@ -33,6 +33,7 @@ from layers.catalogue import Catalogue
 from tests.support.server import LiveServer, free_port, start_server
 
 LIMIT = 300_000
+BAD = Path(__file__).parents[1] / "data" / "bad"
 LAYER = "environment_sensors"
 USERS = {
     "ingest.city": ("agency", ["city"], ["Bishkek City"]),
@@ -188,6 +189,11 @@ def test_an_agency_upload_becomes_a_job_that_loads_the_layer(
     assert _count(queue_conn) == 3 + elsewhere > 3
     assert not Path(job.inputs["path"]).exists()  # the upload went with its job
     assert _uploads(upload_settings) == before
+    change_set = queue_conn.execute(
+        "SELECT user_name, source_file, mode, inserted FROM audit.loads WHERE job_id = %s",
+        [info["jobID"]],
+    ).fetchall()
+    assert change_set == [("ingest.city", "sensors.geojson", "replace", 3)]  # names its job
 
 
 @pytest.fixture
@@ -307,6 +313,8 @@ def test_a_streamed_body_over_the_limit_is_413_and_leaves_nothing(
         ("many.zip", _zip({f"part{i}.txt": b"x" for i in range(60)}), 413, "60 entries"),
         ("hidden_zip.gpkg", _zip_bomb(), 413, "expands"),  # a zip whatever its name
         ("broken.zip", b"PK\x03\x04 not really a zip", 400, "not a readable zip"),
+        ("lying_sizes.zip", (BAD / "lying_sizes.zip").read_bytes(), 413, "declares 1000"),
+        ("lying_name.zip", (BAD / "lying_name.zip").read_bytes(), 400, "in its local header"),
         ("empty.geojson", b"", 400, "empty"),
         ("program.exe", b"MZ\x90\x00", 415, "not a format"),
     ],

@@ -117,26 +117,65 @@ SEARCH_RESULTS = {
     },
 }
 
+AUDIT_LOAD = {
+    "type": "object",
+    "description": "One file load's change set (audit.loads).",
+    "properties": {
+        "id": {"type": "integer"},
+        "loaded_at": {"type": "string", "format": "date-time"},
+        "user_name": STRING,
+        "user_role": STRING,
+        "layer_id": STRING,
+        "source_file": STRING,
+        "mode": {"type": "string", "enum": ["replace", "append", "upsert"]},
+        "inserted": {"type": "integer", "minimum": 0},
+        "updated": {"type": "integer", "minimum": 0},
+        "deleted": {"type": "integer", "minimum": 0},
+        "skipped": {"type": "integer", "minimum": 0},
+        "job_id": {"type": "string", "format": "uuid", "nullable": True},
+        "transaction_id": {"type": "integer"},
+        "links": {"type": "array", "items": {"type": "object"}},
+        "statements": {
+            "type": "array",
+            "description": "The load's statements on the layer (`/audit/loads/{loadId}`).",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "operation": STRING,
+                    "changed_at": {"type": "string", "format": "date-time"},
+                },
+            },
+        },
+    },
+}
+
 AUDIT_RECORDS = {
     "type": "object",
     "required": ["records", "numberReturned"],
     "properties": {
+        "kind": {"type": "string", "enum": ["changes", "loads"]},
         "records": {
             "type": "array",
             "items": {
-                "type": "object",
-                "properties": {
-                    "id": {"type": "integer"},
-                    "changed_at": {"type": "string", "format": "date-time"},
-                    "user_name": {"type": "string", "nullable": True},
-                    "user_role": {"type": "string", "nullable": True},
-                    "db_role": STRING,
-                    "layer_id": STRING,
-                    "feature_id": {"type": "integer", "nullable": True},
-                    "operation": STRING,
-                    "before": {"type": "object", "nullable": True},
-                    "after": {"type": "object", "nullable": True},
-                },
+                "anyOf": [
+                    {
+                        "type": "object",
+                        "description": "A change made through the API (kind=changes).",
+                        "properties": {
+                            "id": {"type": "integer"},
+                            "changed_at": {"type": "string", "format": "date-time"},
+                            "user_name": {"type": "string", "nullable": True},
+                            "user_role": {"type": "string", "nullable": True},
+                            "db_role": STRING,
+                            "layer_id": STRING,
+                            "feature_id": {"type": "integer", "nullable": True},
+                            "operation": STRING,
+                            "before": {"type": "object", "nullable": True},
+                            "after": {"type": "object", "nullable": True},
+                        },
+                    },
+                    AUDIT_LOAD,
+                ]
             },
         },
         "numberReturned": {"type": "integer", "minimum": 0},
@@ -220,6 +259,7 @@ SCHEMAS: dict[str, Any] = {
     "MapLibreStyle": STYLE,
     "SearchResults": SEARCH_RESULTS,
     "AuditRecords": AUDIT_RECORDS,
+    "AuditLoad": AUDIT_LOAD,
     "ViewerConfig": VIEWER_CONFIG,
     "FeatureInput": FEATURE_INPUT,
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from geoportal.server.audit_routes import KINDS as AUDIT_KINDS
 from geoportal.server.openapi.components import WRITE_SECURITY
 from geoportal.server.openapi.context import RouteContext, json_reply, lang_param
 from geoportal.server.openapi.model import Operation, Param, Reply
@@ -61,16 +62,28 @@ def health(ctx: RouteContext) -> list[Operation]:
 
 
 def audit(ctx: RouteContext) -> list[Operation]:
-    """The audit trail of the writes (administrators)."""
+    """The audit trail of the writes and of the file loads (administrators)."""
     return [
         Operation(
             method="get",
             path="/audit",
             operation_id="getAudit",
-            summary="Changes made through the API, newest first (administrators only)",
+            summary="Changes made through the API, or file loads (`kind=loads`: one change "
+            "set per load), newest first (administrators only)",
+            description="`kind=changes` (the default): one record per feature written "
+            "through the API, before and after. `kind=loads`: one change set per file load "
+            "(`geoportal layers load`, `POST /ingest`, `import-osm`): who, when, the file, "
+            "the layer, the mode, the rows inserted, updated, deleted and skipped, and the "
+            "job that ran it (link `monitor` to `/jobs/{jobId}`; link `self` to "
+            "`/audit/loads/{loadId}`). Every filter applies to both kinds.",
             tags=("audit",),
             security=WRITE_SECURITY,
             params=(
+                Param(
+                    name="kind",
+                    description="What to list: API changes or file loads",
+                    schema={"type": "string", "enum": list(AUDIT_KINDS), "default": "changes"},
+                ),
                 Param(name="layer", description="Only this collection"),
                 Param(name="user", description="Only this user"),
                 Param(
@@ -95,7 +108,31 @@ def audit(ctx: RouteContext) -> list[Operation]:
             ),
             replies=(json_reply("AuditRecords"),),
             errors=(400, 401, 403, 500, 503),
-        )
+        ),
+        Operation(
+            method="get",
+            path="/audit/loads/{loadId}",
+            operation_id="getAuditLoad",
+            summary="What one file load changed: its change set (counts, file, mode, job) "
+            "and the statements it ran on the layer (administrators only)",
+            description="A load is recorded per statement, not per feature: the counts say "
+            "how many features it inserted, updated and deleted; the affected feature ids "
+            "are not in the audit trail. The load's validation report is among its job's "
+            "results (`/jobs/{jobId}/results`).",
+            tags=("audit",),
+            security=WRITE_SECURITY,
+            params=(
+                Param(
+                    name="loadId",
+                    where="path",
+                    required=True,
+                    description="The load's id (`id` of a `kind=loads` record)",
+                    schema={"type": "integer", "minimum": 1},
+                ),
+            ),
+            replies=(json_reply("AuditLoad"),),
+            errors=(401, 403, 404, 500, 503),
+        ),
     ]
 
 
