@@ -12,6 +12,7 @@ import { renderTimeControl } from "./time.js";
 import { PlaceLabels } from "./labels.js";
 import { retryUrl, setupTileRetry } from "./retry.js";
 import { coordinateText } from "./coords.js";
+import { BasemapLabels } from "./basemap.js";
 
 // Tooltips of MapLibre's buttons in the interface language.
 function mapLocale(lang) {
@@ -48,6 +49,8 @@ function buildStyle(config, basemap) {
       if (layer.attribution && !source.attribution.includes(layer.attribution)) {
         source.attribution = [source.attribution, layer.attribution].filter(Boolean).join("; ");
       }
+    } else if (layer.geojson) {  // a small aggregate the server computes (agri_plots by rayon)
+      sources[layer.source] = { type: "geojson", data: layer.geojson, attribution: layer.attribution || "" };
     } else if (layer.tiles) {
       sources[layer.source] = {
         type: "vector", tiles: [retryUrl(layer.tiles)], minzoom: Math.max(0, layer.minzoom),
@@ -243,6 +246,7 @@ class Viewer {
     });
     this.map.on("pitchend", () => this.visibleLayers().forEach((layer) => this.applyLayer(layer)));
     this.labels = new PlaceLabels(this.map);
+    this.basemapLabels = new BasemapLabels(this.map, this.config, this);
     this.map.on("moveend", () => { this.refreshPanels(); this.refreshLabels(); });
     this.map.on("idle", () => { if (!this.labelsDrawn) { this.labelsDrawn = true; this.refreshLabels(); } });
     this.map.on("zoomend", () => updateZoomHints(document.getElementById("layers"), this.map.getZoom()));
@@ -340,6 +344,7 @@ class Viewer {
 
   refreshLabels() {
     this.labels.update(this.lang, this.visible.has("settlements"));
+    if (this.basemapLabels) this.basemapLabels.update(this.lang, this.labels.boxes);
   }
 
   // -- panels -------------------------------------------------------------------------
