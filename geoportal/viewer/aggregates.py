@@ -194,7 +194,7 @@ def aggregate_layer_config(base_url: str) -> dict[str, Any]:
             "type": "fill",
             "source": source,
             "maxzoom": MAX_ZOOM,
-            "paint": {"fill-color": match, "fill-opacity": 0.75},
+            "paint": {"fill-color": match, "fill-opacity": 0.6},
         },
         {
             "id": f"{AGRI_AGGREGATE_ID}-1",

@@ -65,21 +65,40 @@ function polygonPlace(map, pieces) {
     }
   }
   if (Math.abs(area) < 1e-6) return null;
-  return { x: cx / (3 * area), y: cy / (3 * area), size: Math.max(maxX - minX, maxY - minY) };
+  const x = cx / (3 * area); const y = cy / (3 * area);
+  const rings = pieces.map((ring) => ring.map((c) => map.project(c)));
+  // Other places near the centre, inside the polygon, for when the centre is taken.
+  const tries = OFFSETS.map(([dx, dy]) => ({ x: x + dx, y: y + dy }))
+    .filter((p) => rings.some((ring) => inRing(p, ring)));
+  return { x, y, tries, size: Math.max(maxX - minX, maxY - minY) };
+}
+
+const OFFSETS = [[0, 0], [0, -20], [0, 20], [-60, 0], [60, 0], [0, -40], [0, 40], [-60, -20],
+  [60, 20], [-60, 20], [60, -20], [0, -60], [0, 60], [-120, 0], [120, 0]];
+
+function inRing(p, ring) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i, i += 1) {
+    const a = ring[i]; const b = ring[j];
+    if ((a.y > p.y) !== (b.y > p.y) && p.x < ((b.x - a.x) * (p.y - a.y)) / (b.y - a.y) + a.x) inside = !inside;
+  }
+  return inside;
 }
 
 // The middle of the longest piece of a line in the view, in pixels, and the angle of the
 // line there (degrees, text never upside down).
 function linePlace(map, pieces, width, height) {
   let best = null;
+  let total = 0;  // a road or a street is cut into short segments: their length together
   for (const line of pieces) {
     const points = line.map((c) => map.project(c))
       .filter((p) => p.x > 0 && p.y > 0 && p.x < width && p.y < height);
     let length = 0;
     for (let i = 1; i < points.length; i += 1) length += points[i].dist(points[i - 1]);
+    total += length;
     if (points.length > 1 && (!best || length > best.length)) best = { points, length };
   }
-  if (!best || best.length < 40) return null;
+  if (!best || total < 40 || best.length < 4) return null;
   let walked = 0;
   for (let i = 1; i < best.points.length; i += 1) {
     const a = best.points[i - 1]; const b = best.points[i];
@@ -89,7 +108,7 @@ function linePlace(map, pieces, width, height) {
       let angle = (Math.atan2(b.y - a.y, b.x - a.x) * 180) / Math.PI;
       if (angle > 90) angle -= 180;
       if (angle < -90) angle += 180;
-      return { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, angle, length: best.length };
+      return { x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t, angle, length: total };
     }
     walked += step;
   }
@@ -164,7 +183,7 @@ export class BasemapLabels {
     for (const [, pieces] of groupBy(this.features(layerId), (f) => f.id)) {
       const place = polygonPlace(this.map, pieces.flatMap((f) => parts(f.geometry)));
       if (!place || place.size < (spec.minPx || 0)) continue;
-      out.push({ text: text(pieces[0].properties), x: place.x, y: place.y, rank: place.size });
+      out.push({ text: text(pieces[0].properties), x: place.x, y: place.y, tries: place.tries, rank: place.size });
     }
     return out.sort((a, b) => b.rank - a.rank);
   }
@@ -242,10 +261,13 @@ export class BasemapLabels {
       if (chosen.length >= MAX_LABELS) break;
       if (!label.text) continue;
       const half = (label.text.length * CHAR_PX + 12) / 2;
-      const box = { x0: label.x - half, x1: label.x + half, y0: label.y - ROW_PX / 2, y1: label.y + ROW_PX / 2 };
-      if (boxes.some((b) => b.x0 < box.x1 && box.x0 < b.x1 && b.y0 < box.y1 && box.y0 < b.y1)) continue;
-      boxes.push(box);
-      chosen.push(label);
+      for (const spot of label.tries && label.tries.length ? label.tries : [label]) {
+        const box = { x0: spot.x - half, x1: spot.x + half, y0: spot.y - ROW_PX / 2, y1: spot.y + ROW_PX / 2 };
+        if (boxes.some((b) => b.x0 < box.x1 && box.x0 < b.x1 && b.y0 < box.y1 && box.y0 < b.y1)) continue;
+        boxes.push(box);
+        chosen.push({ ...label, x: spot.x, y: spot.y });
+        break;
+      }
     }
     const signature = `${lang}|${this.map.getZoom().toFixed(2)}|${this.map.getCenter().toArray().join(",")}|`
       + chosen.map((l) => `${l.kind}:${l.text}`).join(";");
