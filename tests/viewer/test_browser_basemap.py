@@ -111,6 +111,31 @@ def test_bishkek_at_z15_shows_street_names(
         shown = labels_of(record, "street", 2)
         assert set(shown) <= street_names, set(shown) - street_names
         record.screenshot("viewer-basemap-bishkek-streets")
+        assert rendered_at_center(record, "ground-country")  # the ground, not the background
+        assert_clean(record)
+
+
+def rendered_at_center(record: PageRecord, style_layer: str) -> int:
+    """How many features of `style_layer` are drawn at the centre of the map."""
+    return record.page.evaluate(
+        """(id) => { const m = window.geoportalViewer.map;
+          return m.queryRenderedFeatures(m.project(m.getCenter()), { layers: [id] }).length; }""",
+        style_layer,
+    )
+
+
+def test_water_is_drawn_above_z14(
+    browser: Any,  # noqa: F811
+    live_server: LiveServer,
+    loaded: Database,
+) -> None:
+    with psycopg.connect(loaded.owner_conninfo) as conn:
+        lon, lat = conn.execute(
+            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) AS p "
+            "FROM base.lakes WHERE name_en = 'Issyk-Kul') AS x"
+        ).fetchone()
+    with open_map(browser, live_server, f"#map=16/{lat}/{lon}") as record:
+        assert rendered_at_center(record, "ground-lakes")  # the basemap's lakes end at z14
         assert_clean(record)
 
 

@@ -12,7 +12,7 @@ import { renderTimeControl } from "./time.js";
 import { PlaceLabels } from "./labels.js";
 import { retryUrl, setupTileRetry } from "./retry.js";
 import { coordinateText } from "./coords.js";
-import { BasemapLabels } from "./basemap.js";
+import { BasemapLabels, groundStyle } from "./basemap.js";
 
 // Tooltips of MapLibre's buttons in the interface language.
 function mapLocale(lang) {
@@ -72,6 +72,9 @@ function buildStyle(config, basemap) {
     };
     layers.push({ id: "external", type: "raster", source: "external", layout: { visibility: "none" } });
   }
+  const ground = groundStyle(config, retryUrl);  // the ground above z10 (basemap.js)
+  Object.assign(sources, ground.sources);
+  layers.push(...ground.layers);
   for (const { styleLayer } of entries) {
     layers.push({ ...styleLayer, layout: { ...(styleLayer.layout || {}), visibility: "none" } });
   }

@@ -7,6 +7,30 @@
 // stops moving: tiles that come after `moveend` (a search jump, a return to the country
 // view) would otherwise leave the map without names.
 
+// The ground above z10: the basemap's country outline ends at z10 and its lakes at z14, so
+// the ground went plain beige there. One composite source of the two, asked only at z10 and
+// overzoomed above it (one or two tiles per view), draws the country's ground colour and the
+// water at every higher zoom.
+const GROUND_ZOOM = 10;
+const GROUND_LAYERS = ["country", "lakes"];
+
+export function groundStyle(config, retryUrl) {
+  const layers = GROUND_LAYERS.map((id) => config.layers.find((layer) => layer.id === id));
+  if (config.external_basemap || layers.some((layer) => !layer)) return { sources: {}, layers: [] };
+  const source = {
+    type: "vector", minzoom: GROUND_ZOOM, maxzoom: GROUND_ZOOM,
+    tiles: [retryUrl(`${config.base}/tiles/WebMercatorQuad/{z}/{y}/{x}?collections=${GROUND_LAYERS.join(",")}`)],
+  };
+  const styleLayers = layers.map((layer) => {
+    const fill = layer.style.find((style) => style.type === "fill");
+    return fill && {
+      id: `ground-${layer.id}`, type: "fill", source: "ground", "source-layer": layer.id,
+      minzoom: GROUND_ZOOM, paint: { "fill-color": fill.paint["fill-color"], "fill-opacity": 1 },
+    };
+  }).filter(Boolean);
+  return { sources: { ground: source }, layers: styleLayers };
+}
+
 const TEXTS = {
   glacier: { ky: "мөңгү", ru: "ледник", en: "glacier" },
   metres: { ky: "м", ru: "м", en: "m" },
