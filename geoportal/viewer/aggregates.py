@@ -12,6 +12,7 @@ the numbers are always those of `agri_plots` as it is.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -114,12 +115,12 @@ def aggregate_query(catalogue: Catalogue) -> sql.Composed:
     )
 
 
-def versions_query() -> sql.Composed:
-    """The load/write versions of the source layers (the cache key of the answer)."""
+def versions_query(layer_ids: tuple[str, ...] = SOURCE_LAYERS) -> sql.Composed:
+    """The load/write versions of `layer_ids` (the cache key of an answer computed from them)."""
     return sql.SQL(
         "SELECT coalesce(string_agg(layer_id || ':' || version, ',' ORDER BY layer_id), '') "
         "FROM catalog.layer_stats WHERE layer_id = ANY({})"
-    ).format(sql.Literal(list(SOURCE_LAYERS)))
+    ).format(sql.Literal(list(layer_ids)))
 
 
 def _feature(row: tuple[Any, ...]) -> dict[str, Any]:
@@ -153,20 +154,27 @@ def read_agri_aggregate(conn: psycopg.Connection, catalogue: Catalogue) -> dict[
 
 
 @dataclass
-class AggregateCache:
-    """The last answer and the versions of the source layers it was computed from."""
+class VersionedCache:
+    """The last answer of `compute` and the versions of the layers it was computed from."""
 
+    layer_ids: tuple[str, ...]
+    compute: Callable[[psycopg.Connection, Catalogue], Any]
     versions: str | None = None
     body: bytes = b""
 
     def get(self, conn: psycopg.Connection, catalogue: Catalogue) -> tuple[str, bytes]:
-        """(version key, GeoJSON bytes): recomputed only when a source layer changed."""
-        row = conn.execute(versions_query()).fetchone()
+        """(version key, JSON bytes): computed again only when one of the layers changed."""
+        row = conn.execute(versions_query(self.layer_ids)).fetchone()
         versions = str(row[0]) if row else ""
         if versions != self.versions or not self.body:
-            body = json.dumps(read_agri_aggregate(conn, catalogue), ensure_ascii=False)
+            body = json.dumps(self.compute(conn, catalogue), ensure_ascii=False)
             self.body, self.versions = body.encode("utf-8"), versions
         return versions, self.body
+
+
+def aggregate_cache() -> VersionedCache:
+    """The cache of the agriculture aggregate."""
+    return VersionedCache(SOURCE_LAYERS, read_agri_aggregate)
 
 
 def aggregate_layer_config(base_url: str) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import httpx
 import psycopg
 import pytest
 
+from cadastre.streets import street_name
 from geoportal.db.database import Database
 from geoportal.viewer.aggregates import AGRI_AGGREGATE_ID, IRRIGATED_CLASSES, irrigated_class
 from layers.model import LANGUAGES
@@ -99,3 +100,24 @@ def test_neighbours_lie_outside_the_country_near_their_border(
             assert not inside, n
             assert 3 < km < 100, (n, km)
             assert set(n["name"]) == set(LANGUAGES)
+
+
+def test_street_names_in_three_languages(client: httpx.Client, loaded: Database) -> None:
+    with psycopg.connect(loaded.owner_conninfo) as conn:
+        names = {
+            r[0]
+            for r in conn.execute(
+                "SELECT DISTINCT name FROM roads.roads WHERE road_class = 'urban' AND name <> ''"
+            )
+        }
+    assert names
+    response = client.get("/map/streets.json")
+    assert response.status_code == 200
+    forms = response.json()
+    assert set(forms) == names
+    for name in names:
+        expected = street_name(name)
+        assert forms[name] == {"ky": expected.ky, "ru": name, "en": expected.latin}
+    assert client.get("/map/config.json").json()["streets"].endswith("/map/streets.json")
+    etag = response.headers["etag"]
+    assert client.get("/map/streets.json", headers={"If-None-Match": etag}).status_code == 304

@@ -11,6 +11,7 @@ import httpx
 import psycopg
 import pytest
 
+from cadastre.streets import street_name
 from geoportal.db.database import Database
 from tests.support.browser import PageRecord
 from tests.support.server import LiveServer
@@ -109,8 +110,18 @@ def test_bishkek_at_z15_shows_street_names(
     street_names = {f["properties"]["name"] for f in streets}
     with open_map(browser, live_server, f"#map=15/{lat}/{lon}") as record:
         shown = labels_of(record, "street", 2)
-        assert set(shown) <= street_names, set(shown) - street_names
+        assert set(shown) <= {street_name(n).latin for n in street_names}, shown
         record.screenshot("viewer-basemap-bishkek-streets")
+        for lang, form in (("ru", lambda n: n), ("ky", lambda n: street_name(n).ky)):
+            record.page.click(f"#languages button[data-lang={lang}]")
+            expected = {form(n) for n in street_names}
+            record.page.wait_for_function(
+                """(names) => { const shown = [...document.querySelectorAll(
+                  '.map-label[data-kind=street]')].map((n) => n.textContent);
+                  return shown.length >= 2 && shown.every((t) => names.includes(t)); }""",
+                arg=sorted(expected),
+                timeout=15_000,
+            )
         assert rendered_at_center(record, "ground-country")  # the ground, not the background
         assert_clean(record)
 

@@ -272,9 +272,24 @@ export class BasemapLabels {
       .sort((a, b) => rank(a) - rank(b) || b.length - a.length);
   }
 
+  // A street's name in the interface language: the address registry's forms of its
+  // registered (Russian) name, asked once (`/map/streets.json`); the name itself until then.
+  streetName(name, lang) {
+    if (!this.streetForms && this.config.streets && !this.streetRequest) {
+      this.streetRequest = fetch(this.config.streets).then((r) => (r.ok ? r.json() : {}))
+        .catch(() => ({})).then((forms) => {
+          this.streetForms = forms;
+          this.viewer.refreshLabels();
+        });
+    }
+    const forms = this.streetForms && this.streetForms[name];
+    return (forms && forms[lang]) || name;
+  }
+
   streetLabels(lang, spec, width, height) {
     const streets = this.features("roads").filter((f) => f.properties.road_class === "urban" && f.properties.name);
-    return this.lineLabels(streets, (f) => f.properties.name, (p) => p.name, width, height, STREET_CELL_PX);
+    return this.lineLabels(streets, (f) => f.properties.name, (p) => this.streetName(p.name, lang),
+      width, height, STREET_CELL_PX);
   }
 
   // Place the candidates that do not collide with the town names or one another.

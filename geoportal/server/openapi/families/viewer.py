@@ -85,6 +85,25 @@ def viewer(ctx: RouteContext) -> list[Operation]:
         ),
         Operation(
             method="get",
+            path="/map/streets.json",
+            operation_id="getMapStreetNames",
+            summary=(
+                "The city twins' street names (urban roads) in Kyrgyz, Russian and Latin "
+                "(the address registry's forms), for the viewer's street labels"
+            ),
+            tags=("viewer",),
+            replies=(
+                Reply(
+                    status=200,
+                    description="Registered name -> {ky, ru, en}",
+                    media={JSON: {"type": "object"}},
+                ),
+                Reply(status=304, description="Not modified (ETag)"),
+            ),
+            errors=(500, 503),
+        ),
+        Operation(
+            method="get",
             path="/collections/{collectionId}/preview",
             operation_id="getCollectionPreview",
             summary="A map of the collection's features (HTML)",
