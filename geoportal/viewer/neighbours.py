@@ -5,7 +5,7 @@ of Natural Earth's boundary lines, `kg_boundary_lines.geojson`, columns adm0_lef
 Places: outside the border, beside the middle of the country's boundary line with each
 neighbour in that file, moved about 30-70 km away from Kyrgyzstan (perpendicular to the line,
 on the side the country outline does not contain) and kept inside the country's frame so the
-first view shows them. `tests/viewer/test_neighbours.py` checks each place against the loaded
+first view shows them. `tests/viewer/test_aggregates.py` checks each place against the loaded
 country outline.
 """
 
