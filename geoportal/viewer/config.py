@@ -17,6 +17,7 @@ from exports.formats import FORMATS
 from geoportal.catalogue.records import CATALOGUE_ID, THEME_TITLES
 from geoportal.viewer.attribution import translated_attribution
 from geoportal.viewer.legend import COLOR_PAINT, layer_legend
+from geoportal.viewer.neighbours import NEIGHBOURS
 from layers.catalogue import Catalogue
 from layers.geography import KYRGYZSTAN_BBOX_4326
 from layers.model import LANGUAGES, Layer, Trilingual
@@ -26,6 +27,7 @@ TMS = "WebMercatorQuad"
 HEIGHT_FIELD = "height_m"
 DEFAULT_VISIBLE = frozenset(
     {"country", "oblasts", "lakes", "rivers", "roads", "settlements", "buildings"}
+    | {"glaciers", "peaks", "urban_areas"}  # the basemap to find one's way by (labels, fills)
 )
 KYRGYZSTAN_VIEW = {"center": [74.6, 41.4], "zoom": 6, "bounds": list(KYRGYZSTAN_BBOX_4326)}
 """The first view: the whole country (Talas and Batken included) framed on any screen."""
@@ -269,6 +271,7 @@ def viewer_config(
             for theme in themes
         ],
         "layers": layers,
+        "neighbours": list(NEIGHBOURS),
         "search": f"{base_url}/search",
         "downloads": {
             "pmtiles": f"{base_url}/downloads/pmtiles" if capabilities.pmtiles else None,

@@ -4,6 +4,8 @@
     /map/config.json                                     layers, styles, legends, downloads
     /map/static/...                                      the viewer's own ES modules and CSS
     /map/vendor/<npm package>/...                        browser libraries (`vendor.py`)
+    /map/aggregates/agri_plots.json                      plots per rayon (`aggregates.py`)
+    /map/streets.json                                    street names in ky/ru/en (`streets.py`)
     /collections/{collectionId}/preview                  folium map of a layer
     /collections/{collectionId}/items/{featureId}/preview   folium map of one feature
 
@@ -30,8 +32,10 @@ from starlette.staticfiles import StaticFiles
 from geoportal.errors import route_problem
 from geoportal.settings import Settings
 from geoportal.viewer import preview
+from geoportal.viewer.aggregates import VersionedCache, add_aggregate_layers, aggregate_cache
 from geoportal.viewer.config import Capabilities, viewer_config
 from geoportal.viewer.rasters import add_raster_layers
+from geoportal.viewer.streets import street_cache
 from geoportal.viewer.vendor import find_vendor_dir, vendor_dir_of
 from layers.catalogue import Catalogue
 from layers.errors import LayerNotFoundError
@@ -110,6 +114,8 @@ class Viewer:
     _config: dict[str, Any] | None = None
     _scenes: SceneIndex | None = None
     """The image bank's scenes, re-read when a collection's folder changes."""
+    _aggregate: VersionedCache = field(default_factory=aggregate_cache)
+    _streets: VersionedCache = field(default_factory=street_cache)
 
     @property
     def prefix(self) -> str:
@@ -161,6 +167,8 @@ class Viewer:
                 _temporal_extents(pygeoapi_config),
                 capabilities,
             )
+            add_aggregate_layers(self._config, self.catalogue, self.settings.public_url)
+            self._config["streets"] = f"{self.settings.public_url}/map/streets.json"
         # the raster layers follow the image bank: a product's first scene joins the panel
         # (and a new scene the time control) without a restart
         config = {**self._config, "layers": [*self._config["layers"]]}
@@ -169,6 +177,33 @@ class Viewer:
             self._scenes = SceneIndex(self.settings.data_dir / "imagery")
         add_raster_layers(config, self.catalogue, self._scenes)
         return JSONResponse(config)
+
+    async def agri_aggregate(self, request: Request) -> Response:
+        """`/map/aggregates/agri_plots.json`: plots per rayon (count, area, share irrigated)."""
+        return await self._versioned(request, self._aggregate, "agri", "application/geo+json")
+
+    async def street_names(self, request: Request) -> Response:
+        """`/map/streets.json`: the ky/ru/en forms of the city twins' street names."""
+        return await self._versioned(request, self._streets, "streets", "application/json")
+
+    async def _versioned(
+        self, request: Request, cache: VersionedCache, tag: str, media_type: str
+    ) -> Response:
+        try:
+            version, body = await run_in_threadpool(self._read_cached, cache)
+        except psycopg.OperationalError as exc:
+            log.warning("%s for the viewer failed: %s", tag, exc)
+            return route_problem(request, 503, "the database did not answer")
+        etag = f'"{tag}-{version}"'
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
+        if etag in request.headers.get("if-none-match", ""):
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=media_type, headers=headers)
+
+    def _read_cached(self, cache: VersionedCache) -> tuple[str, bytes]:
+        with psycopg.connect(self.conninfo, connect_timeout=10) as conn:
+            conn.execute("SET statement_timeout = 20000")
+            return cache.get(conn, self.catalogue)
 
     async def layer_preview(self, request: Request) -> Response:
         """A folium map of a layer (`limit` features, default 2,000) or of one feature."""
@@ -221,6 +256,8 @@ class Viewer:
             Route("/map", self.page, methods=["GET"]),
             Route("/map/", self.page, methods=["GET"]),
             Route("/map/config.json", self.config, methods=["GET"]),
+            Route("/map/aggregates/agri_plots.json", self.agri_aggregate, methods=["GET"]),
+            Route("/map/streets.json", self.street_names, methods=["GET"]),
             Route("/favicon.ico", self.favicon, methods=["GET"]),
             Mount("/map/static", app=StaticFiles(directory=STATIC_DIR)),
             Mount("/map/vendor", app=StaticFiles(directory=self.vendor_dir, check_dir=False)),

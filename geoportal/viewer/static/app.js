@@ -13,6 +13,7 @@ import { PlaceLabels } from "./labels.js";
 import { retryUrl, setupTileRetry } from "./retry.js";
 import { coordinateText } from "./coords.js";
 import { Tools } from "./tools.js";
+import { BasemapLabels, groundStyle } from "./basemap.js";
 
 // Tooltips of MapLibre's buttons in the interface language.
 function mapLocale(lang) {
@@ -49,6 +50,8 @@ function buildStyle(config, basemap) {
       if (layer.attribution && !source.attribution.includes(layer.attribution)) {
         source.attribution = [source.attribution, layer.attribution].filter(Boolean).join("; ");
       }
+    } else if (layer.geojson) {  // a small aggregate the server computes (agri_plots by rayon)
+      sources[layer.source] = { type: "geojson", data: layer.geojson, attribution: layer.attribution || "" };
     } else if (layer.tiles) {
       sources[layer.source] = {
         type: "vector", tiles: [retryUrl(layer.tiles)], minzoom: Math.max(0, layer.minzoom),
@@ -70,6 +73,9 @@ function buildStyle(config, basemap) {
     };
     layers.push({ id: "external", type: "raster", source: "external", layout: { visibility: "none" } });
   }
+  const ground = groundStyle(config, retryUrl);  // the ground above z10 (basemap.js)
+  Object.assign(sources, ground.sources);
+  layers.push(...ground.layers);
   for (const { styleLayer } of entries) {
     layers.push({ ...styleLayer, layout: { ...(styleLayer.layout || {}), visibility: "none" } });
   }
@@ -245,6 +251,7 @@ class Viewer {
     });
     this.map.on("pitchend", () => this.visibleLayers().forEach((layer) => this.applyLayer(layer)));
     this.labels = new PlaceLabels(this.map);
+    this.basemapLabels = new BasemapLabels(this.map, this.config, this);
     this.map.on("moveend", () => { this.refreshPanels(); this.refreshLabels(); });
     this.map.on("idle", () => { if (!this.labelsDrawn) { this.labelsDrawn = true; this.refreshLabels(); } });
     this.map.on("zoomend", () => updateZoomHints(document.getElementById("layers"), this.map.getZoom()));
@@ -343,6 +350,7 @@ class Viewer {
 
   refreshLabels() {
     this.labels.update(this.lang, this.visible.has("settlements"));
+    if (this.basemapLabels) this.basemapLabels.update(this.lang, this.labels.boxes);
   }
 
   // -- panels -------------------------------------------------------------------------

@@ -16,7 +16,7 @@ function viewBbox(map) {
 
 export function renderDownloads(container, config, viewer) {
   const lang = viewer.lang;
-  const layers = viewer.visibleLayers();
+  const layers = viewer.visibleLayers().filter((layer) => layer.items);  // no aggregates
   const previous = container.querySelector("select")?.value;
   const heading = el("h2", { text: t("downloads", lang) });
   if (!layers.length || !viewer.map) {

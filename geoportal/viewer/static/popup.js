@@ -131,7 +131,12 @@ export async function popupContent(layer, featureId, tileProperties, viewer, con
   };
   fill(tileProperties);
   if (stepper) root.append(stepper);
-  root.append(title, body, links(layer, featureId, lang, config.base));
+  root.append(title, body);
+  if (!layer.items) {  // an aggregate the server computed: its numbers are all in the feature
+    viewer.showPopupContent(root);
+    return root;
+  }
+  root.append(links(layer, featureId, lang, config.base));
   viewer.showPopupContent(root);
   const response = await fetch(`${layer.items}/${encodeURIComponent(featureId)}?f=json&lang=${lang}`);
   if (response.ok) fill((await response.json()).properties || {});

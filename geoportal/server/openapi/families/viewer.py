@@ -66,6 +66,44 @@ def viewer(ctx: RouteContext) -> list[Operation]:
         ),
         Operation(
             method="get",
+            path="/map/aggregates/agri_plots.json",
+            operation_id="getMapAgriAggregate",
+            summary=(
+                "Agricultural plots per rayon (count, area in ha, share irrigated) as GeoJSON: "
+                "the viewer's country view of agriculture, computed from agri_plots"
+            ),
+            tags=("viewer",),
+            replies=(
+                Reply(
+                    status=200,
+                    description="A FeatureCollection, one rayon outline per feature",
+                    media={"application/geo+json": {"type": "object"}},
+                ),
+                Reply(status=304, description="Not modified (ETag)"),
+            ),
+            errors=(500, 503),
+        ),
+        Operation(
+            method="get",
+            path="/map/streets.json",
+            operation_id="getMapStreetNames",
+            summary=(
+                "The city twins' street names (urban roads) in Kyrgyz, Russian and Latin "
+                "(the address registry's forms), for the viewer's street labels"
+            ),
+            tags=("viewer",),
+            replies=(
+                Reply(
+                    status=200,
+                    description="Registered name -> {ky, ru, en}",
+                    media={JSON: {"type": "object"}},
+                ),
+                Reply(status=304, description="Not modified (ETag)"),
+            ),
+            errors=(500, 503),
+        ),
+        Operation(
+            method="get",
             path="/collections/{collectionId}/preview",
             operation_id="getCollectionPreview",
             summary="A map of the collection's features (HTML)",
