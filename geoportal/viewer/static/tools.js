@@ -159,8 +159,10 @@ export class Tools {
   }
 
   async zoomToLayer(id) {
+    // an aggregate (farming per rayon) covers what its source collection covers
+    const collection = this.viewer.layerById[id]?.aggregate_of || id;
     let extent;
-    try { extent = await this.extentOf(id); } catch (error) { return; }  // no extent known
+    try { extent = await this.extentOf(collection); } catch (error) { return; }  // none known
     const [west, south, east, north] = extent;
     if (!this.viewer.isVisible(id)) this.viewer.setVisible(id, true);
     this.viewer.map.fitBounds([[west, south], [east, north]], { padding: 20, maxZoom: 16 });
