@@ -27,7 +27,7 @@ import shapely
 
 from cadastre.national import kyrg06_srid
 from demo import people
-from demo.cadastre.cover import ellipsoid_area_m2
+from demo.cadastre.cover import ellipsoid_area_m2, valid_in_metres
 from demo.cadastre.rural import rural_parcels
 from demo.cadastre.territories import rayon_territories
 from demo.cadastre.urban import city_cover
@@ -92,11 +92,11 @@ def cadastral_territories(ctx: Context) -> gpd.GeoDataFrame:
 
 
 def _layer(urban: gpd.GeoDataFrame, rural: gpd.GeoDataFrame, key: str) -> gpd.GeoDataFrame:
-    """Zones or blocks of both parts, by code, as MultiPolygons with their area on the
-    ellipsoid."""
+    """Zones or blocks of both parts, by code, as MultiPolygons valid in metres too, with
+    their area on the ellipsoid."""
     frame = gpd.GeoDataFrame(pd.concat([urban, rural], ignore_index=True), crs=4326)
     frame = frame.sort_values(key, kind="stable").reset_index(drop=True)
-    frame["geometry"] = to_multi(frame.geometry.to_numpy())
+    frame["geometry"] = to_multi(valid_in_metres(frame.geometry.to_numpy()))
     frame["area_m2"] = np.round(ellipsoid_area_m2(frame.geometry.to_numpy()), 1)
     frame.insert(0, "id", np.arange(1, len(frame) + 1))
     return frame

@@ -18,6 +18,8 @@ import numpy as np
 import shapely
 from pyproj import Transformer
 
+from cadastre.national import kyrg06_srid
+
 SEGMENT_M = 500.0
 """Longest cell edge carried from metres to degrees (the two readings of it part by under
 5 mm, a tenth of the cadastre's default topology tolerance)."""
@@ -34,6 +36,30 @@ def reproject(geoms: np.ndarray, source: int, target: int) -> np.ndarray:
     return shapely.transform(
         np.asarray(geoms, dtype=object), lambda xy: np.column_stack(transform(xy[:, 0], xy[:, 1]))
     )
+
+
+GRID_DEG = 1e-7
+"""The grid (about 1 cm) territories are snapped to: what is narrower vanishes, so that no
+polygon crosses itself once read in metres."""
+
+
+def snapped(geoms: np.ndarray) -> np.ndarray:
+    """Polygons snapped to `GRID_DEG` (valid, their slivers and spikes narrower than it
+    gone)."""
+    return polygonal(shapely.set_precision(np.asarray(geoms, dtype=object), GRID_DEG))
+
+
+def valid_in_metres(geoms_4326: np.ndarray) -> np.ndarray:
+    """Polygons that stay valid when read in the Kyrg-06 zone of their longitude (as the
+    topology check reads them): those that would cross themselves there are snapped."""
+    out = np.asarray(geoms_4326, dtype=object).copy()
+    lon = shapely.get_x(shapely.point_on_surface(out))
+    srids = np.array([kyrg06_srid(x) for x in lon])
+    for srid in np.unique(srids):
+        mine = np.flatnonzero(srids == srid)
+        bad = mine[~shapely.is_valid(reproject(out[mine], 4326, int(srid)))]
+        out[bad] = snapped(out[bad])
+    return out
 
 
 EQUAL_AREA = "+proj=laea +lat_0=41.5 +lon_0=74.5 +ellps=WGS84 +units=m +no_defs"

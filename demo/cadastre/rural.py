@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from demo.cadastre.cover import SEGMENT_M
 from demo.city import to_multi
 from demo.city.parcels import registered_dates
 from demo.context import UTM_43N, Context
@@ -57,6 +58,9 @@ def rural_parcels(
     frame = _without_conflicts(ctx, frame, city_areas.to_crs(UTM_43N))
     frame["registered_on"] = registered_dates(rng, frame.year.to_numpy())
     frame["address"] = None
+    # edges of at most SEGMENT_M: a long edge straight in metres bows in degrees, and the
+    # topology check reads the stored parcel back in metres (see `cover.py`)
+    frame = frame.set_geometry(shapely.segmentize(frame.geometry.to_numpy(), SEGMENT_M))
     out = frame.to_crs(4326)
     exact = out.original.notna().to_numpy()
     geoms = out.geometry.to_numpy()

@@ -26,6 +26,7 @@ from demo.cadastre.cover import (
     cells_to_4326,
     polygonal,
     reproject,
+    snapped,
     voronoi_cells,
 )
 from demo.context import UTM_43N, Context
@@ -57,13 +58,13 @@ def rayon_territories(ctx: Context, cities: shapely.Geometry) -> gpd.GeoDataFram
     rayons = rayons.sort_values(["territory", "shapeName"], kind="stable").reset_index(drop=True)
     rayons["rayon"] = rayons.groupby("territory").cumcount() + 1
     # edges are cut before the overlays (cutting their results can make them invalid)
-    country = shapely.segmentize(ctx.country.geometry.union_all(), SEGMENT_DEG)
-    shapes = shapely.segmentize(rayons.geometry.to_numpy(), SEGMENT_DEG)
+    country = snapped(shapely.segmentize(ctx.country.geometry.to_numpy(), SEGMENT_DEG))[0]
+    shapes = snapped(shapely.segmentize(rayons.geometry.to_numpy(), SEGMENT_DEG))
     land = shapely.make_valid(shapely.difference(country, cities))
     pieces = _disjoint(polygonal(shapely.intersection(shapes, land)))
     gap = polygonal(np.array([shapely.difference(land, shapely.union_all(pieces))]))[0]
     fill = _nearest_fill(gap, pieces)
-    geoms = polygonal(shapely.union(pieces, fill))
+    geoms = snapped(shapely.union(pieces, fill))
     return gpd.GeoDataFrame(
         {
             "territory": rayons.territory.to_numpy(),

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from demo.cadastre.cover import polygonal
+from demo.cadastre.cover import polygonal, snapped
 from demo.city import to_4326
 from demo.city.buildings import CityModel
 from demo.city.layout import LOCAL_WIDTH_M, CityPlan, district_polygons
@@ -50,7 +50,7 @@ def city_cover(model: CityModel) -> CityCover:
     """The zones and blocks of both city twins (see the module docstring)."""
     areas, territories, zones, blocks = [], [], [], []
     for plan in model.plans:
-        area = polygonal(_in_4326(plan, np.array([plan.area])))[0]
+        area = snapped(_in_4326(plan, np.array([plan.area])))[0]
         areas.append(area)
         territories.append(_districts(plan))
         plan_zones, sb_zones = _zones(plan, area)
