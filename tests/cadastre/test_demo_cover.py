@@ -1,7 +1,7 @@
-"""The demo register passes the cadastre's own topology check (`cadastre.topology`): every
-block that holds parcels reports no invalid parcel, no parcel outside it and no overlap
-(a block's gaps, the land no parcel covers, are reported but break no rule); and the demo's
-blocks and zones tile the country in the database as they do in the generator."""
+"""The demo register passes the cadastre's own topology check (`cadastre.topology`) in the
+database: the blocks most at risk report no invalid parcel, no parcel outside them and no
+overlap (a block's gaps, the land no parcel covers, are reported but break no rule), and
+no demo parcel lies outside the block its code names, read in metres as the check reads."""
 
 from __future__ import annotations
 
