@@ -82,9 +82,11 @@ def _polygonal(geom: shapely.Geometry) -> shapely.Geometry:
     return shapely.MultiPolygon(parts) if parts else shapely.Polygon()
 
 
-def _urban_codes(plan: CityPlan, lots: pd.DataFrame) -> np.ndarray:
-    """Cadastral codes of lots, ranked over the whole plan so they do not depend on the
-    sample of blocks kept."""
+def numbered_blocks(plan: CityPlan) -> tuple[np.ndarray, pd.DataFrame]:
+    """The cadastral zone of each superblock (its 2 km square of the grid frame, ranked
+    within its district, north to south, west to east) and the street blocks with their
+    `zone` and `number` (ranked within district and zone), over the whole plan so that they
+    do not depend on the sample of blocks kept."""
     sb = plan.superblocks
     cu, cv = (sb.u0 + sb.u1) / 2, (sb.v0 + sb.v1) / 2
     square = pd.DataFrame(
@@ -99,9 +101,15 @@ def _urban_codes(plan: CityPlan, lots: pd.DataFrame) -> np.ndarray:
     zone = square.merge(ranks, how="left", on=["district", "row", "col"]).zone.to_numpy()
     blocks = plan.blocks.assign(zone=zone[plan.blocks.superblock])
     blocks["number"] = blocks.groupby(["district", "zone"]).cumcount() + 1
-    lots = lots.assign(parcel=lots.groupby("block").cumcount() + 1)
     if int(blocks.number.max()) > 9999 or int(zone.max()) > 99:
         raise ValueError(f"{plan.spec.name}: too many cadastral zones or blocks for the code")
+    return zone, blocks
+
+
+def _urban_codes(plan: CityPlan, lots: pd.DataFrame) -> np.ndarray:
+    """Cadastral codes of lots (see `numbered_blocks`)."""
+    blocks = numbered_blocks(plan)[1]
+    lots = lots.assign(parcel=lots.groupby("block").cumcount() + 1)
     district = np.array([plan.names.district(d).code for d in blocks.district])[lots.block]
     territory = CITY_TERRITORY[plan.spec.name]
     parts = zip(

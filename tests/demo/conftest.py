@@ -83,6 +83,12 @@ def parcels(frames: dict[str, pd.DataFrame]) -> gpd.GeoDataFrame:
 
 
 @pytest.fixture(scope="module")
+def territories(ctx: Context, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """The cadastral territories (`T-RR`) of the same context (after the parcels)."""
+    return cadastre.cadastral_territories(ctx)
+
+
+@pytest.fixture(scope="module")
 def buildings(ctx: Context, parcels: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """The city twins' buildings of the same context (generated after the parcels)."""
     model = city_model(ctx)
