@@ -38,12 +38,20 @@ class CannedFeatureProvider(BaseProvider):
     def get_fields(self) -> dict[str, dict[str, str]]:
         """Queryables from the prepared feature's properties."""
         if not self._fields:
-            properties = self.canned["item"].get("properties") or {}
+            properties = self._a_feature().get("properties") or {}
             self._fields = {
                 name: {"type": _JSON_TYPES.get(type(value), "string")}
                 for name, value in properties.items()
             }
         return self._fields
+
+    def _a_feature(self) -> dict[str, Any]:
+        """The prepared item, or the first feature of any prepared page (a run of some
+        classes only, e.g. `--classes filter`, prepares no item)."""
+        if "item" in self.canned:
+            return dict(self.canned["item"])
+        pages = (answer for answer in self.canned.values() if answer.get("features"))
+        return dict(next(pages, {"features": [{}]})["features"][0])
 
     def query(
         self,
@@ -64,6 +72,8 @@ class CannedFeatureProvider(BaseProvider):
             key = "deep"
         else:
             key = "first"
+        if key not in self.canned:  # a class not measured in this run (the readiness probe)
+            key = next(k for k, answer in self.canned.items() if "features" in answer)
         return dict(self.canned[key])
 
     def get(self, identifier: Any, **kwargs: Any) -> dict[str, Any]:
