@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 import pytest
+from psycopg import sql
 
 from geoportal.db.database import Database
 from geoportal.db.errors import MigrationError
@@ -94,45 +97,54 @@ def test_public_role_reads_every_layer(loaded: Database, catalogue: Catalogue) -
             assert count is not None and count[0] > 0, layer.id
 
 
+@contextmanager
+def migrated_before(database: Database, name: str, version: int, tmp_path: Path) -> Iterator[str]:
+    """A new database `name` migrated up to (not including) `version`, with a country
+    (the bounds of the geometry checks); dropped afterwards. Yields its conninfo."""
+    with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+    conninfo = database.admin_conninfo(name)
+    for migration in list_migrations():
+        if migration.version < version:
+            (tmp_path / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
+    try:
+        migrate(conninfo, tmp_path)
+        with psycopg.connect(conninfo) as conn:
+            conn.execute(
+                "INSERT INTO base.country (name_ky, name_ru, name_en, formal_name_ky, "
+                "formal_name_ru, formal_name_en, iso_a2, iso_a3, iso_n3, geom) VALUES "
+                "('k', 'k', 'k', 'k', 'k', 'k', 'KG', 'KGZ', '417', ST_Multi(ST_GeomFromText("
+                "'POLYGON((69 39, 80 39, 80 43.5, 69 43.5, 69 39))', 4326)))"
+            )
+        yield conninfo
+    finally:
+        with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
 def test_geometry_bounds_migration_lists_the_rows_it_refuses(
     database: Database, tmp_path: Path
 ) -> None:
     """Migration 0010 checks existing rows: one road in Paris and one at latitude 91 in a
     database migrated to 0009 make it fail, naming both."""
-    with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS bounds_check")
-        conn.execute("CREATE DATABASE bounds_check TEMPLATE template0")
-    conninfo = database.admin_conninfo("bounds_check")
-    for migration in list_migrations():
-        if migration.version < 10:
-            (tmp_path / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
-    migrate(conninfo, tmp_path)
-    with psycopg.connect(conninfo) as conn:
-        conn.execute(
-            "INSERT INTO base.country (name_ky, name_ru, name_en, formal_name_ky, "
-            "formal_name_ru, formal_name_en, iso_a2, iso_a3, iso_n3, geom) VALUES "
-            "('k', 'k', 'k', 'k', 'k', 'k', 'KG', 'KGZ', '417', ST_Multi(ST_GeomFromText("
-            "'POLYGON((69 39, 80 39, 80 43.5, 69 43.5, 69 39))', 4326)))"
-        )
-        for number, wkt in enumerate(
-            ("LINESTRING(2.3 48.8, 2.4 48.9)", "LINESTRING(74 42, 74 91)")
-        ):
-            conn.execute(
-                "INSERT INTO roads.roads (road_number, name, road_class, surface, width_m, lanes,"
-                " iri_m_per_km, condition, aadt, last_survey, oblast, length_km, geom) VALUES "
-                "(%s, 'x', 'international', 'asphalt', 7, 2, 3, 'good', 100, '2024-01-01', "
-                "'Chuy', 1, ST_Multi(ST_GeomFromText(%s, 4326)))",
-                [f"EM-{number}", wkt],
-            )
-    try:
+    with migrated_before(database, "bounds_check", 10, tmp_path) as conninfo:
+        with psycopg.connect(conninfo) as conn:
+            for number, wkt in enumerate(
+                ("LINESTRING(2.3 48.8, 2.4 48.9)", "LINESTRING(74 42, 74 91)")
+            ):
+                conn.execute(
+                    "INSERT INTO roads.roads (road_number, name, road_class, surface, width_m, "
+                    "lanes, iri_m_per_km, condition, aadt, last_survey, oblast, length_km, geom) "
+                    "VALUES (%s, 'x', 'international', 'asphalt', 7, 2, 3, 'good', 100, "
+                    "'2024-01-01', 'Chuy', 1, ST_Multi(ST_GeomFromText(%s, 4326)))",
+                    [f"EM-{number}", wkt],
+                )
         with pytest.raises(MigrationError) as info:
             migrate(conninfo)
-        message = str(info.value)
-        assert "roads.roads id 1: geometry lies outside the country" in message
-        assert "roads.roads id 2: geometry has coordinates that are not finite" in message
-    finally:
-        with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
-            conn.execute("DROP DATABASE bounds_check WITH (FORCE)")
+    message = str(info.value)
+    assert "roads.roads id 1: geometry lies outside the country" in message
+    assert "roads.roads id 2: geometry has coordinates that are not finite" in message
 
 
 def test_new_layer_tables_get_the_geometry_check(catalogue: Catalogue) -> None:
@@ -174,22 +186,8 @@ def test_register_migration_backfills_without_row_triggers(
     """Migration 0019 over parcels loaded before it: each gets its national area, a register
     row and one version, with no per-feature audit records and the tile caches told once;
     the triggers are on again afterwards."""
-    with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
-        conn.execute("DROP DATABASE IF EXISTS register_backfill")
-        conn.execute("CREATE DATABASE register_backfill TEMPLATE template0")
-    conninfo = database.admin_conninfo("register_backfill")
-    for migration in list_migrations():
-        if migration.version < 19:
-            (tmp_path / f"{migration.version:04d}_{migration.name}.sql").write_text(migration.sql)
-    try:
-        migrate(conninfo, tmp_path)
+    with migrated_before(database, "register_backfill", 19, tmp_path) as conninfo:
         with psycopg.connect(conninfo) as conn:
-            conn.execute(
-                "INSERT INTO base.country (name_ky, name_ru, name_en, formal_name_ky, "
-                "formal_name_ru, formal_name_en, iso_a2, iso_a3, iso_n3, geom) VALUES "
-                "('k', 'k', 'k', 'k', 'k', 'k', 'KG', 'KGZ', '417', ST_Multi(ST_GeomFromText("
-                "'POLYGON((69 39, 80 39, 80 43.5, 69 43.5, 69 39))', 4326)))"
-            )
             for number, lon in enumerate((72.8, 74.6, 78.4)):
                 square = (
                     f"POLYGON(({lon} 42, {lon + 0.001} 42, {lon + 0.001} 42.001, "
@@ -222,9 +220,6 @@ def test_register_migration_backfills_without_row_triggers(
                 "                 'cadastre.parcel_versions'::regclass))",
                 [last_change, last_seq],
             ).fetchone()
-    finally:
-        with psycopg.connect(database.admin_conninfo("postgres"), autocommit=True) as conn:
-            conn.execute("DROP DATABASE register_backfill WITH (FORCE)")
     assert len(areas) == 3
     for national, ellipsoid in areas:
         assert national == pytest.approx(ellipsoid, rel=0.01)
