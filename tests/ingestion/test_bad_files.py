@@ -159,7 +159,8 @@ def test_invalid_polygons_are_repaired_or_listed(
     )
     path = tmp_path / "parcels.geojson"
     frame.to_file(path)
-    request = LoadRequest(layer=layer, path=path, dry_run=True)
+    # the land register is never replaced (nothing in it is deleted): new parcels are appended
+    request = LoadRequest(layer=layer, path=path, mode="append", dry_run=True)
     with pytest.raises(LoadRefusedError) as refused:
         load_file(loaded.owner_conninfo, request, settings.ingestion)
     found = _codes(refused.value)
