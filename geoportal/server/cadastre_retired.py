@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from cadastre.history import REGISTER_LAYERS, find_retired
-from geoportal.errors import problem_response
+from geoportal.errors import HTTPProblem, problem_response
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +73,35 @@ class RetiredParcels:
             return None
 
     def _gone(self, scope: Scope, collection: str, retired: dict[str, Any]) -> Any:
-        code = retired["cadastral_code"]
-        history = f"{self.public_url}/cadastre/parcels/{code}/history"
-        how = {"retire": "retired", "split": "retired by a split", "merge": "retired by a merge"}
-        detail = (
-            f"parcel {code} (feature {retired['parcel_id']} of {collection}) was "
-            f"{how.get(retired['retired_by'], 'retired')} on {retired['retired_at'].isoformat()}; "
-            f"nothing in the register is deleted: its history is at {history}"
-        )
+        gone = retired_problem(retired, collection, self.public_url)
         state = scope.get("state") or {}
         return problem_response(
             410,
-            detail,
+            gone.detail,
             state.get("request_id"),
-            headers={"Link": f'<{history}>; rel="version-history"'},
+            headers=gone.headers,
             instance=scope.get("path"),
-            cadastralCode=code,
-            retiredAt=retired["retired_at"].isoformat(),
-            retiredBy=retired["retired_by"],
-            history=history,
+            **gone.extra,
         )
+
+
+def retired_problem(retired: dict[str, Any], collection: str, public_url: str) -> HTTPProblem:
+    """The 410 of a retired parcel (`find_retired`'s entry): when and how it was retired, and
+    its history (in the detail, a member and a `Link: rel="version-history"` header)."""
+    code = retired["cadastral_code"]
+    history = f"{public_url.rstrip('/')}/cadastre/parcels/{code}/history"
+    how = {"retire": "retired", "split": "retired by a split", "merge": "retired by a merge"}
+    detail = (
+        f"parcel {code} (feature {retired['parcel_id']} of {collection}) was "
+        f"{how.get(retired['retired_by'], 'retired')} on {retired['retired_at'].isoformat()}; "
+        f"nothing in the register is deleted: its history is at {history}"
+    )
+    return HTTPProblem(
+        410,
+        detail,
+        headers={"Link": f'<{history}>; rel="version-history"'},
+        cadastralCode=code,
+        retiredAt=retired["retired_at"].isoformat(),
+        retiredBy=retired["retired_by"],
+        history=history,
+    )

@@ -35,9 +35,11 @@ from starlette.routing import Route, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from analyses.errors import WorkNotSurveyedError
+from cadastre.history import REGISTER_LAYERS, find_retired
 from features.crs import crs_info
 from geoportal.errors import HTTPProblem, problem_response
 from geoportal.security.identity import ANONYMOUS, Identity
+from geoportal.server.cadastre_retired import retired_problem
 from geoportal.server.disconnect import respond_unless_disconnected
 from geoportal.server.etags import etag_sql, if_match_tags
 from geoportal.server.feature_input import FeatureInput, check_feature, parse_body
@@ -289,6 +291,8 @@ class WriteRoutes:
         params = self._area_params(identity, [fid]) if layer.has_geometry else [fid]
         row = await (await conn.execute(query, params)).fetchone()
         if row is None:
+            if layer.id in REGISTER_LAYERS and (retired := await find_retired(conn, fid)):
+                raise retired_problem(retired, layer.id, self.public_url)  # 410, not 404
             raise HTTPProblem(404, f"no feature {fid} in {layer.id}")
         if expected is not None and "*" not in expected and f'"{row[0]}"' not in expected:
             raise HTTPProblem(

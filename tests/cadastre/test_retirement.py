@@ -62,6 +62,9 @@ def test_part4_delete_retires_with_history_as_of_and_a_410(
     listed = http.get("/collections/cadastre_parcels/items", params={"cadastral_code": code})
     assert listed.status_code == 200 and listed.json()["features"] == []
     assert http.get("/collections/cadastre_parcels/items/999999999999").status_code == 404
+    again = http.delete(item, headers={"X-API-Key": cadastre_keys["cadastre.editor"]})
+    assert again.status_code == 410, again.text  # a write to a retired parcel: gone, not 404
+    assert again.json()["history"] == problem["history"] and "Link" in again.headers
 
     history = http.get(f"/cadastre/parcels/{code}/history").json()
     assert history["register"]["retired_by"] == "retire"

@@ -162,13 +162,16 @@ def test_writes_are_described(document: dict[str, Any], catalogue: Catalogue) ->
 
 
 def test_a_retired_parcel_is_documented_as_gone(document: dict[str, Any]) -> None:
-    """Only the land register's items answer 410 (a retired parcel), and say so."""
+    """Only the land register's items answer 410 (a retired parcel, read or written), and
+    say so."""
     gone = [
         path
         for path, item in document["paths"].items()
         if path.startswith("/collections/") and "410" in item.get("get", {}).get("responses", {})
     ]
     assert gone == ["/collections/cadastre_parcels/items/{featureId}"]
+    item = document["paths"][gone[0]]
+    assert all("410" in item[method]["responses"] for method in ("put", "patch", "delete"))
 
 
 def test_errors_are_problem_documents(document: dict[str, Any]) -> None:

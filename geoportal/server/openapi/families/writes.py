@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cadastre.history import REGISTER_LAYERS
 from geoportal.server.openapi.components import WRITE_SECURITY
 from geoportal.server.openapi.context import CQL2_JSON, GEOJSON, JSON, OGC_FEATURES, RouteContext
 from geoportal.server.openapi.model import Body, Operation, Param, Reply
@@ -32,6 +33,8 @@ def writes(ctx: RouteContext) -> list[Operation]:
         common = {"tags": (collection,), "security": WRITE_SECURITY}
         # the cadastre's topology rules refuse a parcel with a 422 (docs/cadastre.md)
         checked = (422,) if collection == "cadastre_parcels" else ()
+        # a retired parcel of the land register answers 410 to a write (server/cadastre_retired)
+        gone = (410,) if collection in REGISTER_LAYERS else ()
         operations += [
             Operation(
                 method="post",
@@ -65,7 +68,7 @@ def writes(ctx: RouteContext) -> list[Operation]:
                 params=(feature_id, content_crs, if_match),
                 body=feature,
                 replies=(Reply(status=204, description="Replaced", headers=("ETag",)),),
-                errors=(400, *written, 412, *checked),
+                errors=(400, *written, 412, *checked, *gone),
                 **common,
             ),
             Operation(
@@ -81,17 +84,17 @@ def writes(ctx: RouteContext) -> list[Operation]:
                     }
                 ),
                 replies=(Reply(status=204, description="Updated", headers=("ETag",)),),
-                errors=(400, *written, 412, *checked),
+                errors=(400, *written, 412, *checked, *gone),
                 **common,
             ),
             Operation(
                 method="delete",
                 path=f"{items}/{{featureId}}",
                 operation_id=f"delete{collection}",
-                summary="Delete a feature",
+                summary="Delete a feature (a parcel of the land register is retired)",
                 params=(feature_id, if_match),
                 replies=(Reply(status=204, description="Deleted"),),
-                errors=(400, *written, 412),
+                errors=(400, *written, 412, *gone),
                 **common,
             ),
         ]
