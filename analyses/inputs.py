@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import shapely
@@ -98,32 +98,38 @@ def choices(inputs: Inputs, name: str, allowed: Collection[str]) -> list[str]:
 
 def text_list(inputs: Inputs, name: str, *, limit: int = 1000) -> list[str]:
     """A list of short strings (road numbers); empty when absent."""
-    value = _value(inputs, name)
-    if value is None:
-        return []
-    if (
-        not isinstance(value, list)
-        or not value
-        or len(value) > limit
-        or not all(isinstance(v, str) and 0 < len(v) <= 100 for v in value)
-    ):
-        raise InvalidInputError(name, f"expected a list of 1 to {limit} non-empty strings")
-    return [str(v) for v in value]
+    return _bounded_list(
+        inputs,
+        name,
+        limit,
+        lambda v: isinstance(v, str) and 0 < len(v) <= 100,
+        f"expected a list of 1 to {limit} non-empty strings",
+    )
 
 
 def id_list(inputs: Inputs, name: str, *, limit: int = 10_000) -> list[int]:
     """A list of feature ids; empty when absent."""
+    return _bounded_list(
+        inputs,
+        name,
+        limit,
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 1,
+        f"expected a list of 1 to {limit} feature ids (>= 1)",
+    )
+
+
+def _bounded_list(
+    inputs: Inputs, name: str, limit: int, item_ok: Callable[[Any], bool], expected: str
+) -> list[Any]:
+    """A non-empty list of at most `limit` items each passing `item_ok`; empty when absent."""
     value = _value(inputs, name)
     if value is None:
         return []
-    if (
-        not isinstance(value, list)
-        or not value
-        or len(value) > limit
-        or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
-    ):
-        raise InvalidInputError(name, f"expected a list of 1 to {limit} feature ids (>= 1)")
-    return [int(v) for v in value]
+    if not isinstance(value, list) or not value or len(value) > limit:
+        raise InvalidInputError(name, expected)
+    if not all(item_ok(v) for v in value):
+        raise InvalidInputError(name, expected)
+    return list(value)
 
 
 def month(inputs: Inputs, name: str) -> dt.date:
