@@ -23,6 +23,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
@@ -189,9 +190,10 @@ class Viewer:
     async def _versioned(
         self, request: Request, cache: VersionedCache, tag: str, media_type: str
     ) -> Response:
+        pool = request.app.state.pools.blocking("features-blocking")
         try:
-            version, body = await run_in_threadpool(self._read_cached, cache)
-        except psycopg.OperationalError as exc:
+            version, body = await run_in_threadpool(self._read_cached, pool, cache)
+        except (psycopg.OperationalError, PoolTimeout) as exc:
             log.warning("%s for the viewer failed: %s", tag, exc)
             return route_problem(request, 503, "the database did not answer")
         etag = f'"{tag}-{version}"'
@@ -200,9 +202,9 @@ class Viewer:
             return Response(status_code=304, headers=headers)
         return Response(body, media_type=media_type, headers=headers)
 
-    def _read_cached(self, cache: VersionedCache) -> tuple[str, bytes]:
-        with psycopg.connect(self.conninfo, connect_timeout=10) as conn:
-            conn.execute("SET statement_timeout = 20000")
+    def _read_cached(self, pool: ConnectionPool[Any], cache: VersionedCache) -> tuple[str, bytes]:
+        # the read path's pool (public role, its session settings): not a connection a request
+        with pool.connection() as conn:
             return cache.get(conn, self.catalogue)
 
     async def layer_preview(self, request: Request) -> Response:
